@@ -1,0 +1,22 @@
+"""The Python API: the same operations as the CLI and the QGIS algorithms, one import away.
+
+    from engine import api
+    spec = api.StackSpec([api.LayerSpec("mag.tif", "geophysics"), ...], deposits="deposits.gpkg")
+    manifest = api.align_stack(spec, "out/stack")
+    with api.open_stack("out/stack") as stack:
+        for tile in stack.tiles(256, overlap=16):
+            x = stack.read(tile.read)
+"""
+
+from .demo import find_demo_data, kolari_spec  # noqa: F401
+from .errors import Cancelled, InputError, MPMError, OutputError  # noqa: F401
+from .grid import Grid  # noqa: F401
+from .layers import LayerSpec  # noqa: F401
+from .progress import Feedback  # noqa: F401
+from .reader import Stack
+from .stack import StackSpec, align_stack  # noqa: F401
+
+
+def open_stack(folder):
+    """An aligned stack for windowed, normalised reading (use as a context manager)."""
+    return Stack(folder)

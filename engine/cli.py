@@ -1,0 +1,158 @@
+"""Command line: `python -m engine <command>`; errors print the engine's actionable text and exit 2."""
+
+import argparse
+import json
+import os
+import sys
+
+from . import SOURCES, __version__
+from .errors import Cancelled, MPMError
+
+
+def _layer_arg(source):
+    """PATH or PATH::key=value::key=value (keys: name, kind, field, layer_type, band, nodata, elements)."""
+
+    def parse(text):
+        from .layers import LayerSpec
+
+        path, *opts = text.split("::")
+        kw = {}
+        for o in opts:
+            if "=" not in o:
+                raise argparse.ArgumentTypeError(f"option '{o}' of layer {path} must be key=value")
+            k, v = o.split("=", 1)
+            if k == "band":
+                v = int(v)
+            elif k == "nodata":
+                v = float(v)
+            elif k == "elements":
+                v = [e for e in v.split(",") if e]
+            kw[k] = v
+        return LayerSpec(os.path.abspath(path), source, **kw)
+
+    return parse
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m engine", description="MPM Studio engine (no QGIS needed).")
+    p.add_argument("--version", action="version", version=f"MPM Studio engine {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)")
+    a.add_argument("--spec", help="JSON stack spec (layers, grid, deposits); flags below add to / override it")
+    for s in SOURCES:
+        a.add_argument(f"--{s.replace('_', '-')}", nargs="+", default=[], type=_layer_arg(s), metavar="PATH[::k=v]",
+                       help=f"{s} layers")
+    a.add_argument("--deposits", help="known deposits (points)")
+    a.add_argument("--aoi", help="area of interest (polygons)")
+    a.add_argument("--crs", help="target CRS, e.g. EPSG:3067 (default: the first raster's)")
+    a.add_argument("--res", type=float, help="target pixel size in CRS units (default: most common raster pixel)")
+    a.add_argument("--bounds", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"))
+    a.add_argument("--no-clr", action="store_true", help="grid raw concentrations instead of centred log-ratios")
+    a.add_argument("--search-radius", type=float, help="geochemistry IDW search radius in metres")
+    a.add_argument("--tile-size", type=int, default=512)
+    a.add_argument("--out", required=True, help="output stack folder (must not exist unless --overwrite)")
+    a.add_argument("--overwrite", action="store_true")
+
+    d = sub.add_parser("demo", help="run the main job on the Kolari demo data")
+    d.add_argument("--data", help="Kolari data folder (default: ../shared/data/kolari_iocg or $MPM_DEMO_DATA)")
+    d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
+    d.add_argument("--overwrite", action="store_true")
+
+    i = sub.add_parser("info", help="describe an aligned stack")
+    i.add_argument("stack")
+    return p
+
+
+def cmd_align(args, feedback):
+    from .stack import StackSpec, align_stack
+
+    if args.spec:
+        spec = StackSpec.from_json(args.spec)
+    else:
+        spec = StackSpec([layer for s in SOURCES for layer in getattr(args, s)])
+    spec.layers += [layer for s in SOURCES for layer in getattr(args, s)] if args.spec else []
+    for k in ("deposits", "aoi"):
+        if getattr(args, k):
+            setattr(spec, k, os.path.abspath(getattr(args, k)))
+    for k in ("crs", "res", "bounds", "search_radius"):
+        if getattr(args, k) is not None:
+            setattr(spec, k, getattr(args, k))
+    spec.clr = spec.clr and not args.no_clr
+    spec.tile_size = args.tile_size
+    manifest = align_stack(spec, args.out, overwrite=args.overwrite, feedback=feedback)
+    _print_summary(args.out, manifest)
+
+
+def cmd_demo(args, feedback):
+    from .demo import kolari_spec
+    from .stack import align_stack
+
+    spec = kolari_spec(args.data)
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    stack_dir = os.path.join(out, "stack")
+    if os.path.exists(os.path.join(stack_dir, "stack.json")) and not args.overwrite:
+        from .reader import Stack
+
+        with Stack(stack_dir) as st:
+            manifest = st.manifest
+        print(f"Reusing the demo stack made earlier (--overwrite or delete {stack_dir} to recompute).")
+    else:
+        manifest = align_stack(spec, stack_dir, overwrite=args.overwrite, feedback=feedback)
+    _print_summary(stack_dir, manifest)
+    print("Demo: the data pipeline is done. Prospectivity and targets need the foundation encoders "
+          "(not in this version yet).")
+
+
+def cmd_info(args, _feedback):
+    from .reader import Stack
+
+    with Stack(args.stack) as st:
+        _print_summary(args.stack, st.manifest)
+
+
+def _print_summary(folder, m):
+    g = m["grid"]
+    print(f"Stack: {os.path.abspath(folder)}")
+    print(f"  grid: {g['crs']}, {g['res']:g} m, {g['width']} x {g['height']} px, bounds {g['bounds']}")
+    by_source = {}
+    for b in m["bands"]:
+        by_source.setdefault(b["source"], []).append(b["name"])
+    for s, names in by_source.items():
+        print(f"  {s}: {len(names)} band(s): {', '.join(names)}")
+    if "deposits" in m:
+        dep = m["deposits"]
+        print(f"  deposits: {dep['used']} of {dep['total']} used ({dep['outside']} outside the area, {dep['on_nodata']} on nodata)")
+        for p in dep["points"]:
+            if p["status"] != "used":
+                print(f"    not used: {p['name']} ({p['status']}) at {p['x']:.0f}, {p['y']:.0f}")
+    print(f"  files: {', '.join(os.path.join(os.path.abspath(folder), f) for f in m['files'].values())}")
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    feedback = None
+    if sys.stderr.isatty() or os.environ.get("MPM_PROGRESS") == "1":
+        from .progress import TqdmFeedback
+
+        feedback = TqdmFeedback(args.command)
+    try:
+        {"align": cmd_align, "demo": cmd_demo, "info": cmd_info}[args.command](args, feedback)
+    except KeyboardInterrupt:
+        print("Cancelled: nothing was written.", file=sys.stderr)
+        return 130
+    except Cancelled as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
+    except MPMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if feedback is not None:
+            feedback.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

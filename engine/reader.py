@@ -1,0 +1,102 @@
+"""Read an aligned stack back by windows, normalised with the statistics stored at alignment."""
+
+import json
+import os
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from . import normalise
+from .errors import InputError
+from .grid import Grid
+from .scene import Scene, SourceArray
+from .stack import FORMAT
+from .tiles import iter_tiles
+
+MAX_CLASSES = 8  # categorical layers become at most this many indicator maps (largest classes)
+
+
+class Stack:
+    def __init__(self, folder):
+        path = os.path.join(folder, "stack.json")
+        if not os.path.exists(path):
+            raise InputError(f"'{folder}' is not an aligned stack (no stack.json)", fix="run align first and pass its output folder")
+        with open(path) as f:
+            self.manifest = json.load(f)
+        if self.manifest.get("format") != FORMAT:
+            raise InputError(f"'{folder}' has stack format {self.manifest.get('format')!r}, expected {FORMAT!r}",
+                             fix="re-run align with this version of MPM Studio")
+        self.folder = folder
+        self.grid = Grid.from_dict(self.manifest["grid"])
+        self.bands = self.manifest["bands"]
+        self._ds = rasterio.open(os.path.join(folder, self.manifest["files"]["stack"]))
+        self._valid = rasterio.open(os.path.join(folder, self.manifest["files"]["valid"]))
+        dep = os.path.join(folder, "deposits.tif")
+        self._deposits = rasterio.open(dep) if os.path.exists(dep) else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for ds in (self._ds, self._valid, self._deposits):
+            if ds is not None:
+                ds.close()
+
+    @property
+    def sources(self):
+        return sorted({b["source"] for b in self.bands})
+
+    @property
+    def has_deposits(self):
+        return self._deposits is not None
+
+    def read(self, window=None, normalised=True):
+        """(C, h, w) float32; pixels outside the grid or invalid in a band are NaN."""
+        window = window or self.grid.full_window()
+        a = self._ds.read(window=window, boundless=True, fill_value=np.nan).astype(np.float32, copy=False)
+        if normalised:
+            a = np.stack([normalise.apply(a[i], b["stats"]) for i, b in enumerate(self.bands)])
+        return a
+
+    def read_valid(self, window=None):
+        window = window or self.grid.full_window()
+        return self._valid.read(1, window=window, boundless=True, fill_value=0).astype(bool)
+
+    def read_deposits(self, window=None):
+        if self._deposits is None:
+            raise InputError("this stack has no deposits", fix="re-run align with a deposits layer")
+        window = window or self.grid.full_window()
+        return self._deposits.read(1, window=window, boundless=True, fill_value=0)
+
+    def tiles(self, tile=512, overlap=0):
+        return iter_tiles(self.grid.height, self.grid.width, tile, overlap)
+
+    def scene(self, window=None, max_classes=MAX_CLASSES):
+        """Per-source SourceArrays for the models; categorical bands become class indicator maps."""
+        window = window or Window(0, 0, self.grid.width, self.grid.height)
+        data = self.read(window)
+        valid = self.read_valid(window)
+        per_source = {}
+        for i, b in enumerate(self.bands):
+            chans, names = per_source.setdefault(b["source"], ([], []))
+            band = data[i]
+            if b["kind"] == "categorical":
+                present = b["stats"]["classes_present"]
+                counts = b["stats"]["class_counts"]
+                top = [c for _, c in sorted(zip(counts, present), reverse=True)[:max_classes]]
+                for c in top:
+                    chans.append(np.where(np.isfinite(band), (band == c).astype(np.float32), np.nan))
+                    names.append(b["layer_type"])
+            else:
+                chans.append(band)
+                names.append(b["layer_type"])
+        sources = {}
+        for s, (chans, names) in per_source.items():
+            arr = np.stack(chans).astype(np.float32)
+            arr[:, ~valid] = np.nan
+            sources[s] = SourceArray(arr, names)
+        return Scene(sources)

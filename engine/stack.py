@@ -1,0 +1,231 @@
+"""Align every input layer onto one grid, window by window, into a self-describing stack folder.
+
+Folder layout (opens directly in QGIS):
+  stack.tif     float32, one band per evidence layer, physical units, NaN = no data
+  valid.tif     uint8, 1 where every band has data inside the area of interest
+  deposits.tif  uint8 deposit count per pixel (when deposits were given)
+  stack.json    manifest: grid, bands (source, kind, layer type, class table, normalisation stats),
+                geochemistry settings, deposit report, the spec that made it
+"""
+
+import collections
+import datetime
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+
+from . import __version__, normalise
+from .atomic import atomic_path, check_output_path
+from .errors import InputError
+from .grid import Grid
+from .layers import LayerSpec
+from .progress import Steps
+from .sources import open_layer
+from .tiles import count_tiles, iter_tiles
+
+FORMAT = "mpm-stack/1"
+SAMPLE_PIXELS = 1_000_000  # per band, for normalisation statistics
+
+
+@dataclass
+class StackSpec:
+    layers: list
+    crs: str = None
+    res: float = None
+    bounds: tuple = None
+    aoi: str = None  # polygon layer limiting the area
+    deposits: str = None  # point layer of known deposits
+    clr: bool = True
+    search_radius: float = None  # metres; None = 3 x median sample spacing
+    idw_power: float = 2.0
+    tile_size: int = 512
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.layers = [LayerSpec.from_dict(x) if isinstance(x, dict) else x for x in self.layers]
+        if not self.layers:
+            raise InputError("no input layers given", fix="add at least one layer to a source (geology, geochemistry, geophysics, remote sensing)")
+        names = collections.Counter((layer.source, layer.name) for layer in self.layers)
+        dup = [f"{s}:{n}" for (s, n), c in names.items() if c > 1]
+        if dup:
+            raise InputError(f"duplicate layer names {', '.join(dup)}", fix="give each layer a distinct name")
+
+    def to_dict(self):
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["layers"] = [layer.to_dict() for layer in self.layers]
+        return {k: v for k, v in d.items() if v not in (None, {})}
+
+    @classmethod
+    def from_json(cls, path):
+        with open(path) as f:
+            d = json.load(f)
+        base = os.path.dirname(os.path.abspath(path))
+        for layer in d.get("layers", []):
+            layer["path"] = _resolve(base, layer["path"])
+        for k in ("aoi", "deposits"):
+            if d.get(k):
+                d[k] = _resolve(base, d[k])
+        return cls(**d)
+
+
+def _resolve(base, p):
+    return p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p))
+
+
+def choose_grid(spec, layers):
+    """Target grid from the spec, else sensible defaults from the inputs.
+
+    CRS: the first raster's; resolution: the most common raster pixel size; extent: the area of
+    interest, else the overlap of all rasters (where every continuous layer has data).
+    """
+    rasters = [lyr for lyr in layers if hasattr(lyr, "src")]
+    first = rasters[0].src.crs if rasters else None
+    crs = spec.crs or (first.to_string() if first else _vector_crs(layers[0]))
+    crs_obj = CRS.from_user_input(Grid.snapped(crs, 1.0, (0, 0, 1, 1)).crs)
+    if not crs_obj.is_projected:
+        raise InputError(f"target CRS {crs} is geographic (degrees)",
+                         fix="choose a projected CRS in metres (e.g. the local UTM zone or EPSG:3067 in Finland)")
+    if spec.res:
+        res = float(spec.res)
+    elif rasters:
+        sizes = [round(lyr.res_in(crs), 1) for lyr in rasters]
+        res = collections.Counter(sizes).most_common(1)[0][0]
+    else:
+        raise InputError("no raster layer to take the resolution from", fix="give the target resolution (res=..., --res)")
+    if spec.bounds:
+        bounds = tuple(spec.bounds)
+    elif spec.aoi:
+        from .vectors import read_vector
+
+        aoi = read_vector(spec.aoi, "area of interest", dst_crs=crs, expect="polygon")
+        import shapely
+
+        bounds = tuple(shapely.total_bounds(aoi.geometries))
+    else:
+        boxes = [lyr.bounds_in(crs) for lyr in (rasters or layers)]
+        if rasters:
+            bounds = (max(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), min(b[3] for b in boxes))
+            if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
+                listing = "; ".join(f"{lyr.spec.name}: {tuple(round(v) for v in b)}" for lyr, b in zip(rasters, boxes))
+                raise InputError(f"the raster layers do not overlap ({listing})",
+                                 fix="remove the layer(s) from another area, or give the target extent explicitly")
+        else:
+            bounds = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    grid = Grid.snapped(crs, res, bounds)
+    for lyr in layers:
+        b = lyr.bounds_in(grid.crs)
+        if b[0] >= grid.xmax or b[2] <= grid.xmin or b[1] >= grid.ymax or b[3] <= grid.ymin:
+            if getattr(lyr.spec, "kind", None) == "points" or (not hasattr(lyr, "src") and lyr.spec.source == "geochemistry"):
+                continue  # samples just outside still inform the edge; checked against the search radius later
+            raise InputError(f"does not overlap the target area {tuple(round(v) for v in grid.bounds)} "
+                             f"(layer extent {tuple(round(v) for v in b)})", layer=lyr.spec.name,
+                             fix="remove it, or choose an area of interest that it covers")
+    return grid
+
+
+def _vector_crs(layer):
+    from .vectors import pyogrio
+
+    crs = pyogrio.read_info(layer.spec.path).get("crs")
+    if not crs:
+        raise InputError("has no CRS", layer=layer.spec.name, fix="assign the CRS in QGIS or give the target CRS")
+    return crs
+
+
+def align_stack(spec, out_dir, overwrite=False, feedback=None):
+    """Align `spec` into `out_dir`; returns the manifest. The user's inputs are only read."""
+    steps = Steps(feedback)
+    out_dir = check_output_path(out_dir, overwrite, "stack folder")
+    layers = [open_layer(s) for s in spec.layers]
+    try:
+        steps.report(0.01, f"Opened {len(layers)} layers")
+        grid = choose_grid(spec, layers)
+        steps.info(f"Target grid: {grid.crs}, {grid.res:g} m, {grid.width} x {grid.height} px, bounds {grid.bounds}")
+        for lyr in layers:
+            if hasattr(lyr, "src"):
+                lyr.prepare(grid)
+            else:
+                lyr.prepare(grid, clr=spec.clr, search_radius=spec.search_radius, idw_power=spec.idw_power)
+        bands = [b for lyr in layers for b in lyr.bands]
+        aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
+        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp:
+            samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
+            manifest = _manifest(spec, grid, layers, bands, samples)
+            if spec.deposits:
+                from .labels import rasterise_deposits
+
+                manifest["deposits"] = rasterise_deposits(spec.deposits, grid, tmp)
+                manifest["files"]["deposits"] = "deposits.tif"
+            with open(os.path.join(tmp, "stack.json"), "w") as f:
+                json.dump(manifest, f, indent=1)
+            steps.report(1.0, f"Stack written to {out_dir}")
+        return manifest
+    finally:
+        for lyr in layers:
+            lyr.close()
+
+
+def _aoi_rasteriser(path, grid):
+    from .vectors import PolygonRasteriser, read_vector
+
+    data = read_vector(path, "area of interest", dst_crs=grid.crs, expect="polygon")
+    data.fields = {"aoi": np.array(["inside"] * len(data.geometries), dtype=object)}
+    return PolygonRasteriser(data, "aoi", "area of interest")
+
+
+def _write_tiles(folder, grid, layers, bands, aoi, tile, steps):
+    profile = dict(driver="GTiff", width=grid.width, height=grid.height, crs=grid.rio_crs, transform=grid.transform,
+                   tiled=True, blockxsize=256, blockysize=256, compress="deflate", BIGTIFF="IF_SAFER")
+    n_pixels = grid.width * grid.height
+    step = max(1, int(np.ceil(np.sqrt(n_pixels / SAMPLE_PIXELS))))
+    samples = [[] for _ in bands]
+    total = count_tiles(grid.height, grid.width, tile)
+    with rasterio.open(os.path.join(folder, "stack.tif"), "w", count=len(bands), dtype="float32", nodata=np.nan,
+                       predictor=3, **profile) as dst, \
+            rasterio.open(os.path.join(folder, "valid.tif"), "w", count=1, dtype="uint8", **profile) as vdst:
+        for i, b in enumerate(bands, start=1):
+            dst.set_band_description(i, f"{b.source}:{b.name}")
+        vdst.set_band_description(1, "valid")
+        for k, t in enumerate(iter_tiles(grid.height, grid.width, tile)):
+            block = np.concatenate([lyr.read(grid, t.core) for lyr in layers], axis=0)
+            inside = np.isfinite(aoi.read(grid, t.core)) if aoi is not None else np.ones(block.shape[1:], bool)
+            valid = np.isfinite(block).all(axis=0) & inside
+            dst.write(block, window=t.core)
+            vdst.write(valid.astype(np.uint8)[None], window=t.core)
+            # strided sample on the global grid so statistics do not depend on the tiling
+            r0 = (-t.core.row_off) % step
+            c0 = (-t.core.col_off) % step
+            sub = block[:, r0::step, c0::step]
+            isub = inside[r0::step, c0::step]
+            for i in range(len(bands)):
+                samples[i].append(sub[i][isub])
+            steps.report((k + 1) / total, None)
+    return [np.concatenate(s) if s else np.empty(0, np.float32) for s in samples]
+
+
+def _manifest(spec, grid, layers, bands, samples):
+    entries = []
+    for i, (b, s) in enumerate(zip(bands, samples), start=1):
+        log = next((lyr.spec.log for lyr in layers if b in lyr.bands), None)
+        d = b.describe()
+        d["band"] = i
+        if getattr(b, "transform", None):
+            d["values"] = b.transform
+        d["stats"] = normalise.layer_stats(s, "categorical" if b.kind == "categorical" else "continuous",
+                                           log=log if b.kind != "points" else False, layer_name=f"{b.source}:{b.name}")
+        entries.append(d)
+    return {
+        "format": FORMAT,
+        "engine_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "grid": grid.to_dict(),
+        "files": {"stack": "stack.tif", "valid": "valid.tif"},
+        "bands": entries,
+        "layers": {lyr.spec.name: {"source": lyr.spec.source, "kind": lyr.spec.kind, **getattr(lyr, "info", {})}
+                   for lyr in layers},
+        "spec": spec.to_dict(),
+    }

@@ -1,0 +1,33 @@
+"""Windows over a grid: memory is bounded by the tile, never by the raster."""
+
+from dataclasses import dataclass
+
+from rasterio.windows import Window
+
+
+@dataclass(frozen=True)
+class Tile:
+    core: Window  # the pixels this tile is responsible for writing
+    read: Window  # core plus overlap on every side (may reach outside the grid: read boundless)
+
+    @property
+    def core_in_read(self):
+        """Slices of the read array that hold the core."""
+        r0 = self.core.row_off - self.read.row_off
+        c0 = self.core.col_off - self.read.col_off
+        return slice(r0, r0 + self.core.height), slice(c0, c0 + self.core.width)
+
+
+def iter_tiles(height, width, tile=512, overlap=0):
+    """Row-major tiles covering the grid once; each read window carries `overlap` pixels of context."""
+    if tile <= 0 or overlap < 0:
+        raise ValueError("tile must be positive and overlap non-negative")
+    for r in range(0, height, tile):
+        for c in range(0, width, tile):
+            h, w = min(tile, height - r), min(tile, width - c)
+            core = Window(c, r, w, h)
+            yield Tile(core, Window(c - overlap, r - overlap, w + 2 * overlap, h + 2 * overlap))
+
+
+def count_tiles(height, width, tile=512):
+    return -(-height // tile) * -(-width // tile)

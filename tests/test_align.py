@@ -1,0 +1,286 @@
+"""The data layer on the real Kolari data and on seeded rasters with known answers."""
+
+import glob
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from conftest import KOLARI_CROP, write_raster, write_vector
+from engine.layers import LayerSpec
+from engine.reader import Stack
+from engine.stack import StackSpec, align_stack
+
+
+def _sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_kolari_crop_grid_bands_and_deposits(kolari_stack):
+    with Stack(kolari_stack) as st:
+        g = st.grid
+        assert g.crs == "EPSG:3067"
+        assert (g.width, g.height) == (100, 100)
+        assert g.bounds == KOLARI_CROP
+        names = [b["name"] for b in st.bands]
+        assert len(names) == 9 + 2 + 22
+        assert {"lithology", "fault_distance", "Cu", "Au"} - set(names) == {"Au"}
+        with rasterio.open(os.path.join(kolari_stack, "stack.tif")) as ds:
+            assert ds.crs.to_epsg() == 3067
+            assert ds.descriptions[0] == "geophysics:IOCG_Mag_grysc_DGRF65_anom_100m"
+            assert ds.block_shapes[0] == (256, 256) or ds.height < 256
+        valid = st.read_valid()
+        assert 0.5 < valid.mean() <= 1.0
+        dep = st.manifest["deposits"]
+        # the crop holds only some of the 13 deposits: the others are reported by name, not dropped
+        assert 0 < dep["used"] < dep["total"] == 13
+        assert dep["outside"] + dep["on_nodata"] + dep["used"] == 13
+        outside = [p for p in dep["points"] if p["status"] == "outside"]
+        assert all(p["name"] and p["row"] is None for p in outside)
+        assert st.read_deposits().sum() == dep["used"]
+
+
+def test_normalised_bands_are_centred(kolari_stack):
+    with Stack(kolari_stack) as st:
+        x = st.read()
+        valid = st.read_valid()
+        for i, b in enumerate(st.bands):
+            if b["kind"] == "categorical":
+                vals = x[i][valid]
+                assert set(np.unique(vals).astype(int)) <= set(int(k) for k in b["classes"])
+                continue
+            med = np.nanmedian(x[i][valid])
+            assert abs(med) < 0.6, (b["name"], med)
+            assert np.nanmax(np.abs(x[i])) <= 10.0
+
+
+def test_windowed_reads_rebuild_the_full_stack(kolari_stack):
+    with Stack(kolari_stack) as st:
+        full = st.read()
+        rebuilt = np.full_like(full, np.nan)
+        for t in st.tiles(tile=37, overlap=5):
+            a = st.read(t.read)
+            assert a.shape[1:] == (t.read.height, t.read.width)
+            rs, cs = t.core_in_read
+            rebuilt[:, t.core.row_off:t.core.row_off + t.core.height, t.core.col_off:t.core.col_off + t.core.width] = a[:, rs, cs]
+        np.testing.assert_array_equal(np.isnan(full), np.isnan(rebuilt))
+        np.testing.assert_allclose(full[~np.isnan(full)], rebuilt[~np.isnan(rebuilt)])
+
+
+def test_tiling_does_not_change_the_result(kolari, tmp_path):
+    from engine.demo import kolari_spec
+
+    outs = []
+    for tile in (512, 24):
+        spec = kolari_spec(kolari, res=400.0, bounds=KOLARI_CROP, geophysics=("IOCG_Mag_grysc_DGRF65_anom_100m",),
+                           elements=["Cu", "Fe", "Co"])
+        spec.tile_size = tile
+        m = align_stack(spec, str(tmp_path / f"t{tile}"))
+        with Stack(str(tmp_path / f"t{tile}")) as st:
+            outs.append((st.read(normalised=False), m["bands"]))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    assert [b["stats"] for b in outs[0][1]] == [b["stats"] for b in outs[1][1]]
+
+
+def test_inputs_are_never_modified(kolari, tmp_path):
+    from engine.demo import kolari_spec
+
+    spec = kolari_spec(kolari, res=400.0, bounds=KOLARI_CROP)
+    paths = [layer.path for layer in spec.layers] + [spec.deposits]
+    before = {p: (_sha(p), os.path.getmtime(p)) for p in paths}
+    listing = sorted(os.listdir(os.path.dirname(paths[0])))
+    align_stack(spec, str(tmp_path / "s"))
+    assert before == {p: (_sha(p), os.path.getmtime(p)) for p in paths}
+    assert listing == sorted(os.listdir(os.path.dirname(paths[0])))  # no .aux.xml or other side-car appeared
+
+
+# ---------- seeded rasters with known answers ----------
+
+def _linear_field_utm(tmp_path):
+    """A raster in UTM 35N (EPSG:32635) whose value is x_3067 / 1000: exact after reprojection only if warped right."""
+    from rasterio.warp import transform
+
+    t = from_origin(600000, 7600000, 250, 250)
+    rows, cols = np.mgrid[0:200, 0:200]
+    xs, ys = rasterio.transform.xy(t, rows.ravel(), cols.ravel())
+    x3067, _ = transform("EPSG:32635", "EPSG:3067", xs, ys)
+    data = (np.array(x3067) / 1000.0).reshape(200, 200).astype(np.float32)
+    return write_raster(tmp_path / "utm.tif", data, t, crs="EPSG:32635")
+
+
+def test_reprojection_puts_values_where_they_belong(tmp_path):
+    path = _linear_field_utm(tmp_path)
+    with rasterio.open(path) as src:
+        from rasterio.warp import transform_bounds
+
+        b = transform_bounds(src.crs, "EPSG:3067", *src.bounds)
+    inner = (b[0] + 5000, b[1] + 5000, b[2] - 5000, b[3] - 5000)
+    spec = StackSpec([LayerSpec(path, "geophysics", name="east")], crs="EPSG:3067", res=500, bounds=inner)
+    align_stack(spec, str(tmp_path / "s"))
+    with Stack(str(tmp_path / "s")) as st:
+        a = st.read(normalised=False)[0]
+        t = st.grid.transform
+        cols = np.arange(st.grid.width) + 0.5
+        expected = (t.c + cols * t.a) / 1000.0
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, np.broadcast_to(expected, a.shape), atol=0.05)
+
+
+def test_categorical_rasters_keep_class_codes(tmp_path):
+    rng = np.random.default_rng(0)
+    classes = rng.integers(1, 6, size=(60, 60)).astype(np.uint8)
+    path = write_raster(tmp_path / "geo.tif", classes, from_origin(400000, 7500000, 100, 100), nodata=0)
+    spec = StackSpec([LayerSpec(path, "geology", name="units")], res=70)
+    m = align_stack(spec, str(tmp_path / "s"))
+    assert m["bands"][0]["kind"] == "categorical"
+    with Stack(str(tmp_path / "s")) as st:
+        a = st.read(normalised=False)[0]
+    assert set(np.unique(a[np.isfinite(a)])) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_fault_distance_is_exact(tmp_path):
+    t = from_origin(400000, 7510000, 100, 100)
+    base = write_raster(tmp_path / "b.tif", np.random.default_rng(1).normal(size=(100, 100)).astype(np.float32), t)
+    fault = write_vector(tmp_path / "f.gpkg", [shapely.LineString([(405000, 7490000), (405000, 7520000)])])
+    spec = StackSpec([LayerSpec(base, "geophysics"), LayerSpec(fault, "geology", name="faults")])
+    align_stack(spec, str(tmp_path / "s"))
+    with Stack(str(tmp_path / "s")) as st:
+        d = st.read(normalised=False)[1]
+        x = st.grid.transform.c + (np.arange(st.grid.width) + 0.5) * st.grid.res
+    np.testing.assert_allclose(d, np.broadcast_to(np.abs(x - 405000) / 1000, d.shape), atol=1e-4)
+
+
+def test_geochemistry_below_detection_clr_and_search_radius():
+    from engine import geochem
+
+    fields = {"Cu_ppm": np.array([10.0, 0.0, 4.0, 8.0]), "Cu_ppm_T": np.array(["", "", "<", ""], dtype=object),
+              "Zn_ppm": np.array([20.0, 30.0, 40.0, 50.0])}
+    elements, v = geochem.clean_values(fields, None, "till")
+    assert elements == ["Cu", "Zn"]
+    assert v[1, 0] == 2.0  # zero -> half the smallest positive value (4)
+    assert v[2, 0] == 2.0  # flagged '<' at 4 -> half its limit
+    c = geochem.clr(v)
+    np.testing.assert_allclose(c.sum(axis=1), 0, atol=1e-12)
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0]])
+    g = geochem.IDWGridder(xy, np.array([[1.0], [3.0]]), radius=600)
+    out = g.read(np.array([[0.0, 500.0, 2000.0]]), np.array([[0.0, 0.0, 0.0]]))
+    assert out[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
+    assert out[0, 0, 1] == pytest.approx(2.0)
+    assert np.isnan(out[0, 0, 2])  # beyond the search radius: no invented data
+
+
+# ---------- bad input: clear errors, nothing written ----------
+
+def _no_leftovers(tmp_path):
+    return not glob.glob(str(tmp_path / ".*partial*")) and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def base_raster(tmp_path):
+    return write_raster(tmp_path / "mag.tif", np.random.default_rng(2).normal(size=(50, 50)).astype(np.float32),
+                        from_origin(400000, 7500000, 100, 100))
+
+
+def _expect_error(spec, tmp_path, *needles):
+    from engine.errors import MPMError
+
+    with pytest.raises(MPMError) as e:
+        align_stack(spec, str(tmp_path / "out"))
+    for n in needles:
+        assert n in str(e.value), str(e.value)
+    assert "Fix:" in str(e.value)
+    assert _no_leftovers(tmp_path)
+
+
+def test_error_no_overlap(tmp_path, base_raster):
+    far = write_raster(tmp_path / "far.tif", np.ones((10, 10), np.float32), from_origin(900000, 6700000, 100, 100))
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(far, "geophysics")]), tmp_path, "do not overlap", "far")
+
+
+def test_error_unknown_crs(tmp_path, base_raster):
+    nocrs = write_raster(tmp_path / "nocrs.tif", np.ones((10, 10), np.float32), from_origin(400000, 7500000, 100, 100), crs=None)
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(nocrs, "geophysics")]), tmp_path, "nocrs", "no CRS")
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics")], crs="EPSG:999999"), tmp_path, "unknown CRS")
+
+
+def test_error_all_nodata(tmp_path, base_raster):
+    empty = write_raster(tmp_path / "empty.tif", np.full((10, 10), -9999, np.float32), from_origin(400000, 7500000, 100, 100), nodata=-9999)
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(empty, "geophysics")]), tmp_path, "empty", "only nodata")
+
+
+def test_error_constant_layer(tmp_path, base_raster):
+    const = write_raster(tmp_path / "const.tif", np.full((50, 50), 7, np.float32), from_origin(400000, 7500000, 100, 100))
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(const, "geophysics")]), tmp_path, "const", "constant")
+
+
+def test_error_empty_vector(tmp_path, base_raster):
+    import pyogrio.raw
+
+    path = str(tmp_path / "faults.gpkg")
+    pyogrio.raw.write(path, geometry=np.array([], dtype=object), field_data=[], fields=[], geometry_type="LineString", crs="EPSG:3067")
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(path, "geology")]), tmp_path, "faults", "no features")
+
+
+def test_error_unsupported_geometry(tmp_path, base_raster):
+    pts = write_vector(tmp_path / "pts.gpkg", [shapely.Point(402000, 7498000), shapely.Point(403000, 7497000)])
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(pts, "geology", kind="distance")]),
+                  tmp_path, "pts", "point geometries")
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics"), LayerSpec(pts, "geophysics")]), tmp_path, "only geochemistry")
+
+
+def test_error_deposits_all_outside(tmp_path, base_raster):
+    dep = write_vector(tmp_path / "dep.gpkg", [shapely.Point(100000, 6800000)], {"Name": np.array(["far away"], dtype=object)})
+    _expect_error(StackSpec([LayerSpec(base_raster, "geophysics")], deposits=dep), tmp_path, "deposits", "outside the target area")
+
+
+def test_error_output_exists_or_not_writable(tmp_path, base_raster):
+    from engine.errors import OutputError
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("user data")
+    with pytest.raises(OutputError, match="already exists"):
+        align_stack(StackSpec([LayerSpec(base_raster, "geophysics")]), str(tmp_path / "out"))
+    assert (tmp_path / "out" / "keep.txt").read_text() == "user data"
+    with pytest.raises(OutputError, match="does not exist"):
+        align_stack(StackSpec([LayerSpec(base_raster, "geophysics")]), str(tmp_path / "nope" / "out"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(str(ro), os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root); permission check cannot be exercised")
+        with pytest.raises(OutputError, match="not writable"):
+            align_stack(StackSpec([LayerSpec(base_raster, "geophysics")]), str(ro / "out"))
+    finally:
+        ro.chmod(0o700)
+
+
+def test_cancel_leaves_nothing(tmp_path, base_raster):
+    from engine.errors import Cancelled
+    from engine.progress import Feedback
+
+    class CancelAfterFirst(Feedback):
+        calls = 0
+
+        def isCanceled(self):  # noqa: N802
+            self.calls += 1
+            return self.calls > 2
+
+    spec = StackSpec([LayerSpec(base_raster, "geophysics")], tile_size=8)
+    with pytest.raises(Cancelled):
+        align_stack(spec, str(tmp_path / "out"), feedback=CancelAfterFirst())
+    assert _no_leftovers(tmp_path)
+
+
+def test_overwrite_replaces_whole(tmp_path, base_raster):
+    spec = StackSpec([LayerSpec(base_raster, "geophysics")])
+    align_stack(spec, str(tmp_path / "out"))
+    (tmp_path / "out" / "stale.txt").write_text("old")
+    align_stack(spec, str(tmp_path / "out"), overwrite=True)
+    assert not (tmp_path / "out" / "stale.txt").exists()
+    assert json.load(open(tmp_path / "out" / "stack.json"))["format"] == "mpm-stack/1"
