@@ -99,9 +99,9 @@ class VectorLayer:
         self.info = {}
 
     def bounds_in(self, crs):
-        from .vectors import pyogrio
+        from .vectors import read_info
 
-        src_crs = pyogrio.read_info(self.spec.path).get("crs")
+        src_crs = read_info(self.spec.path).get("crs")
         if not src_crs:
             raise InputError("has no CRS (missing .prj or undefined projection)", layer=self.spec.name,
                              fix="assign the CRS in QGIS (Layer Properties > Source) or with ogr2ogr -a_srs")

@@ -128,9 +128,9 @@ def choose_grid(spec, layers):
 
 
 def _vector_crs(layer):
-    from .vectors import pyogrio
+    from .vectors import read_info
 
-    crs = pyogrio.read_info(layer.spec.path).get("crs")
+    crs = read_info(layer.spec.path).get("crs")
     if not crs:
         raise InputError("has no CRS", layer=layer.spec.name, fix="assign the CRS in QGIS or give the target CRS")
     return crs

@@ -31,8 +31,9 @@ def read_vector(path, layer_name, dst_crs=None, expect=None):
 
     `expect` is the geometry family the caller needs; anything else is an actionable error.
     """
+    path, layer = split_source(path)
     try:
-        meta, _fids, wkb, field_data = pyogrio.raw.read(path)
+        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer)
     except Exception as exc:
         raise InputError(f"cannot be read as a vector file ({exc})", layer=layer_name,
                          fix="check the file opens in QGIS; supported: GeoPackage, Shapefile, GeoJSON") from exc
@@ -77,8 +78,25 @@ def reproject_geometries(geoms, src_crs, dst_crs):
     return shapely.transform(geoms, _tf)
 
 
+def split_source(source):
+    """'file.gpkg|layername=faults' (QGIS's source string) -> ('file.gpkg', 'faults')."""
+    path, *opts = source.split("|")
+    layer = None
+    for o in opts:
+        if o.startswith("layername="):
+            layer = o.split("=", 1)[1]
+        elif o.startswith("layerid="):
+            layer = int(o.split("=", 1)[1])
+    return path, layer
+
+
+def read_info(source):
+    path, layer = split_source(source)
+    return pyogrio.read_info(path, layer=layer)
+
+
 def vector_bounds(path, layer_name):
-    info = pyogrio.read_info(path)
+    info = read_info(path)
     if info.get("features", 0) == 0:
         raise InputError("has no features", layer=layer_name, fix="choose a layer with features or remove it from the inputs")
     return tuple(info["total_bounds"]), info.get("crs")

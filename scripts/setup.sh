@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv xvfb qttools5-dev-tools"
+APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv python3-dev gcc libgeos-dev xvfb qttools5-dev-tools"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,1 @@
+"""Processing algorithms, one module per engine operation, on one marshalling base."""
