@@ -1,0 +1,61 @@
+"""The plain CLI: the same operations without QGIS, with actionable errors and exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import KOLARI_CROP, ROOT
+
+
+def _engine(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd or ROOT, timeout=600)
+
+
+def test_cli_align_and_info_on_kolari(kolari, tmp_path):
+    k = kolari
+    out = tmp_path / "stack"
+    r = _engine("align", "--geophysics", f"{k}/Geophysics_100m/IOCG_Gm_Rd_K_100m.tif",
+                "--geology", f"{k}/Geological_Data/IOCG_CLB_Lith_Asstn_1M.shp::field=GENERALI_1::name=litho",
+                f"{k}/Geological_Data/IOCG_CLB_Structures_1M.shp",
+                "--geochemistry", f"{k}/Geochemical_Data/Vector_files/IOCG_CLB_Till_Geochem_reg_511p.shp::elements=Cu,Zn",
+                "--deposits", f"{k}/Deposits_Occurrences/IOCG_Deps_Prosp_Occs.shp",
+                "--bounds", *map(str, KOLARI_CROP), "--res", "500", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert f"Stack: {out}" in r.stdout
+    assert "deposits:" in r.stdout and "not used:" in r.stdout  # crop leaves some deposits outside, by name
+    m = json.load(open(out / "stack.json"))
+    assert [b["name"] for b in m["bands"]] == ["litho", "IOCG_CLB_Structures_1M", "Cu", "Zn", "IOCG_Gm_Rd_K_100m"]
+    assert m["layers"]["litho"]["class_field"] == "GENERALI_1"
+    info = _engine("info", str(out))
+    assert info.returncode == 0 and "geochemistry: 2 band(s): Cu, Zn" in info.stdout
+
+
+def test_cli_spec_file_with_relative_paths(kolari, tmp_path):
+    spec = {"layers": [{"path": os.path.relpath(f"{kolari}/Geophysics_100m/IOCG_Gm_Rd_Th_eq_100m.tif", tmp_path),
+                        "source": "geophysics", "name": "th"}],
+            "bounds": list(KOLARI_CROP), "res": 1000}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    r = _engine("align", "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    assert json.load(open(tmp_path / "s" / "stack.json"))["grid"]["width"] == 20
+
+
+def test_cli_errors_are_actionable(tmp_path):
+    r = _engine("align", "--geophysics", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert "file not found" in r.stderr and "Fix:" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_demo_is_idempotent(kolari, tmp_path):
+    first = _engine("demo", "--out", str(tmp_path / "demo"))
+    assert first.returncode == 0, first.stderr
+    assert "deposits: 13 of 13 used" in first.stdout
+    stamp = os.path.getmtime(tmp_path / "demo" / "stack" / "stack.tif")
+    second = _engine("demo", "--out", str(tmp_path / "demo"))
+    assert second.returncode == 0 and "Reusing" in second.stdout
+    assert os.path.getmtime(tmp_path / "demo" / "stack" / "stack.tif") == stamp
