@@ -127,3 +127,19 @@ print(d.report())
     out = subprocess.run([sys.executable, "-c", code, ROOT], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "install torch or onnxruntime" in out.stdout
+
+
+def test_aligned_kolari_stack_opens_in_qgis_with_crs_and_extent(kolari_stack):
+    with open(os.path.join(kolari_stack, "stack.json")) as f:
+        import json
+
+        grid = json.load(f)["grid"]
+    for name in ("stack.tif", "valid.tif", "deposits.tif"):
+        layer = QgsRasterLayer(os.path.join(kolari_stack, name), name)
+        assert layer.isValid(), name
+        assert layer.crs().authid() == "EPSG:3067"
+        e = layer.extent()
+        assert (e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()) == pytest.approx(tuple(grid["bounds"]))
+        assert (layer.width(), layer.height()) == (grid["width"], grid["height"])
+    stack = QgsRasterLayer(os.path.join(kolari_stack, "stack.tif"), "stack")
+    assert stack.bandName(1).endswith("IOCG_Mag_grysc_DGRF65_anom_100m")
