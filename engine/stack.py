@@ -29,6 +29,7 @@ from .tiles import count_tiles, iter_tiles
 
 FORMAT = "mpm-stack/1"
 SAMPLE_PIXELS = 1_000_000  # per band, for normalisation statistics
+GDAL_CACHE_MB = 256  # GDAL's block cache otherwise grows to 5 % of RAM while writing big stacks
 
 
 @dataclass
@@ -152,7 +153,8 @@ def align_stack(spec, out_dir, overwrite=False, feedback=None):
                 lyr.prepare(grid, clr=spec.clr, search_radius=spec.search_radius, idw_power=spec.idw_power)
         bands = [b for lyr in layers for b in lyr.bands]
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
-        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp:
+        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp, \
+                rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
             samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
             manifest = _manifest(spec, grid, layers, bands, samples)
             if spec.deposits:
