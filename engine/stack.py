@@ -139,6 +139,11 @@ def _vector_crs(layer):
 
 def align_stack(spec, out_dir, overwrite=False, feedback=None):
     """Align `spec` into `out_dir`; returns the manifest. The user's inputs are only read."""
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):  # opening and checking inputs fills the cache too
+        return _align(spec, out_dir, overwrite, feedback)
+
+
+def _align(spec, out_dir, overwrite, feedback):
     steps = Steps(feedback)
     out_dir = check_output_path(out_dir, overwrite, "stack folder")
     layers = [open_layer(s) for s in spec.layers]
@@ -153,8 +158,7 @@ def align_stack(spec, out_dir, overwrite=False, feedback=None):
                 lyr.prepare(grid, clr=spec.clr, search_radius=spec.search_radius, idw_power=spec.idw_power)
         bands = [b for lyr in layers for b in lyr.bands]
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
-        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp, \
-                rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp:
             samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
             manifest = _manifest(spec, grid, layers, bands, samples)
             if spec.deposits:
