@@ -59,6 +59,23 @@ def build_parser():
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
     d.add_argument("--overwrite", action="store_true")
 
+    t = sub.add_parser("pretrain", help="pretrain the per-source foundation encoders (label-free)")
+    t.add_argument("--stack", nargs="*", default=[], help="aligned stack folders to learn from (deposits are ignored)")
+    t.add_argument("--synthetic", type=int, default=0, help="number of seeded synthetic scenes to add")
+    t.add_argument("--synthetic-size", type=int, default=256)
+    t.add_argument("--tile", type=int, default=256, help="stack tile size per scene")
+    t.add_argument("--max-tiles", type=int, default=64, help="tiles per stack (bounds memory)")
+    t.add_argument("--exclude-bounds", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help="hold this area out of pretraining (for evaluation)")
+    t.add_argument("--steps1", type=int, default=1000, help="stage 1 steps (each source alone)")
+    t.add_argument("--steps2", type=int, default=500, help="stage 2 steps (one source from the others)")
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
+    t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
+    t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
+
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
     return p
@@ -105,6 +122,36 @@ def cmd_demo(args, feedback):
           "(not in this version yet).")
 
 
+def cmd_pretrain(args, feedback):
+    from .errors import InputError
+    from .model.pretrain import pretrain
+    from .pretrain_data import stack_scenes, synthetic_scenes
+
+    scenes = []
+    for folder in args.stack:
+        scenes += stack_scenes(folder, tile=args.tile, max_tiles=args.max_tiles, seed=args.seed,
+                               exclude_bounds=args.exclude_bounds)
+    if args.synthetic:
+        scenes += synthetic_scenes(args.synthetic, seed=args.seed, size=args.synthetic_size)
+    if not scenes:
+        raise InputError("nothing to pretrain on", fix="give --stack folders (from align) and/or --synthetic N")
+    summary = pretrain(scenes, steps_stage1=args.steps1, steps_stage2=args.steps2, out_dir=args.out, seed=args.seed,
+                       device=args.device, feedback=feedback, resume=not args.no_resume, batch_size=args.batch_size,
+                       data_description={"stacks": [os.path.abspath(f) for f in args.stack],
+                                         "synthetic_scenes": args.synthetic, "synthetic_size": args.synthetic_size,
+                                         "tile": args.tile, "max_tiles_per_stack": args.max_tiles,
+                                         "held_out_bounds": args.exclude_bounds,
+                                         "scenes": len(scenes), "labels_used": False})
+    if args.onnx:
+        from .model.onnx_export import export_onnx
+        from .model.weights import load_model
+
+        paths = export_onnx(load_model(summary["card"]), os.path.join(args.out, "onnx"), card_path=summary["card"])
+        summary["onnx"] = paths
+    print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
+                      if k in summary}, indent=1))
+
+
 def cmd_info(args, _feedback):
     from .reader import Stack
 
@@ -138,7 +185,7 @@ def main(argv=None):
 
         feedback = TqdmFeedback(args.command)
     try:
-        {"align": cmd_align, "demo": cmd_demo, "info": cmd_info}[args.command](args, feedback)
+        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "info": cmd_info}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130

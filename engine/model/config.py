@@ -1,0 +1,108 @@
+"""Architecture settings shared by pretraining, the weights card and ONNX export.
+
+The default is sized for CPU: a 32 px window cut into 4 px patches gives 64 spatial tokens, so a
+4-block, 96-wide ViT per source costs about 0.1 GFLOP per window and a whole 680 x 800 px
+stack embeds in seconds on two cores. Figures for REFERENCE_CHANNELS (30 layers over 4 sources),
+from count_flops (matmul FLOPs, FlopCounterMode):
+
+    per window, embedding path (4 encoders + fusion): ~0.33 GFLOP; params ~1.35 M (1.7 M with decoders)
+
+(run `python -m engine.model.config` to print the exact numbers for the current default.)
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+from .. import SOURCES
+from .vocab import VOCAB
+
+# The stack the card's FLOPs figure is quoted for: ~30 layers over the four sources.
+REFERENCE_CHANNELS = {"geology": 2, "geochemistry": 13, "geophysics": 10, "remote_sensing": 5}
+
+
+@dataclass
+class ModelConfig:
+    window: int = 32          # pixels per side of one model window
+    patch: int = 4            # pixels per side of one patch token
+    dim: int = 96             # token width
+    depth: int = 4            # transformer blocks over spatial tokens, per source encoder
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    channel_mlp_ratio: float = 1.0   # per-channel token MLP before channel pooling
+    decoder_dim: int = 64
+    decoder_depth: int = 2
+    fusion_depth: int = 1     # transformer blocks over fused tokens
+    mask_ratio: float = 0.75
+    clip: float = 8.0         # inputs are robust z-scores; clip outliers before embedding
+    vocab_size: int = len(VOCAB)
+    n_sources: int = len(SOURCES)
+
+    def __post_init__(self):
+        if self.window % self.patch:
+            raise ValueError(f"window {self.window} is not a multiple of patch {self.patch}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+
+    @property
+    def grid(self):
+        return self.window // self.patch
+
+    @property
+    def n_patches(self):
+        return self.grid * self.grid
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def count_params(module, trainable_only=False):
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only))
+
+
+def count_flops(config, channels=None):
+    """Matmul FLOPs to embed ONE window (batch 1), via torch.utils.flop_counter.
+
+    `channels`: int -> one source encoder with that many layers; dict {source: n_layers} ->
+    all those encoders plus fusion (the full embedding path). Default: REFERENCE_CHANNELS.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .encoder import SourceEncoder
+    from .fusion import FoundationModel
+
+    channels = REFERENCE_CHANNELS if channels is None else channels
+    w = config.window
+    with torch.no_grad():
+        if isinstance(channels, int):
+            enc = SourceEncoder(config, "geophysics").eval()
+            x = torch.zeros(1, channels, w, w)
+            ids = torch.zeros(channels, dtype=torch.long)
+            with FlopCounterMode(display=False) as fc:
+                enc(x, torch.ones_like(x), ids)
+            return int(fc.get_total_flops())
+        model = FoundationModel(config, list(channels)).eval()
+        batch = {
+            s: {"x": torch.zeros(1, c, w, w), "ids": torch.zeros(c, dtype=torch.long)}
+            for s, c in channels.items()
+        }
+        with FlopCounterMode(display=False) as fc:
+            model.embed(batch)
+        return int(fc.get_total_flops())
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the card figures
+    from .fusion import FoundationModel
+
+    cfg = ModelConfig()
+    m = FoundationModel(cfg, list(REFERENCE_CHANNELS))
+    print("config", cfg.to_dict())
+    print("params (embedding path)", count_params(m.embedding_modules()))
+    print("params (all, incl. decoders)", count_params(m))
+    print("GFLOP/window", count_flops(cfg) / 1e9)
+    for s, c in REFERENCE_CHANNELS.items():
+        print(f"  {s} ({c} layers): {count_flops(cfg, c) / 1e9:.4f} GFLOP")

@@ -1,0 +1,140 @@
+"""Channel-agnostic per-source encoder (a small ViT) with its MAE pretraining path.
+
+Every layer is embedded on its own from 1-band patches, so the same weights take 3 layers or
+17, in any order, with layers missing. Why each piece:
+- value + validity go into the patch embedding together, so a zero-filled hole is
+  distinguishable from a real zero;
+- the layer type enters as an additive embedding and as a FiLM scale, so the same value of
+  "Cu" and of "magnetic" become different tokens (the type is not just an offset);
+- channels are merged per patch by attention pooling (symmetric in the channels, hence
+  order-invariant), so the transformer runs over N spatial tokens whatever C is: the cost of
+  extra layers is linear and small.
+"""
+
+import torch
+from torch import nn
+
+from .layers import Block, ChannelHead, Mlp, SetPool, masked_mse, patchify, sincos_2d, unpatchify
+from .vocab import source_id
+
+
+def prepare(x, valid=None, clip=None):
+    """Zero-fill invalid pixels and return (x, valid float). NaN/inf are always invalid."""
+    finite = torch.isfinite(x)
+    v = finite if valid is None else (finite & (valid > 0))
+    x = torch.where(v, x, torch.zeros_like(x))
+    if clip is not None:
+        x = x.clamp(-clip, clip)
+    return x, v.to(x.dtype)
+
+
+class SourceEncoder(nn.Module):
+    def __init__(self, config, source):
+        super().__init__()
+        c = config
+        self.config = c
+        self.source = source
+        self.source_index = source_id(source)
+        d, pp = c.dim, c.patch * c.patch
+        self.patch_embed = nn.Linear(2 * pp, d)
+        # Layer-type table: [shift | scale]; scale starts at 0 so training starts from plain addition.
+        self.layer_emb = nn.Embedding(c.vocab_size, 2 * d)
+        nn.init.normal_(self.layer_emb.weight[:, :d], std=0.02)
+        nn.init.zeros_(self.layer_emb.weight[:, d:])
+        self.source_emb = nn.Embedding(c.n_sources, d)
+        nn.init.normal_(self.source_emb.weight, std=0.02)
+        self.channel_norm = nn.LayerNorm(d)
+        self.channel_mlp = Mlp(d, max(4, int(d * c.channel_mlp_ratio)))
+        self.pool = SetPool(d, c.heads)
+        self.register_buffer("pos", sincos_2d(c.grid, d), persistent=False)
+        self.blocks = nn.ModuleList([Block(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
+        self.norm = nn.LayerNorm(d)
+        # MAE decoder (pretraining only; not exported).
+        dd = c.decoder_dim
+        self.dec_embed = nn.Linear(d, dd)
+        self.mask_token = nn.Parameter(torch.zeros(dd))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.register_buffer("dec_pos", sincos_2d(c.grid, dd), persistent=False)
+        self.dec_blocks = nn.ModuleList([Block(dd, max(1, dd // 32), c.mlp_ratio) for _ in range(c.decoder_depth)])
+        self.dec_norm = nn.LayerNorm(dd)
+        self.head = ChannelHead(dd, c.vocab_size, pp)
+
+    # ------------------------------------------------------------------ embedding path
+    def _channel_tokens(self, xp, vp, ids):
+        """xp, vp: (B, C, K, p*p) zero-filled values / validity -> tokens (B, K, C, D), mask (B, K, C)."""
+        d = self.config.dim
+        h = self.patch_embed(torch.cat([xp, vp], dim=-1))
+        le = self.layer_emb(ids)  # (C, 2D)
+        shift, scale = le[:, :d], le[:, d:]
+        src = self.source_emb.weight[self.source_index]
+        h = h * (1 + scale[None, :, None, :]) + shift[None, :, None, :] + src
+        h = h + self.channel_mlp(self.channel_norm(h))
+        mask = vp.amax(dim=-1) > 0  # (B, C, K): the channel has data in this patch
+        return h.transpose(1, 2), mask.transpose(1, 2)
+
+    def _encode_patches(self, xp, vp, ids, pos):
+        tok, mask = self._channel_tokens(xp, vp, ids)
+        z = self.pool(tok, mask) + pos
+        for blk in self.blocks:
+            z = blk(z)
+        return self.norm(z), mask.any(dim=-1)
+
+    def encode(self, x, valid, layer_ids):
+        """x: (B, C, H, W) with NaN allowed; valid: (B, C, H, W) or None; layer_ids: (C,) long.
+
+        Returns tokens (B, N, D) and present (B, N) bool: whether any layer has data in the patch.
+        """
+        x, v = prepare(x, valid, self.config.clip)
+        p = self.config.patch
+        return self._encode_patches(patchify(x, p), patchify(v, p), layer_ids, self.pos)
+
+    def forward(self, x, valid, layer_ids):
+        return self.encode(x, valid, layer_ids)[0]
+
+    # ------------------------------------------------------------------ MAE path
+    def mae_forward(self, x, valid, layer_ids, input_channels=None, mask_ratio=None, generator=None):
+        """Masked-autoencoder loss: encode ~25 % of patches, reconstruct every channel's pixels
+        of the masked ones; loss counts valid pixels only.
+
+        input_channels: optional (C,) bool; False channels are hidden from the encoder but still
+        reconstructed (teaches the encoder to cope with missing layers).
+        Returns dict(loss, n_valid, mask (B, N) bool True=masked, recon (B, C, H, W)).
+        """
+        c = self.config
+        x, v = prepare(x, valid, c.clip)
+        b = x.shape[0]
+        n = c.n_patches
+        ratio = c.mask_ratio if mask_ratio is None else mask_ratio
+        n_keep = max(1, int(round(n * (1 - ratio))))
+        xp, vp = patchify(x, c.patch), patchify(v, c.patch)  # (B, C, N, pp)
+        noise = torch.rand(b, n, device=x.device, generator=generator)
+        order = noise.argsort(dim=1)
+        keep = order[:, :n_keep]  # (B, K)
+
+        xin, vin, ids_in = xp, vp, layer_ids
+        if input_channels is not None:
+            sel = input_channels.nonzero().flatten()
+            xin, vin, ids_in = xp[:, sel], vp[:, sel], layer_ids[sel]
+        idx = keep[:, None, :, None].expand(-1, xin.shape[1], -1, xin.shape[-1])
+        z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
+
+        dd = c.decoder_dim
+        full = self.mask_token.expand(b, n, dd).clone()
+        full = full.scatter(1, keep[:, :, None].expand(-1, -1, dd), self.dec_embed(z))
+        h = full + self.dec_pos
+        for blk in self.dec_blocks:
+            h = blk(h)
+        h = self.dec_norm(h)
+        masked = order[:, n_keep:]  # (B, M)
+        hm = h.gather(1, masked[:, :, None].expand(-1, -1, dd))
+        pred = self.head(hm, layer_ids)  # (B, C, M, pp)
+        gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
+        loss, nv = masked_mse(pred, xp.gather(2, gidx), vp.gather(2, gidx))
+
+        with torch.no_grad():
+            rec = xp.clone()
+            rec = rec.scatter(2, gidx, pred.detach())
+            recon = unpatchify(rec, c.patch, c.grid)
+            mask = torch.zeros(b, n, dtype=torch.bool, device=x.device)
+            mask[torch.arange(b, device=x.device)[:, None], masked] = True
+        return {"loss": loss, "n_valid": nv, "mask": mask, "recon": recon}
