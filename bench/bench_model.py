@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Figures for the shipped foundation model: masked reconstruction on the held-out Kolari block
+against mean-fill and IDW, a linear probe on synthetic scenes, and embedding throughput per backend.
+
+    python bench/bench_model.py [--model models/mpm-foundation-v1]
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+HELD_OUT = (364000.0, 7490000.0, 384000.0, 7510000.0)  # excluded from pretraining (scripts/train_foundation.sh)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mpm-foundation-v1"))
+    ap.add_argument("--windows", type=int, default=64)
+    args = ap.parse_args()
+    from engine.demo import kolari_spec
+    from engine.model.backend import select_backend
+    from engine.model.config import count_flops
+    from engine.model.evaluate import linear_probe, reconstruction_scores, sample_windows
+    from engine.model.infer import embed_scene
+    from engine.model.weights import load_model
+    from engine.reader import Stack
+    from engine.stack import align_stack
+    from engine.synthetic import generate_scenes
+
+    model = load_model(args.model)
+    work = tempfile.mkdtemp(prefix="mpm_bench_")
+    align_stack(kolari_spec(res=100.0, bounds=HELD_OUT), os.path.join(work, "heldout"))
+    with Stack(os.path.join(work, "heldout")) as st:
+        scene = st.scene()
+    print(f"masked reconstruction, held-out Kolari block {HELD_OUT}, {args.windows} windows, 75 % patches hidden")
+    print(f"{'source':>14} {'model MSE':>10} {'mean-fill':>10} {'IDW':>8}")
+    for s in ("geophysics", "geochemistry", "geology"):
+        arr = scene.sources[s]
+        r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers)
+        print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f}")
+
+    backend = select_backend(args.model, "onnx-cpu")
+    feats, labels, groups = [], [], []
+    for i, sc in enumerate(generate_scenes(8, 1000, size=128)):
+        e = embed_scene(backend, sc)
+        p, (gh, gw) = e.patch, e.grid.shape[1:]
+        frac = sc.labels["intrusion"][:gh * p, :gw * p].reshape(gh, p, gw, p).mean((1, 3))
+        keep = (frac > 0.75) | (frac == 0)
+        feats.append(e.grid[:, keep].T)
+        labels.append(frac[keep] > 0.75)
+        groups.append(np.full(keep.sum(), i))
+    x, y, g = np.concatenate(feats), np.concatenate(labels), np.concatenate(groups)
+    print(f"linear probe intrusion vs host on 8 unseen synthetic scenes (train 6, test 2): balanced accuracy "
+          f"{linear_probe(x[g < 6], y[g < 6], x[g >= 6], y[g >= 6]):.3f} (chance 0.5; {y.mean():.1%} positive patches)")
+
+    channels = {s: a.data.shape[0] for s, a in scene.sources.items() if s in model.sources}
+    flops = count_flops(model.config, channels)
+    print(f"embedding throughput on {scene.shape[0]} x {scene.shape[1]} px, channels {channels}, {flops / 1e6:.0f} MFLOP/window")
+    for name in ("torch-cpu", "onnx-cpu"):
+        b = select_backend(args.model, name, cache=False)
+        embed_scene(b, scene)  # warm-up
+        t = time.perf_counter()
+        e = embed_scene(b, scene)
+        dt = time.perf_counter() - t
+        cfg = model.config
+        n_win = ((scene.shape[0] - cfg.window) // (cfg.window // 2) + 2) * ((scene.shape[1] - cfg.window) // (cfg.window // 2) + 2)
+        print(f"  {name:>9}: {dt:.2f} s, ~{n_win / dt:.0f} windows/s, ~{n_win * flops / dt / 1e9:.1f} GFLOP/s, "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
