@@ -76,6 +76,16 @@ def build_parser():
     t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
     t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
 
+    e = sub.add_parser("embed", help="fused foundation embedding of an aligned stack (GeoTIFF, patch resolution)")
+    e.add_argument("stack", help="aligned stack folder")
+    e.add_argument("--model", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                   "models", "mpm-foundation-v1"), help="model card or folder")
+    e.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
+    e.add_argument("--threads", type=int, help="CPU threads (default: the library's)")
+    e.add_argument("--tile", type=int, default=256)
+    e.add_argument("--out", required=True, help="output GeoTIFF")
+    e.add_argument("--overwrite", action="store_true")
+
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
     return p
@@ -152,6 +162,14 @@ def cmd_pretrain(args, feedback):
                       if k in summary}, indent=1))
 
 
+def cmd_embed(args, feedback):
+    from .embed import embed_stack
+
+    name = embed_stack(args.stack, args.model, args.out, backend=args.backend, tile=args.tile,
+                       overwrite=args.overwrite, feedback=feedback, threads=args.threads)
+    print(f"Embedding: {os.path.abspath(args.out)} (backend {name})")
+
+
 def cmd_info(args, _feedback):
     from .reader import Stack
 
@@ -185,7 +203,8 @@ def main(argv=None):
 
         feedback = TqdmFeedback(args.command)
     try:
-        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "info": cmd_info}[args.command](args, feedback)
+        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed,
+         "info": cmd_info}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130
