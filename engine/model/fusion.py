@@ -57,7 +57,9 @@ class SourceFusion(nn.Module):
         scores = scores.masked_fill(~present.unsqueeze(-1), NEG)
         null = self.null_gate.reshape(1, 1, 1, h).expand(b, 1, n, h)
         w = torch.softmax(torch.cat([scores, null], dim=1), dim=1)  # (B, S+1, N, H)
-        experts = torch.einsum("bsnd,sde->bsne", t, self.expert_w[source_ids]) + self.expert_b[source_ids][None, :, None, :]
+        # Per-source expert projection as one batched matmul over sources (no Einsum in ONNX).
+        experts = (t.transpose(0, 1).reshape(s, b * n, d) @ self.expert_w[source_ids]).reshape(s, b, n, d).transpose(0, 1)
+        experts = experts + self.expert_b[source_ids][None, :, None, :]
         experts = experts.reshape(b, s, n, h, d // h)
         mixed = (w[:, :s, :, :, None] * experts).sum(dim=1)  # (B, N, H, D/H)
         mixed = mixed + w[:, s, :, :, None] * self.null_value.reshape(h, d // h)
@@ -137,10 +139,6 @@ class FoundationModel(nn.Module):
         self.encoders = nn.ModuleDict({s: SourceEncoder(config, s) for s in self.sources})
         self.fusion = SourceFusion(config)
         self.cross_decoder = CrossSourceDecoder(config)
-
-    def embedding_modules(self):
-        """The inference path only (what ONNX export and the card's parameter count cover)."""
-        return nn.ModuleList([self.encoders, self.fusion])
 
     def embedding_param_count(self):
         """Parameters used at inference (MAE and cross-source decoders excluded)."""

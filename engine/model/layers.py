@@ -111,8 +111,10 @@ class SetPool(nn.Module):
         scores = scores.masked_fill(~mask.unsqueeze(-1), NEG)
         null = self.null_score.reshape(1, 1, 1, self.heads).expand(b, n, 1, self.heads)
         w = torch.softmax(torch.cat([scores, null], dim=2), dim=2)  # (B, N, S+1, H)
-        pooled = torch.einsum("bnsh,bnsd->bnhd", w[:, :, :s], tn)  # (B, N, H, D)
-        out = torch.einsum("bnhd,hde->bnhe", pooled, self.value)  # (B, N, H, D/H)
+        # Plain (batched) matmuls rather than einsum: ONNX Runtime's Einsum kernel is slow on CPU.
+        pooled = w[:, :, :s].transpose(2, 3) @ tn  # (B, N, H, D)
+        per_head = pooled.reshape(b * n, self.heads, d).transpose(0, 1) @ self.value  # (H, B*N, D/H)
+        out = per_head.transpose(0, 1).reshape(b, n, self.heads, d // self.heads)
         out = out + w[:, :, s:].transpose(2, 3) * self.null_value  # null member's value
         return self.proj(out.reshape(b, n, d))
 
@@ -128,6 +130,9 @@ class ChannelHead(nn.Module):
         nn.init.normal_(self.layer_emb.weight, std=0.02)
         self.norm = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim, n_pix)
+        # Start from predicting 0 (the z-score mean) rather than random values.
+        nn.init.zeros_(self.mlp.fc2.weight)
+        nn.init.zeros_(self.mlp.fc2.bias)
 
     def forward(self, h, ids):
         """h: (B, M, D) tokens; ids: (C,) -> (B, C, M, p*p)."""

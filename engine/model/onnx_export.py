@@ -112,6 +112,8 @@ def export_onnx(model, out_dir, card_path=None, opset=OPSET):
     model = model.cpu().eval()
     cfg = model.config
     sha = getattr(model, "card", {}).get("sha256")
+    if card_path:
+        sha = read_card(card_path).get("sha256") or sha
     w = cfg.window
     paths = {}
     with torch.no_grad():

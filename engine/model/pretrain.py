@@ -120,9 +120,9 @@ def _augment(x, k, flip):
 def _lr(step, total, base):
     warm = max(1, int(0.05 * total))
     if step < warm:
-        return base * (step + 1) / warm
+        return float(base * (step + 1) / warm)
     t = (step - warm) / max(1, total - warm)
-    return base * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(t, 1.0))))
+    return float(base * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(t, 1.0)))))
 
 
 def _save_checkpoint(path, model, opt, stage, step, history, meta):

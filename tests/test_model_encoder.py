@@ -1,0 +1,133 @@
+"""Channel agnosticism, validity masking and the layer vocabulary of the source encoders."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import gaussian_filter
+
+from engine.errors import InputError
+from engine.model.config import ModelConfig, count_flops
+from engine.model.encoder import SourceEncoder
+from engine.model.fusion import FoundationModel, pixel_embedding
+from engine.model.vocab import VOCAB, layer_id, layer_ids, resolve
+
+SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1)
+
+
+def smooth_stack(seed, c, b=2, size=16):
+    rng = np.random.default_rng(seed)
+    x = np.stack([[gaussian_filter(rng.normal(size=(size, size)), 2) for _ in range(c)] for _ in range(b)])
+    return torch.from_numpy(((x - x.mean()) / x.std()).astype(np.float32))
+
+
+GEOPHYS = ["magnetic", "gravity", "em_inphase", "em_quadrature", "resistivity", "gamma_k", "gamma_th", "gamma_u", "gamma_total"]
+
+
+@pytest.fixture(scope="module")
+def enc():
+    torch.manual_seed(0)
+    e = SourceEncoder(SMALL, "geophysics").eval()
+    # Non-zero FiLM scales so layer types matter in the test as they do after training.
+    with torch.no_grad():
+        e.layer_emb.weight.normal_(0, 0.5)
+    return e
+
+
+def ids_of(names):
+    return torch.tensor(layer_ids(names, "geophysics")[0])
+
+
+def test_same_weights_take_3_and_9_channels(enc):
+    with torch.no_grad():
+        t3 = enc(smooth_stack(0, 3), None, ids_of(GEOPHYS[:3]))
+        t9 = enc(smooth_stack(0, 9), None, ids_of(GEOPHYS))
+    assert t3.shape == t9.shape == (2, SMALL.n_patches, SMALL.dim)
+    assert torch.isfinite(t3).all() and torch.isfinite(t9).all()
+
+
+def test_channel_order_does_not_matter(enc):
+    x = smooth_stack(1, 9)
+    ids = ids_of(GEOPHYS)
+    perm = torch.tensor([4, 0, 8, 2, 6, 1, 7, 3, 5])
+    with torch.no_grad():
+        a = enc(x, None, ids)
+        b = enc(x[:, perm], None, ids[perm])
+        c = enc(x[:, perm], None, ids)  # same data, wrong type labels: must differ
+    assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    assert (a - c).abs().max() > 1e-3
+
+
+def test_missing_layer_and_missing_source():
+    torch.manual_seed(0)
+    model = FoundationModel(SMALL).eval()
+    x = smooth_stack(2, 9)
+    with torch.no_grad():
+        full = model.embed({"geophysics": {"x": x, "ids": ids_of(GEOPHYS)}})
+        fewer = model.embed({"geophysics": {"x": x[:, [0, 2, 5]], "ids": ids_of([GEOPHYS[i] for i in (0, 2, 5)])},
+                             "remote_sensing": {"x": smooth_stack(3, 2), "ids": torch.tensor(layer_ids(["dem", "band_red"], "remote_sensing")[0])}})
+        pix = pixel_embedding(fewer, SMALL.grid, SMALL.patch)
+    assert full.shape == fewer.shape == (2, SMALL.n_patches, SMALL.dim)
+    assert torch.isfinite(fewer).all()
+    assert pix.shape == (2, SMALL.dim, 16, 16)
+    with pytest.raises(InputError):
+        FoundationModel(SMALL, ["geophysics"]).embed({"geology": {"x": x[:, :1], "ids": torch.tensor([0])}})
+
+
+def test_invalid_pixels_do_not_leak(enc):
+    x = smooth_stack(4, 4)
+    x[:, 1, :6, :] = float("nan")
+    x[0, 2] = float("nan")  # a whole layer invalid in one window
+    ids = ids_of(GEOPHYS[:4])
+    y = x.clone()
+    y[~torch.isfinite(x)] = 123.0
+    valid = torch.isfinite(x).float()
+    with torch.no_grad():
+        a = enc(x, None, ids)
+        b = enc(y, valid, ids)
+        allnan = enc(torch.full_like(x, float("nan")), None, ids)
+    assert torch.isfinite(a).all() and torch.isfinite(allnan).all()
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_masked_loss_ignores_invalid_pixels(enc):
+    x = smooth_stack(5, 4)
+    x[:, 0, 4:10, 2:12] = float("nan")
+    x[1, 3] = float("nan")
+    ids = ids_of(GEOPHYS[:4])
+    outs = []
+    for fill in (None, 0.0, 1e6):
+        y = x.clone()
+        valid = torch.isfinite(x).float()
+        if fill is not None:
+            y[~torch.isfinite(x)] = fill
+        g = torch.Generator().manual_seed(3)
+        outs.append(enc.mae_forward(y, valid, ids, generator=g))
+    loss = outs[0]["loss"]
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in enc.parameters() if p.grad is not None)
+    enc.zero_grad()
+    assert torch.allclose(outs[0]["loss"], outs[1]["loss"]) and torch.allclose(outs[0]["loss"], outs[2]["loss"])
+    assert outs[0]["mask"].sum() == 2 * round(SMALL.n_patches * SMALL.mask_ratio)
+    assert outs[0]["recon"].shape == x.shape
+
+
+def test_vocab_fallback_and_aliases():
+    assert VOCAB[layer_id("magnetic", "geophysics")] == "magnetic"
+    assert VOCAB[layer_id("Cu_ppm", "geochemistry")] == "Cu"
+    assert VOCAB[layer_id("cu", "geochemistry")] == "Cu"
+    assert VOCAB[layer_id("K", "geophysics")] == "gamma_k"
+    assert VOCAB[layer_id("K", "geochemistry")] == "K"
+    i, known = resolve("hyperspectral_band_7", "remote_sensing")
+    assert VOCAB[i] == "unknown_remote_sensing" and not known
+    ids, unknown = layer_ids(["gravity", "mystery"], "geophysics")
+    assert unknown == ["mystery"] and VOCAB[ids[1]] == "unknown_geophysics"
+    for el in ["Al", "Ba", "Zr", "Au", "U", "aem_50m", "em_ratio", "band_swir2"]:
+        assert resolve(el, "geochemistry")[1]
+
+
+def test_count_flops_default_config():
+    cfg = ModelConfig()
+    one = count_flops(cfg, 10)
+    full = count_flops(cfg)
+    assert 1e7 < one < full < 2e9
