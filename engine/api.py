@@ -6,6 +6,12 @@
     with api.open_stack("out/stack") as stack:
         for tile in stack.tiles(256, overlap=16):
             x = stack.read(tile.read)
+
+    # prospectivity: head on frozen foundation embeddings, validated against RF and WofE
+    api.finetune("out/stack", "out/head")                 # writes validation.json / .png too
+    api.predict("out/stack", "out/head", "out/prediction")
+    api.make_targets("out/prediction/prospectivity.tif", "out/targets.gpkg", capture=0.8, deposits=[(x, y), ...])
+    api.geochem_anomalies("out/stack", "out/anomalies")
 """
 
 from .demo import find_demo_data, kolari_spec  # noqa: F401
@@ -15,6 +21,11 @@ from .layers import LayerSpec  # noqa: F401
 from .progress import Feedback  # noqa: F401
 from .reader import Stack
 from .stack import StackSpec, align_stack  # noqa: F401
+
+from .anomaly import geochem_anomalies  # noqa: F401
+from .embed import embed_stack  # noqa: F401
+from .prospectivity import finetune, predict  # noqa: F401
+from .targets import make_targets  # noqa: F401
 
 
 def open_stack(folder):

@@ -7,6 +7,7 @@ import sys
 
 from . import SOURCES, __version__
 from .errors import Cancelled, MPMError
+from .features import DEFAULT_MODEL
 
 
 def _layer_arg(source):
@@ -78,13 +79,53 @@ def build_parser():
 
     e = sub.add_parser("embed", help="fused foundation embedding of an aligned stack (GeoTIFF, patch resolution)")
     e.add_argument("stack", help="aligned stack folder")
-    e.add_argument("--model", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                   "models", "mpm-foundation-v1"), help="model card or folder")
+    e.add_argument("--model", default=DEFAULT_MODEL, help="model card or folder")
     e.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
     e.add_argument("--threads", type=int, help="CPU threads (default: the library's)")
     e.add_argument("--tile", type=int, default=256)
     e.add_argument("--out", required=True, help="output GeoTIFF")
     e.add_argument("--overwrite", action="store_true")
+
+    f = sub.add_parser("finetune", help="train a prospectivity head on the stack's deposits, with spatial cross-validation "
+                                        "against random forest and weights of evidence")
+    f.add_argument("stack", help="aligned stack folder (made with --deposits)")
+    f.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
+    f.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
+    f.add_argument("--background", type=int, default=20000, help="unlabelled background pixels sampled")
+    f.add_argument("--buffer", type=float, default=2000.0, help="metres around deposits kept out of the background")
+    f.add_argument("--folds", type=int, default=5, help="spatial cross-validation folds")
+    f.add_argument("--block", type=float, default=10000.0, help="spatial block size in metres")
+    f.add_argument("--no-validate", action="store_true", help="skip cross-validation (faster)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--out", required=True, help="head folder (weights, card, validation.json / .png)")
+    f.add_argument("--overwrite", action="store_true")
+
+    r = sub.add_parser("predict", help="prospectivity, uncertainty and per-source contribution rasters")
+    r.add_argument("stack", help="aligned stack folder with the same layers as the head's training stack")
+    r.add_argument("--head", required=True, help="head folder from finetune")
+    r.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
+    r.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
+    r.add_argument("--no-contributions", action="store_true", help="skip the per-source ablation maps")
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--overwrite", action="store_true")
+
+    g = sub.add_parser("targets", help="ranked target polygons from a prospectivity map (GeoPackage)")
+    g.add_argument("prediction", help="folder written by predict (prospectivity.tif ...)")
+    how = g.add_mutually_exclusive_group(required=True)
+    how.add_argument("--threshold", type=float, help="probability cut (0-1)")
+    how.add_argument("--capture", type=float, help="fraction of known deposits the targets must capture (0-1]")
+    g.add_argument("--stack", help="stack folder whose deposits are counted (and used by --capture)")
+    g.add_argument("--min-area", type=float, default=0.5, help="smallest target in km2")
+    g.add_argument("--simplify", type=float, help="simplification tolerance in map units")
+    g.add_argument("--out", required=True, help="output GeoPackage")
+    g.add_argument("--overwrite", action="store_true")
+
+    n = sub.add_parser("anomalies", help="geochemical anomaly maps (reconstruction residuals + Mahalanobis baseline)")
+    n.add_argument("stack", help="aligned stack folder with geochemistry")
+    n.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
+    n.add_argument("--top", type=int, default=20, help="rows in top_anomalies.csv")
+    n.add_argument("--out", required=True, help="output folder")
+    n.add_argument("--overwrite", action="store_true")
 
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
@@ -112,24 +153,10 @@ def cmd_align(args, feedback):
 
 
 def cmd_demo(args, feedback):
-    from .demo import kolari_spec
-    from .stack import align_stack
+    from .demo import run_demo
 
-    spec = kolari_spec(args.data)
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
-    stack_dir = os.path.join(out, "stack")
-    if os.path.exists(os.path.join(stack_dir, "stack.json")) and not args.overwrite:
-        from .reader import Stack
-
-        with Stack(stack_dir) as st:
-            manifest = st.manifest
-        print(f"Reusing the demo stack made earlier (--overwrite or delete {stack_dir} to recompute).")
-    else:
-        manifest = align_stack(spec, stack_dir, overwrite=args.overwrite, feedback=feedback)
-    _print_summary(stack_dir, manifest)
-    print("Demo: the data pipeline is done. Prospectivity and targets need the foundation encoders "
-          "(not in this version yet).")
+    run_demo(args.data, args.out, overwrite=args.overwrite, feedback=feedback, echo=print, summary=_print_summary,
+             cv_table=_cv_table)
 
 
 def cmd_pretrain(args, feedback):
@@ -170,6 +197,61 @@ def cmd_embed(args, feedback):
     print(f"Embedding: {os.path.abspath(args.out)} (backend {name})")
 
 
+def cmd_finetune(args, feedback):
+    from .prospectivity import finetune
+
+    r = finetune(args.stack, args.out, model=args.model, backend=args.backend, n_background=args.background,
+                 buffer_m=args.buffer, validate=not args.no_validate, folds=args.folds, block_m=args.block,
+                 seed=args.seed, overwrite=args.overwrite, feedback=feedback)
+    print(f"Head: {r['head']} ({r['deposits']} deposits)")
+    if r["cv"]:
+        print(_cv_table(r["cv"]))
+        print(f"Validation report: {os.path.join(r['head'], 'validation.json')} and validation.png")
+
+
+def _cv_table(cv):
+    rows = ["  method                ROC-AUC  PR-AUC  success-AUC  fold ROC-AUC (mean)"]
+    for m, v in cv.items():
+        rows.append(f"  {m:<21} {v['roc_auc']:7.3f} {v['pr_auc']:7.3f} {v['success_rate_auc']:12.3f} "
+                    f"{v['fold_roc_auc_mean'] or float('nan'):10.3f}")
+    return "\n".join(rows)
+
+
+def cmd_predict(args, feedback):
+    from .prospectivity import predict
+
+    r = predict(args.stack, args.head, args.out, model=args.model, backend=args.backend,
+                contributions=not args.no_contributions, overwrite=args.overwrite, feedback=feedback)
+    print(f"Prediction: {r['out_dir']} ({', '.join(r['files'].values())}); mean probability {r['mean_probability']:.3f}")
+
+
+def cmd_targets(args, feedback):
+    from .targets import make_targets
+
+    pred = args.prediction
+    side = {k: os.path.join(pred, f"{k}.tif") for k in ("prospectivity", "uncertainty", "contributions")}
+    deposits = None
+    if args.stack:
+        from .reader import Stack
+
+        with Stack(args.stack) as st:
+            deposits = [(p["x"], p["y"]) for p in (st.manifest.get("deposits") or {}).get("points", [])]
+    r = make_targets(side["prospectivity"], args.out, threshold=args.threshold, capture=args.capture, deposits=deposits,
+                     uncertainty_path=side["uncertainty"] if os.path.exists(side["uncertainty"]) else None,
+                     contributions_path=side["contributions"] if os.path.exists(side["contributions"]) else None,
+                     min_area_km2=args.min_area, simplify=args.simplify, overwrite=args.overwrite, feedback=feedback)
+    print(f"Targets: {os.path.abspath(args.out)}: {r['n_targets']} polygons, {r['area_km2_total']:.1f} km2 above "
+          f"{r['threshold']:.3f}, {r['deposits_captured']} of {r['deposits_total']} known deposits inside")
+
+
+def cmd_anomalies(args, feedback):
+    from .anomaly import geochem_anomalies
+
+    r = geochem_anomalies(args.stack, args.out, model=args.model, top=args.top, overwrite=args.overwrite,
+                          feedback=feedback)
+    print(f"Anomalies: {os.path.abspath(args.out)} ({', '.join(r['files'])})")
+
+
 def cmd_info(args, _feedback):
     from .reader import Stack
 
@@ -204,6 +286,7 @@ def main(argv=None):
         feedback = TqdmFeedback(args.command)
     try:
         {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed,
+         "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
          "info": cmd_info}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)

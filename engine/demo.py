@@ -45,3 +45,62 @@ def kolari_spec(data=None, res=100.0, bounds=None, geophysics=GEOPHYSICS, elemen
     return StackSpec(layers, res=res, bounds=bounds,
                      aoi=None if bounds else os.path.join(d, "Geological_Data", "EIS_IOCG_target_area.shp"),
                      deposits=os.path.join(d, "Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp"))
+
+
+def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=print, summary=None, cv_table=None):
+    """The whole chain on Kolari: align, fine-tune + validate, predict, targets, geochemical anomalies.
+
+    Each step's output is reused when it is already there (pass overwrite=True to recompute all),
+    so a second run of the set-up command only checks.
+    """
+    import json
+
+    from .anomaly import geochem_anomalies
+    from .prospectivity import finetune, predict
+    from .reader import Stack
+    from .stack import align_stack
+    from .targets import make_targets
+
+    out = os.path.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    p = {k: os.path.join(out, k) for k in ("stack", "head", "prediction", "anomalies")}
+    p["targets"] = os.path.join(out, "targets.gpkg")
+
+    def todo(key, marker):
+        if overwrite or not os.path.exists(os.path.join(p[key], marker) if marker else p[key]):
+            return True
+        echo(f"Reusing {key} made earlier: {p[key]} (--overwrite or delete it to recompute)")
+        return False
+
+    if todo("stack", "stack.json"):
+        align_stack(kolari_spec(data), p["stack"], overwrite=overwrite, feedback=feedback)
+    with Stack(p["stack"]) as st:
+        manifest = st.manifest
+    if summary:
+        summary(p["stack"], manifest)
+    if todo("head", "head_card.json"):
+        finetune(p["stack"], p["head"], overwrite=overwrite, feedback=feedback)
+    with open(os.path.join(p["head"], "head_card.json")) as f:
+        cv = json.load(f).get("cv")
+    if cv and cv_table:
+        echo("Spatial cross-validation (out-of-fold, same folds for every method):")
+        echo(cv_table(cv))
+    if todo("prediction", "predict.json"):
+        predict(p["stack"], p["head"], p["prediction"], overwrite=overwrite, feedback=feedback)
+    if todo("targets", None):
+        pred = p["prediction"]
+        deposits = [(d["x"], d["y"]) for d in manifest["deposits"]["points"]]
+        r = make_targets(os.path.join(pred, "prospectivity.tif"), p["targets"], capture=0.8, deposits=deposits,
+                         uncertainty_path=os.path.join(pred, "uncertainty.tif"),
+                         contributions_path=os.path.join(pred, "contributions.tif"), overwrite=overwrite,
+                         feedback=feedback)
+        echo(f"Targets: {r['n_targets']} polygons, {r['area_km2_total']:.0f} km2, capturing {r['deposits_captured']} of "
+             f"{r['deposits_total']} known deposits")
+    if todo("anomalies", "anomalies.json"):
+        geochem_anomalies(p["stack"], p["anomalies"], overwrite=overwrite, feedback=feedback)
+    echo("Demo outputs:")
+    echo(f"  validation report: {os.path.join(p['head'], 'validation.png')} (+ validation.json)")
+    echo(f"  prospectivity:     {os.path.join(p['prediction'], 'prospectivity.tif')} (+ uncertainty.tif, contributions.tif)")
+    echo(f"  targets:           {p['targets']}")
+    echo(f"  anomalies:         {p['anomalies']} (residual.tif, anomaly_score.tif, mahalanobis.tif, top_anomalies.csv)")
+    return p

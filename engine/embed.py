@@ -15,8 +15,13 @@ from .progress import Steps
 from .reader import Stack
 
 
-def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=False, feedback=None, threads=None):
-    """Write the fused embedding of `stack_dir` to `out_path`; returns the backend name used."""
+def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=False, feedback=None, threads=None,
+                exclude=()):
+    """Write the fused embedding of `stack_dir` to `out_path`; returns the backend name used.
+
+    exclude: sources left out, as if never observed (the fusion handles missing sources); used to
+    measure what each source contributes to a prediction.
+    """
     from .model.backend import select_backend
     from .model.infer import embed_scene
 
@@ -39,7 +44,12 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
                     r_a, c_a = max(0, t.core.row_off - halo), max(0, t.core.col_off - halo)
                     r_b = min(g.height, t.core.row_off + t.core.height + halo)
                     c_b = min(g.width, t.core.col_off + t.core.width + halo)
-                    e = embed_scene(b, st.scene(Window(c_a, r_a, c_b - c_a, r_b - r_a)))
+                    scene = st.scene(Window(c_a, r_a, c_b - c_a, r_b - r_a))
+                    for s in exclude:
+                        scene.sources.pop(s, None)
+                    if not scene.sources:  # only excluded sources here: nothing observed
+                        continue
+                    e = embed_scene(b, scene)
                     r0, c0 = (t.core.row_off - r_a) // p, (t.core.col_off - c_a) // p
                     h, w = -(-t.core.height // p), -(-t.core.width // p)
                     block = e.grid[:, r0:r0 + h, c0:c0 + w]

@@ -66,3 +66,22 @@ class Steps:
         """A child range covering [f0, f1] of this one."""
         span = self.end - self.start
         return Steps(self.feedback, self.start + span * f0, self.start + span * f1)
+
+    def child_feedback(self, f0, f1):
+        """A feedback object for a callee that reports 0-100 %: mapped onto [f0, f1] of this range."""
+        return _RangeFeedback(self.sub(f0, f1))
+
+
+class _RangeFeedback(Feedback):
+    def __init__(self, steps):
+        self._steps = steps
+
+    def setProgress(self, percent):  # noqa: N802
+        s = self._steps
+        s.feedback.setProgress(s.start + (s.end - s.start) * min(max(percent, 0.0), 100.0) / 100.0)
+
+    def isCanceled(self):  # noqa: N802
+        return self._steps.feedback.isCanceled()
+
+    def pushInfo(self, text):  # noqa: N802
+        self._steps.feedback.pushInfo(text)

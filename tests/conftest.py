@@ -11,6 +11,19 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory):
+    """Tests never write into the user's cache: embeddings go to a per-session folder."""
+    path = str(tmp_path_factory.mktemp("mpm_cache"))
+    old = os.environ.get("MPM_CACHE_DIR")
+    os.environ["MPM_CACHE_DIR"] = path
+    yield path
+    if old is None:
+        os.environ.pop("MPM_CACHE_DIR", None)
+    else:
+        os.environ["MPM_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def kolari():
     """Path of the Kolari demo data; missing data fails in CI and skips (with where to put it) elsewhere."""

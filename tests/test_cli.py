@@ -55,7 +55,12 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
     first = _engine("demo", "--out", str(tmp_path / "demo"))
     assert first.returncode == 0, first.stderr
     assert "deposits: 13 of 13 used" in first.stdout
-    stamp = os.path.getmtime(tmp_path / "demo" / "stack" / "stack.tif")
+    demo = tmp_path / "demo"
+    outputs = [demo / "stack" / "stack.tif", demo / "head" / "head_card.json", demo / "head" / "validation.png",
+               demo / "prediction" / "prospectivity.tif", demo / "prediction" / "contributions.tif",
+               demo / "targets.gpkg", demo / "anomalies" / "top_anomalies.csv"]
+    stamps = [os.path.getmtime(p) for p in outputs]  # raises if the chain left one out
+    assert "weights_of_evidence" in first.stdout and "Targets:" in first.stdout  # CV table and targets printed
     second = _engine("demo", "--out", str(tmp_path / "demo"))
-    assert second.returncode == 0 and "Reusing" in second.stdout
-    assert os.path.getmtime(tmp_path / "demo" / "stack" / "stack.tif") == stamp
+    assert second.returncode == 0 and second.stdout.count("Reusing") == 5
+    assert [os.path.getmtime(p) for p in outputs] == stamps

@@ -1,0 +1,122 @@
+"""Per-pixel features for the heads: the frozen fused embedding, cached, read back by windows.
+
+The encoders are frozen, so a stack's embedding never changes for a given model: it is computed
+once (engine.embed.embed_stack) into a cache keyed by the stack's manifest, the model's sha256
+and the sources left out, and every later fine-tune, validation or prediction reads it back.
+Embeddings live at patch resolution; `pixel_features` upsamples a window bilinearly exactly as
+engine.model.infer.grid_to_pixels does over the whole raster, so tiles and points agree with a
+single pass. Memory is bounded by the window: D x (h/p + 2) x (w/p + 2) floats read, D x h x w out.
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from .errors import InputError
+
+CACHE_ENV = "MPM_CACHE_DIR"
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
+
+
+def cache_dir():
+    """MPM_CACHE_DIR, else ~/.cache/mpm-studio (embeddings can be deleted at any time)."""
+    d = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "mpm-studio")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def model_identity(model):
+    """(card path, sha256, name) of a model card path / folder."""
+    from .model.weights import read_card
+
+    card = read_card(model or DEFAULT_MODEL)
+    name = os.path.basename(os.path.dirname(card["_path"]))
+    return card["_path"], card["sha256"], name
+
+
+def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=None, threads=None):
+    """Path of the cached embedding GeoTIFF of `stack_dir` (computed now if missing)."""
+    from .embed import embed_stack
+
+    card_path, sha, _ = model_identity(model)
+    with open(os.path.join(stack_dir, "stack.json"), "rb") as f:
+        manifest = f.read()
+    key = hashlib.sha256(manifest + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir(), f"embedding-{key}.tif")
+    if not os.path.exists(path):
+        embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude)
+    return path
+
+
+class EmbeddingReader:
+    """Windowed per-pixel reads of a patch-resolution embedding raster on a stack's grid."""
+
+    def __init__(self, path, grid):
+        self.ds = rasterio.open(path)
+        self.grid = grid
+        self.patch = int(round(self.ds.res[0] / grid.res))
+        if self.patch < 1 or abs(self.ds.res[0] - self.patch * grid.res) > 1e-6 * grid.res:
+            raise InputError(f"embedding raster {path} is not on the stack's grid", fix="recompute the embedding")
+        self.dim = self.ds.count
+
+    def close(self):
+        self.ds.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def pixel_features(self, window):
+        """(D, h, w) float32 features of the pixel window; NaN where the pixel's patch has no data."""
+        p = self.patch
+        gh, gw = self.ds.height, self.ds.width
+        r0, c0 = int(window.row_off), int(window.col_off)
+        h, w = int(window.height), int(window.width)
+        iy0, iy1, wy = _axis(r0, h, p, gh)
+        ix0, ix1, wx = _axis(c0, w, p, gw)
+        ya, yb = int(min(iy0.min(), iy1.min())), int(max(iy0.max(), iy1.max())) + 1
+        xa, xb = int(min(ix0.min(), ix1.min())), int(max(ix0.max(), ix1.max())) + 1
+        g = self.ds.read(window=Window(xa, ya, xb - xa, yb - ya)).astype(np.float32)
+        ok = np.isfinite(g).all(0)
+        g = np.where(ok, g, 0.0)
+        m = ok.astype(np.float32)
+        iy0, iy1, ix0, ix1 = iy0 - ya, iy1 - ya, ix0 - xa, ix1 - xa
+
+        def interp(a):
+            a = a[..., iy0, :] * (1 - wy)[:, None] + a[..., iy1, :] * wy[:, None]
+            return a[..., ix0] * (1 - wx) + a[..., ix1] * wx
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = interp(g) / interp(m)
+        own = ok[np.clip((np.arange(r0, r0 + h) // p) - ya, 0, ok.shape[0] - 1)][:, np.clip((np.arange(c0, c0 + w) // p) - xa, 0, ok.shape[1] - 1)]
+        inside = ((np.arange(r0, r0 + h) // p) < gh)[:, None] & ((np.arange(c0, c0 + w) // p) < gw)[None, :]
+        out[:, ~(own & inside)] = np.nan
+        return out.astype(np.float32)
+
+    def at_pixels(self, rows, cols, tile=256):
+        """(n, D) features at pixel (row, col) positions, read tile by tile."""
+        rows, cols = np.asarray(rows, int), np.asarray(cols, int)
+        out = np.full((len(rows), self.dim), np.nan, np.float32)
+        keys = (rows // tile) * 1_000_000 + cols // tile
+        for k in np.unique(keys):
+            sel = np.flatnonzero(keys == k)
+            r0, c0 = (k // 1_000_000) * tile, (k % 1_000_000) * tile
+            h, w = min(tile, self.grid.height - r0), min(tile, self.grid.width - c0)
+            f = self.pixel_features(Window(c0, r0, w, h))
+            out[sel] = f[:, rows[sel] - r0, cols[sel] - c0].T
+        return out
+
+
+def _axis(start, n, p, n_grid):
+    """Bilinear source indices/weights along one axis, as grid_to_pixels computes them."""
+    src = (np.arange(start, start + n) + 0.5) / p - 0.5
+    src = np.clip(src, 0, n_grid - 1)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, n_grid - 1)
+    return i0, i1, (src - i0).astype(np.float32)

@@ -1,0 +1,172 @@
+"""Fine-tune a head on the user's deposits, validate it, and map prospectivity over a stack.
+
+The chain: frozen fused embeddings (engine.features, cached) -> positive-unlabelled samples
+(engine.samples) -> spatial block cross-validation against random forest and weights of
+evidence (engine.validate) -> the final head on all deposits (engine.head) -> windowed maps:
+probability, uncertainty (ensemble spread) and per-source contribution.
+
+Contribution of a source = probability with every source - probability with that source left
+out of the fusion (the encoders were pretrained to cope with a missing source). Positive: the
+source raises the prospectivity here; it is an ablation, so contributions need not sum to p.
+"""
+
+import json
+import os
+
+import numpy as np
+import rasterio
+
+from .atomic import atomic_path, check_output_path
+from .errors import InputError
+from .features import EmbeddingReader, embedding_path, model_identity
+from .progress import Steps
+from .reader import Stack
+
+
+def stack_signature(stack):
+    """What a head depends on: each band's source, layer type and kind, in order."""
+    return [[b["source"], b["layer_type"], b["kind"]] for b in stack.bands]
+
+
+def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000, buffer_m=2000.0, validate=True,
+             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None):
+    """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir."""
+    from .baselines import band_values, categorical_mask
+    from .head import HeadConfig, fit_head, save_head
+    from .samples import build_samples, spatial_folds
+    from .validate import cross_validate, plot_report
+
+    steps = Steps(feedback)
+    check_output_path(out_dir, overwrite, "head folder")
+    cfg = head_config or HeadConfig(seed=seed)
+    card_path, sha, model_name = model_identity(model)
+    with Stack(stack_dir) as st:
+        samples = build_samples(st, n_background=n_background, buffer_m=buffer_m, seed=seed)
+        steps.info(f"{samples.n_pos} deposits, {len(samples.label) - samples.n_pos} background pixels")
+        emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.6))
+        steps.report(0.6, "embedding ready")
+        with EmbeddingReader(emb, st.grid) as er:
+            x = er.at_pixels(samples.rows, samples.cols)
+        ok = np.isfinite(x).all(1)
+        bad = [samples.names[i] for i in np.flatnonzero(~ok & (samples.label == 1))]
+        if bad:
+            raise InputError(f"deposit(s) {', '.join(bad)} lie where the embedding has no data", layer="deposits",
+                             fix="check those points lie inside the layers' coverage, or remove them")
+        samples, x = samples.take(np.flatnonzero(ok)), x[ok]
+        report, meta = None, {}
+        if validate:
+            fold, k = spatial_folds(samples, folds, max(1, int(round(block_m / st.grid.res))), seed)
+            bx = band_values(st, samples.rows, samples.cols)
+            report, _ = cross_validate(samples, fold, k, x, bx, categorical_mask(st), cfg,
+                                       feedback=steps.child_feedback(0.6, 0.9), seed=seed)
+            meta = {"folds": k, "block_m": block_m, "deposits": samples.n_pos,
+                    "background": int(len(samples.label) - samples.n_pos), "buffer_m": buffer_m, "seed": seed,
+                    "title": f"{os.path.basename(os.path.abspath(stack_dir))}: spatial {k}-fold CV, "
+                             f"{samples.n_pos} deposits, blocks {block_m / 1000:g} km"}
+        head = fit_head(x, samples.label, cfg)
+        steps.report(0.95, "head trained on all deposits")
+        card = {"encoder": {"name": model_name, "sha256": sha},
+                "stack_signature": stack_signature(st),
+                "sources": st.sources,
+                "stack": os.path.abspath(stack_dir),
+                "deposits": [n for n, y in zip(samples.names, samples.label) if y == 1],
+                "background": int(len(samples.label) - samples.n_pos), "buffer_m": buffer_m,
+                "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "success_rate_auc",
+                                                                          "fold_roc_auc_mean", "pa_intersection")}
+                                                   for m, r in report.items()}}
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder") as tmp:
+        save_head(head, tmp, card)
+        if report is not None:
+            with open(os.path.join(tmp, "validation.json"), "w") as f:
+                json.dump({"meta": meta, "methods": report}, f, indent=1)
+            plot_report(report, os.path.join(tmp, "validation.png"), title=meta["title"])
+    steps.report(1.0, f"Head written to {out_dir}")
+    return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"])}
+
+
+def _check_head_fits(card, st, sha):
+    if card["encoder"]["sha256"] != sha:
+        raise InputError(f"this head was trained on encoder '{card['encoder']['name']}' "
+                         f"(sha256 {card['encoder']['sha256'][:12]}), not on the model given (sha256 {sha[:12]})",
+                         fix="pass the foundation model the head was fine-tuned with (--model)")
+    want, have = card["stack_signature"], stack_signature(st)
+    if want != have:
+        fmt = lambda sig: ", ".join(f"{s}/{t}" for s, t, _ in sig)  # noqa: E731
+        raise InputError(f"the stack's layers ({fmt(have)}) differ from those the head was trained on ({fmt(want)})",
+                         fix="align the new area with the same source layers, in the same order, as the training stack")
+
+
+def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
+            feedback=None):
+    """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir."""
+    from .head import load_head
+
+    steps = Steps(feedback)
+    check_output_path(out_dir, overwrite, "prediction folder")
+    head, card = load_head(head_dir)
+    card_path, sha, _ = model_identity(model)
+    with Stack(stack_dir) as st:
+        _check_head_fits(card, st, sha)
+        sources = st.sources if contributions and len(st.sources) > 1 else []
+        n_emb = 1 + len(sources)
+        paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb))}
+        for i, s in enumerate(sources):
+            paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
+                                      feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb))
+        g = st.grid
+        prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs, transform=g.transform,
+                    nodata=np.nan, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
+        readers = {k: EmbeddingReader(p, g) for k, p in paths.items()}
+        tiles = list(st.tiles(tile))
+        try:
+            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder") as tmp:
+                outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
+                        "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof)}
+                if sources:
+                    outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
+                                                          count=len(sources), **prof)
+                try:
+                    stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
+                    outs["prospectivity"].set_band_description(1, "prospectivity probability")
+                    outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
+                    for i, s in enumerate(sources):
+                        outs["contributions"].set_band_description(i + 1, s)
+                finally:
+                    for ds in outs.values():
+                        ds.close()
+                summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
+                           "files": {k: f"{k}.tif" for k in outs}}
+                with open(os.path.join(tmp, "predict.json"), "w") as f:
+                    json.dump(summary, f, indent=1)
+        finally:
+            for r in readers.values():
+                r.close()
+    steps.info(f"Prospectivity written to {out_dir}")
+    summary["out_dir"] = os.path.abspath(out_dir)
+    return summary
+
+
+def _predict_tiles(st, head, readers, sources, outs, tiles, steps):
+    n_valid, psum, pmax = 0, 0.0, 0.0
+    for k, t in enumerate(tiles):
+        w = t.core
+        valid = st.read_valid(w)
+        f = readers[None].pixel_features(w)
+        d, h, ww = f.shape
+        members = head.member_probs(f.reshape(d, -1).T)
+        p, u = members.mean(0).reshape(h, ww), members.std(0).reshape(h, ww)
+        p[~valid], u[~valid] = np.nan, np.nan
+        outs["prospectivity"].write(p, 1, window=w)
+        outs["uncertainty"].write(u, 1, window=w)
+        for i, s in enumerate(sources):
+            fs = readers[s].pixel_features(w)
+            ps = head.predict(fs.reshape(d, -1).T)[0].reshape(h, ww)
+            c = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
+            c[~valid] = np.nan
+            outs["contributions"].write(c.astype(np.float32), i + 1, window=w)
+        ok = np.isfinite(p)
+        n_valid += int(ok.sum())
+        psum += float(p[ok].sum())
+        pmax = max(pmax, float(p[ok].max()) if ok.any() else 0.0)
+        steps.report((k + 1) / len(tiles))
+    return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax}

@@ -1,0 +1,135 @@
+"""Spatial block cross-validation of the head against random forest and weights of evidence.
+
+Every method is trained and scored on the same samples and the same folds. Out-of-fold scores
+are pooled; each deposit is then compared with the unlabelled background, which stands in for
+"the rest of the area" (so PR-AUC depends on the background size and is reported with its
+positive rate). The figures a prospectivity user reads:
+- ROC-AUC and PR-AUC (scikit-learn);
+- the success-rate curve: fraction of deposits captured against the fraction of the area
+  flagged, and the area under it;
+- the prediction-area (P-A) plot: prediction rate and flagged area against the score
+  threshold; where the prediction rate equals 100 % minus the area is the usual operating point.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from .atomic import atomic_path
+from .progress import Steps
+
+
+def curves(score_pos, score_bg):
+    """Success-rate and P-A figures from deposit scores and background scores."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    sp, sb = np.asarray(score_pos, float), np.sort(np.asarray(score_bg, float))
+    y = np.r_[np.ones(len(sp)), np.zeros(len(sb))]
+    s = np.r_[sp, sb]
+    # area flagged when the threshold is each deposit's score (ties count as flagged)
+    area_at = 1.0 - np.searchsorted(sb, sp, side="left") / len(sb)
+    order = np.sort(area_at)
+    area = np.r_[0.0, order, 1.0]
+    captured = np.r_[0.0, np.arange(1, len(sp) + 1) / len(sp), 1.0]
+    src_auc = float(np.mean(1.0 - area_at))  # area above the step curve: each deposit's share of area left
+    thr = np.unique(np.quantile(s, np.linspace(0, 1, 201)))
+    pred_rate = np.array([(sp >= t).mean() for t in thr])
+    area_rate = 1.0 - np.searchsorted(sb, thr, side="left") / len(sb)
+    i = int(np.argmin(np.abs(pred_rate - (1.0 - area_rate))))
+    return {
+        "roc_auc": float(roc_auc_score(y, s)),
+        "pr_auc": float(average_precision_score(y, s)),
+        "positive_rate": float(len(sp) / len(s)),
+        "success_rate_auc": src_auc,
+        "success_rate_curve": {"area": area.tolist(), "captured": captured.tolist()},
+        "pa_curve": {"threshold": thr.tolist(), "prediction_rate": pred_rate.tolist(), "area": area_rate.tolist()},
+        "pa_intersection": {"threshold": float(thr[i]), "prediction_rate": float(pred_rate[i]), "area": float(area_rate[i])},
+        "captured_at_10pct_area": float(np.interp(0.10, area, captured)),
+    }
+
+
+def cross_validate(samples, folds, k, features, band_x, categorical, head_config=None, feedback=None, seed=0):
+    """Out-of-fold scores and metrics for the head and both baselines.
+
+    features: (n, D) embeddings at the samples; band_x: (n, C) stack values at the samples.
+    """
+    from .baselines import RandomForestBaseline, WeightsOfEvidence
+    from .head import HeadConfig, fit_head
+
+    steps = Steps(feedback)
+    y = samples.label.astype(int)
+    methods = {"head": None, "random_forest": None, "weights_of_evidence": None}
+    oof = {m: np.full(len(y), np.nan) for m in methods}
+    per_fold = {m: [] for m in methods}
+    cfg = head_config or HeadConfig(seed=seed)
+    for f in range(k):
+        te, tr = folds == f, folds != f
+        head = fit_head(features[tr], y[tr], cfg)
+        oof["head"][te] = head.predict(features[te])[0]
+        oof["random_forest"][te] = RandomForestBaseline(seed).fit(band_x[tr], y[tr]).predict(band_x[te])
+        oof["weights_of_evidence"][te] = WeightsOfEvidence(categorical).fit(band_x[tr], y[tr]).predict(band_x[te])
+        for m in methods:
+            if y[te].any() and (~y[te].astype(bool)).any():
+                from sklearn.metrics import roc_auc_score
+
+                per_fold[m].append(float(roc_auc_score(y[te], oof[m][te])))
+        steps.report((f + 1) / k, f"fold {f + 1}/{k}: " + ", ".join(f"{m} AUC {per_fold[m][-1]:.3f}" for m in methods
+                                                                   if per_fold[m]))
+    results = {}
+    for m in methods:
+        r = curves(oof[m][y == 1], oof[m][y == 0])
+        r["fold_roc_auc"] = per_fold[m]
+        r["fold_roc_auc_mean"] = float(np.mean(per_fold[m])) if per_fold[m] else None
+        r["deposit_scores"] = {n: float(s) for n, s in zip([samples.names[i] for i in np.flatnonzero(y == 1)],
+                                                             oof[m][y == 1])}
+        results[m] = r
+    return results, oof
+
+
+def write_report(results, meta, out_dir, overwrite=False):
+    """report.json + report.png (ROC, PR, success-rate, P-A) into out_dir, atomically."""
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation report folder") as tmp:
+        with open(os.path.join(tmp, "report.json"), "w") as f:
+            json.dump({"meta": meta, "methods": results}, f, indent=1)
+        plot_report(results, os.path.join(tmp, "report.png"), title=meta.get("title", ""))
+    return os.path.join(out_dir, "report.json")
+
+
+LABELS = {"head": "foundation head", "random_forest": "random forest", "weights_of_evidence": "weights of evidence"}
+
+
+def plot_report(results, path, title=""):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.6))
+    for m, r in results.items():
+        c = r["success_rate_curve"]
+        ax[0].plot(np.array(c["area"]) * 100, np.array(c["captured"]) * 100, drawstyle="steps-post",
+                   label=f"{LABELS.get(m, m)} (AUC {r['success_rate_auc']:.3f}, ROC {r['roc_auc']:.3f})")
+    ax[0].plot([0, 100], [0, 100], "k:", lw=0.8, label="random")
+    ax[0].set(xlabel="area flagged (%)", ylabel="deposits captured (%)", title="Success-rate (= ROC vs background), out-of-fold")
+    ax[0].legend(fontsize=8, loc="lower right")
+    for m, r in results.items():
+        ax[1].bar(LABELS.get(m, m), r["pr_auc"])
+    ax[1].axhline(next(iter(results.values()))["positive_rate"], color="k", ls=":", lw=0.8, label="chance")
+    ax[1].set(ylabel="PR-AUC", title="Precision-recall AUC")
+    ax[1].legend(fontsize=8)
+    r = results.get("head") or next(iter(results.values()))
+    pa = r["pa_curve"]
+    ax[2].plot(pa["threshold"], np.array(pa["prediction_rate"]) * 100, label="prediction rate (deposits %)")
+    ax2 = ax[2].twinx()
+    ax2.plot(pa["threshold"], np.array(pa["area"]) * 100, color="tab:red", label="area (%)")
+    ax2.invert_yaxis()
+    ax2.set_ylabel("area flagged (%)", color="tab:red")
+    pi = r["pa_intersection"]
+    ax[2].axvline(pi["threshold"], color="k", ls="--", lw=0.8)
+    ax[2].set(xlabel="score threshold", ylabel="deposits captured (%)",
+              title=f"P-A plot ({LABELS.get('head')}): {pi['prediction_rate'] * 100:.0f}% in {pi['area'] * 100:.0f}% area")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,177 @@
+"""Geochemical anomalies from the geochemistry encoder's reconstruction: exact masks, no seams,
+planted anomalies found, outputs on the grid, bad input stopped before anything is written."""
+
+import csv
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import ROOT, write_raster
+
+MODEL = os.path.join(ROOT, "models", "mpm-foundation-v1")
+HOLE = np.s_[64:, 60:]  # punched out of the valid mask (one whole tile at tile=64): outputs must be NaN there
+
+
+@pytest.fixture(scope="module")
+def model():
+    from engine.model.weights import load_model
+
+    return load_model(MODEL)
+
+
+def test_explicit_mask_equals_mae_forward(model):
+    import torch
+
+    from engine.anomaly import PHASES, mae_explicit, phase_keep
+    from engine.model.vocab import layer_ids
+
+    enc = model.encoders["geochemistry"]
+    cfg = enc.config
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4, cfg.window, cfg.window)).astype(np.float32)
+    x[0, 1, :9, :13] = np.nan
+    x = torch.from_numpy(x)
+    ids = torch.as_tensor(layer_ids(["Cu", "Co", "Fe", "Zn"], "geochemistry")[0])
+    with torch.no_grad():
+        ref = enc.mae_forward(x, None, ids, generator=torch.Generator().manual_seed(7))
+        # mae_forward's keep set, drawn from the same generator state
+        keep = torch.rand(3, cfg.n_patches, generator=torch.Generator().manual_seed(7)).argsort(1)[:, :cfg.n_patches // 4]
+        recon, hidden = mae_explicit(enc, x, None, ids, keep)
+    assert torch.equal(hidden, ref["mask"])
+    torch.testing.assert_close(recon, ref["recon"], atol=1e-5, rtol=1e-5)
+    # the deterministic passes: 25 % visible each, every patch hidden in the same number of passes
+    ph = phase_keep(cfg.grid)
+    assert ph.shape == (PHASES, cfg.n_patches // 4)
+    assert np.bincount(ph.ravel(), minlength=cfg.n_patches).tolist() == [1] * cfg.n_patches
+
+
+def test_planted_multi_element_anomaly_ranks_top(model):
+    from scipy import ndimage
+
+    from engine.anomaly import reconstruct
+    from engine.model.vocab import layer_ids
+    from engine.synthetic import robust_normalise
+
+    names = ["Cu", "Co", "Ni", "Fe", "Zn", "K", "Th", "La"]
+    rng = np.random.default_rng(0)
+    f = [ndimage.gaussian_filter(rng.normal(size=(96, 96)), 8) for _ in range(2)]  # two smooth lithological factors
+    load = rng.normal(size=(len(names), 2))
+    data = np.stack([robust_normalise(a * f[0] + b * f[1] + 0.1 * f[0].std() * rng.normal(size=(96, 96))) for a, b in load])
+    yy, xx = np.mgrid[:96, :96]
+    data[:3] += 5 * np.exp(-((yy - 50) ** 2 + (xx - 41) ** 2) / (2 * 1.5 ** 2))  # Cu-Co-Ni spike the factors cannot make
+    data[:, :6, :10] = np.nan
+    exp = reconstruct(model.encoders["geochemistry"], data, layer_ids(names, "geochemistry")[0])
+    assert exp.shape == data.shape and np.isfinite(exp).all()
+    res = data - exp
+    score = np.sqrt(np.nanmean(res[:, 6:] ** 2, 0))
+    assert (score >= score[44, 41]).mean() < 0.01  # the planted centre (row 50 = 44 after the cut) is in the top 1 %
+    assert (res[:3, 50, 41] > 2).all() and np.abs(np.median(res[3:, 6:], axis=(1, 2))).max() < 0.5
+
+
+@pytest.fixture(scope="module")
+def runs(kolari_stack, model, tmp_path_factory):
+    """The crop with a hole in its valid mask, run with tiles of 64 and of 512 pixels."""
+    import engine.anomaly as an
+
+    root = tmp_path_factory.mktemp("anomaly")
+    stack = str(root / "stack")
+    shutil.copytree(kolari_stack, stack)
+    with rasterio.open(os.path.join(stack, "valid.tif"), "r+") as ds:
+        v = ds.read(1)
+        v[HOLE] = 0
+        ds.write(v, 1)
+    saved, an.SAMPLE = an.SAMPLE, 3000  # a smaller MCD sample keeps the test fast; the full run uses 20,000
+    try:
+        out = {t: an.geochem_anomalies(stack, str(root / f"t{t}"), model=model, tile=t) for t in (64, 512)}
+    finally:
+        an.SAMPLE = saved
+    return stack, root, out
+
+
+def _read(path):
+    with rasterio.open(path) as ds:
+        return ds.read(), ds.profile, ds.descriptions
+
+
+def test_tiles_do_not_change_the_result(runs):
+    _, root, out = runs
+    for name in ("residual.tif", "anomaly_score.tif", "mahalanobis.tif"):
+        a, _, _ = _read(root / "t64" / name)
+        b, _, _ = _read(root / "t512" / name)
+        np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
+        np.testing.assert_allclose(a[np.isfinite(a)], b[np.isfinite(b)], atol=1e-5)
+    assert (root / "t64" / "top_anomalies.csv").read_text() == (root / "t512" / "top_anomalies.csv").read_text()
+    assert out[64]["spearman_score_vs_mahalanobis"] == pytest.approx(out[512]["spearman_score_vs_mahalanobis"], abs=1e-6)
+
+
+def test_outputs_on_the_grid(runs):
+    from engine.reader import Stack
+
+    stack, root, out = runs
+    d = root / "t512"
+    assert sorted(os.listdir(root)) == ["stack", "t512", "t64"]  # no temporary folders left
+    assert sorted(os.listdir(d)) == sorted(out[512]["files"])
+    with Stack(stack) as st:
+        g, valid = st.grid, st.read_valid()
+        elements = [b["layer_type"] for b in st.bands if b["source"] == "geochemistry"]
+    assert not valid[HOLE].any() and valid.mean() > 0.5
+    res, prof, desc = _read(d / "residual.tif")
+    assert list(desc) == elements and res.shape == (len(elements), g.height, g.width)
+    assert prof["crs"].to_epsg() == 3067 and prof["transform"] == g.transform and prof["dtype"] == "float32"
+    assert np.isnan(prof["nodata"]) and prof["tiled"] and prof["compress"] == "deflate"
+    for name in ("anomaly_score.tif", "mahalanobis.tif"):
+        a = _read(d / name)[0][0]
+        assert np.isnan(a[~valid]).all() and np.isfinite(a[valid]).all() and (a[valid] >= 0).all()
+    assert np.isnan(res[:, ~valid]).all() and np.isfinite(res[:, valid]).all()
+    assert abs(float(np.median(res[:, valid]))) < 0.3  # the encoder explains the background
+
+    rows = list(csv.DictReader(open(d / "top_anomalies.csv")))
+    assert len(rows) == 20
+    xy = np.array([[float(r["x"]), float(r["y"])] for r in rows])
+    assert ((xy[:, 0] > g.xmin) & (xy[:, 0] < g.xmax) & (xy[:, 1] > g.ymin) & (xy[:, 1] < g.ymax)).all()
+    dist = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) + np.eye(len(xy)) * 1e9
+    assert dist.min() >= 1000.0
+    scores = [float(r["score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    col, row = ~g.transform * (xy[0, 0], xy[0, 1])
+    assert valid[int(row), int(col)] and float(rows[0]["residual_1"]) >= float(rows[0]["residual_2"])
+    assert rows[0]["element_1"] in elements
+
+    summary = json.load(open(d / "anomalies.json"))
+    assert summary["backend"] == "torch-cpu" and summary["elements"] == elements
+    assert summary["model"]["name"] == "mpm-foundation-v1" and len(summary["model"]["sha256"]) == 64
+    assert -1 <= summary["spearman_score_vs_mahalanobis"] <= 1
+
+
+def test_refuses_stack_without_geochemistry_and_existing_output(tmp_path, runs):
+    from rasterio.transform import from_origin
+
+    from engine.anomaly import geochem_anomalies
+    from engine.errors import Cancelled, InputError, OutputError
+    from engine.layers import LayerSpec
+    from engine.progress import Feedback
+    from engine.stack import StackSpec, align_stack
+
+    mag = write_raster(tmp_path / "mag.tif", np.random.default_rng(0).normal(size=(40, 40)).astype("float32"),
+                       from_origin(3.6e5, 7.5e6, 100, 100))
+    align_stack(StackSpec([LayerSpec(mag, "geophysics")]), str(tmp_path / "stack"))
+    with pytest.raises(InputError, match="no geochemistry") as exc:
+        geochem_anomalies(str(tmp_path / "stack"), str(tmp_path / "out"))
+    assert "Fix:" in str(exc.value)
+    assert sorted(os.listdir(tmp_path)) == ["mag.tif", "stack"]
+
+    stack, root, _ = runs
+    with pytest.raises(OutputError, match="already exists"):
+        geochem_anomalies(stack, str(root / "t512"))
+
+    class Cancel(Feedback):
+        def isCanceled(self):  # noqa: N802
+            return True
+
+    with pytest.raises(Cancelled):
+        geochem_anomalies(stack, str(tmp_path / "cancelled"), feedback=Cancel())
+    assert sorted(os.listdir(tmp_path)) == ["mag.tif", "stack"]
