@@ -11,8 +11,15 @@ from .i18n import tr
 
 def algorithm_classes():
     from .algorithms.align import AlignStackAlgorithm
+    from .algorithms.anomalies import AnomaliesAlgorithm
+    from .algorithms.embed import EmbedAlgorithm
+    from .algorithms.finetune import FinetuneAlgorithm
+    from .algorithms.predict import PredictAlgorithm
+    from .algorithms.pretrain import PretrainAlgorithm
+    from .algorithms.targets import TargetsAlgorithm
 
-    return [AlignStackAlgorithm]
+    return [AlignStackAlgorithm, FinetuneAlgorithm, PredictAlgorithm, TargetsAlgorithm, AnomaliesAlgorithm,
+            EmbedAlgorithm, PretrainAlgorithm]
 
 
 class MPMProvider(QgsProcessingProvider):
@@ -27,6 +34,14 @@ class MPMProvider(QgsProcessingProvider):
 
     def icon(self):
         return QIcon(os.path.join(PLUGIN_ROOT, "resources", "icon.svg"))
+
+    # The engine writes GeoTIFF rasters and GeoPackage vectors only: file pickers and temporary
+    # outputs of the mpm algorithms offer just those.
+    def supportedOutputRasterLayerExtensions(self):  # noqa: N802
+        return ["tif"]
+
+    def supportedOutputVectorLayerExtensions(self):  # noqa: N802
+        return ["gpkg"]
 
     def loadAlgorithms(self):  # noqa: N802
         for cls in algorithm_classes():

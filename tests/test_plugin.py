@@ -34,6 +34,134 @@ def test_gui_has_action_dock_and_provider(plugin):
     assert alg is not None and "GEOPHYSICS" in [p.name() for p in alg.parameterDefinitions()]
 
 
+ALGORITHMS = {
+    "alignstack": ("data", ["GEOLOGY", "GEOCHEMISTRY", "GEOPHYSICS", "REMOTE_SENSING", "DEPOSITS", "AOI", "RESOLUTION",
+                            "OUTPUT"], ["OUTPUT", "STACK", "VALID"]),
+    "finetune": ("prospectivity", ["STACK", "MODEL", "BACKEND", "BACKGROUND", "BUFFER", "VALIDATE", "FOLDS", "BLOCK",
+                                   "SEED", "OUTPUT"],
+                 ["OUTPUT", "VALIDATION_REPORT", "ROC_AUC_HEAD", "ROC_AUC_RF", "ROC_AUC_WOFE"]),
+    "predict": ("prospectivity", ["STACK", "HEAD", "MODEL", "BACKEND", "CONTRIBUTIONS", "OUTPUT"],
+                ["OUTPUT", "PROSPECTIVITY", "UNCERTAINTY", "CONTRIBUTIONS"]),
+    "targets": ("prospectivity", ["PREDICTION", "MODE", "VALUE", "STACK", "MIN_AREA", "SIMPLIFY", "OUTPUT"], ["OUTPUT"]),
+    "anomalies": ("geochemistry", ["STACK", "MODEL", "TOP", "OUTPUT"],
+                  ["OUTPUT", "ANOMALY_SCORE", "MAHALANOBIS", "RESIDUALS", "TOP_TABLE"]),
+    "embed": ("foundation", ["STACK", "MODEL", "BACKEND", "TILE", "THREADS", "OUTPUT"], ["OUTPUT"]),
+    "pretrain": ("foundation", ["STACKS", "SYNTHETIC", "STEPS1", "STEPS2", "BATCH_SIZE", "SEED", "DEVICE", "ONNX",
+                                "OUTPUT"], ["OUTPUT", "MODEL_CARD", "LOSSES"]),
+}
+
+
+def test_provider_lists_every_algorithm_with_parameters_and_help(plugin):
+    reg = QgsApplication.processingRegistry()
+    assert sorted(a.name() for a in reg.providerById("mpm").algorithms()) == sorted(ALGORITHMS)
+    for name, (group, params, outputs) in ALGORITHMS.items():
+        alg = reg.algorithmById(f"mpm:{name}")
+        assert alg is not None, name
+        assert alg.groupId() == group and alg.group() and alg.displayName()
+        assert len(alg.shortHelpString()) > 100, name
+        have = [p.name() for p in alg.parameterDefinitions()]
+        assert all(p in have for p in params), (name, set(params) - set(have))
+        assert all(p.description() for p in alg.parameterDefinitions())
+        assert all(o in [d.name() for d in alg.outputDefinitions()] for o in outputs), name
+        copy = alg.createInstance()
+        copy.initAlgorithm({})
+        assert copy.name() == name and [p.name() for p in copy.parameterDefinitions()] == have
+        fresh = reg.createAlgorithmById(f"mpm:{name}")
+        assert fresh is not None and fresh.id() == f"mpm:{name}"
+    backend = reg.algorithmById("mpm:predict").parameterDefinition("BACKEND")
+    assert backend.usesStaticStrings() and backend.options() == ["auto", "torch-cuda", "torch-cpu", "onnx-cpu"]
+    assert reg.algorithmById("mpm:targets").parameterDefinition("MODE").options() == ["capture", "threshold"]
+
+
+def test_modeler_wires_output_folders_into_next_steps(plugin):
+    """In the graphical modeler, a step's output folder is offered as the next step's STACK / HEAD / STACKS."""
+    from qgis.core import QgsProcessingContext, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm
+    from qgis.gui import QgsGui
+    from qgis.PyQt.QtWidgets import QComboBox
+
+    model = QgsProcessingModelAlgorithm("chain", "test")
+    for cid, alg in (("align", "mpm:alignstack"), ("tune", "mpm:finetune"), ("pre", "mpm:pretrain")):
+        child = QgsProcessingModelChildAlgorithm(alg)
+        child.setChildId(cid)
+        model.addChildAlgorithm(child)
+    context = QgsProcessingContext()
+
+    def offered(child_id, param):
+        definition = QgsApplication.processingRegistry().algorithmById(model.childAlgorithm(child_id).algorithmId()) \
+            .parameterDefinition(param)
+        widget = QgsGui.processingGuiRegistry().createModelerParameterWidget(model, child_id, definition, context)
+        return [c.itemText(i) for c in widget.findChildren(QComboBox) for i in range(c.count())]
+
+    assert any("Output stack folder" in t for t in offered("tune", "STACK"))
+    assert any("Aligned stack" in t for t in offered("pre", "STACKS"))  # several align steps can feed pretraining
+
+
+def test_pretrain_takes_stack_folders_or_files_in_them(plugin, kolari_stack, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    from mpm_plugin.algorithms.pretrain import stack_folders
+
+    tif = os.path.join(kolari_stack, "stack.tif")
+    assert stack_folders([kolari_stack, tif, f"{tif};{kolari_stack}"]) == [kolari_stack]
+    with pytest.raises(QgsProcessingException, match="not an aligned stack folder"):
+        stack_folders([str(tmp_path)])
+
+
+def test_folder_destination_rules(plugin, tmp_path):
+    """An empty pre-created output folder is removed for the engine; a non-empty one is refused, never deleted."""
+    from qgis.core import QgsProcessingContext, QgsProcessingException
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("mpm:predict")
+    context = QgsProcessingContext()
+    empty, full = tmp_path / "empty", tmp_path / "full"
+    empty.mkdir()
+    full.mkdir()
+    (full / "keep.txt").write_text("x")
+    assert alg.output_folder({"OUTPUT": str(empty)}, "OUTPUT", context) == str(empty)
+    assert not empty.exists()
+    with pytest.raises(QgsProcessingException, match="not empty"):
+        alg.output_folder({"OUTPUT": str(full)}, "OUTPUT", context)
+    assert (full / "keep.txt").exists()
+    assert alg.output_folder({"OUTPUT": str(full)}, "OUTPUT", context, keep_if="keep.txt") == str(full)
+    new = tmp_path / "a" / "b"
+    assert alg.output_folder({"OUTPUT": str(new)}, "OUTPUT", context) == str(new) and new.parent.is_dir()
+
+
+def test_batch_and_processing_run_reach_the_engine(plugin, tmp_path):
+    """The batch dialog and processing.run() call alg.run(parameters, context, feedback): that must be
+    QgsProcessingAlgorithm.run (not shadowed), and the result file must be queued to load as a layer."""
+    import numpy as np
+    import processing
+    from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
+                           QgsProcessingOutputLayerDefinition)
+    from rasterio.transform import from_origin
+
+    from conftest import write_raster
+
+    pred = tmp_path / "prediction"
+    pred.mkdir()
+    yy, xx = np.mgrid[0:60, 0:60]
+    prob = np.exp(-((yy - 20) ** 2 + (xx - 40) ** 2) / 50.0).astype(np.float32)
+    write_raster(pred / "prospectivity.tif", prob, from_origin(400000, 7500000, 100, 100), nodata=np.nan)
+    alg = QgsApplication.processingRegistry().createAlgorithmById("mpm:targets")
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    out = str(tmp_path / "targets.gpkg")
+    params = {"PREDICTION": str(pred), "MODE": "threshold", "VALUE": 0.5, "MIN_AREA": 0.1,
+              "OUTPUT": QgsProcessingOutputLayerDefinition(out, QgsProject.instance())}
+    results, ok = alg.run(params, context, QgsProcessingFeedback())
+    assert ok and results["OUTPUT"] == out
+    assert out in context.layersToLoadOnCompletion()
+    layer = QgsVectorLayer(out, "targets", "ogr")
+    assert layer.isValid() and layer.featureCount() == 1 and layer.crs().authid() == "EPSG:3067"
+    del layer  # a layer alive at interpreter exit segfaults QGIS's teardown (pytest-qgis #67)
+    context.setLayersToLoadOnCompletion({})
+    again = processing.run("mpm:targets", dict(params, OUTPUT=str(tmp_path / "t2.gpkg")))
+    assert again["OUTPUT"] == str(tmp_path / "t2.gpkg")
+    with pytest.raises(QgsProcessingException, match="needs the STACK folder"):
+        processing.run("mpm:targets", dict(params, OUTPUT=str(tmp_path / "t3.gpkg"), MODE="capture"))
+
+
 def test_unload_removes_provider(qgis_iface, qgis_processing):
     import mpm_plugin
 
@@ -119,6 +247,7 @@ sys.meta_path.insert(0, Block())
 importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.')[0] in ('torch', 'onnxruntime') else orig(name, *a))(importlib.util.find_spec)
 sys.path.insert(0, sys.argv[1])
 import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.algorithms.align, mpm_plugin.deps as d
+assert len(mpm_plugin.provider.algorithm_classes()) == 7
 import engine.stack, engine.reader, engine.cli
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())

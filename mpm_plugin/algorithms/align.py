@@ -51,7 +51,7 @@ class AlignStackAlgorithm(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputRasterLayer("STACK", tr("Aligned stack")))
         self.addOutput(QgsProcessingOutputRasterLayer("VALID", tr("Validity mask")))
 
-    def run(self, parameters, context, feedback):
+    def run_engine(self, parameters, context, feedback):
         from engine.layers import LayerSpec
         from engine.stack import StackSpec, align_stack
 
@@ -81,14 +81,14 @@ class AlignStackAlgorithm(EngineAlgorithm):
             deposits=self.vector_source(parameters, "DEPOSITS", context, feedback),
             clr=self.parameterAsBoolean(parameters, "CLR", context),
             search_radius=self.parameterAsDouble(parameters, "SEARCH_RADIUS", context) or None)
-        out = self.parameterAsString(parameters, "OUTPUT", context)
-        # Processing creates the destination folder up front; the engine wants to create it whole.
-        overwrite = os.path.isdir(out) and not os.listdir(out)
-        manifest = align_stack(spec, out, overwrite=overwrite, feedback=feedback)
+        out = self.output_folder(parameters, "OUTPUT", context)
+        manifest = align_stack(spec, out, overwrite=False, feedback=feedback)
         feedback.pushInfo(tr("Stack: {0} bands, {1} x {2} px").format(
             len(manifest["bands"]), manifest["grid"]["width"], manifest["grid"]["height"]))
         if "deposits" in manifest:
             d = manifest["deposits"]
             feedback.pushInfo(tr("Deposits: {0} of {1} used, {2} outside the area, {3} on nodata").format(
                 d["used"], d["total"], d["outside"], d["on_nodata"]))
-        return {"OUTPUT": out, "STACK": os.path.join(out, "stack.tif"), "VALID": os.path.join(out, "valid.tif")}
+        results = {"OUTPUT": out, "STACK": os.path.join(out, "stack.tif"), "VALID": os.path.join(out, "valid.tif")}
+        self.load_on_completion(context, results, {"STACK": "Aligned stack", "VALID": "Validity mask"})
+        return results

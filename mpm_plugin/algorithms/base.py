@@ -3,12 +3,26 @@
 QgsProcessingFeedback already speaks the engine's progress protocol (setProgress / isCanceled /
 pushInfo), so it is handed to the engine as is; engine errors become QgsProcessingException with
 the engine's actionable text.
+
+Conventions shared by every algorithm (kept here once):
+- folders the engine reads (stack, head, prediction, model) are QgsProcessingParameterFile with
+  folder behaviour, so the modeler can wire a previous step's OUTPUT folder into them;
+- enums whose values are engine identifiers (backend, device, targets mode) use static strings, so
+  `qgis_process run mpm:predict --BACKEND=onnx-cpu` and saved models read as the engine's words;
+- folder outputs: Processing may create the destination folder before the run, while the engine
+  creates its output whole (atomically) and refuses an existing one. An EMPTY existing folder is
+  removed first; a non-empty one is never touched: the run stops and asks for a new folder;
+- file outputs (targets GeoPackage, embedding GeoTIFF) are Processing destinations: QGIS asked the
+  user before overwriting, so the engine is allowed to replace the file (atomically);
+- raster files an engine call leaves in a folder are declared as raster outputs and queued to load
+  into the project when the algorithm runs from the Toolbox, batch or a model.
 """
 
 import os
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingUtils, QgsRasterLayer,
-                       QgsVectorFileWriter, QgsVectorLayer)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingUtils, QgsRasterLayer, QgsVectorFileWriter, QgsVectorLayer)
 
 from .. import deps
 from ..i18n import tr
@@ -45,15 +59,132 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         if missing:
             raise QgsProcessingException(deps.report())
         try:
-            return self.run(parameters, context, feedback)
+            return self.run_engine(parameters, context, feedback)
         except Cancelled as exc:
             feedback.reportError(str(exc))
             return {}
         except MPMError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-    def run(self, parameters, context, feedback):
+    def run_engine(self, parameters, context, feedback):
+        """The algorithm's work (engine call); not named `run`, which would shadow QgsProcessingAlgorithm.run
+        that the batch dialog and processing.run() call."""
         raise NotImplementedError
+
+    # ---- parameter declarations shared by the algorithms ----
+
+    BACKENDS = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
+
+    def add(self, param, help_text=None, advanced=False):
+        """addParameter with an optional help line (qgis_process help, tooltips) and advanced flag."""
+        if help_text:
+            param.setHelp(tr(help_text))
+        if advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+        return param
+
+    def add_folder(self, name, label, help_text=None, optional=False):
+        """An input folder (stack, head, prediction): accepts a previous step's OUTPUT folder in the modeler."""
+        return self.add(QgsProcessingParameterFile(name, tr(label), behavior=QgsProcessingParameterFile.Folder,
+                                                   optional=optional), help_text)
+
+    def add_model(self):
+        return self.add(QgsProcessingParameterFile(
+            "MODEL", tr("Foundation model folder (empty: the shipped mpm-foundation-v1)"),
+            behavior=QgsProcessingParameterFile.Folder, optional=True),
+            "The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation "
+            "encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head "
+            "only works with the model it was fine-tuned on.", advanced=True)
+
+    def add_enum(self, name, label, options, default, help_text=None, advanced=False):
+        """Enum whose values are the engine's own words (static strings): --NAME=value in qgis_process."""
+        return self.add(QgsProcessingParameterEnum(name, tr(label), options=list(options), defaultValue=default,
+                                                   usesStaticStrings=True), help_text, advanced)
+
+    def add_backend(self):
+        return self.add_enum(
+            "BACKEND", "Inference backend", self.BACKENDS, "auto",
+            "auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. "
+            "Values: auto, torch-cuda, torch-cpu, onnx-cpu.", advanced=True)
+
+    # ---- reading parameters ----
+
+    def enum_string(self, parameters, name, context):
+        return self.parameterAsEnumString(parameters, name, context)
+
+    def input_folder(self, parameters, name, context, marker=None, what=None):
+        """Path of an input folder parameter, checked to exist (and to hold `marker`); None when optional and empty."""
+        path = self.parameterAsFile(parameters, name, context)
+        if not path:
+            return None
+        if not os.path.isdir(path):
+            raise QgsProcessingException(tr("{0}: the folder '{1}' does not exist").format(name, path))
+        if marker and not os.path.exists(os.path.join(path, marker)):
+            raise QgsProcessingException(tr("{0}: '{1}' is not {2} (no {3} in it)").format(
+                name, path, tr(what or "the expected folder"), marker))
+        return path
+
+    def model_path(self, parameters, context, default=None):
+        """The MODEL parameter as a path, or `default` (None: the engine's shipped model) when empty."""
+        path = self.parameterAsFile(parameters, "MODEL", context)
+        if path and not os.path.exists(path):
+            raise QgsProcessingException(tr("MODEL: '{0}' does not exist").format(path))
+        return path or default
+
+    def output_folder(self, parameters, name, context, keep_if=None):
+        """A folder destination ready for an engine call that creates the folder itself.
+
+        Processing may have created the folder already: if it exists and is empty it is removed (so
+        the engine can create it whole); a non-empty folder is never deleted, the run stops instead,
+        unless it holds `keep_if` (e.g. a checkpoint the engine resumes from).
+        """
+        path = self.parameterAsFileOutput(parameters, name, context)
+        if not path:
+            raise QgsProcessingException(tr("{0}: no output folder given").format(name))
+        path = os.path.abspath(path)
+        if os.path.isfile(path):
+            raise QgsProcessingException(tr("{0}: '{1}' is a file; choose a new folder").format(name, path))
+        if os.path.isdir(path):
+            if keep_if and os.path.exists(os.path.join(path, keep_if)):
+                return path
+            if os.listdir(path):
+                raise QgsProcessingException(tr(
+                    "{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or "
+                    "deletes an existing folder. Choose a new folder name (it will be created), or delete that "
+                    "folder yourself").format(name, path))
+            os.rmdir(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def output_file(self, parameters, name, context, ext):
+        """A layer/file destination path with the extension the engine writes (ext, e.g. '.gpkg')."""
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if not path:
+            raise QgsProcessingException(tr("{0}: no output file given").format(name))
+        if not path.lower().endswith(ext):
+            raise QgsProcessingException(tr("{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')")
+                                         .format(name, ext, path))
+        path = os.path.abspath(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    # ---- results ----
+
+    def load_on_completion(self, context, results, names):
+        """Queue result rasters {output name: layer name} to be added to the project when the run ends.
+
+        Destination parameters are queued by Processing itself; these are files inside an output
+        folder, declared as QgsProcessingOutputRasterLayer. Missing files (optional products) are skipped.
+        """
+        project = context.project()
+        if project is None:
+            return
+        for key, label in names.items():
+            path = results.get(key)
+            if path and os.path.exists(path) and not context.willLoadLayerOnCompletion(path):
+                context.addLayerToLoadOnCompletion(path, QgsProcessingContext.LayerDetails(
+                    tr(label), project, key, QgsProcessingUtils.LayerHint.Raster))
 
     # ---- marshalling: QGIS layers -> file paths the engine can read ----
 

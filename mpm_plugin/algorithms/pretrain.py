@@ -1,0 +1,131 @@
+"""mpm:pretrain: label-free pretraining of the foundation encoders (mirrors `python -m engine pretrain`)."""
+
+import json
+import os
+
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException, QgsProcessingOutputFile,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterExtent,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterNumber)
+
+from ..i18n import tr
+from .base import EngineAlgorithm
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def stack_folders(entries):
+    """STACKS entries -> aligned stack folders, in order, without repeats.
+
+    An entry is a stack folder or any file inside one (e.g. the 'Aligned stack' raster output of
+    mpm:alignstack, which the modeler can connect); one entry may also hold several, separated by ';'.
+    """
+    folders = []
+    for entry in entries:
+        for path in (p.strip() for p in str(entry).split(";")):
+            if not path:
+                continue
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            if not os.path.exists(os.path.join(folder, "stack.json")):
+                raise QgsProcessingException(tr("STACKS: '{0}' is not an aligned stack folder, nor a file in one "
+                                                "(no stack.json)").format(path))
+            if folder not in folders:
+                folders.append(folder)
+    return folders
+
+
+class PretrainAlgorithm(EngineAlgorithm):
+    NAME = "pretrain"
+    DISPLAY = "Pretrain foundation encoders"
+    GROUP = ("foundation", "Foundation model")
+    HELP = ("Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 "
+            "reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one "
+            "source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded "
+            "synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the "
+            "stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs "
+            "of as many align steps as you like). The output folder gets weights.safetensors, "
+            "model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes "
+            "from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU "
+            "is used when there is one.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(QgsProcessingParameterMultipleLayers("STACKS", tr("Aligned stacks (folders, or their stack.tif)"),
+                                                      QgsProcessing.TypeFile, optional=True),
+                 "Folders written by Align evidence stack, or a file inside each (stack.tif). qgis_process: repeat "
+                 "--STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.")
+        self.add(QgsProcessingParameterNumber("SYNTHETIC", tr("Synthetic scenes to add"),
+                                              QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add(QgsProcessingParameterNumber("STEPS1", tr("Stage 1 steps (each source alone)"),
+                                              QgsProcessingParameterNumber.Integer, 1000, minValue=0))
+        self.add(QgsProcessingParameterNumber("STEPS2", tr("Stage 2 steps (one source from the others)"),
+                                              QgsProcessingParameterNumber.Integer, 500, minValue=0))
+        self.add(QgsProcessingParameterNumber("BATCH_SIZE", tr("Batch size"), QgsProcessingParameterNumber.Integer, 16,
+                                              minValue=1))
+        self.add(QgsProcessingParameterNumber("SEED", tr("Random seed"), QgsProcessingParameterNumber.Integer, 0,
+                                              minValue=0))
+        self.add_enum("DEVICE", "Device", DEVICES, "auto",
+                      "Values: auto, cpu, cuda (auto: cuda when a GPU is available, else cpu).")
+        self.add(QgsProcessingParameterBoolean("ONNX", tr("Also export the encoders to ONNX (CPU inference)"), False))
+        self.add(QgsProcessingParameterBoolean("RESUME", tr("Resume from a checkpoint in the output folder"), True),
+                 advanced=True)
+        self.add(QgsProcessingParameterNumber("TILE", tr("Stack tile size per scene (pixels)"),
+                                              QgsProcessingParameterNumber.Integer, 256, minValue=32), advanced=True)
+        self.add(QgsProcessingParameterNumber("MAX_TILES", tr("Tiles per stack (bounds memory)"),
+                                              QgsProcessingParameterNumber.Integer, 64, minValue=1), advanced=True)
+        self.add(QgsProcessingParameterNumber("SYNTHETIC_SIZE", tr("Synthetic scene size (pixels)"),
+                                              QgsProcessingParameterNumber.Integer, 256, minValue=64), advanced=True)
+        self.add(QgsProcessingParameterExtent("EXCLUDE_EXTENT", tr("Area held out of pretraining (for evaluation)"),
+                                              optional=True), "Tiles touching this extent are never seen.", advanced=True)
+        self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Model folder")),
+                 "A new or empty folder, or one holding a checkpoint to resume.")
+        self.addOutput(QgsProcessingOutputFile("MODEL_CARD", tr("Model card (model_card.json)")))
+        self.addOutput(QgsProcessingOutputFile("LOSSES", tr("Loss curves (PNG)")))
+
+    def run_engine(self, parameters, context, feedback):
+        from engine.errors import InputError
+        from engine.model.pretrain import pretrain
+        from engine.pretrain_data import stack_scenes, synthetic_scenes
+
+        folders = stack_folders(self.parameterAsFileList(parameters, "STACKS", context))
+        n_syn = self.parameterAsInt(parameters, "SYNTHETIC", context)
+        tile, max_tiles = self.parameterAsInt(parameters, "TILE", context), self.parameterAsInt(parameters, "MAX_TILES", context)
+        syn_size, seed = self.parameterAsInt(parameters, "SYNTHETIC_SIZE", context), self.parameterAsInt(parameters, "SEED", context)
+        out = self.output_folder(parameters, "OUTPUT", context, keep_if="checkpoint.pt")
+        scenes, held_out = [], None
+        for f in folders:
+            held_out = self._exclude_bounds(parameters, context, f)
+            scenes += stack_scenes(f, tile=tile, max_tiles=max_tiles, seed=seed, exclude_bounds=held_out)
+            feedback.pushInfo(tr("{0}: {1} scenes so far").format(f, len(scenes)))
+        if n_syn:
+            scenes += synthetic_scenes(n_syn, seed=seed, size=syn_size)
+        if not scenes:
+            raise InputError("nothing to pretrain on", fix="give aligned stack folders (STACKS) and/or synthetic scenes (SYNTHETIC)")
+        device = self.enum_string(parameters, "DEVICE", context)
+        summary = pretrain(scenes, steps_stage1=self.parameterAsInt(parameters, "STEPS1", context),
+                           steps_stage2=self.parameterAsInt(parameters, "STEPS2", context), out_dir=out, seed=seed,
+                           device=None if device == "auto" else device, feedback=feedback,
+                           resume=self.parameterAsBoolean(parameters, "RESUME", context),
+                           batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+                           data_description={"stacks": [os.path.abspath(f) for f in folders], "synthetic_scenes": n_syn,
+                                             "synthetic_size": syn_size, "tile": tile, "max_tiles_per_stack": max_tiles,
+                                             "held_out_bounds": held_out, "scenes": len(scenes), "labels_used": False})
+        if self.parameterAsBoolean(parameters, "ONNX", context):
+            from engine.model.onnx_export import export_onnx
+            from engine.model.weights import load_model
+
+            paths = export_onnx(load_model(summary["card"]), os.path.join(out, "onnx"), card_path=summary["card"])
+            feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(paths.values()))))
+        feedback.pushInfo(tr("Final losses: {0}").format(json.dumps(summary["final_losses"])))
+        return {"OUTPUT": out, "MODEL_CARD": summary["card"], "LOSSES": summary["losses_png"]}
+
+    def _exclude_bounds(self, parameters, context, folder):
+        """The held-out extent in the stack's CRS, as (xmin, ymin, xmax, ymax), or None."""
+        if not parameters.get("EXCLUDE_EXTENT"):
+            return None
+        with open(os.path.join(folder, "stack.json")) as f:
+            crs_text = json.load(f)["grid"]["crs"]
+        crs = QgsCoordinateReferenceSystem(crs_text)
+        rect = self.parameterAsExtent(parameters, "EXCLUDE_EXTENT", context, crs)
+        if rect.isNull() or rect.width() <= 0:
+            return None
+        return [rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()]

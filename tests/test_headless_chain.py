@@ -1,0 +1,92 @@
+"""The whole MPM chain headless through the built plugin: qgis_process.bin run mpm:alignstack -> finetune ->
+predict -> targets -> anomalies on the real Kolari data (full study area at 400 m, to stay fast)."""
+
+import csv
+import json
+import os
+import subprocess
+
+import numpy as np
+import pyogrio
+import rasterio
+
+from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
+
+
+def _run(env, alg, *pairs, **params):
+    """qgis_process.bin --json run mpm:<alg> --KEY=value ... (pairs for repeated keys); the parsed results."""
+    args = [QGIS_PROCESS, "--json", "run", f"mpm:{alg}"] + [f"--{k}={v}" for k, v in list(pairs) + list(params.items())]
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"mpm:{alg} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    out = json.loads(r.stdout)
+    assert out["algorithm_details"]["id"] == f"mpm:{alg}"
+    return out["results"]
+
+
+def _raster(path, shape=None, count=None):
+    assert os.path.exists(path), path
+    with rasterio.open(path) as ds:
+        assert ds.crs.to_epsg() == 3067
+        if shape is not None:
+            assert ds.shape == shape
+        if count is not None:
+            assert ds.count == count
+        return ds.read(1, masked=True)
+
+
+def test_chain_headless_on_kolari(qgis_env, kolari, tmp_path):  # noqa: F811
+    k = kolari
+    env = dict(qgis_env, MPM_CACHE_DIR=str(tmp_path / "cache"))  # embeddings never go to the user's cache
+
+    stack = _run(env, "alignstack",
+                 ("GEOPHYSICS", f"{k}/Geophysics_100m/IOCG_Mag_grysc_DGRF65_anom_100m.tif"),
+                 ("GEOPHYSICS", f"{k}/Geophysics_100m/IOCG_Gm_Rd_K_100m.tif"),
+                 ("GEOLOGY", f"{k}/Geological_Data/IOCG_CLB_Lith_Asstn_1M.shp"),
+                 ("GEOLOGY", f"{k}/Geological_Data/IOCG_CLB_Structures_1M.shp"),
+                 ("GEOCHEMISTRY", f"{k}/Geochemical_Data/Vector_files/IOCG_CLB_Till_Geochem_reg_511p.shp"),
+                 ELEMENTS="Cu,Co,Fe,Ni", LITHOLOGY_FIELD="ROCK_NAME_",
+                 DEPOSITS=f"{k}/Deposits_Occurrences/IOCG_Deps_Prosp_Occs.shp",
+                 AOI=f"{k}/Geological_Data/EIS_IOCG_target_area.shp", RESOLUTION=400, OUTPUT=tmp_path / "stack")
+    with rasterio.open(stack["STACK"]) as ds:
+        assert ds.crs.to_epsg() == 3067 and ds.res == (400.0, 400.0)
+        shape = ds.shape
+    manifest = json.load(open(tmp_path / "stack" / "stack.json"))
+    n_deposits = manifest["deposits"]["used"]
+    assert n_deposits >= 10
+
+    head = _run(env, "finetune", STACK=stack["OUTPUT"], BACKGROUND=4000, FOLDS=4, BLOCK=12000,
+                OUTPUT=tmp_path / "head")
+    assert head["OUTPUT"] == str(tmp_path / "head")
+    assert os.path.exists(tmp_path / "head" / "head_card.json")
+    report = json.load(open(head["VALIDATION_REPORT"]))
+    assert report["meta"]["folds"] == 4 and report["meta"]["deposits"] == n_deposits
+    for key, method in (("ROC_AUC_HEAD", "head"), ("ROC_AUC_RF", "random_forest"), ("ROC_AUC_WOFE", "weights_of_evidence")):
+        assert 0.5 < head[key] <= 1.0, (key, head[key])
+        assert head[key] == report["methods"][method]["roc_auc"]
+
+    pred = _run(env, "predict", STACK=stack["OUTPUT"], HEAD=head["OUTPUT"], OUTPUT=tmp_path / "prediction")
+    p = _raster(pred["PROSPECTIVITY"], shape, 1)
+    assert 0.0 <= p.min() and p.max() <= 1.0 and p.count() > 0.5 * p.size
+    _raster(pred["UNCERTAINTY"], shape, 1)
+    _raster(pred["CONTRIBUTIONS"], shape, 3)  # one band per source: geochemistry, geology, geophysics
+
+    targets = _run(env, "targets", PREDICTION=pred["OUTPUT"], MODE="capture", VALUE=0.8, STACK=stack["OUTPUT"],
+                   MIN_AREA=0.5, OUTPUT=tmp_path / "targets.gpkg")
+    assert targets["OUTPUT"] == str(tmp_path / "targets.gpkg")
+    info = pyogrio.read_info(targets["OUTPUT"], layer="targets")
+    assert info["crs"] == "EPSG:3067" and info["geometry_type"] == "MultiPolygon" and info["features"] > 0
+    meta, _fids, _geom, data = pyogrio.raw.read(targets["OUTPUT"], layer="targets",
+                                                columns=["rank", "deposits_inside", "dominant_source"])
+    rank, inside, source = (data[list(meta["fields"]).index(f)] for f in ("rank", "deposits_inside", "dominant_source"))
+    assert list(rank) == list(range(1, len(rank) + 1))
+    assert inside.sum() >= 0.6 * n_deposits  # the cut holds 80 % of them; min area may drop a few
+    assert set(source) <= {"geochemistry", "geology", "geophysics"}
+
+    anom = _run(env, "anomalies", STACK=stack["OUTPUT"], OUTPUT=tmp_path / "anomalies")
+    score = _raster(anom["ANOMALY_SCORE"], shape, 1)
+    assert score.count() > 0 and np.isfinite(score.compressed()).all()
+    _raster(anom["MAHALANOBIS"], shape, 1)
+    _raster(anom["RESIDUALS"], shape, 4)  # Cu, Co, Fe, Ni
+    with open(anom["TOP_TABLE"]) as f:
+        rows = list(csv.DictReader(f))
+    assert 0 < len(rows) <= 20 and rows[0]["rank"] == "1"
