@@ -19,13 +19,12 @@ from rasterio.windows import Window
 
 from .atomic import atomic_path, check_output_path
 from .errors import InputError
+from .features import DEFAULT_MODEL
 from .progress import Steps
 from .reader import Stack
 from .stack import GDAL_CACHE_MB
 
 SOURCE = "geochemistry"
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models",
-                             "mpm-foundation-v1", "model_card.json")
 SAMPLE = 20_000      # pixels for the MCD fit, the score statistics and the Spearman correlation
 SEPARATION = 1000.0  # metres between reported anomalies
 PHASES = 4           # 2 x 2 lattice of patch phases: one visible per pass

@@ -160,31 +160,12 @@ def cmd_demo(args, feedback):
 
 
 def cmd_pretrain(args, feedback):
-    from .errors import InputError
-    from .model.pretrain import pretrain
-    from .pretrain_data import stack_scenes, synthetic_scenes
+    from .pretrain_data import pretrain_foundation
 
-    scenes = []
-    for folder in args.stack:
-        scenes += stack_scenes(folder, tile=args.tile, max_tiles=args.max_tiles, seed=args.seed,
-                               exclude_bounds=args.exclude_bounds)
-    if args.synthetic:
-        scenes += synthetic_scenes(args.synthetic, seed=args.seed, size=args.synthetic_size)
-    if not scenes:
-        raise InputError("nothing to pretrain on", fix="give --stack folders (from align) and/or --synthetic N")
-    summary = pretrain(scenes, steps_stage1=args.steps1, steps_stage2=args.steps2, out_dir=args.out, seed=args.seed,
-                       device=args.device, feedback=feedback, resume=not args.no_resume, batch_size=args.batch_size,
-                       data_description={"stacks": [os.path.abspath(f) for f in args.stack],
-                                         "synthetic_scenes": args.synthetic, "synthetic_size": args.synthetic_size,
-                                         "tile": args.tile, "max_tiles_per_stack": args.max_tiles,
-                                         "held_out_bounds": args.exclude_bounds,
-                                         "scenes": len(scenes), "labels_used": False})
-    if args.onnx:
-        from .model.onnx_export import export_onnx
-        from .model.weights import load_model
-
-        paths = export_onnx(load_model(summary["card"]), os.path.join(args.out, "onnx"), card_path=summary["card"])
-        summary["onnx"] = paths
+    summary = pretrain_foundation(args.stack, args.out, synthetic=args.synthetic, synthetic_size=args.synthetic_size,
+                                  tile=args.tile, max_tiles=args.max_tiles, exclude_bounds=args.exclude_bounds,
+                                  steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
+                                  device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback)
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))
 

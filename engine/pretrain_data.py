@@ -46,3 +46,37 @@ def synthetic_scenes(n, seed=0, size=256):
     for s in scenes:
         s.labels = {}  # label-free: truth maps never reach pretraining
     return scenes
+
+
+def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=256, max_tiles=64, exclude_bounds=None,
+                        steps1=1000, steps2=500, batch_size=16, seed=0, device=None, resume=True, onnx=False,
+                        feedback=None):
+    """Pretrain from stack folders and/or synthetic scenes (what the CLI and mpm:pretrain run).
+
+    exclude_bounds: one (xmin, ymin, xmax, ymax) for every stack, or {folder: bounds} when the
+    stacks differ in CRS. Returns the pretraining summary (+ "onnx" paths when exported).
+    """
+    import os
+
+    from .model.pretrain import pretrain
+
+    scenes, held = [], {}
+    for f in stacks:
+        held[f] = exclude_bounds.get(f) if isinstance(exclude_bounds, dict) else exclude_bounds
+        scenes += stack_scenes(f, tile=tile, max_tiles=max_tiles, seed=seed, exclude_bounds=held[f])
+    if synthetic:
+        scenes += synthetic_scenes(synthetic, seed=seed, size=synthetic_size)
+    if not scenes:
+        raise InputError("nothing to pretrain on", fix="give aligned stack folders and/or a number of synthetic scenes")
+    summary = pretrain(scenes, steps_stage1=steps1, steps_stage2=steps2, out_dir=out_dir, seed=seed, device=device,
+                       feedback=feedback, resume=resume, batch_size=batch_size,
+                       data_description={"stacks": [os.path.abspath(f) for f in stacks], "synthetic_scenes": synthetic,
+                                         "synthetic_size": synthetic_size, "tile": tile, "max_tiles_per_stack": max_tiles,
+                                         "held_out_bounds": {os.path.abspath(f): b for f, b in held.items()},
+                                         "scenes": len(scenes), "labels_used": False})
+    if onnx:
+        from .model.onnx_export import export_onnx
+        from .model.weights import load_model
+
+        summary["onnx"] = export_onnx(load_model(summary["card"]), os.path.join(out_dir, "onnx"), card_path=summary["card"])
+    return summary

@@ -43,6 +43,9 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
     with Stack(stack_dir) as st:
         samples = build_samples(st, n_background=n_background, buffer_m=buffer_m, seed=seed)
         steps.info(f"{samples.n_pos} deposits, {len(samples.label) - samples.n_pos} background pixels")
+        unused = [f"{p['name']} ({p['status']})" for p in st.manifest["deposits"]["points"] if p["status"] != "used"]
+        if unused:
+            steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
         emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.6))
         steps.report(0.6, "embedding ready")
         with EmbeddingReader(emb, st.grid) as er:

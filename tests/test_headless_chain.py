@@ -90,3 +90,19 @@ def test_chain_headless_on_kolari(qgis_env, kolari, tmp_path):  # noqa: F811
     with open(anom["TOP_TABLE"]) as f:
         rows = list(csv.DictReader(f))
     assert 0 < len(rows) <= 20 and rows[0]["rank"] == "1"
+
+
+def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari_stack, tmp_path):  # noqa: F811
+    """mpm:pretrain runs the engine's pretrain_foundation: a tiny run from a stack + one synthetic scene."""
+    with open(os.path.join(kolari_stack, "stack.json")) as f:
+        xmin, ymin, xmax, ymax = json.load(f)["grid"]["bounds"]
+    held = (xmin, ymin, xmin + (xmax - xmin) / 2, ymax)
+    r = _run(qgis_env, "pretrain", STACKS=kolari_stack, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
+             BATCH_SIZE=2, TILE=64, ONNX="true",
+             EXCLUDE_EXTENT=f"{held[0]},{held[2]},{held[1]},{held[3]} [EPSG:3067]", OUTPUT=tmp_path / "model")
+    card = json.load(open(r["MODEL_CARD"]))
+    assert card["training"]["steps_stage1"] == 2 and card["data"]["labels_used"] is False
+    assert list(card["data"]["held_out_bounds"].values())[0] == list(held)
+    onnx = set(os.listdir(tmp_path / "model" / "onnx"))
+    assert onnx == {f"{s}_encoder.onnx" for s in card["sources"]} | {"fusion.onnx"}
+    assert os.path.exists(r["LOSSES"])

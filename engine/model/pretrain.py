@@ -142,12 +142,12 @@ def _load_checkpoint(path, meta):
     except Exception as exc:  # corrupt or foreign file
         raise InputError(
             f"checkpoint '{path}' cannot be read ({exc.__class__.__name__})",
-            fix="delete it or pass resume=False to start over",
+            fix="delete it, or start over: resume=False in Python, --no-resume on the command line, RESUME=false in QGIS",
         ) from None
     if ck.get("meta") != meta:
         raise InputError(
             f"checkpoint '{path}' was made with different settings (config, sources or seed)",
-            fix="use a new output folder, or pass resume=False to overwrite it",
+            fix="use a new output folder, or start over: resume=False in Python, --no-resume on the command line, RESUME=false in QGIS",
         )
     return ck
 

@@ -82,39 +82,22 @@ class PretrainAlgorithm(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputFile("LOSSES", tr("Loss curves (PNG)")))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.errors import InputError
-        from engine.model.pretrain import pretrain
-        from engine.pretrain_data import stack_scenes, synthetic_scenes
+        from engine.pretrain_data import pretrain_foundation
 
         folders = stack_folders(self.parameterAsFileList(parameters, "STACKS", context))
-        n_syn = self.parameterAsInt(parameters, "SYNTHETIC", context)
-        tile, max_tiles = self.parameterAsInt(parameters, "TILE", context), self.parameterAsInt(parameters, "MAX_TILES", context)
-        syn_size, seed = self.parameterAsInt(parameters, "SYNTHETIC_SIZE", context), self.parameterAsInt(parameters, "SEED", context)
         out = self.output_folder(parameters, "OUTPUT", context, keep_if="checkpoint.pt")
-        scenes, held_out = [], None
-        for f in folders:
-            held_out = self._exclude_bounds(parameters, context, f)
-            scenes += stack_scenes(f, tile=tile, max_tiles=max_tiles, seed=seed, exclude_bounds=held_out)
-            feedback.pushInfo(tr("{0}: {1} scenes so far").format(f, len(scenes)))
-        if n_syn:
-            scenes += synthetic_scenes(n_syn, seed=seed, size=syn_size)
-        if not scenes:
-            raise InputError("nothing to pretrain on", fix="give aligned stack folders (STACKS) and/or synthetic scenes (SYNTHETIC)")
         device = self.enum_string(parameters, "DEVICE", context)
-        summary = pretrain(scenes, steps_stage1=self.parameterAsInt(parameters, "STEPS1", context),
-                           steps_stage2=self.parameterAsInt(parameters, "STEPS2", context), out_dir=out, seed=seed,
-                           device=None if device == "auto" else device, feedback=feedback,
-                           resume=self.parameterAsBoolean(parameters, "RESUME", context),
-                           batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-                           data_description={"stacks": [os.path.abspath(f) for f in folders], "synthetic_scenes": n_syn,
-                                             "synthetic_size": syn_size, "tile": tile, "max_tiles_per_stack": max_tiles,
-                                             "held_out_bounds": held_out, "scenes": len(scenes), "labels_used": False})
-        if self.parameterAsBoolean(parameters, "ONNX", context):
-            from engine.model.onnx_export import export_onnx
-            from engine.model.weights import load_model
-
-            paths = export_onnx(load_model(summary["card"]), os.path.join(out, "onnx"), card_path=summary["card"])
-            feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(paths.values()))))
+        summary = pretrain_foundation(
+            folders, out, synthetic=self.parameterAsInt(parameters, "SYNTHETIC", context),
+            synthetic_size=self.parameterAsInt(parameters, "SYNTHETIC_SIZE", context),
+            tile=self.parameterAsInt(parameters, "TILE", context), max_tiles=self.parameterAsInt(parameters, "MAX_TILES", context),
+            exclude_bounds={f: self._exclude_bounds(parameters, context, f) for f in folders},
+            steps1=self.parameterAsInt(parameters, "STEPS1", context), steps2=self.parameterAsInt(parameters, "STEPS2", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context), seed=self.parameterAsInt(parameters, "SEED", context),
+            device=None if device == "auto" else device, resume=self.parameterAsBoolean(parameters, "RESUME", context),
+            onnx=self.parameterAsBoolean(parameters, "ONNX", context), feedback=feedback)
+        if summary.get("onnx"):
+            feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(summary["onnx"].values()))))
         feedback.pushInfo(tr("Final losses: {0}").format(json.dumps(summary["final_losses"])))
         return {"OUTPUT": out, "MODEL_CARD": summary["card"], "LOSSES": summary["losses_png"]}
 
