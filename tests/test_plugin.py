@@ -214,6 +214,138 @@ def test_dock_aligns_kolari_crop_and_loads_results(plugin, kolari, tmp_path):
     assert dock.progress.value() == 100
 
 
+def test_result_styles_load_with_their_renderers(qgis_app, tmp_path):
+    """The QML files in resources/ are valid QGIS 3.22 styles: pseudocolor rasters with a legend, labelled targets."""
+    import numpy as np
+    from qgis.core import QgsSingleBandPseudoColorRenderer
+    from rasterio.transform import from_origin
+
+    from conftest import write_raster
+    from mpm_plugin.dock import STYLE_DIR, fresh_path, stretch_to_data
+
+    values = np.linspace(0.0, 0.4, 400, dtype=np.float32).reshape(20, 20)
+    tif = write_raster(tmp_path / "p.tif", values, from_origin(400000, 7500000, 100, 100), nodata=np.nan)
+    for style in ("prospectivity.qml", "uncertainty.qml", "anomaly.qml"):
+        layer = QgsRasterLayer(tif, style)
+        message, ok = layer.loadNamedStyle(os.path.join(STYLE_DIR, style))
+        assert ok, (style, message)
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsSingleBandPseudoColorRenderer), style
+        items = renderer.shader().rasterShaderFunction().colorRampItemList()
+        assert len(items) == 5 and len(renderer.legendSymbologyItems()) == 5, style
+        if style == "prospectivity.qml":
+            assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)
+            assert items[0].color.name() == "#ffffb2" and items[-1].color.name() == "#bd0026"  # yellow to red
+        else:  # re-stretched to the layer's own values
+            assert stretch_to_data(layer)
+            lo, hi = renderer.classificationMin(), renderer.classificationMax()
+            assert 0.0 < lo < 0.05 and 0.35 < hi < 0.4
+            assert renderer.shader().rasterShaderFunction().colorRampItemList()[-1].value == pytest.approx(hi)
+        del renderer, layer
+    targets = QgsVectorLayer("Polygon?crs=EPSG:3067&field=rank:integer", "targets", "memory")
+    message, ok = targets.loadNamedStyle(os.path.join(STYLE_DIR, "targets.qml"))
+    assert ok, message
+    symbol = targets.renderer().symbol()
+    assert symbol.type() == symbol.Fill and symbol.color().alpha() < 128  # outline over a see-through fill
+    assert targets.labelsEnabled() and targets.labeling().settings().fieldName == "rank"
+    del symbol, targets
+    (tmp_path / "head").mkdir()
+    (tmp_path / "t.gpkg").write_text("")
+    assert fresh_path(str(tmp_path), "head") == str(tmp_path / "head_2")
+    assert fresh_path(str(tmp_path), "t.gpkg") == str(tmp_path / "t_2.gpkg")
+    assert fresh_path(str(tmp_path), "stack") == str(tmp_path / "stack")
+
+
+def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
+    """Align on the whole Kolari study area at 400 m, then Fine-tune + validate, Predict, Targets and Anomalies
+    from the panel's buttons; the styled results come back in the 'MPM Studio' group."""
+    from qgis.core import QgsSingleBandPseudoColorRenderer
+
+    k = kolari
+    layers = {"mag": QgsRasterLayer(os.path.join(k, "Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif"), "mag"),
+              "faults": QgsVectorLayer(os.path.join(k, "Geological_Data", "IOCG_CLB_Structures_1M.shp"), "faults", "ogr"),
+              "till": QgsVectorLayer(os.path.join(k, "Geochemical_Data", "Vector_files",
+                                                  "IOCG_CLB_Till_Geochem_reg_511p.shp"), "till", "ogr"),
+              "deposits": QgsVectorLayer(os.path.join(k, "Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp"),
+                                         "deposits", "ogr"),
+              "area": QgsVectorLayer(os.path.join(k, "Geological_Data", "EIS_IOCG_target_area.shp"), "area", "ogr")}
+    assert all(lyr.isValid() for lyr in layers.values())
+    QgsProject.instance().addMapLayers(list(layers.values()))
+    dock = plugin.dock
+    chain = (dock.finetune_button, dock.predict_button, dock.targets_button, dock.anomalies_button)
+    assert not any(b.isEnabled() for b in chain)  # nothing aligned yet
+    dock.select_layers("geophysics", [layers["mag"].id()])
+    dock.select_layers("geology", [layers["faults"].id()])
+    dock.select_layers("geochemistry", [layers["till"].id()])
+    dock.deposits.setLayer(layers["deposits"])
+    dock.aoi.setLayer(layers["area"])
+    dock.resolution.setValue(400)
+    dock.output.setFilePath(str(tmp_path))
+    (tmp_path / "head").mkdir()  # taken: fine-tuning writes head_2
+    (tmp_path / "head" / "keep.txt").write_text("not ours")
+    dock.overrides["mpm:finetune"] = {"BACKGROUND": 4000, "FOLDS": 4, "BLOCK": 12000}
+    timings = {}
+
+    def click(button, name):
+        assert button.isEnabled(), name
+        start = time.time()
+        button.click()
+        assert dock.task is not None and not dock.align_button.isEnabled() and dock.cancel_button.isEnabled(), name
+        ok, results = _wait(dock, 180)
+        timings[name] = time.time() - start
+        assert ok, f"{name}: {dock.status.text()}"
+        assert dock.task is None and not dock.cancel_button.isEnabled() and dock.progress.value() == 100
+        return results
+
+    click(dock.align_button, "align")
+    assert dock.stack_dir == str(tmp_path / "stack")
+    assert dock.finetune_button.isEnabled() and dock.anomalies_button.isEnabled()
+    assert not dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
+
+    results = click(dock.finetune_button, "finetune")
+    assert dock.head_dir == str(tmp_path / "head_2") == results["OUTPUT"]
+    assert (tmp_path / "head" / "keep.txt").exists()
+    assert not dock.validation_box.isHidden()
+    summary = dock.validation_summary.text()
+    assert summary.startswith("ROC-AUC") and "random forest" in summary and "weights of evidence" in summary
+    assert f"{results['ROC_AUC_HEAD']:.2f}" in summary
+    assert dock.validation_plot.pixmap() is not None and not dock.validation_plot.pixmap().isNull()
+    assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
+
+    click(dock.predict_button, "predict")
+    assert dock.prediction_dir == str(tmp_path / "prediction")
+    dock.capture.setValue(80)
+    click(dock.targets_button, "targets")
+    assert dock.targets_path == str(tmp_path / "targets.gpkg")
+    click(dock.anomalies_button, "anomalies")
+    assert dock.anomalies_dir == str(tmp_path / "anomalies")
+
+    group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
+    nodes = {n.layer().name(): n for n in group.findLayers()}
+    assert {"Aligned stack", "Validity mask", "Prospectivity", "Prospectivity uncertainty", "Source contributions",
+            "Targets", "Geochemical anomaly score", "Robust Mahalanobis distance"} <= set(nodes)
+    for name, first_colour in (("Prospectivity", "#ffffb2"), ("Prospectivity uncertainty", "#f7fbff"),
+                               ("Geochemical anomaly score", "#000004")):
+        renderer = nodes[name].layer().renderer()
+        assert isinstance(renderer, QgsSingleBandPseudoColorRenderer), name
+        assert renderer.shader().rasterShaderFunction().colorRampItemList()[0].color.name() == first_colour, name
+    assert (nodes["Prospectivity"].layer().renderer().classificationMin(),
+            nodes["Prospectivity"].layer().renderer().classificationMax()) == (0.0, 1.0)
+    assert nodes["Prospectivity"].itemVisibilityChecked() and not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
+    targets = nodes["Targets"].layer()
+    assert targets.featureCount() > 0 and targets.labelsEnabled()
+    assert targets.labeling().settings().fieldName == "rank"
+    assert [n.layer().name() for n in group.findLayers()][:2] == ["Geochemical anomaly score", "Robust Mahalanobis distance"]
+    print("dock chain timings (s):", {k: round(v, 1) for k, v in timings.items()}, "|", summary)
+
+    dock.anomalies_button.click()  # again (into anomalies_2), cancelled at once: a clear status, nothing written
+    dock.cancel_button.click()
+    ok, _ = _wait(dock)
+    assert not ok and "cancel" in dock.status.text().lower() and not (tmp_path / "anomalies_2").exists()
+    assert dock.anomalies_button.isEnabled() and not dock.cancel_button.isEnabled()
+    del targets, nodes, group, renderer
+
+
 def test_dock_reports_engine_error(plugin, tmp_path):
     import numpy as np
     from rasterio.transform import from_origin
