@@ -91,7 +91,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
 
     def add_model(self):
         return self.add(QgsProcessingParameterFile(
-            "MODEL", tr("Foundation model folder (empty: the shipped mpm-foundation-v1)"),
+            "MODEL", tr("Foundation model folder (empty: the shipped model)"),
             behavior=QgsProcessingParameterFile.Folder, optional=True),
             "The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation "
             "encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head "

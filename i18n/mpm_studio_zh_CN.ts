@@ -1,0 +1,1015 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>MPMStudio</name>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="91"/>
+        <location filename="../mpm_plugin/dock.py" line="512"/>
+        <location filename="../mpm_plugin/plugin.py" line="36"/>
+        <location filename="../mpm_plugin/provider.py" line="30"/>
+        <source>MPM Studio</source>
+        <translation>MPM Studio</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="119"/>
+        <source>Known deposits</source>
+        <translation>已知矿床</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="124"/>
+        <source>Area of interest</source>
+        <translation>研究区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="128"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="129"/>
+        <source>Pixel size</source>
+        <translation>像元大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="133"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="136"/>
+        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <source>Align</source>
+        <translation>对齐</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="139"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="150"/>
+        <source>Pick layers per source, then Align.</source>
+        <translation>按数据源勾选图层，然后点击“对齐”。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="166"/>
+        <source>Prospectivity and anomalies (after Align)</source>
+        <translation>成矿远景与异常（对齐之后）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="177"/>
+        <source>Fine-tune + validate</source>
+        <translation>微调 + 验证</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="178"/>
+        <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
+        <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="181"/>
+        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <source>Predict</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="182"/>
+        <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
+        <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="185"/>
+        <location filename="../mpm_plugin/dock.py" line="331"/>
+        <location filename="../mpm_plugin/dock.py" line="439"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="40"/>
+        <source>Targets</source>
+        <translation>靶区圈定</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="186"/>
+        <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
+        <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="189"/>
+        <location filename="../mpm_plugin/dock.py" line="338"/>
+        <source>Anomalies</source>
+        <translation>异常检测</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="190"/>
+        <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
+        <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="197"/>
+        <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
+        <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="209"/>
+        <source>Validation (spatial cross-validation)</source>
+        <translation>验证（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="219"/>
+        <source>Open plot</source>
+        <translation>打开图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="220"/>
+        <source>Open validation.png full size</source>
+        <translation>以原始尺寸打开 validation.png</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <source>Aligning...</source>
+        <translation>正在对齐…</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="314"/>
+        <source>Fine-tune</source>
+        <translation>微调</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <source>Fine-tuning the head and cross-validating it...</source>
+        <translation>正在微调预测头并进行交叉验证…</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <source>Mapping prospectivity...</source>
+        <translation>正在进行成矿远景制图…</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="331"/>
+        <source>Drawing targets...</source>
+        <translation>正在圈定靶区…</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="339"/>
+        <source>Finding geochemical anomalies...</source>
+        <translation>正在识别地球化学异常…</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <source>No validation report for this head.</source>
+        <translation>该预测头没有验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="34"/>
+        <source>Geology</source>
+        <translation>地质</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="35"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
+        <source>Geochemistry</source>
+        <translation>地球化学</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="37"/>
+        <source>Geophysics</source>
+        <translation>地球物理</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="38"/>
+        <source>Remote sensing</source>
+        <translation>遥感</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="199"/>
+        <source>capture % of deposits</source>
+        <translation>靶区捕获已知矿床的百分比</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="260"/>
+        <source>Choose an output folder first.</source>
+        <translation>请先选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <source>Pick at least one layer in a source section.</source>
+        <translation>请在至少一个数据源分组中勾选图层。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <source>Align a stack with known deposits first.</source>
+        <translation>请先对齐一个包含已知矿床的数据栈。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="319"/>
+        <source>Fine-tune a head on the stack first.</source>
+        <translation>请先在该数据栈上微调预测头。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="327"/>
+        <source>Predict prospectivity first.</source>
+        <translation>请先预测成矿远景。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="335"/>
+        <source>Align a stack with geochemistry first.</source>
+        <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="356"/>
+        <source>A run is in progress; wait for it to finish or cancel it.</source>
+        <translation>有任务正在运行；请等待其完成或将其取消。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="344"/>
+        <source>A run is in progress.</source>
+        <translation>有任务正在运行。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="397"/>
+        <source>no result</source>
+        <translation>无结果</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="420"/>
+        <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
+        <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
+        <source>Aligned stack</source>
+        <translation>对齐数据栈</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="420"/>
+        <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
+        <source>Validity mask</source>
+        <translation>有效区掩膜</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="421"/>
+        <source>Stack written to {0}</source>
+        <translation>数据栈已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="432"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="16"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
+        <source>Prospectivity</source>
+        <translation>成矿远景</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="433"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
+        <source>Prospectivity uncertainty</source>
+        <translation>成矿远景不确定性</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="434"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
+        <source>Source contributions</source>
+        <translation>数据源贡献</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="435"/>
+        <source>Prediction written to {0}</source>
+        <translation>预测结果已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="441"/>
+        <source>{0} targets holding {1} % of the known deposits written to {2}</source>
+        <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="446"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
+        <source>Geochemical anomaly score</source>
+        <translation>地球化学异常得分</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="447"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
+        <source>Robust Mahalanobis distance</source>
+        <translation>稳健马氏距离</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="448"/>
+        <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
+        <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <source>head</source>
+        <translation>预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <source>random forest</source>
+        <translation>随机森林</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <source>weights of evidence</source>
+        <translation>证据权</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <source>ROC-AUC {0}</source>
+        <translation>ROC-AUC {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="362"/>
+        <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
+        <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="427"/>
+        <source>Head written to {0}</source>
+        <translation>预测头已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="394"/>
+        <location filename="../mpm_plugin/dock.py" line="395"/>
+        <source>{0} cancelled; nothing was written.</source>
+        <translation>{0}已取消，未写入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="398"/>
+        <source>{0} failed: {1}</source>
+        <translation>{0}失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="399"/>
+        <source>{0} failed: {1}. Nothing was written.</source>
+        <translation>{0}失败：{1}。未写入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="462"/>
+        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
+        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="496"/>
+        <source>Could not load {0} as a layer</source>
+        <translation>无法将 {0} 加载为图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="408"/>
+        <source>{0} finished but its results could not be shown: {1}</source>
+        <translation>{0}已完成，但无法显示其结果：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="410"/>
+        <source>{0} finished; results are in {1}</source>
+        <translation>{0}已完成，结果位于 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="501"/>
+        <source>Style {0} not applied: {1}</source>
+        <translation>未能应用样式 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plugin.py" line="39"/>
+        <source>Show the MPM Studio panel</source>
+        <translation>显示 MPM Studio 面板</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plugin.py" line="47"/>
+        <location filename="../mpm_plugin/plugin.py" line="59"/>
+        <source>&amp;MPM Studio</source>
+        <translation>&amp;MPM Studio</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/provider.py" line="33"/>
+        <source>MPM Studio: foundation-model mineral prospectivity</source>
+        <translation>MPM Studio：基于基础模型的矿产远景制图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
+        <source>Known deposits (points)</source>
+        <translation>已知矿床（点）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="36"/>
+        <source>Area of interest (polygons)</source>
+        <translation>研究区（面）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="38"/>
+        <source>Lithology class field (empty: first text field)</source>
+        <translation>岩性分类字段（留空：第一个文本字段）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="40"/>
+        <source>Elements to grid, comma separated (empty: all element fields)</source>
+        <translation>需网格化的元素，以逗号分隔（留空：全部元素字段）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="41"/>
+        <source>Centred log-ratio transform of geochemistry</source>
+        <translation>对地球化学数据做中心对数比（CLR）变换</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="43"/>
+        <source>Geochemistry search radius in metres (0: 3 x median sample spacing)</source>
+        <translation>地球化学插值搜索半径，单位米（0：采样点间距中位数的 3 倍）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="45"/>
+        <source>Target CRS (empty: the first raster's)</source>
+        <translation>目标坐标参考系（留空：使用第一个栅格的坐标参考系）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="47"/>
+        <source>Target pixel size (0: most common raster pixel size)</source>
+        <translation>目标像元大小（0：最常见的栅格像元大小）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="49"/>
+        <source>Target extent (empty: AOI or raster overlap)</source>
+        <translation>目标范围（留空：研究区或栅格重叠范围）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="50"/>
+        <source>Output stack folder</source>
+        <translation>输出数据栈文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="14"/>
+        <source>Geology layers (lithology polygons, fault lines, geology rasters)</source>
+        <translation>地质图层（岩性面、断层线、地质栅格）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="15"/>
+        <source>Geochemistry sample points</source>
+        <translation>地球化学采样点</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="16"/>
+        <source>Geophysics grids</source>
+        <translation>地球物理网格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="17"/>
+        <source>Remote sensing rasters</source>
+        <translation>遥感栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="86"/>
+        <source>Stack: {0} bands, {1} x {2} px</source>
+        <translation>数据栈：{0} 个波段，{1} × {2} 像元</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="90"/>
+        <source>Deposits: {0} of {1} used, {2} outside the area, {3} on nodata</source>
+        <translation>矿床：共 {1} 个，使用 {0} 个，{2} 个位于范围外，{3} 个位于无数据区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="31"/>
+        <source>Anomalies listed in the table</source>
+        <translation>表中列出的异常数量</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="33"/>
+        <source>Anomaly folder</source>
+        <translation>异常结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="37"/>
+        <source>Top anomalies (CSV)</source>
+        <translation>最强异常（CSV）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="13"/>
+        <source>Geochemical residuals per element</source>
+        <translation>各元素地球化学残差</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="47"/>
+        <source>{0} anomalies over {1} elements; Spearman correlation with Mahalanobis {2:.3f}</source>
+        <translation>基于 {1} 个元素识别出 {0} 个异常；与马氏距离的斯皮尔曼相关系数为 {2:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="23"/>
+        <source>Align evidence stack</source>
+        <translation>对齐证据数据栈</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="18"/>
+        <source>Geochemical anomalies</source>
+        <translation>地球化学异常</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="11"/>
+        <source>Foundation embedding</source>
+        <translation>基础模型嵌入</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="19"/>
+        <source>Fine-tune prospectivity head</source>
+        <translation>微调成矿远景预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="18"/>
+        <source>Predict prospectivity</source>
+        <translation>预测成矿远景</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="39"/>
+        <source>Pretrain foundation encoders</source>
+        <translation>预训练基础模型编码器</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="15"/>
+        <source>Exploration targets</source>
+        <translation>找矿靶区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="34"/>
+        <source>Data preparation</source>
+        <translation>数据准备</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
+        <source>Foundation model</source>
+        <translation>基础模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/align.py" line="24"/>
+        <source>Aligns the layers of every data source onto one grid: rasters are reprojected (continuous: bilinear, categorical: nearest), lithology polygons rasterised by class, faults turned into distance (km), geochemical samples gridded per element by inverse-distance weighting after below-detection handling and a centred log-ratio. Writes a stack folder (stack.tif, valid.tif, deposits.tif, stack.json) that every other MPM Studio tool reads. Inputs are never modified.</source>
+        <translation>将各数据源的图层对齐到同一网格：栅格重投影（连续型：双线性插值；分类型：最邻近），岩性面按类别栅格化，断层转换为距离（km），地球化学样品经低于检出限处理和中心对数比变换后，按元素以反距离加权法网格化。输出一个数据栈文件夹（stack.tif、valid.tif、deposits.tif、stack.json），供 MPM Studio 的其他所有工具读取。输入数据不会被修改。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="20"/>
+        <source>Finds geochemical anomalies as what the pretrained geochemistry encoder cannot explain from the surroundings: each pixel's element values are predicted with its own neighbourhood hidden, and the residual (observed - expected, per element) is the anomaly. Writes into the output folder: residual.tif (one band per element), anomaly_score.tif (root-mean-square residual), mahalanobis.tif (the classical robust Mahalanobis distance, for comparison), top_anomalies.csv (the highest scores at least 1 km apart, with x, y and the three elements with the largest residuals) and anomalies.json. The stack must hold geochemistry layers. Runs on PyTorch (CPU is fine).</source>
+        <translation>将预训练地球化学编码器无法由周边数据解释的部分识别为地球化学异常：在遮蔽每个像元自身邻域的情况下预测其元素含量，残差（观测值 - 预测值，按元素）即为异常。输出文件夹中写入：residual.tif（每个元素一个波段）、anomaly_score.tif（残差均方根）、mahalanobis.tif（经典的稳健马氏距离，用于对比）、top_anomalies.csv（彼此相距至少 1 km 的最高得分点，含 x、y 及残差最大的三个元素）和 anomalies.json。数据栈须包含地球化学图层。基于 PyTorch 运行（CPU 即可）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="13"/>
+        <source>Runs the pretrained per-source encoders and their fusion over a whole aligned stack, tile by tile with a halo (seamless, memory bounded by the tile), and writes the fused embedding as a multi-band GeoTIFF at patch resolution (one value per patch of pixels, one band per embedding dimension, nodata where no source has data). Useful for clustering, similarity search or your own models; the prospectivity tools compute and cache it themselves.</source>
+        <translation>在整个对齐数据栈上逐块（带重叠边带，无接缝，内存占用受分块大小限制）运行各数据源的预训练编码器及其融合模块，并将融合嵌入写为图块分辨率的多波段 GeoTIFF（每个像元图块一个值，每个嵌入维度一个波段，所有数据源均无数据处为无数据值）。可用于聚类、相似性检索或您自己的模型；成矿远景工具会自行计算并缓存嵌入。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
+        <source>Trains a small prospectivity head on the frozen foundation embedding of an aligned stack, using the stack's known deposits as positives and random background pixels (away from the deposits) as unlabelled samples. With validation on, the deposits are split into spatial blocks and the head is cross-validated against a random forest and weights of evidence on the same folds; the ROC-AUC of each method is returned and the full report is written as validation.json and validation.png in the head folder. The embedding is cached (MPM_CACHE_DIR), so predict reuses it. The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
+        <translation>在对齐数据栈的冻结基础模型嵌入上训练一个小型成矿远景预测头：以数据栈中的已知矿床为正样本，以随机背景像元（远离矿床）为无标签样本。开启验证时，矿床按空间块划分，预测头在相同的折上与随机森林和证据权进行交叉验证；返回各方法的 ROC-AUC，完整报告以 validation.json 和 validation.png 写入预测头文件夹。嵌入会被缓存（MPM_CACHE_DIR），供预测步骤复用。数据栈必须在对齐时包含矿床。输出：供“预测成矿远景”使用的预测头文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="20"/>
+        <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there). The stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; it may cover a new area. The three rasters are loaded into the project.</source>
+        <translation>使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景）。数据栈所含图层的种类和顺序须与训练预测头时的数据栈一致；可以覆盖新的区域。三个栅格会加载到工程中。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
+        <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
+        <translation>无需标签预训练各数据源的基础模型编码器（不读取矿床）：第 1 阶段由同一数据源的其余部分重建该数据源被遮蔽的图块，第 2 阶段通过融合模块由其他数据源重建某一数据源。训练数据来自您的对齐数据栈分块和/或固定随机种子生成的合成场景。数据栈：一个或多个对齐数据栈文件夹，或其中的任意文件（例如“对齐证据数据栈”步骤输出的 stack.tif；在图形建模器中，可连接任意多个对齐步骤的“对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次输出到同一文件夹时将从检查点继续训练。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时会使用 GPU。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="17"/>
+        <source>Turns a prospectivity map into ranked target polygons (GeoPackage, layer 'targets'). Mode 'capture': the probability cut is chosen so the targets hold the given fraction of the known deposits (VALUE 0.8 = 80 %; needs the stack folder, whose deposits are used). Mode 'threshold': VALUE is the probability cut itself (0-1). Areas smaller than the minimum area are dropped. Each target carries its rank (by mean probability), area in km2, mean and maximum probability, mean uncertainty and dominant data source (when the prediction folder has uncertainty.tif and contributions.tif), and the number of known deposits inside.</source>
+        <translation>将成矿远景图转换为排序的靶区多边形（GeoPackage，图层 'targets'）。模式 'capture'：选取概率阈值，使靶区包含指定比例的已知矿床（VALUE 0.8 = 80%；需要数据栈文件夹，使用其中的矿床）。模式 'threshold'：VALUE 即概率阈值本身（0-1）。面积小于最小面积的区域将被剔除。每个靶区带有：排名（按平均概率）、面积（km2）、平均与最大概率、平均不确定性和主导数据源（当预测文件夹中有 uncertainty.tif 和 contributions.tif 时），以及区内已知矿床数。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="94"/>
+        <source>Foundation model folder (empty: the shipped model)</source>
+        <translation>基础模型文件夹（留空：使用随插件提供的模型）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="125"/>
+        <source>the expected folder</source>
+        <translation>所需的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="219"/>
+        <source>Layer '{0}' has an unsupported type</source>
+        <translation>图层“{0}”的类型不受支持</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="122"/>
+        <source>{0}: the folder '{1}' does not exist</source>
+        <translation>{0}：文件夹“{1}”不存在</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="124"/>
+        <source>{0}: '{1}' is not {2} (no {3} in it)</source>
+        <translation>{0}：“{1}”不是{2}（其中没有 {3}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="132"/>
+        <source>MODEL: '{0}' does not exist</source>
+        <translation>MODEL：“{0}”不存在</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="144"/>
+        <source>{0}: no output folder given</source>
+        <translation>{0}：未指定输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="147"/>
+        <source>{0}: '{1}' is a file; choose a new folder</source>
+        <translation>{0}：“{1}”是一个文件；请选择一个新文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="164"/>
+        <source>{0}: no output file given</source>
+        <translation>{0}：未指定输出文件</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="166"/>
+        <source>{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')</source>
+        <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="200"/>
+        <source>Could not load the layer given for {0}</source>
+        <translation>无法加载为 {0} 指定的图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="217"/>
+        <source>Exported '{0}' to {1}</source>
+        <translation>已将“{0}”导出到 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="153"/>
+        <source>{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or deletes an existing folder. Choose a new folder name (it will be created), or delete that folder yourself</source>
+        <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="206"/>
+        <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
+        <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="216"/>
+        <source>Could not export layer '{0}': {1}</source>
+        <translation>无法导出图层“{0}”：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="23"/>
+        <source>Tile size (pixels)</source>
+        <translation>分块大小（像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="26"/>
+        <source>CPU threads (0: the library's default)</source>
+        <translation>CPU 线程数（0：使用库的默认值）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="28"/>
+        <source>Embedding</source>
+        <translation>嵌入</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="40"/>
+        <source>Embedding written with backend {0}</source>
+        <translation>已使用后端 {0} 写出嵌入</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="35"/>
+        <source>Background (unlabelled) pixels sampled</source>
+        <translation>背景（无标签）像元采样数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="38"/>
+        <source>Buffer around deposits kept out of the background (m)</source>
+        <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="40"/>
+        <source>Spatial cross-validation against baselines</source>
+        <translation>与基准方法进行空间交叉验证</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="43"/>
+        <source>Cross-validation folds</source>
+        <translation>交叉验证折数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="46"/>
+        <source>Spatial block size (m)</source>
+        <translation>空间块大小（米）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="49"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="64"/>
+        <source>Random seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="51"/>
+        <source>Head folder</source>
+        <translation>预测头文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
+        <source>Validation report (JSON)</source>
+        <translation>验证报告（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="12"/>
+        <source>ROC-AUC of the foundation head (spatial CV)</source>
+        <translation>基础模型预测头的 ROC-AUC（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="13"/>
+        <source>ROC-AUC of the random forest baseline (spatial CV)</source>
+        <translation>随机森林基准的 ROC-AUC（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="14"/>
+        <source>ROC-AUC of the weights-of-evidence baseline (spatial CV)</source>
+        <translation>证据权基准的 ROC-AUC（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="71"/>
+        <source>Head trained on {0} deposits: {1}</source>
+        <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="33"/>
+        <source>Per-source contribution maps</source>
+        <translation>各数据源贡献图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="35"/>
+        <source>Prediction folder</source>
+        <translation>预测结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="50"/>
+        <source>Mean probability {0:.3f}, maximum {1:.3f} over {2} valid pixels</source>
+        <translation>{2} 个有效像元上的平均概率 {0:.3f}，最大值 {1:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="52"/>
+        <source>Aligned stacks (folders, or their stack.tif)</source>
+        <translation>对齐数据栈（文件夹，或其中的 stack.tif）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="56"/>
+        <source>Synthetic scenes to add</source>
+        <translation>添加的合成场景数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="58"/>
+        <source>Stage 1 steps (each source alone)</source>
+        <translation>第 1 阶段步数（各数据源单独训练）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="60"/>
+        <source>Stage 2 steps (one source from the others)</source>
+        <translation>第 2 阶段步数（由其他数据源重建某一数据源）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="62"/>
+        <source>Batch size</source>
+        <translation>批大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="68"/>
+        <source>Also export the encoders to ONNX (CPU inference)</source>
+        <translation>同时将编码器导出为 ONNX（用于 CPU 推理）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="69"/>
+        <source>Resume from a checkpoint in the output folder</source>
+        <translation>从输出文件夹中的检查点继续训练</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="71"/>
+        <source>Stack tile size per scene (pixels)</source>
+        <translation>每个场景的数据栈分块大小（像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="73"/>
+        <source>Tiles per stack (bounds memory)</source>
+        <translation>每个数据栈的分块数（限制内存占用）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="75"/>
+        <source>Synthetic scene size (pixels)</source>
+        <translation>合成场景大小（像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="77"/>
+        <source>Area held out of pretraining (for evaluation)</source>
+        <translation>不参与预训练的区域（留作评估）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="79"/>
+        <source>Model folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="81"/>
+        <source>Model card (model_card.json)</source>
+        <translation>模型卡（model_card.json）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="82"/>
+        <source>Loss curves (PNG)</source>
+        <translation>损失曲线（PNG）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="101"/>
+        <source>Final losses: {0}</source>
+        <translation>最终损失：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
+        <source>ONNX files: {0}</source>
+        <translation>ONNX 文件：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="30"/>
+        <source>STACKS: '{0}' is not an aligned stack folder, nor a file in one (no stack.json)</source>
+        <translation>STACKS：“{0}”既不是对齐数据栈文件夹，也不是其中的文件（没有 stack.json）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="31"/>
+        <source>Fraction of deposits captured, or probability threshold</source>
+        <translation>捕获的矿床比例，或概率阈值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="36"/>
+        <source>Smallest target (km2)</source>
+        <translation>最小靶区面积（km2）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
+        <source>Simplification tolerance (map units, 0: none)</source>
+        <translation>简化容差（地图单位，0：不简化）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="52"/>
+        <source>Mode 'capture' needs the STACK folder (its known deposits decide the cut); give it, or use mode 'threshold'</source>
+        <translation>模式 'capture' 需要 STACK 文件夹（由其中的已知矿床确定阈值）；请提供该文件夹，或改用模式 'threshold'</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="68"/>
+        <source>{0} targets, {1:.1f} km2 above probability {2:.3f}; {3} of {4} known deposits inside</source>
+        <translation>{0} 个靶区，概率高于 {2:.3f} 的面积共 {1:.1f} km2；区内包含 {4} 个已知矿床中的 {3} 个</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="36"/>
+        <source>A new folder (it must not exist, or be empty).</source>
+        <translation>一个新文件夹（必须不存在或为空）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="96"/>
+        <source>The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head only works with the model it was fine-tuned on.</source>
+        <translation>预训练基础模型：包含 model_card.json 的文件夹（由“预训练基础模型编码器”生成），或 model_card.json 文件本身。留空则使用随插件提供的模型。预测头只能与其微调时所用的模型配合使用。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="24"/>
+        <source>Bounds memory; the result does not depend on it.</source>
+        <translation>用于限制内存占用；结果与其无关。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="28"/>
+        <source>A GeoTIFF (.tif).</source>
+        <translation>GeoTIFF 文件（.tif）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
+        <source>Random pixels used as unlabelled samples; more is slower and steadier.</source>
+        <translation>用作无标签样本的随机像元；数量越多，速度越慢、结果越稳定。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="41"/>
+        <source>Off: train the head only (faster), no validation report.</source>
+        <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
+        <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
+        <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="34"/>
+        <source>Costs one more embedding pass per source (cached afterwards).</source>
+        <translation>每个数据源需多计算一次嵌入（之后会缓存）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="54"/>
+        <source>Folders written by Align evidence stack, or a file inside each (stack.tif). qgis_process: repeat --STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.</source>
+        <translation>由“对齐证据数据栈”生成的文件夹，或各文件夹中的一个文件（stack.tif）。qgis_process：重复使用 --STACKS=/data/a/stack --STACKS=/data/b/stack（或用 ';' 连接）。留空：仅使用合成场景。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="78"/>
+        <source>Tiles touching this extent are never seen.</source>
+        <translation>与此范围相交的分块不会参与训练。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="80"/>
+        <source>A new or empty folder, or one holding a checkpoint to resume.</source>
+        <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="41"/>
+        <source>A GeoPackage (.gpkg).</source>
+        <translation>GeoPackage 文件（.gpkg）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="107"/>
+        <source>Inference backend</source>
+        <translation>推理后端</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="66"/>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="28"/>
+        <source>How to cut the map</source>
+        <translation>阈值划分方式</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="29"/>
+        <source>Aligned stack folder (with geochemistry)</source>
+        <translation>对齐数据栈文件夹（含地球化学数据）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="28"/>
+        <source>Aligned stack folder</source>
+        <translation>对齐数据栈文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="30"/>
+        <source>Aligned stack folder (with deposits)</source>
+        <translation>对齐数据栈文件夹（含矿床）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="30"/>
+        <source>Head folder (from Fine-tune prospectivity head)</source>
+        <translation>预测头文件夹（来自“微调成矿远景预测头”）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="26"/>
+        <source>Prediction folder (from Predict prospectivity)</source>
+        <translation>预测结果文件夹（来自“预测成矿远景”）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="33"/>
+        <source>Aligned stack folder (its deposits are counted; needed for mode 'capture')</source>
+        <translation>对齐数据栈文件夹（统计其中的矿床；模式 'capture' 必需）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="43"/>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="60"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="43"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="48"/>
+        <source>an aligned stack folder</source>
+        <translation>对齐数据栈文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="44"/>
+        <source>a head folder</source>
+        <translation>预测头文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="47"/>
+        <source>a prediction folder</source>
+        <translation>预测结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="108"/>
+        <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. Values: auto, torch-cuda, torch-cpu, onnx-cpu.</source>
+        <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="67"/>
+        <source>Values: auto, cpu, cuda (auto: cuda when a GPU is available, else cpu).</source>
+        <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="29"/>
+        <source>Values: capture, threshold. capture: VALUE is the fraction of known deposits the targets must hold; threshold: VALUE is the probability cut.</source>
+        <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="31"/>
+        <source>A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).</source>
+        <translation>由“对齐证据数据栈”在含已知矿床时生成的文件夹（stack.json、deposits.tif）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="29"/>
+        <source>A folder written by Align evidence stack with the same layer kinds as the head's training stack.</source>
+        <translation>由“对齐证据数据栈”生成、图层种类与预测头训练数据栈相同的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="27"/>
+        <source>Holds prospectivity.tif; uncertainty.tif and contributions.tif are used when present.</source>
+        <translation>包含 prospectivity.tif；如有 uncertainty.tif 和 contributions.tif 也会使用。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="34"/>
+        <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
+        <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+</context>
+</TS>
