@@ -2,7 +2,7 @@
 """Figures for the shipped foundation model: masked reconstruction on the held-out Kolari block
 against mean-fill and IDW, a linear probe on synthetic scenes, and embedding throughput per backend.
 
-    python bench/bench_model.py [--model models/mpm-foundation-v1]
+    python bench/bench_model.py [--model MODEL_FOLDER]   (default: the shipped model)
 """
 
 import argparse
@@ -21,7 +21,9 @@ HELD_OUT = (364000.0, 7490000.0, 384000.0, 7510000.0)  # excluded from pretraini
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mpm-foundation-v1"))
+    from engine.features import DEFAULT_MODEL
+
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--windows", type=int, default=64)
     args = ap.parse_args()
     from engine.demo import kolari_spec

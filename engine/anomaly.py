@@ -42,17 +42,12 @@ def mae_explicit(enc, x, valid, layer_ids, keep):
     c = enc.config
     x, v = prepare(x, valid, c.clip)
     xp, vp = patchify(x, c.patch), patchify(v, c.patch)
-    b, n, dd = x.shape[0], c.n_patches, c.decoder_dim
+    b, n = x.shape[0], c.n_patches
     idx = keep[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
     z, _ = enc._encode_patches(xp.gather(2, idx), vp.gather(2, idx), layer_ids, enc.pos[keep])
-    h = enc.mask_token.expand(b, n, dd).clone().scatter(1, keep[:, :, None].expand(-1, -1, dd), enc.dec_embed(z))
-    h = h + enc.dec_pos
-    for blk in enc.dec_blocks:
-        h = blk(h)
-    h = enc.dec_norm(h)
     hidden = torch.ones(b, n, dtype=torch.bool, device=x.device).scatter(1, keep, False)
     masked = torch.arange(n, device=x.device).expand(b, n)[hidden].reshape(b, n - keep.shape[1])
-    pred = enc.head(h.gather(1, masked[:, :, None].expand(-1, -1, dd)), layer_ids)  # hidden patches only
+    pred = enc.decode_hidden(z, keep, masked, layer_ids) + enc.prior_hidden(xp, vp, keep, masked)  # hidden only
     gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
     return unpatchify(xp.scatter(2, gidx, pred), c.patch, c.grid), hidden
 
@@ -184,7 +179,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
                              fix="re-run align with a geochemistry point layer (--geochemistry till.shp::elements=Cu,Co,...)")
         m = load_model(model or DEFAULT_MODEL) if model is None or isinstance(model, (str, os.PathLike)) else model
         if SOURCE not in m.encoders:
-            raise InputError(f"the model has no {SOURCE} encoder", fix="use models/mpm-foundation-v1 or a model pretrained with geochemistry")
+            raise InputError(f"the model has no {SOURCE} encoder", fix=f"use the shipped model ({DEFAULT_MODEL}) or one pretrained with geochemistry")
         enc, g = m.encoders[SOURCE], st.grid
         idx = [i for i, b in enumerate(st.bands) if b["source"] == SOURCE]
         elements = [st.bands[i]["layer_type"] for i in idx]

@@ -74,6 +74,8 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
+    t.add_argument("--recon-prior", choices=["none", "idw"], default="none",
+                   help="idw: the MAE decoder learns the residual over an inverse-distance fill of the visible pixels")
     t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
     t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
 
@@ -160,12 +162,14 @@ def cmd_demo(args, feedback):
 
 
 def cmd_pretrain(args, feedback):
+    from .model.config import ModelConfig
     from .pretrain_data import pretrain_foundation
 
     summary = pretrain_foundation(args.stack, args.out, synthetic=args.synthetic, synthetic_size=args.synthetic_size,
                                   tile=args.tile, max_tiles=args.max_tiles, exclude_bounds=args.exclude_bounds,
                                   steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
-                                  device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback)
+                                  device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback,
+                                  config=ModelConfig(recon_prior=args.recon_prior))
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))
 

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Recipe of the shipped foundation model (models/mpm-foundation-v1): label-free pretraining on the
 # Kolari stack (a 20 x 20 km block held out for evaluation) plus seeded synthetic scenes.
-# CPU: about 10 minutes on 2 cores; uses CUDA when present.
+# CPU: about 20-40 minutes on 2 cores; uses CUDA when present. RECON_PRIOR=idw tries the
+# residual-over-IDW decoder (bench/RESULTS.md: no gain yet at this training budget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-build_model}
 OUT=models/mpm-foundation-v1
 HELD_OUT="364000 7490000 384000 7510000"   # tests/conftest.py KOLARI_CROP
 mkdir -p "$WORK"
-.venv/bin/python -m engine demo --out "$WORK"   # the Kolari demo stack, in $WORK/stack (reused when there)
+# the Kolari demo stack (alignment only; deposits are never read by pretraining), reused when there
+[ -f "$WORK/stack/stack.json" ] || .venv/bin/python -c "import sys; from engine import api; api.align_stack(api.kolari_spec(), sys.argv[1])" "$WORK/stack"
 .venv/bin/python -m engine pretrain --stack "$WORK/stack" --exclude-bounds $HELD_OUT --tile 128 --max-tiles 64 \
   --synthetic ${SYNTHETIC:-48} --steps1 ${STEPS1:-3000} --steps2 ${STEPS2:-1500} --batch-size 16 --seed 0 \
-  --onnx --out "$WORK/pretrain"
+  --recon-prior ${RECON_PRIOR:-none} --onnx --out "$WORK/pretrain"
 mkdir -p "$OUT"
 cp "$WORK"/pretrain/{weights.safetensors,model_card.json,MODEL_CARD.md,losses.csv,losses.png} "$OUT"/
 rm -rf "$OUT/onnx" && cp -r "$WORK/pretrain/onnx" "$OUT/onnx"

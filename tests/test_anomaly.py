@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import ROOT, write_raster
+from engine.features import DEFAULT_MODEL
+from conftest import write_raster
 
-MODEL = os.path.join(ROOT, "models", "mpm-foundation-v1")
+MODEL = DEFAULT_MODEL
 HOLE = np.s_[64:, 60:]  # punched out of the valid mask (one whole tile at tile=64): outputs must be NaN there
 
 
@@ -143,7 +144,7 @@ def test_outputs_on_the_grid(runs):
 
     summary = json.load(open(d / "anomalies.json"))
     assert summary["backend"] == "torch-cpu" and summary["elements"] == elements
-    assert summary["model"]["name"] == "mpm-foundation-v1" and len(summary["model"]["sha256"]) == 64
+    assert summary["model"]["name"] == os.path.basename(DEFAULT_MODEL) and len(summary["model"]["sha256"]) == 64
     assert -1 <= summary["spearman_score_vs_mahalanobis"] <= 1
 
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import rasterio
 
+from engine.features import DEFAULT_MODEL
 from conftest import ROOT
 
-MODEL = os.path.join(ROOT, "models", "mpm-foundation-v1")
+MODEL = DEFAULT_MODEL
 
 
 def test_tiled_embedding_has_no_seams(kolari_stack, tmp_path):

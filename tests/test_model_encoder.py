@@ -131,3 +131,41 @@ def test_count_flops_default_config():
     one = count_flops(cfg, 10)
     full = count_flops(cfg)
     assert 1e7 < one < full < 2e9
+
+
+def test_idw_prior_is_the_inverse_distance_fill_and_never_leaks_a_hidden_channel():
+    """The decoder corrects a fixed fill: 1/d^4-weighted mean of every visible valid pixel of the window."""
+    from engine.model.layers import patchify
+
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    e = SourceEncoder(replace(SMALL, recon_prior="idw"), "geophysics").eval()
+    x = torch.randn(2, 3, 16, 16)
+    x[0, 1, :5, :5] = float("nan")  # invalid pixels take no part
+    xz, v = torch.nan_to_num(x), torch.isfinite(x).float()
+    xp, vp = patchify(xz, 4), patchify(v, 4)
+    keep = torch.tensor([[0, 5, 10, 15], [1, 6, 11, 12]])
+    hidden = torch.tensor([[i for i in range(16) if i not in k] for k in keep.tolist()])
+    fill = e.prior_hidden(xp, vp, keep, hidden)  # (B, C, M, 16)
+    yy, xx = np.mgrid[0:16, 0:16]
+    pix_patch = (yy // 4) * 4 + xx // 4
+    for b in range(2):
+        for c in range(3):
+            seen = np.isin(pix_patch, keep[b].numpy()) & np.isfinite(x[b, c].numpy())
+            for m, patch in enumerate(hidden[b].tolist()):
+                py, px = divmod(patch, 4)
+                ty, tx = py * 4 + 1, px * 4 + 2  # one pixel of the hidden patch
+                d2 = (yy[seen] - ty) ** 2 + (xx[seen] - tx) ** 2
+                w = 1.0 / d2.astype(np.float64) ** 2
+                want = (w * x[b, c].numpy()[seen]).sum() / w.sum()
+                assert abs(float(fill[b, c, m, 1 * 4 + 2]) - want) < 1e-4
+    # a channel hidden from the encoder has no visible pixels for its own fill
+    out = e.mae_forward(x, None, torch.tensor([1, 2, 3]), input_channels=torch.tensor([True, False, True]))
+    assert torch.isfinite(out["loss"])
+    no_vis = e.prior_hidden(xp, vp * torch.tensor([1.0, 0.0, 1.0])[None, :, None, None], keep, hidden)
+    assert float(no_vis[:, 1].abs().max()) == 0.0
+    # cards written before the prior existed load as recon_prior "none"
+    idw = replace(SMALL, recon_prior="idw").to_dict()
+    assert ModelConfig.from_dict({k: v for k, v in idw.items() if k != "recon_prior"}).recon_prior == "none"
+    assert ModelConfig.from_dict(idw).recon_prior == "idw"

@@ -10,6 +10,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from engine.errors import InputError
+from engine.features import DEFAULT_MODEL
 
 
 # --------------------------------------------------------------------------- features
@@ -199,7 +200,7 @@ def test_finetune_validates_against_baselines_on_kolari(trained_head):
     assert rep["methods"]["head"]["roc_auc"] > 0.7
     assert os.path.getsize(os.path.join(out, "validation.png")) > 10_000
     card = json.load(open(os.path.join(out, "head_card.json")))
-    assert card["encoder"]["name"] == "mpm-foundation-v1" and len(card["deposits"]) == 13
+    assert card["encoder"]["name"] == os.path.basename(DEFAULT_MODEL) and len(card["deposits"]) == 13
     assert card["cv"]["head"]["roc_auc"] == rep["methods"]["head"]["roc_auc"]
 
 

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from engine.features import DEFAULT_MODEL
 
-SHIPPED = os.path.join(ROOT, "models", "mpm-foundation-v1")
+SHIPPED = DEFAULT_MODEL
 
 
 def test_shipped_card_verifies_and_onnx_files_are_used_as_shipped():

@@ -39,6 +39,7 @@ class ModelConfig:
     fusion_depth: int = 1     # transformer blocks over fused tokens
     mask_ratio: float = 0.75
     clip: float = 8.0         # inputs are robust z-scores; clip outliers before embedding
+    recon_prior: str = "none"  # "idw": the MAE decoder predicts the residual over an IDW fill of the visible pixels
     vocab_size: int = len(VOCAB)
     n_sources: int = len(SOURCES)
 
@@ -47,6 +48,8 @@ class ModelConfig:
             raise ValueError(f"window {self.window} is not a multiple of patch {self.patch}")
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if self.recon_prior not in ("none", "idw"):
+            raise ValueError(f"recon_prior must be 'none' or 'idw', got {self.recon_prior!r}")
 
     @property
     def grid(self):
@@ -62,6 +65,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d):
         names = {f.name for f in fields(cls)}
+        d = {"recon_prior": "none", **d}  # cards written before the prior existed were trained without it
         return cls(**{k: v for k, v in d.items() if k in names})
 
 

@@ -58,6 +58,14 @@ class SourceEncoder(nn.Module):
         self.dec_blocks = nn.ModuleList([Block(dd, max(1, dd // 32), c.mlp_ratio) for _ in range(c.decoder_depth)])
         self.dec_norm = nn.LayerNorm(dd)
         self.head = ChannelHead(dd, c.vocab_size, pp)
+        if c.recon_prior == "idw":
+            # Inverse-distance (power 4) weights between every pixel pair of a window: a fixed fill
+            # of hidden pixels from the visible ones that the decoder corrects, so the pretext task
+            # is "what interpolation misses" (edges, anomalies), not smooth interpolation itself.
+            yy, xx = torch.meshgrid(torch.arange(c.window), torch.arange(c.window), indexing="ij")
+            pts = torch.stack([yy.reshape(-1), xx.reshape(-1)], 1).float()
+            d2 = ((pts[:, None] - pts[None]) ** 2).sum(-1).clamp_min(1e-6)
+            self.register_buffer("idw_w", d2.pow(-2.0), persistent=False)
 
     # ------------------------------------------------------------------ embedding path
     def _channel_tokens(self, xp, vp, ids):
@@ -118,16 +126,9 @@ class SourceEncoder(nn.Module):
         idx = keep[:, None, :, None].expand(-1, xin.shape[1], -1, xin.shape[-1])
         z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
 
-        dd = c.decoder_dim
-        full = self.mask_token.expand(b, n, dd).clone()
-        full = full.scatter(1, keep[:, :, None].expand(-1, -1, dd), self.dec_embed(z))
-        h = full + self.dec_pos
-        for blk in self.dec_blocks:
-            h = blk(h)
-        h = self.dec_norm(h)
         masked = order[:, n_keep:]  # (B, M)
-        hm = h.gather(1, masked[:, :, None].expand(-1, -1, dd))
-        pred = self.head(hm, layer_ids)  # (B, C, M, pp)
+        seen_v = vp if input_channels is None else vp * input_channels.to(vp.dtype)[None, :, None, None]
+        pred = self.decode_hidden(z, keep, masked, layer_ids) + self.prior_hidden(xp, seen_v, keep, masked)
         gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
         loss, nv = masked_mse(pred, xp.gather(2, gidx), vp.gather(2, gidx))
 
@@ -138,3 +139,32 @@ class SourceEncoder(nn.Module):
             mask = torch.zeros(b, n, dtype=torch.bool, device=x.device)
             mask[torch.arange(b, device=x.device)[:, None], masked] = True
         return {"loss": loss, "n_valid": nv, "mask": mask, "recon": recon}
+
+    def decode_hidden(self, z, keep, masked, layer_ids):
+        """Decoder output (B, C, M, p*p) for the hidden patches `masked` (B, M), from the encoded
+        visible patches z (B, K, D) at `keep` (B, K)."""
+        c = self.config
+        b, dd = z.shape[0], c.decoder_dim
+        full = self.mask_token.expand(b, c.n_patches, dd).clone()
+        full = full.scatter(1, keep[:, :, None].expand(-1, -1, dd), self.dec_embed(z))
+        h = full + self.dec_pos
+        for blk in self.dec_blocks:
+            h = blk(h)
+        h = self.dec_norm(h)
+        return self.head(h.gather(1, masked[:, :, None].expand(-1, -1, dd)), layer_ids)
+
+    def prior_hidden(self, xp, vp, keep, masked):
+        """The IDW fill (B, C, M, p*p) of the hidden patches from the visible pixels (0 without a prior).
+
+        vp: validity; a channel hidden from the encoder must be passed with vp = 0 so its values
+        cannot leak into its own reconstruction through the fill."""
+        c = self.config
+        if c.recon_prior != "idw":
+            return 0.0
+        b, ch, n, pp = xp.shape
+        seen = torch.zeros(b, 1, n, 1, dtype=xp.dtype, device=xp.device).scatter(2, keep[:, None, :, None], 1.0)
+        vis = unpatchify(vp * seen, c.patch, c.grid).reshape(b, ch, -1)
+        val = unpatchify(xp * vp * seen, c.patch, c.grid).reshape(b, ch, -1)
+        fill = (val @ self.idw_w) / (vis @ self.idw_w).clamp_min(1e-12)  # idw_w is symmetric
+        fill = patchify(fill.reshape(b, ch, c.window, c.window), c.patch)
+        return fill.gather(2, masked[:, None, :, None].expand(-1, ch, -1, pp))
