@@ -261,3 +261,20 @@ def test_cancelled_predict_leaves_nothing(kolari_400, trained_head, tmp_path):
     with pytest.raises(Cancelled):
         predict(kolari_400, trained_head[0], str(tmp_path / "p"), tile=64, feedback=CancelLate())
     assert os.listdir(tmp_path) == []
+
+
+def test_head_reapplies_to_a_new_area_with_the_same_layers(kolari, trained_head, tmp_path):
+    """A head travels: the same source layers aligned over another extent give a map on that grid."""
+    from conftest import KOLARI_CROP
+    from engine.demo import kolari_spec
+    from engine.prospectivity import predict
+    from engine.stack import align_stack
+
+    xmin, ymin, xmax, ymax = KOLARI_CROP
+    other = str(tmp_path / "other_area")
+    align_stack(kolari_spec(kolari, res=400.0, bounds=(xmin - 8000, ymin - 8000, xmax + 8000, ymax)), other)
+    r = predict(other, trained_head[0], str(tmp_path / "p"), contributions=False)
+    with rasterio.open(os.path.join(r["out_dir"], "prospectivity.tif")) as ds:
+        p = ds.read(1)
+        assert ds.bounds.left == xmin - 8000 and ds.bounds.top == ymax and ds.res == (400.0, 400.0)
+    assert np.isfinite(p).mean() > 0.9 and 0 <= np.nanmin(p) < np.nanmax(p) <= 1
