@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv python3-dev gcc libgeos-dev xvfb qttools5-dev-tools"
+# xvfb: tests/test_desktop.py and docs/make_screenshots.py run the QGIS desktop; fonts-wqy-microhei: Chinese glyphs
+APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv python3-dev gcc libgeos-dev xvfb qttools5-dev-tools fonts-wqy-microhei"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

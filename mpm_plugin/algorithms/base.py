@@ -52,6 +52,11 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):  # noqa: N802
         return type(self)()
 
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """Main thread, before processAlgorithm runs (in a task thread in QGIS desktop): see deps.preload."""
+        deps.preload()
+        return True
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from engine.errors import Cancelled, MPMError
 
