@@ -1,6 +1,7 @@
 """Vector evidence read once into memory (features are few compared to raster pixels) and
 turned into grid windows: polygons rasterised by class, lines to distance, in the grid's CRS."""
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ def read_vector(path, layer_name, dst_crs=None, expect=None):
     """
     path, layer = split_source(path)
     try:
-        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer)
+        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, encoding=_shapefile_encoding(path))
     except Exception as exc:
         raise InputError(f"cannot be read as a vector file ({exc})", layer=layer_name,
                          fix="check the file opens in QGIS; supported: GeoPackage, Shapefile, GeoJSON") from exc
@@ -65,6 +66,25 @@ def read_vector(path, layer_name, dst_crs=None, expect=None):
     if dst_crs is not None and CRS.from_user_input(dst_crs) != src_crs:
         geoms = reproject_geometries(geoms, src_crs, dst_crs)
     return VectorData(geoms, fields, family, src_crs.to_string())
+
+
+def _shapefile_encoding(path):
+    """A shapefile's .cpg code page, stated explicitly: inside QGIS, GDAL's SHAPE_ENCODING is set to ""
+    (QGIS decodes itself), so without it names like 'Lauttaselkä' came back as UTF-8 read as Latin-1."""
+    cpg = os.path.splitext(path)[0] + ".cpg"
+    if not path.lower().endswith(".shp") or not os.path.isfile(cpg):
+        return None
+    with open(cpg, encoding="ascii", errors="ignore") as f:
+        code = f.read().strip()
+    if not code:
+        return None
+    name = f"cp{code}" if code.isdigit() else code
+    try:
+        import codecs
+
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def reproject_geometries(geoms, src_crs, dst_crs):

@@ -284,3 +284,17 @@ def test_overwrite_replaces_whole(tmp_path, base_raster):
     align_stack(spec, str(tmp_path / "out"), overwrite=True)
     assert not (tmp_path / "out" / "stale.txt").exists()
     assert json.load(open(tmp_path / "out" / "stack.json"))["format"] == "mpm-stack/1"
+
+
+def test_shapefile_names_keep_their_code_page_when_gdal_does_not_recode(kolari):
+    """Inside QGIS, SHAPE_ENCODING is "" (QGIS decodes itself); the .cpg must still be honoured."""
+    import pyogrio
+
+    from engine.vectors import read_vector
+
+    pyogrio.set_gdal_config_options({"SHAPE_ENCODING": ""})
+    try:
+        d = read_vector(os.path.join(kolari, "Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp"), "deposits")
+    finally:
+        pyogrio.set_gdal_config_options({"SHAPE_ENCODING": None})
+    assert "Lauttaselkä" in list(d.fields["Name"]) and "Rytijänkkä" in list(d.fields["Name"])
