@@ -34,6 +34,14 @@ def _layer_arg(source):
     return parse
 
 
+def _scheduler_args(parser):
+    parser.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
+                        help="compute the tiles on a Dask cluster, this process writing the output: 'local' = a "
+                             "cluster of --workers processes on this machine; tcp://HOST:PORT = a running cluster "
+                             "(`dask scheduler` + `dask worker`, same paths on every worker). Default: one process")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local (default: 2)")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m engine", description="MPM Studio engine (no QGIS needed).")
     p.add_argument("--version", action="version", version=f"MPM Studio engine {__version__}")
@@ -83,8 +91,9 @@ def build_parser():
     e.add_argument("stack", help="aligned stack folder")
     e.add_argument("--model", default=DEFAULT_MODEL, help="model card or folder")
     e.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
-    e.add_argument("--threads", type=int, help="CPU threads (default: the library's)")
+    e.add_argument("--threads", type=int, help="CPU threads (default: the library's; 1 per task on a --scheduler cluster)")
     e.add_argument("--tile", type=int, default=256)
+    _scheduler_args(e)
     e.add_argument("--out", required=True, help="output GeoTIFF")
     e.add_argument("--overwrite", action="store_true")
 
@@ -108,6 +117,8 @@ def build_parser():
     r.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
     r.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
     r.add_argument("--no-contributions", action="store_true", help="skip the per-source ablation maps")
+    r.add_argument("--tile", type=int, default=256, help="tile size in pixels (one task per tile on a cluster)")
+    _scheduler_args(r)
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--overwrite", action="store_true")
 
@@ -178,7 +189,8 @@ def cmd_embed(args, feedback):
     from .embed import embed_stack
 
     name = embed_stack(args.stack, args.model, args.out, backend=args.backend, tile=args.tile,
-                       overwrite=args.overwrite, feedback=feedback, threads=args.threads)
+                       overwrite=args.overwrite, feedback=feedback, threads=args.threads, scheduler=args.scheduler,
+                       workers=args.workers)
     print(f"Embedding: {os.path.abspath(args.out)} (backend {name})")
 
 
@@ -206,7 +218,8 @@ def cmd_predict(args, feedback):
     from .prospectivity import predict
 
     r = predict(args.stack, args.head, args.out, model=args.model, backend=args.backend,
-                contributions=not args.no_contributions, overwrite=args.overwrite, feedback=feedback)
+                contributions=not args.no_contributions, tile=args.tile, overwrite=args.overwrite, feedback=feedback,
+                scheduler=args.scheduler, workers=args.workers)
     print(f"Prediction: {r['out_dir']} ({', '.join(r['files'].values())}); mean probability {r['mean_probability']:.3f}")
 
 

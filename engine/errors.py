@@ -35,3 +35,7 @@ class Cancelled(MPMError):
 
 class MissingDependency(MPMError):
     """An optional library (torch, onnxruntime, ...) is not installed."""
+
+
+class ClusterError(MPMError):
+    """A Dask cluster could not be started or reached, or lost its workers."""

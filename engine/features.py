@@ -38,8 +38,13 @@ def model_identity(model):
     return card["_path"], card["sha256"], name
 
 
-def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=None, threads=None):
-    """Path of the cached embedding GeoTIFF of `stack_dir` (computed now if missing)."""
+def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=None, threads=None, scheduler=None,
+                   workers=2):
+    """Path of the cached embedding GeoTIFF of `stack_dir` (computed now if missing).
+
+    scheduler, workers: where a missing embedding is computed (engine.embed.embed_stack); the
+    result, and so the cache, is the same either way.
+    """
     from .embed import embed_stack
 
     card_path, sha, _ = model_identity(model)
@@ -48,7 +53,8 @@ def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=N
     key = hashlib.sha256(manifest + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
     path = os.path.join(cache_dir(), f"embedding-{key}.tif")
     if not os.path.exists(path):
-        embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude)
+        embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude,
+                    scheduler=scheduler, workers=workers)
     return path
 
 

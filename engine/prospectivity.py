@@ -10,6 +10,7 @@ out of the fusion (the encoders were pretrained to cope with a missing source). 
 source raises the prospectivity here; it is an ablation, so contributions need not sum to p.
 """
 
+import functools
 import json
 import os
 
@@ -100,26 +101,47 @@ def _check_head_fits(card, st, sha):
 
 
 def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
-            feedback=None):
-    """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir."""
+            feedback=None, scheduler=None, workers=2):
+    """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir.
+
+    scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
+    processes; "tcp://host:port" = a running Dask cluster (or a distributed.Client). On a cluster
+    the workers compute the embeddings' tiles and apply the head tile by tile; this process
+    alone writes the rasters, by window (engine.distributed).
+    """
     from .head import load_head
 
-    steps = Steps(feedback)
     check_output_path(out_dir, overwrite, "prediction folder")
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
         _check_head_fits(card, st, sha)
+    args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback)
+    if scheduler is not None:
+        from .distributed import cluster_client, is_client
+
+        if not is_client(scheduler):  # one cluster for every embedding and the head: workers keep their sessions
+            with cluster_client(scheduler, workers) as client:
+                return _predict(*args, client, workers)
+    return _predict(*args, scheduler, workers)
+
+
+def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, scheduler,
+             workers):
+    steps = Steps(feedback)
+    with Stack(stack_dir) as st:
         sources = st.sources if contributions and len(st.sources) > 1 else []
         n_emb = 1 + len(sources)
-        paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb))}
+        paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb),
+                                      scheduler=scheduler, workers=workers)}
         for i, s in enumerate(sources):
             paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
-                                      feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb))
+                                      feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb),
+                                      scheduler=scheduler, workers=workers)
         g = st.grid
         prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs, transform=g.transform,
                     nodata=np.nan, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
-        readers = {k: EmbeddingReader(p, g) for k, p in paths.items()}
+        readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
         tiles = list(st.tiles(tile))
         try:
             with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder") as tmp:
@@ -129,7 +151,11 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
                     outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
                                                           count=len(sources), **prof)
                 try:
-                    stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
+                    if scheduler is None:
+                        stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
+                    else:
+                        stats = _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler,
+                                                           workers, steps.sub(0.5, 1.0))
                     outs["prospectivity"].set_band_description(1, "prospectivity probability")
                     outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
                     for i, s in enumerate(sources):
@@ -149,27 +175,85 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     return summary
 
 
-def _predict_tiles(st, head, readers, sources, outs, tiles, steps):
-    n_valid, psum, pmax = 0, 0.0, 0.0
-    for k, t in enumerate(tiles):
-        w = t.core
-        valid = st.read_valid(w)
-        f = readers[None].pixel_features(w)
-        d, h, ww = f.shape
-        members = head.member_probs(f.reshape(d, -1).T)
-        p, u = members.mean(0).reshape(h, ww), members.std(0).reshape(h, ww)
-        p[~valid], u[~valid] = np.nan, np.nan
-        outs["prospectivity"].write(p, 1, window=w)
-        outs["uncertainty"].write(u, 1, window=w)
-        for i, s in enumerate(sources):
-            fs = readers[s].pixel_features(w)
-            ps = head.predict(fs.reshape(d, -1).T)[0].reshape(h, ww)
-            c = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
-            c[~valid] = np.nan
-            outs["contributions"].write(c.astype(np.float32), i + 1, window=w)
+def predict_tile(st, head, readers, sources, w):
+    """(p, u, c) of pixel window w: probability and uncertainty (h, w), contributions (len(sources), h, w) or None.
+
+    readers: EmbeddingReader per left-out source (None = all sources); NaN outside the valid mask.
+    """
+    valid = st.read_valid(w)
+    f = readers[None].pixel_features(w)
+    d, h, ww = f.shape
+    members = head.member_probs(f.reshape(d, -1).T)
+    p, u = members.mean(0).reshape(h, ww), members.std(0).reshape(h, ww)
+    p[~valid], u[~valid] = np.nan, np.nan
+    c = np.empty((len(sources), h, ww), np.float32) if sources else None
+    for i, s in enumerate(sources):
+        fs = readers[s].pixel_features(w)
+        ps = head.predict(fs.reshape(d, -1).T)[0].reshape(h, ww)
+        c[i] = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
+        c[i][~valid] = np.nan
+    return p, u, c
+
+
+def _write_prediction(outs, w, result):
+    p, u, c = result
+    outs["prospectivity"].write(p, 1, window=w)
+    outs["uncertainty"].write(u, 1, window=w)
+    if c is not None:
+        outs["contributions"].write(c, window=w)
+
+
+class _Stats:
+    """Valid pixels, mean and max probability, summed in tile order whatever order the tiles finish in."""
+
+    def __init__(self, n):
+        self.parts = [(0, 0.0, 0.0)] * n
+
+    def add(self, k, p):
         ok = np.isfinite(p)
-        n_valid += int(ok.sum())
-        psum += float(p[ok].sum())
-        pmax = max(pmax, float(p[ok].max()) if ok.any() else 0.0)
+        self.parts[k] = (int(ok.sum()), float(p[ok].sum()), float(p[ok].max()) if ok.any() else 0.0)
+
+    def summary(self):
+        n_valid, psum, pmax = 0, 0.0, 0.0
+        for n, s, m in self.parts:
+            n_valid, psum, pmax = n_valid + n, psum + s, max(pmax, m)
+        return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax}
+
+
+def _predict_tiles(st, head, readers, sources, outs, tiles, steps):
+    stats = _Stats(len(tiles))
+    for k, t in enumerate(tiles):
+        result = predict_tile(st, head, readers, sources, t.core)
+        _write_prediction(outs, t.core, result)
+        stats.add(k, result[0])
         steps.report((k + 1) / len(tiles))
-    return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax}
+    return stats.summary()
+
+
+def _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler, workers, steps):
+    """The tiles on Dask workers (the head's few weights travel with each task); this process writes."""
+    import contextlib
+
+    from .distributed import describe, map_tiles
+
+    steps.info(f"Applying the head to {len(tiles)} tiles on {describe(scheduler, workers)}")
+    order = {id(t): k for k, t in enumerate(tiles)}
+    stats = _Stats(len(tiles))
+    task = functools.partial(_predict_tile_task, os.path.abspath(stack_dir),
+                             {k: os.path.abspath(p) for k, p in paths.items()}, head, list(sources))
+    fb = steps.child_feedback(0.0, 1.0)
+    with contextlib.closing(map_tiles(task, tiles, scheduler, workers, feedback=fb)) as results:
+        for t, result in results:
+            _write_prediction(outs, t.core, result)
+            stats.add(order[id(t)], result[0])
+    return stats.summary()
+
+
+def _predict_tile_task(stack_dir, paths, head, sources, t):
+    """On a Dask worker: predict_tile of tile t; the stack and the embeddings stay open per worker thread."""
+    from .distributed import cached_stack, worker_cached
+
+    st = cached_stack(stack_dir)
+    readers = {k: worker_cached(("embedding", p), functools.partial(EmbeddingReader, p, st.grid), files=(p,))
+               for k, p in paths.items()}
+    return predict_tile(st, head, readers, sources, t.core)

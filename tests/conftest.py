@@ -53,6 +53,17 @@ def kolari_stack(kolari, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def kolari_400(kolari, tmp_path_factory):
+    """The whole Kolari area at 400 m (171 x 206 px, all 13 deposits), made once per session."""
+    from engine.demo import kolari_spec
+    from engine.stack import align_stack
+
+    out = str(tmp_path_factory.mktemp("k400") / "stack")
+    align_stack(kolari_spec(kolari, res=400.0), out)
+    return out
+
+
 def write_raster(path, data, transform, crs="EPSG:3067", nodata=None, dtype=None):
     """Small GeoTIFF for tests (seeded data only)."""
     import rasterio

@@ -169,17 +169,6 @@ def test_too_few_deposits_says_how_many_are_needed():
 
 # --------------------------------------------------------------------------- the chain on Kolari
 @pytest.fixture(scope="module")
-def kolari_400(kolari, tmp_path_factory):
-    """The whole Kolari area at 400 m (171 x 206 px, all 13 deposits)."""
-    from engine.demo import kolari_spec
-    from engine.stack import align_stack
-
-    out = str(tmp_path_factory.mktemp("k400") / "stack")
-    align_stack(kolari_spec(kolari, res=400.0), out)
-    return out
-
-
-@pytest.fixture(scope="module")
 def trained_head(kolari_400, tmp_path_factory):
     from engine.prospectivity import finetune
 
