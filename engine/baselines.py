@@ -11,6 +11,8 @@
 import numpy as np
 from rasterio.windows import Window
 
+from .tiles import group_by_tile
+
 N_CLASSES = 10
 
 
@@ -18,10 +20,7 @@ def band_values(stack, rows, cols, tile=512):
     """(n, C) normalised stack values at pixels, read tile by tile."""
     rows, cols = np.asarray(rows, int), np.asarray(cols, int)
     out = np.full((len(rows), len(stack.bands)), np.nan, np.float32)
-    keys = (rows // tile) * 1_000_000 + cols // tile
-    for k in np.unique(keys):
-        sel = np.flatnonzero(keys == k)
-        r0, c0 = (k // 1_000_000) * tile, (k % 1_000_000) * tile
+    for r0, c0, sel in group_by_tile(rows, cols, tile):
         a = stack.read(Window(c0, r0, tile, tile))
         out[sel] = a[:, rows[sel] - r0, cols[sel] - c0].T
     return out

@@ -17,6 +17,8 @@ import rasterio
 from rasterio.windows import Window
 
 from .errors import InputError
+from .model.infer import axis_weights
+from .tiles import group_by_tile
 
 CACHE_ENV = "MPM_CACHE_DIR"
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
@@ -84,8 +86,8 @@ class EmbeddingReader:
         gh, gw = self.ds.height, self.ds.width
         r0, c0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)
-        iy0, iy1, wy = _axis(r0, h, p, gh)
-        ix0, ix1, wx = _axis(c0, w, p, gw)
+        iy0, iy1, wy = axis_weights(h, gh, p, start=r0)
+        ix0, ix1, wx = axis_weights(w, gw, p, start=c0)
         ya, yb = int(min(iy0.min(), iy1.min())), int(max(iy0.max(), iy1.max())) + 1
         xa, xb = int(min(ix0.min(), ix1.min())), int(max(ix0.max(), ix1.max())) + 1
         g = self.ds.read(window=Window(xa, ya, xb - xa, yb - ya)).astype(np.float32)
@@ -109,20 +111,9 @@ class EmbeddingReader:
         """(n, D) features at pixel (row, col) positions, read tile by tile."""
         rows, cols = np.asarray(rows, int), np.asarray(cols, int)
         out = np.full((len(rows), self.dim), np.nan, np.float32)
-        keys = (rows // tile) * 1_000_000 + cols // tile
-        for k in np.unique(keys):
-            sel = np.flatnonzero(keys == k)
-            r0, c0 = (k // 1_000_000) * tile, (k % 1_000_000) * tile
+        for r0, c0, sel in group_by_tile(rows, cols, tile):
             h, w = min(tile, self.grid.height - r0), min(tile, self.grid.width - c0)
             f = self.pixel_features(Window(c0, r0, w, h))
             out[sel] = f[:, rows[sel] - r0, cols[sel] - c0].T
         return out
 
-
-def _axis(start, n, p, n_grid):
-    """Bilinear source indices/weights along one axis, as grid_to_pixels computes them."""
-    src = (np.arange(start, start + n) + 0.5) / p - 0.5
-    src = np.clip(src, 0, n_grid - 1)
-    i0 = np.floor(src).astype(int)
-    i1 = np.minimum(i0 + 1, n_grid - 1)
-    return i0, i1, (src - i0).astype(np.float32)

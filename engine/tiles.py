@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rasterio.windows import Window
 
 
@@ -31,3 +33,11 @@ def iter_tiles(height, width, tile=512, overlap=0):
 
 def count_tiles(height, width, tile=512):
     return -(-height // tile) * -(-width // tile)
+
+
+def group_by_tile(rows, cols, tile):
+    """(r0, c0, indices) for every tile x tile block holding some of the pixels: point reads one window at a time."""
+    rows, cols = np.asarray(rows, int), np.asarray(cols, int)
+    keys = (rows // tile) * 1_000_000 + cols // tile
+    for k in np.unique(keys):
+        yield int(k // 1_000_000) * tile, int(k % 1_000_000) * tile, np.flatnonzero(keys == k)

@@ -98,8 +98,10 @@ def embed_scene(backend, scene, stride=None, batch_size=32, feedback=None):
     return SceneEmbedding(grid[:, :gh, :gw], present[:gh, :gw], p, (h, w))
 
 
-def _axis_weights(n_out, n_in, scale):
-    src = (np.arange(n_out) + 0.5) / scale - 0.5
+def axis_weights(n_out, n_in, scale, start=0):
+    """Bilinear source indices and weights of output pixels start .. start + n_out along one axis
+    (engine.features reads windows with the same weights as a whole-raster pass)."""
+    src = (np.arange(start, start + n_out) + 0.5) / scale - 0.5
     src = np.clip(src, 0, n_in - 1)
     i0 = np.floor(src).astype(int)
     i1 = np.minimum(i0 + 1, n_in - 1)
@@ -119,8 +121,8 @@ def grid_to_pixels(grid, patch, shape, mode="bilinear"):
     ok = np.isfinite(grid).all(0)
     g = np.where(ok, grid, 0.0).astype(np.float32)
     m = ok.astype(np.float32)
-    y0, y1, wy = _axis_weights(grid.shape[1] * patch, grid.shape[1], patch)
-    x0, x1, wx = _axis_weights(grid.shape[2] * patch, grid.shape[2], patch)
+    y0, y1, wy = axis_weights(grid.shape[1] * patch, grid.shape[1], patch)
+    x0, x1, wx = axis_weights(grid.shape[2] * patch, grid.shape[2], patch)
 
     def interp(a):
         a = a[..., y0, :] * (1 - wy)[:, None] + a[..., y1, :] * wy[:, None]
