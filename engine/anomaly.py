@@ -34,22 +34,8 @@ def mae_explicit(enc, x, valid, layer_ids, keep):
     """mae_forward's reconstruction with a given keep set (B, K) of visible patches instead of a
     random one: returns recon (B, C, H, W), input on visible and prediction on hidden patches, and
     hidden (B, N) bool."""
-    import torch
-
-    from .model.encoder import prepare
-    from .model.layers import patchify, unpatchify
-
-    c = enc.config
-    x, v = prepare(x, valid, c.clip)
-    xp, vp = patchify(x, c.patch), patchify(v, c.patch)
-    b, n = x.shape[0], c.n_patches
-    idx = keep[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
-    z, _ = enc._encode_patches(xp.gather(2, idx), vp.gather(2, idx), layer_ids, enc.pos[keep])
-    hidden = torch.ones(b, n, dtype=torch.bool, device=x.device).scatter(1, keep, False)
-    masked = torch.arange(n, device=x.device).expand(b, n)[hidden].reshape(b, n - keep.shape[1])
-    pred = enc.decode_hidden(z, keep, masked, layer_ids) + enc.prior_hidden(xp, vp, keep, masked)  # hidden only
-    gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
-    return unpatchify(xp.scatter(2, gidx, pred), c.patch, c.grid), hidden
+    out = enc.mae_forward(x, valid, layer_ids, keep=keep)
+    return out["recon"], out["mask"]
 
 
 def phase_keep(grid):

@@ -100,24 +100,29 @@ class SourceEncoder(nn.Module):
         return self.encode(x, valid, layer_ids)[0]
 
     # ------------------------------------------------------------------ MAE path
-    def mae_forward(self, x, valid, layer_ids, input_channels=None, mask_ratio=None, generator=None):
+    def mae_forward(self, x, valid, layer_ids, input_channels=None, mask_ratio=None, generator=None, keep=None):
         """Masked-autoencoder loss: encode ~25 % of patches, reconstruct every channel's pixels
         of the masked ones; loss counts valid pixels only.
 
         input_channels: optional (C,) bool; False channels are hidden from the encoder but still
         reconstructed (teaches the encoder to cope with missing layers).
+        keep: optional (B, K) visible patch indices instead of a random draw (deterministic masks,
+        e.g. engine.anomaly); the hidden patches are then the rest, in index order.
         Returns dict(loss, n_valid, mask (B, N) bool True=masked, recon (B, C, H, W)).
         """
         c = self.config
         x, v = prepare(x, valid, c.clip)
         b = x.shape[0]
         n = c.n_patches
-        ratio = c.mask_ratio if mask_ratio is None else mask_ratio
-        n_keep = max(1, int(round(n * (1 - ratio))))
         xp, vp = patchify(x, c.patch), patchify(v, c.patch)  # (B, C, N, pp)
-        noise = torch.rand(b, n, device=x.device, generator=generator)
-        order = noise.argsort(dim=1)
-        keep = order[:, :n_keep]  # (B, K)
+        if keep is None:
+            ratio = c.mask_ratio if mask_ratio is None else mask_ratio
+            n_keep = max(1, int(round(n * (1 - ratio))))
+            order = torch.rand(b, n, device=x.device, generator=generator).argsort(dim=1)
+            keep, masked = order[:, :n_keep], order[:, n_keep:]  # (B, K), (B, M)
+        else:
+            hidden = torch.ones(b, n, dtype=torch.bool, device=x.device).scatter(1, keep, False)
+            masked = torch.arange(n, device=x.device).expand(b, n)[hidden].reshape(b, n - keep.shape[1])
 
         xin, vin, ids_in = xp, vp, layer_ids
         if input_channels is not None:
@@ -126,7 +131,6 @@ class SourceEncoder(nn.Module):
         idx = keep[:, None, :, None].expand(-1, xin.shape[1], -1, xin.shape[-1])
         z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
 
-        masked = order[:, n_keep:]  # (B, M)
         seen_v = vp if input_channels is None else vp * input_channels.to(vp.dtype)[None, :, None, None]
         pred = self.decode_hidden(z, keep, masked, layer_ids) + self.prior_hidden(xp, seen_v, keep, masked)
         gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
