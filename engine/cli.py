@@ -224,20 +224,11 @@ def cmd_predict(args, feedback):
 
 
 def cmd_targets(args, feedback):
-    from .targets import make_targets
+    from .targets import targets_from_prediction
 
-    pred = args.prediction
-    side = {k: os.path.join(pred, f"{k}.tif") for k in ("prospectivity", "uncertainty", "contributions")}
-    deposits = None
-    if args.stack:
-        from .reader import Stack
-
-        with Stack(args.stack) as st:
-            deposits = [(p["x"], p["y"]) for p in (st.manifest.get("deposits") or {}).get("points", [])]
-    r = make_targets(side["prospectivity"], args.out, threshold=args.threshold, capture=args.capture, deposits=deposits,
-                     uncertainty_path=side["uncertainty"] if os.path.exists(side["uncertainty"]) else None,
-                     contributions_path=side["contributions"] if os.path.exists(side["contributions"]) else None,
-                     min_area_km2=args.min_area, simplify=args.simplify, overwrite=args.overwrite, feedback=feedback)
+    r = targets_from_prediction(args.prediction, args.out, stack_dir=args.stack, threshold=args.threshold,
+                                capture=args.capture, min_area_km2=args.min_area, simplify=args.simplify,
+                                overwrite=args.overwrite, feedback=feedback)
     print(f"Targets: {os.path.abspath(args.out)}: {r['n_targets']} polygons, {r['area_km2_total']:.1f} km2 above "
           f"{r['threshold']:.3f}, {r['deposits_captured']} of {r['deposits_total']} known deposits inside")
 

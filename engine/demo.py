@@ -59,7 +59,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     from .prospectivity import finetune, predict
     from .reader import Stack
     from .stack import align_stack
-    from .targets import make_targets
+    from .targets import targets_from_prediction
 
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
@@ -88,12 +88,8 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     if todo("prediction", "predict.json"):
         predict(p["stack"], p["head"], p["prediction"], overwrite=overwrite, feedback=feedback)
     if todo("targets", None):
-        pred = p["prediction"]
-        deposits = [(d["x"], d["y"]) for d in manifest["deposits"]["points"]]
-        r = make_targets(os.path.join(pred, "prospectivity.tif"), p["targets"], capture=0.8, deposits=deposits,
-                         uncertainty_path=os.path.join(pred, "uncertainty.tif"),
-                         contributions_path=os.path.join(pred, "contributions.tif"), overwrite=overwrite,
-                         feedback=feedback)
+        r = targets_from_prediction(p["prediction"], p["targets"], stack_dir=p["stack"], capture=0.8,
+                                    overwrite=overwrite, feedback=feedback)
         echo(f"Targets: {r['n_targets']} polygons, {r['area_km2_total']:.0f} km2, capturing {r['deposits_captured']} of "
              f"{r['deposits_total']} known deposits")
     if todo("anomalies", "anomalies.json"):

@@ -19,6 +19,7 @@ at 4,000^2 pixels, 335 MB at 8,000^2; so ~0.6 GB at 10,000^2.
 
 import contextlib
 import math
+import os
 
 import numpy as np
 import rasterio
@@ -252,3 +253,19 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
     top = [{f: (cols[f][i].item() if hasattr(cols[f][i], "item") else cols[f][i]) for f in FIELDS} for i in range(min(n, 10))]
     return {"path": str(out_path), "threshold": float(threshold), "n_targets": n, "area_km2_total": float(area.sum()),
             "deposits_captured": captured, "deposits_total": total, "top": top}
+
+
+def targets_from_prediction(prediction_dir, out_path, stack_dir=None, **kwargs):
+    """make_targets on a folder written by predict: uncertainty and contributions are used when
+    there, and the known deposits come from the stack's manifest when stack_dir is given."""
+    import json
+
+    side = {k: os.path.join(prediction_dir, f"{k}.tif") for k in ("prospectivity", "uncertainty", "contributions")}
+    deposits = None
+    if stack_dir:
+        with open(os.path.join(stack_dir, "stack.json")) as f:
+            deposits = [(p["x"], p["y"]) for p in (json.load(f).get("deposits") or {}).get("points", [])]
+    return make_targets(side["prospectivity"], out_path, deposits=deposits,
+                        uncertainty_path=side["uncertainty"] if os.path.exists(side["uncertainty"]) else None,
+                        contributions_path=side["contributions"] if os.path.exists(side["contributions"]) else None,
+                        **kwargs)

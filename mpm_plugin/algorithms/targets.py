@@ -1,6 +1,5 @@
 """mpm:targets: the engine's targets.make_targets (ranked target polygons) as a Processing algorithm."""
 
-import os
 
 from qgis.core import QgsProcessing, QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterVectorDestination
 
@@ -41,8 +40,7 @@ class TargetsAlgorithm(EngineAlgorithm):
                  "A GeoPackage (.gpkg).")
 
     def run_engine(self, parameters, context, feedback):
-        from engine.reader import Stack
-        from engine.targets import make_targets
+        from engine.targets import targets_from_prediction
 
         pred = self.input_folder(parameters, "PREDICTION", context, "prospectivity.tif", "a prediction folder")
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
@@ -51,20 +49,12 @@ class TargetsAlgorithm(EngineAlgorithm):
         if mode == "capture" and not stack:
             raise QgsProcessingException(tr("Mode 'capture' needs the STACK folder (its known deposits decide the "
                                             "cut); give it, or use mode 'threshold'"))
-        deposits = None
-        if stack:
-            with Stack(stack) as st:
-                deposits = [(p["x"], p["y"]) for p in (st.manifest.get("deposits") or {}).get("points", [])]
-        side = {k: os.path.join(pred, f"{k}.tif") for k in ("uncertainty", "contributions")}
         out = self.output_file(parameters, "OUTPUT", context, ".gpkg")
         simplify = self.parameterAsDouble(parameters, "SIMPLIFY", context)
-        r = make_targets(os.path.join(pred, "prospectivity.tif"), out,
-                         threshold=value if mode == "threshold" else None, capture=value if mode == "capture" else None,
-                         deposits=deposits,
-                         uncertainty_path=side["uncertainty"] if os.path.exists(side["uncertainty"]) else None,
-                         contributions_path=side["contributions"] if os.path.exists(side["contributions"]) else None,
-                         min_area_km2=self.parameterAsDouble(parameters, "MIN_AREA", context), simplify=simplify or None,
-                         overwrite=True, feedback=feedback)
+        r = targets_from_prediction(pred, out, stack_dir=stack, threshold=value if mode == "threshold" else None,
+                                    capture=value if mode == "capture" else None,
+                                    min_area_km2=self.parameterAsDouble(parameters, "MIN_AREA", context),
+                                    simplify=simplify or None, overwrite=True, feedback=feedback)
         feedback.pushInfo(tr("{0} targets, {1:.1f} km2 above probability {2:.3f}; {3} of {4} known deposits inside").format(
             r["n_targets"], r["area_km2_total"], r["threshold"], r["deposits_captured"], r["deposits_total"]))
         return {"OUTPUT": out}
