@@ -1,6 +1,5 @@
 """mpm:targets: the engine's targets.make_targets (ranked target polygons) as a Processing algorithm."""
 
-
 from qgis.core import QgsProcessing, QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterVectorDestination
 
 from ..i18n import tr
