@@ -46,7 +46,8 @@ def main():
     for s in ("geophysics", "geochemistry", "geology"):
         arr = scene.sources[s]
         r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers)
-        print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f}")
+        prior = f"   (decoder's own IDW prior alone: {r['prior']:.3f})" if "prior" in r else ""
+        print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f}{prior}")
 
     backend = select_backend(args.model, "onnx-cpu")
     feats, labels, groups = [], [], []

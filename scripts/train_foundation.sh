@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-build_model}
-OUT=models/mpm-foundation-v1
+OUT=${OUT:-models/mpm-foundation-v1}   # e.g. OUT=build_model/idw RECON_PRIOR=idw for the experiment
 HELD_OUT="364000 7490000 384000 7510000"   # tests/conftest.py KOLARI_CROP
 mkdir -p "$WORK"
 # the Kolari demo stack (alignment only; deposits are never read by pretraining), reused when there

@@ -169,3 +169,19 @@ def test_idw_prior_is_the_inverse_distance_fill_and_never_leaks_a_hidden_channel
     idw = replace(SMALL, recon_prior="idw").to_dict()
     assert ModelConfig.from_dict({k: v for k, v in idw.items() if k != "recon_prior"}).recon_prior == "none"
     assert ModelConfig.from_dict(idw).recon_prior == "idw"
+
+
+def test_reconstruction_scores_report_the_prior_alone_for_an_idw_model():
+    """A fresh idw-prior model's decoder adds exactly 0 (zero-initialised head): model error == prior error."""
+    from dataclasses import replace
+
+    from engine.model.evaluate import reconstruction_scores
+
+    torch.manual_seed(0)
+    model = FoundationModel(replace(SMALL, recon_prior="idw"), ["geophysics"]).eval()
+    rng = np.random.default_rng(0)
+    w = gaussian_filter(rng.normal(size=(6, 2, 16, 16)), (0, 0, 2, 2)).astype(np.float32) * 5
+    r = reconstruction_scores(model, "geophysics", w, ["magnetic", "gravity"])
+    assert abs(r["model"] - r["prior"]) < 1e-6 and r["prior"] < r["mean_fill"]
+    assert "prior" not in reconstruction_scores(FoundationModel(SMALL, ["geophysics"]).eval(), "geophysics", w,
+                                                ["magnetic", "gravity"])

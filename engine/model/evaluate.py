@@ -58,8 +58,19 @@ def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_rati
             else:
                 idw[b, c] = 0.0
     err = lambda p: float(np.mean((p[scored] - target[scored]) ** 2))  # noqa: E731
-    return {"model": err(recon), "mean_fill": err(mean_fill), "idw": err(idw), "pixels": int(scored.sum()),
-            "windows": int(target.shape[0])}
+    out = {"model": err(recon), "mean_fill": err(mean_fill), "idw": err(idw), "pixels": int(scored.sum()),
+           "windows": int(target.shape[0])}
+    if cfg.recon_prior != "none":  # what the decoder adds over its own fixed fill
+        with torch.no_grad():
+            xz, v = torch.nan_to_num(x).clamp(-cfg.clip, cfg.clip), torch.isfinite(x).float()
+            n = cfg.n_patches
+            order = torch.from_numpy(masked).float().argsort(dim=1, stable=True)  # visible first
+            keep, hid = order[:, :n - int(masked[0].sum())], order[:, n - int(masked[0].sum()):]
+            xp, vp = patchify(xz, cfg.patch), patchify(v, cfg.patch)
+            fill = xp.scatter(2, hid[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1]),
+                              enc.prior_hidden(xp, vp, keep, hid))
+        out["prior"] = err(unpatchify(fill, cfg.patch, cfg.grid).numpy())
+    return out
 
 
 def linear_probe(features_train, y_train, features_test, y_test):
