@@ -43,7 +43,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
     card_path, sha, model_name = model_identity(model)
     with Stack(stack_dir) as st:
         samples = build_samples(st, n_background=n_background, buffer_m=buffer_m, seed=seed)
-        steps.info(f"{samples.n_pos} deposits, {len(samples.label) - samples.n_pos} background pixels")
+        steps.info(f"{samples.n_pos} deposits, {samples.n_background} background pixels")
         unused = [f"{p['name']} ({p['status']})" for p in st.manifest["deposits"]["points"] if p["status"] != "used"]
         if unused:
             steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
@@ -64,7 +64,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
             report, _ = cross_validate(samples, fold, k, x, bx, categorical_mask(st), cfg,
                                        feedback=steps.child_feedback(0.6, 0.9), seed=seed)
             meta = {"folds": k, "block_m": block_m, "deposits": samples.n_pos,
-                    "background": int(len(samples.label) - samples.n_pos), "buffer_m": buffer_m, "seed": seed,
+                    "background": samples.n_background, "buffer_m": buffer_m, "seed": seed,
                     "title": f"{os.path.basename(os.path.abspath(stack_dir))}: spatial {k}-fold CV, "
                              f"{samples.n_pos} deposits, blocks {block_m / 1000:g} km"}
         head = fit_head(x, samples.label, cfg)
@@ -74,7 +74,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
                 "sources": st.sources,
                 "stack": os.path.abspath(stack_dir),
                 "deposits": [n for n, y in zip(samples.names, samples.label) if y == 1],
-                "background": int(len(samples.label) - samples.n_pos), "buffer_m": buffer_m,
+                "background": samples.n_background, "buffer_m": buffer_m,
                 "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "success_rate_auc",
                                                                           "fold_roc_auc_mean", "pa_intersection")}
                                                    for m, r in report.items()}}

@@ -27,6 +27,10 @@ class Samples:
     def n_pos(self):
         return int(self.label.sum())
 
+    @property
+    def n_background(self):
+        return int(len(self.label) - self.label.sum())
+
     def take(self, idx):
         return Samples(self.rows[idx], self.cols[idx], self.label[idx], [self.names[i] for i in idx])
 

@@ -54,6 +54,8 @@ def cross_validate(samples, folds, k, features, band_x, categorical, head_config
 
     features: (n, D) embeddings at the samples; band_x: (n, C) stack values at the samples.
     """
+    from sklearn.metrics import roc_auc_score
+
     from .baselines import RandomForestBaseline, WeightsOfEvidence
     from .head import HeadConfig, fit_head
 
@@ -71,8 +73,6 @@ def cross_validate(samples, folds, k, features, band_x, categorical, head_config
         oof["weights_of_evidence"][te] = WeightsOfEvidence(categorical).fit(band_x[tr], y[tr]).predict(band_x[te])
         for m in methods:
             if y[te].any() and (~y[te].astype(bool)).any():
-                from sklearn.metrics import roc_auc_score
-
                 per_fold[m].append(float(roc_auc_score(y[te], oof[m][te])))
         steps.report((f + 1) / k, f"fold {f + 1}/{k}: " + ", ".join(f"{m} AUC {per_fold[m][-1]:.3f}" for m in methods
                                                                    if per_fold[m]))
