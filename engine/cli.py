@@ -142,7 +142,67 @@ def build_parser():
 
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
+
+    st = sub.add_parser("sam-train", help="train the GeoSAM structure extractor (synthetic scenes + Kolari maps)")
+    st.add_argument("--out", required=True, help="model folder (must be new or empty unless --overwrite)")
+    st.add_argument("--steps", type=int, default=3000)
+    st.add_argument("--minutes", type=float, help="wall-clock cap of the training (it anneals to the cap)")
+    st.add_argument("--batch", type=int, default=4, help="images per step")
+    st.add_argument("--prompts-per-image", type=int, default=4)
+    st.add_argument("--lr", type=float, default=1e-3)
+    st.add_argument("--refine", type=float, default=0.2, help="fraction of prompts given a corrective second pass")
+    st.add_argument("--crop", type=int, default=128, help="train the first part of the run on crops of this size (0: off)")
+    st.add_argument("--crop-fraction", type=float, default=0.7, help="share of the run on crops")
+    st.add_argument("--crop-batch-factor", type=int, default=2, help="images per step on crops = batch x this")
+    st.add_argument("--synthetic", type=int, default=256, help="synthetic training scenes")
+    st.add_argument("--kolari", help="Kolari data folder (default: the demo data when found; 'none' for synthetic only)")
+    st.add_argument("--kolari-fraction", type=float, default=0.2)
+    st.add_argument("--eval-scenes", type=int, default=16, help="held-out synthetic scenes scored at the end")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    st.add_argument("--threads", type=int, help="torch CPU threads")
+    st.add_argument("--no-onnx", action="store_true", help="do not export ONNX files")
+    st.add_argument("--overwrite", action="store_true")
+
+    from .sam import cli as sam_cli
+
+    sam_cli.add_parser(sub)  # structures: the SAM extractor in batch
     return p
+
+
+def cmd_sam_train(args, feedback):
+    from .sam.evaluate import EVAL_SEED0, format_table
+    from .sam.train import train_geosam
+
+    kolari = args.kolari
+    if kolari is None:
+        from .demo import find_demo_data
+        from .errors import InputError
+
+        try:
+            kolari = find_demo_data()
+        except InputError:
+            kolari = None
+    elif kolari.lower() == "none":
+        kolari = None
+    card = train_geosam(args.out, args.steps, seed=args.seed, batch=args.batch, feedback=feedback,
+                        minutes=args.minutes, prompts_per_image=args.prompts_per_image, lr=args.lr,
+                        refine=args.refine, synthetic_scenes=args.synthetic, kolari=kolari,
+                        kolari_fraction=args.kolari_fraction, device=args.device, threads=args.threads,
+                        eval_seeds=range(EVAL_SEED0, EVAL_SEED0 + args.eval_scenes), onnx=not args.no_onnx,
+                        overwrite=args.overwrite, crop=args.crop or None, crop_fraction=args.crop_fraction,
+                        crop_batch_factor=args.crop_batch_factor)
+    t = card["training"]
+    print(f"GeoSAM: {os.path.abspath(args.out)} ({t['steps']} steps, {t['seconds'] / 60:.1f} min on {t['device']}, "
+          f"final losses {json.dumps(t['final_losses'])})")
+    for key, ev in card["evaluation"].items():
+        print(format_table({**ev, "counts": {m: {} for m in ev["model"]}}, f"held-out {key} mIoU (model vs baseline)"))
+
+
+def _structures(args, feedback):
+    from .sam import cli as sam_cli
+
+    sam_cli.run(args, feedback)
 
 
 def cmd_align(args, feedback):
@@ -276,7 +336,7 @@ def main(argv=None):
     try:
         {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed,
          "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
-         "info": cmd_info}[args.command](args, feedback)
+         "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130

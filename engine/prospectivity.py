@@ -22,6 +22,7 @@ from .errors import InputError
 from .features import EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
 from .reader import Stack
+from .stack import GDAL_CACHE_MB
 
 
 def stack_signature(stack):
@@ -30,8 +31,10 @@ def stack_signature(stack):
 
 
 def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000, buffer_m=2000.0, validate=True,
-             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None):
-    """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir."""
+             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None):
+    """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
+
+    threads: CPU threads of the encoders while embedding (None: the library's default)."""
     from .baselines import band_values, categorical_mask
     from .head import HeadConfig, fit_head, save_head
     from .samples import build_samples, spatial_folds
@@ -47,7 +50,8 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
         unused = [f"{p['name']} ({p['status']})" for p in st.manifest["deposits"]["points"] if p["status"] != "used"]
         if unused:
             steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
-        emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.6))
+        emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.6),
+                             threads=threads)
         steps.report(0.6, "embedding ready")
         with EmbeddingReader(emb, st.grid) as er:
             x = er.at_pixels(samples.rows, samples.cols)
@@ -101,7 +105,7 @@ def _check_head_fits(card, st, sha):
 
 
 def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
-            feedback=None, scheduler=None, workers=2):
+            feedback=None, scheduler=None, workers=2, threads=None):
     """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir.
 
     scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
@@ -116,7 +120,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
         _check_head_fits(card, st, sha)
-    args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback)
+    args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
     if scheduler is not None:
         from .distributed import cluster_client, is_client
 
@@ -126,18 +130,18 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     return _predict(*args, scheduler, workers)
 
 
-def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, scheduler,
-             workers):
+def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads,
+             scheduler, workers):
     steps = Steps(feedback)
-    with Stack(stack_dir) as st:
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), Stack(stack_dir) as st:  # bounded block cache, whatever the size
         sources = st.sources if contributions and len(st.sources) > 1 else []
         n_emb = 1 + len(sources)
         paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb),
-                                      scheduler=scheduler, workers=workers)}
+                                      threads=threads, scheduler=scheduler, workers=workers)}
         for i, s in enumerate(sources):
             paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
                                       feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb),
-                                      scheduler=scheduler, workers=workers)
+                                      threads=threads, scheduler=scheduler, workers=workers)
         g = st.grid
         prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs, transform=g.transform,
                     nodata=np.nan, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
@@ -181,18 +185,42 @@ def predict_tile(st, head, readers, sources, w):
     readers: EmbeddingReader per left-out source (None = all sources); NaN outside the valid mask.
     """
     valid = st.read_valid(w)
-    f = readers[None].pixel_features(w)
-    d, h, ww = f.shape
-    members = head.member_probs(f.reshape(d, -1).T)
-    p, u = members.mean(0).reshape(h, ww), members.std(0).reshape(h, ww)
+    members = _member_maps(head, readers[None], w)
+    p, u = members.mean(0), members.std(0)
+    h, ww = p.shape
     p[~valid], u[~valid] = np.nan, np.nan
     c = np.empty((len(sources), h, ww), np.float32) if sources else None
     for i, s in enumerate(sources):
-        fs = readers[s].pixel_features(w)
-        ps = head.predict(fs.reshape(d, -1).T)[0].reshape(h, ww)
+        ps = _member_maps(head, readers[s], w).mean(0)
         c[i] = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
         c[i][~valid] = np.nan
     return p, u, c
+
+
+def _linear_members(head):
+    """(weights (D, M), bias (M,)) of a head whose members are all linear, on raw features (the
+    head's standardisation folded in); None for MLP members."""
+    if any("W2" in m for m in head.members):
+        return None
+    mean, std = head.mean.astype(np.float64), head.std.astype(np.float64)
+    w = np.stack([m["W1"][:, 0].astype(np.float64) for m in head.members], 1)  # (D, M)
+    b = np.array([float(m["b1"][0]) for m in head.members])
+    return (w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32)
+
+
+def _member_maps(head, reader, w):
+    """(M, h, w) probability of every member over pixel window w; NaN where there are no features.
+
+    Linear members are applied at patch resolution before upsampling (EmbeddingReader.
+    pixel_projection: M maps upsampled instead of D); others on the upsampled features."""
+    lin = _linear_members(head)  # a few hundred numbers: cheaper to fold per tile than to cache
+    if lin is None:
+        f = reader.pixel_features(w)
+        d, h, ww = f.shape
+        return head.member_probs(f.reshape(d, -1).T).reshape(-1, h, ww)
+    logit = reader.pixel_projection(w, *lin)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))).astype(np.float32)
 
 
 def _write_prediction(outs, w, result):

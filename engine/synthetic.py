@@ -106,8 +106,11 @@ def generate_scene(seed: int, size=256, pixel_size: float = 100.0, n_intrusions=
         z = z + f["throw"] * (f["d"] > 0)
     host = _quantise(rs_strat, z, n_host)
     fault_mask = np.zeros((H, W), bool)
-    for f in faults:
-        fault_mask |= np.abs(f["d"]) <= f["width"] / 2
+    fault_instances = np.zeros((H, W), np.int32)  # 0 none, i + 1 = fault i; later faults win at crossings
+    for i, f in enumerate(faults):
+        on = np.abs(f["d"]) <= f["width"] / 2
+        fault_mask |= on
+        fault_instances[on] = i + 1
     d_fault = _distance_to(fault_mask, s)
     near = sum((np.abs(f["d"]) < 6).astype(np.int8) for f in faults) if faults else np.zeros((H, W), np.int8)
     intersection = near >= 2
@@ -183,6 +186,7 @@ def generate_scene(seed: int, size=256, pixel_size: float = 100.0, n_intrusions=
     labels = {
         "lithology": lith,
         "fault": fault_mask,
+        "fault_instances": fault_instances,
         "dyke": dyke,
         "intrusion": intrusion,
         "alteration": alteration,

@@ -4,367 +4,677 @@
 <context>
     <name>MPMStudio</name>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="91"/>
-        <location filename="../mpm_plugin/dock.py" line="512"/>
+        <location filename="../mpm_plugin/dock.py" line="176"/>
+        <location filename="../mpm_plugin/dock.py" line="915"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
-        <location filename="../mpm_plugin/provider.py" line="30"/>
+        <location filename="../mpm_plugin/provider.py" line="31"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="119"/>
+        <location filename="../mpm_plugin/dock.py" line="206"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="124"/>
+        <location filename="../mpm_plugin/dock.py" line="211"/>
         <source>Area of interest</source>
         <translation>研究区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="128"/>
+        <location filename="../mpm_plugin/dock.py" line="215"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="129"/>
+        <location filename="../mpm_plugin/dock.py" line="216"/>
         <source>Pixel size</source>
         <translation>像元大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="133"/>
+        <location filename="../mpm_plugin/dock.py" line="222"/>
+        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
+        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="224"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="136"/>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock.py" line="227"/>
+        <source>Open results...</source>
+        <translation>打开结果...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="229"/>
+        <source>Open an existing stack, head or prediction folder (or an output folder holding them): its layers load and the next steps can run on it.</source>
+        <translation>打开已有的数据栈、预测头或预测文件夹（或包含它们的输出文件夹）：加载其图层，后续步骤即可在其上运行。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="232"/>
+        <source>Settings...</source>
+        <translation>设置...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="234"/>
+        <source>Inference backend, CPU threads, tile size and cache folder of the runs</source>
+        <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="240"/>
+        <location filename="../mpm_plugin/dock.py" line="451"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="139"/>
+        <location filename="../mpm_plugin/dock.py" line="243"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="150"/>
+        <location filename="../mpm_plugin/dock.py" line="254"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="166"/>
+        <location filename="../mpm_plugin/dock.py" line="280"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="177"/>
+        <location filename="../mpm_plugin/dock.py" line="291"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="178"/>
+        <location filename="../mpm_plugin/dock.py" line="292"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="181"/>
-        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <location filename="../mpm_plugin/dock.py" line="295"/>
+        <location filename="../mpm_plugin/dock.py" line="478"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="182"/>
+        <location filename="../mpm_plugin/dock.py" line="296"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="185"/>
-        <location filename="../mpm_plugin/dock.py" line="331"/>
-        <location filename="../mpm_plugin/dock.py" line="439"/>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="40"/>
+        <location filename="../mpm_plugin/dock.py" line="299"/>
+        <location filename="../mpm_plugin/dock.py" line="485"/>
+        <location filename="../mpm_plugin/dock.py" line="653"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="186"/>
+        <location filename="../mpm_plugin/dock.py" line="300"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="189"/>
-        <location filename="../mpm_plugin/dock.py" line="338"/>
+        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="190"/>
+        <location filename="../mpm_plugin/dock.py" line="304"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="197"/>
+        <location filename="../mpm_plugin/dock.py" line="311"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="209"/>
+        <location filename="../mpm_plugin/dock.py" line="323"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="219"/>
+        <location filename="../mpm_plugin/dock.py" line="337"/>
+        <source>Show plots</source>
+        <translation>显示图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="339"/>
+        <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
+        <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="343"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="220"/>
+        <location filename="../mpm_plugin/dock.py" line="344"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock.py" line="451"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="314"/>
+        <location filename="../mpm_plugin/dock.py" line="471"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <location filename="../mpm_plugin/dock.py" line="472"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <location filename="../mpm_plugin/dock.py" line="479"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="331"/>
+        <location filename="../mpm_plugin/dock.py" line="486"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="339"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <location filename="../mpm_plugin/dock.py" line="667"/>
+        <source>Open an MPM Studio results folder</source>
+        <translation>打开 MPM Studio 结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <source>stack</source>
+        <translation>数据栈</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <source>head</source>
+        <translation>预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <source>prediction</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <source>targets</source>
+        <translation>靶区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <source>anomalies</source>
+        <translation>异常</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="781"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="34"/>
+        <location filename="../mpm_plugin/dock.py" line="43"/>
         <source>Geology</source>
         <translation>地质</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="35"/>
+        <location filename="../mpm_plugin/dock.py" line="44"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
         <source>Geochemistry</source>
         <translation>地球化学</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="37"/>
+        <location filename="../mpm_plugin/dock.py" line="46"/>
         <source>Geophysics</source>
         <translation>地球物理</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="38"/>
+        <location filename="../mpm_plugin/dock.py" line="47"/>
         <source>Remote sensing</source>
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="199"/>
+        <location filename="../mpm_plugin/dock.py" line="313"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="260"/>
+        <location filename="../mpm_plugin/dock.py" line="404"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <location filename="../mpm_plugin/dock.py" line="447"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock.py" line="469"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="319"/>
+        <location filename="../mpm_plugin/dock.py" line="476"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="327"/>
+        <location filename="../mpm_plugin/dock.py" line="483"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="335"/>
+        <location filename="../mpm_plugin/dock.py" line="490"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="356"/>
+        <location filename="../mpm_plugin/dock.py" line="528"/>
+        <location filename="../mpm_plugin/dock.py" line="678"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="344"/>
+        <location filename="../mpm_plugin/dock.py" line="830"/>
+        <source>MPM Studio plots</source>
+        <translation>MPM Studio 图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="860"/>
+        <source>Head training loss</source>
+        <translation>预测头训练损失</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="516"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="397"/>
+        <location filename="../mpm_plugin/dock.py" line="585"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="420"/>
+        <location filename="../mpm_plugin/dock.py" line="606"/>
+        <source>Stack written to {0}</source>
+        <translation>数据栈已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="614"/>
+        <source>Prediction written to {0}</source>
+        <translation>预测结果已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="618"/>
+        <source>{0} targets holding {1} % of the known deposits written to {2}</source>
+        <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="623"/>
+        <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
+        <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="634"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="420"/>
+        <location filename="../mpm_plugin/dock.py" line="635"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="421"/>
-        <source>Stack written to {0}</source>
-        <translation>数据栈已写入 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="432"/>
+        <location filename="../mpm_plugin/dock.py" line="646"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="16"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
         <source>Prospectivity</source>
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="433"/>
+        <location filename="../mpm_plugin/dock.py" line="647"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="434"/>
+        <location filename="../mpm_plugin/dock.py" line="649"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="435"/>
-        <source>Prediction written to {0}</source>
-        <translation>预测结果已写入 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="441"/>
-        <source>{0} targets holding {1} % of the known deposits written to {2}</source>
-        <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="446"/>
+        <location filename="../mpm_plugin/dock.py" line="659"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="447"/>
+        <location filename="../mpm_plugin/dock.py" line="661"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="448"/>
-        <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
-        <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
+        <location filename="../mpm_plugin/dock.py" line="694"/>
+        <source>Opened {0} from {1}</source>
+        <translation>已从 {1} 打开：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
-        <source>head</source>
-        <translation>预测头</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <location filename="../mpm_plugin/plots.py" line="44"/>
         <source>random forest</source>
         <translation>随机森林</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>weights of evidence</source>
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <location filename="../mpm_plugin/dock.py" line="781"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="362"/>
+        <location filename="../mpm_plugin/dock.py" line="534"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="427"/>
+        <location filename="../mpm_plugin/dock.py" line="610"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="394"/>
-        <location filename="../mpm_plugin/dock.py" line="395"/>
+        <location filename="../mpm_plugin/dock.py" line="683"/>
+        <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
+        <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="868"/>
+        <source>Pretraining loss of the encoder {0} (running mean)</source>
+        <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="582"/>
+        <location filename="../mpm_plugin/dock.py" line="583"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="398"/>
+        <location filename="../mpm_plugin/dock.py" line="586"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="399"/>
+        <location filename="../mpm_plugin/dock.py" line="587"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="462"/>
+        <location filename="../mpm_plugin/dock.py" line="784"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="496"/>
+        <location filename="../mpm_plugin/dock.py" line="810"/>
+        <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
+        <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="895"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="408"/>
+        <location filename="../mpm_plugin/dock.py" line="596"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="410"/>
+        <location filename="../mpm_plugin/dock.py" line="598"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="501"/>
+        <location filename="../mpm_plugin/dock.py" line="829"/>
+        <location filename="../mpm_plugin/plots.py" line="382"/>
+        <source>Plot saved to {0}</source>
+        <translation>图表已保存到 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="903"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="737"/>
+        <source>Pretraining loss of {0} (running mean)</source>
+        <translation>{0} 的预训练损失（滑动平均）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="742"/>
+        <source>Loss curves need the Python package pyqtgraph; see {0}</source>
+        <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="44"/>
+        <source>foundation head</source>
+        <translation>基础模型预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="168"/>
+        <source>Export PNG...</source>
+        <translation>导出 PNG...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="170"/>
+        <source>Save the plot of this tab as a PNG image</source>
+        <translation>将此标签页的图表保存为 PNG 图像</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="190"/>
+        <source>No validation report loaded.</source>
+        <translation>未加载验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="244"/>
+        <source>step</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <source>loss (MSE, z-score units)</source>
+        <translation>损失（MSE，z 分数单位）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="280"/>
+        <source>area flagged (%)</source>
+        <translation>圈定面积（%）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="281"/>
+        <source>deposits captured (%)</source>
+        <translation>捕获的矿床（%）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="282"/>
+        <source>Success rate, out-of-fold</source>
+        <translation>成功率（折外）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="294"/>
+        <source>false positive rate (background pixels)</source>
+        <translation>假阳性率（背景像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="295"/>
+        <source>true positive rate (deposits)</source>
+        <translation>真阳性率（矿床）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="296"/>
+        <source>ROC, deposits against the background, out-of-fold</source>
+        <translation>ROC：矿床对背景（折外）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="314"/>
+        <source>recall (deposits found)</source>
+        <translation>召回率（找到的矿床）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="315"/>
+        <source>precision</source>
+        <translation>精确率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="316"/>
+        <source>Precision-recall, out-of-fold</source>
+        <translation>精确率-召回率（折外）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="338"/>
+        <source>score threshold</source>
+        <translation>得分阈值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="339"/>
+        <source>share (%)</source>
+        <translation>比例（%）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="375"/>
+        <source>Export plot as PNG</source>
+        <translation>将图表导出为 PNG</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="376"/>
+        <source>PNG images (*.png)</source>
+        <translation>PNG 图像 (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <source>Success rate</source>
+        <translation>成功率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <source>ROC</source>
+        <translation>ROC 曲线</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <source>Precision-recall</source>
+        <translation>精确率-召回率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <source>Prediction-area</source>
+        <translation>预测-面积</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="51"/>
+        <source>Training loss</source>
+        <translation>训练损失</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="232"/>
+        <source>No loss history</source>
+        <translation>无损失记录</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="243"/>
+        <source>Pretraining loss (running mean)</source>
+        <translation>预训练损失（滑动平均）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="278"/>
+        <source>random</source>
+        <translation>随机</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="292"/>
+        <source>chance (ROC-AUC 0.5)</source>
+        <translation>随机水平（ROC-AUC 0.5）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="329"/>
+        <source>prediction rate (deposits, %)</source>
+        <translation>预测率（矿床，%）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="331"/>
+        <source>area not flagged (100 - area %)</source>
+        <translation>未圈定面积（100 - 面积 %）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="340"/>
+        <source>Prediction-area plot: {0}</source>
+        <translation>预测-面积图：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="146"/>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="206"/>
+        <source>No validation report: {0}</source>
+        <translation>无验证报告：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="242"/>
+        <source>{0} (stage {1})</source>
+        <translation>{0}（第 {1} 阶段）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="276"/>
+        <source>{0} (AUC {1:.3f})</source>
+        <translation>{0}（成功率 AUC {1:.3f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="290"/>
+        <source>{0} (ROC-AUC {1:.3f})</source>
+        <translation>{0}（ROC-AUC 值 {1:.3f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="307"/>
+        <source>{0} (PR-AUC {1:.3f})</source>
+        <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="312"/>
+        <source>chance (share of deposits {0:.3f})</source>
+        <translation>随机水平（矿床占比 {0:.3f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="335"/>
+        <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
+        <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/plugin.py" line="39"/>
@@ -378,9 +688,228 @@
         <translation>&amp;MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/provider.py" line="33"/>
+        <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio: foundation-model mineral prospectivity</source>
         <translation>MPM Studio：基于基础模型的矿产远景制图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="84"/>
+        <source>MPM Studio settings</source>
+        <translation>MPM Studio 设置</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="92"/>
+        <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU.</source>
+        <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="94"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="114"/>
+        <source>Inference backend</source>
+        <translation>推理后端</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="98"/>
+        <source>library default</source>
+        <translation>库默认值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="99"/>
+        <source>CPU threads for the foundation encoders (0: the library's default, all cores).</source>
+        <translation>基础模型编码器使用的 CPU 线程数（0：库默认值，即全部核心）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="100"/>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="105"/>
+        <source> px</source>
+        <translation> 像元</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="106"/>
+        <source>Tile size for prediction and anomalies: bounds memory; the result does not depend on it.</source>
+        <translation>预测和异常检测的分块大小：限制内存占用；结果与其无关。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="108"/>
+        <source>Tile size</source>
+        <translation>分块大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="115"/>
+        <source>Cache folder</source>
+        <translation>缓存文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="117"/>
+        <source>Applied to the runs started from the panel.</source>
+        <translation>应用于从面板启动的运行。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/settings.py" line="113"/>
+        <source>Where embeddings are cached (MPM_CACHE_DIR); empty: {0}. The files can be deleted at any time.</source>
+        <translation>嵌入的缓存位置（MPM_CACHE_DIR）；留空：{0}。这些文件可随时删除。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <source>fault</source>
+        <translation>断层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <source>lineament</source>
+        <translation>线性构造</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <source>contact</source>
+        <translation>接触界线</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <source>intrusion</source>
+        <translation>侵入体</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="26"/>
+        <source>alteration</source>
+        <translation>蚀变带</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="188"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
+        <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
+        <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="246"/>
+        <source>Nothing to save yet: click on a structure first</source>
+        <translation>还没有可保存的要素：请先在构造上点击</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="68"/>
+        <source>Could not create the structures GeoPackage '{0}': {1}</source>
+        <translation>无法创建构造 GeoPackage“{0}”：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="72"/>
+        <source>Could not open layer {0} of '{1}'</source>
+        <translation>无法打开“{1}”中的图层 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="275"/>
+        <source>Saved a {0} to {1}</source>
+        <translation>已将一条{0}保存到 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="205"/>
+        <source>No {0} found at these prompts; add points or drag a box</source>
+        <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="208"/>
+        <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
+        <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="269"/>
+        <source>Could not write the feature to '{0}'</source>
+        <translation>无法将要素写入“{0}”</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="31"/>
+        <source>Structures (SAM)</source>
+        <translation>构造提取（SAM）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="39"/>
+        <source>A magnetic or gravity grid, a DEM or an image</source>
+        <translation>磁力或重力网格、DEM 或影像</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="40"/>
+        <source>Raster</source>
+        <translation>栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="42"/>
+        <source>One band for a grid, or three (e.g. 1,2,3) for an image</source>
+        <translation>网格取一个波段，影像取三个（如 1,2,3）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="43"/>
+        <source>Bands</source>
+        <translation>波段</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="48"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="37"/>
+        <source>Feature type</source>
+        <translation>要素类型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="52"/>
+        <source> map units</source>
+        <translation> 地图单位</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="53"/>
+        <source>Simplification tolerance of the saved geometry (0: none)</source>
+        <translation>保存几何的简化容差（0：不简化）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="55"/>
+        <source>Simplify</source>
+        <translation>简化</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="58"/>
+        <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
+        <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="59"/>
+        <source>SAM model</source>
+        <translation>SAM 模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
+        <source>Trace structures on the map</source>
+        <translation>在地图上勾绘构造</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="21"/>
+        <source>Bands must be numbers separated by commas, e.g. 1 or 1,2,3</source>
+        <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="73"/>
+        <source>choose an output folder first (Output folder, above)</source>
+        <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="108"/>
+        <source>Structures: choose a raster file layer to trace on</source>
+        <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="23"/>
+        <source>Choose 1 to 3 bands between 1 and {0}</source>
+        <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
+        <source>cannot create the output folder '{0}': {1}</source>
+        <translation>无法创建输出文件夹“{0}”：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="114"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="120"/>
+        <source>Structures: {0}</source>
+        <translation>构造提取：{0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
@@ -468,12 +997,12 @@
         <translation>表中列出的异常数量</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="35"/>
         <source>Anomaly folder</source>
         <translation>异常结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="37"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="39"/>
         <source>Top anomalies (CSV)</source>
         <translation>最强异常（CSV）</translation>
     </message>
@@ -483,7 +1012,7 @@
         <translation>各元素地球化学残差</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="51"/>
         <source>{0} anomalies over {1} elements; Spearman correlation with Mahalanobis {2:.3f}</source>
         <translation>基于 {1} 个元素识别出 {0} 个异常；与马氏距离的斯皮尔曼相关系数为 {2:.3f}</translation>
     </message>
@@ -518,12 +1047,17 @@
         <translation>预训练基础模型编码器</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="15"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="18"/>
+        <source>Extract structures (SAM) from prompt points</source>
+        <translation>由提示点提取构造（SAM）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="13"/>
         <source>Exploration targets</source>
         <translation>找矿靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="36"/>
         <source>Data preparation</source>
         <translation>数据准备</translation>
     </message>
@@ -532,6 +1066,12 @@
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
         <source>Foundation model</source>
         <translation>基础模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="19"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="55"/>
+        <source>Structures</source>
+        <translation>构造</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="24"/>
@@ -564,143 +1104,148 @@
         <translation>无需标签预训练各数据源的基础模型编码器（不读取矿床）：第 1 阶段由同一数据源的其余部分重建该数据源被遮蔽的图块，第 2 阶段通过融合模块由其他数据源重建某一数据源。训练数据来自您的对齐数据栈分块和/或固定随机种子生成的合成场景。数据栈：一个或多个对齐数据栈文件夹，或其中的任意文件（例如“对齐证据数据栈”步骤输出的 stack.tif；在图形建模器中，可连接任意多个对齐步骤的“对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次输出到同一文件夹时将从检查点继续训练。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时会使用 GPU。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="17"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="20"/>
+        <source>Runs the Segment-Anything structure extractor on a raster (a magnetic or gravity grid, a DEM, an image) for every group of prompt points and writes one feature per group to a GeoPackage: a centre line for faults, lineaments and contacts (layer 'structure_lines'), a polygon for intrusions and alteration (layer 'structure_polygons'), in the raster's CRS. Points of one group share a value of the group field (empty: every point is its own group); the label field holds 1 for include and 0 for exclude points (empty: all include); the type field, when given, sets the feature type per group, else TYPE applies to all. Each group is segmented in a view centred on its points, at least CONTEXT raster pixels across. MODEL: empty for the shipped GeoSAM, or an official SAM checkpoint (sam_vit_b/l/h .pth) you downloaded. Attributes: type, score (the model's predicted IoU), include/exclude point counts, group, raster, bands, model, creation time.</source>
+        <translation>在栅格（磁力或重力网格、DEM、影像）上对每组提示点运行 Segment-Anything 构造提取器，每组向 GeoPackage 写入一个要素，坐标系与栅格相同：断层、线性构造和接触界线为中心线（图层“structure_lines”），侵入体和蚀变带为多边形（图层“structure_polygons”）。同一组的点在分组字段中取相同的值（留空：每个点自成一组）；标签字段中 1 表示包含点、0 表示排除点（留空：全部为包含点）；若给出类型字段，则按组设定要素类型，否则所有分组使用 TYPE。每组在以其点为中心、宽度至少 CONTEXT 个栅格像元的视图中分割。MODEL：留空使用随附的 GeoSAM，或使用您下载的官方 SAM 检查点（sam_vit_b/l/h .pth）。属性：类型、得分（模型预测的 IoU）、包含/排除点数、分组、栅格、波段、模型、创建时间。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="15"/>
         <source>Turns a prospectivity map into ranked target polygons (GeoPackage, layer 'targets'). Mode 'capture': the probability cut is chosen so the targets hold the given fraction of the known deposits (VALUE 0.8 = 80 %; needs the stack folder, whose deposits are used). Mode 'threshold': VALUE is the probability cut itself (0-1). Areas smaller than the minimum area are dropped. Each target carries its rank (by mean probability), area in km2, mean and maximum probability, mean uncertainty and dominant data source (when the prediction folder has uncertainty.tif and contributions.tif), and the number of known deposits inside.</source>
         <translation>将成矿远景图转换为排序的靶区多边形（GeoPackage，图层 'targets'）。模式 'capture'：选取概率阈值，使靶区包含指定比例的已知矿床（VALUE 0.8 = 80%；需要数据栈文件夹，使用其中的矿床）。模式 'threshold'：VALUE 即概率阈值本身（0-1）。面积小于最小面积的区域将被剔除。每个靶区带有：排名（按平均概率）、面积（km2）、平均与最大概率、平均不确定性和主导数据源（当预测文件夹中有 uncertainty.tif 和 contributions.tif 时），以及区内已知矿床数。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="94"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="101"/>
         <source>Foundation model folder (empty: the shipped model)</source>
         <translation>基础模型文件夹（留空：使用随插件提供的模型）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="125"/>
-        <source>the expected folder</source>
-        <translation>所需的文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="219"/>
-        <source>Layer '{0}' has an unsupported type</source>
-        <translation>图层“{0}”的类型不受支持</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="122"/>
-        <source>{0}: the folder '{1}' does not exist</source>
-        <translation>{0}：文件夹“{1}”不存在</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="124"/>
-        <source>{0}: '{1}' is not {2} (no {3} in it)</source>
-        <translation>{0}：“{1}”不是{2}（其中没有 {3}）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="132"/>
-        <source>MODEL: '{0}' does not exist</source>
-        <translation>MODEL：“{0}”不存在</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="144"/>
-        <source>{0}: no output folder given</source>
-        <translation>{0}：未指定输出文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="147"/>
-        <source>{0}: '{1}' is a file; choose a new folder</source>
-        <translation>{0}：“{1}”是一个文件；请选择一个新文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="164"/>
-        <source>{0}: no output file given</source>
-        <translation>{0}：未指定输出文件</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="166"/>
-        <source>{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')</source>
-        <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="200"/>
-        <source>Could not load the layer given for {0}</source>
-        <translation>无法加载为 {0} 指定的图层</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="217"/>
-        <source>Exported '{0}' to {1}</source>
-        <translation>已将“{0}”导出到 {1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="153"/>
-        <source>{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or deletes an existing folder. Choose a new folder name (it will be created), or delete that folder yourself</source>
-        <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="206"/>
-        <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
-        <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="216"/>
-        <source>Could not export layer '{0}': {1}</source>
-        <translation>无法导出图层“{0}”：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="23"/>
-        <source>Tile size (pixels)</source>
-        <translation>分块大小（像元）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="26"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="119"/>
         <source>CPU threads (0: the library's default)</source>
         <translation>CPU 线程数（0：使用库的默认值）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="28"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="125"/>
+        <source>Tile size (pixels)</source>
+        <translation>分块大小（像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="149"/>
+        <source>the expected folder</source>
+        <translation>所需的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="264"/>
+        <source>Layer '{0}' has an unsupported type</source>
+        <translation>图层“{0}”的类型不受支持</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="146"/>
+        <source>{0}: the folder '{1}' does not exist</source>
+        <translation>{0}：文件夹“{1}”不存在</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="148"/>
+        <source>{0}: '{1}' is not {2} (no {3} in it)</source>
+        <translation>{0}：“{1}”不是{2}（其中没有 {3}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="156"/>
+        <source>MODEL: '{0}' does not exist</source>
+        <translation>MODEL：“{0}”不存在</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="168"/>
+        <source>{0}: no output folder given</source>
+        <translation>{0}：未指定输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="171"/>
+        <source>{0}: '{1}' is a file; choose a new folder</source>
+        <translation>{0}：“{1}”是一个文件；请选择一个新文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="188"/>
+        <source>{0}: no output file given</source>
+        <translation>{0}：未指定输出文件</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="190"/>
+        <source>{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')</source>
+        <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="245"/>
+        <source>Could not load the layer given for {0}</source>
+        <translation>无法加载为 {0} 指定的图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="262"/>
+        <source>Exported '{0}' to {1}</source>
+        <translation>已将“{0}”导出到 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="177"/>
+        <source>{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or deletes an existing folder. Choose a new folder name (it will be created), or delete that folder yourself</source>
+        <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="251"/>
+        <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
+        <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="261"/>
+        <source>Could not export layer '{0}': {1}</source>
+        <translation>无法导出图层“{0}”：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="25"/>
         <source>Embedding</source>
         <translation>嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="40"/>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="37"/>
         <source>Embedding written with backend {0}</source>
         <translation>已使用后端 {0} 写出嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="35"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
         <source>Background (unlabelled) pixels sampled</source>
         <translation>背景（无标签）像元采样数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="38"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="39"/>
         <source>Buffer around deposits kept out of the background (m)</source>
         <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="40"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="41"/>
         <source>Spatial cross-validation against baselines</source>
         <translation>与基准方法进行空间交叉验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="43"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
         <source>Cross-validation folds</source>
         <translation>交叉验证折数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="46"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
         <source>Spatial block size (m)</source>
         <translation>空间块大小（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="49"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="64"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="51"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
         <source>Head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="54"/>
         <source>Validation report (JSON)</source>
         <translation>验证报告（JSON）</translation>
     </message>
@@ -720,22 +1265,22 @@
         <translation>证据权基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="71"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="75"/>
         <source>Head trained on {0} deposits: {1}</source>
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="35"/>
         <source>Per-source contribution maps</source>
         <translation>各数据源贡献图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="35"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="37"/>
         <source>Prediction folder</source>
         <translation>预测结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="55"/>
         <source>Mean probability {0:.3f}, maximum {1:.3f} over {2} valid pixels</source>
         <translation>{2} 个有效像元上的平均概率 {0:.3f}，最大值 {1:.3f}</translation>
     </message>
@@ -825,69 +1370,140 @@
         <translation>STACKS：“{0}”既不是对齐数据栈文件夹，也不是其中的文件（没有 stack.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="31"/>
-        <source>Fraction of deposits captured, or probability threshold</source>
-        <translation>捕获的矿床比例，或概率阈值</translation>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="32"/>
+        <source>Raster to trace structures on</source>
+        <translation>用于勾绘构造的栅格</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="33"/>
+        <source>Bands (1 to 3)</source>
+        <translation>波段（1 到 3 个）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="36"/>
+        <source>Prompt points</source>
+        <translation>提示点</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="40"/>
+        <source>Group field (points of one feature)</source>
+        <translation>分组字段（同一要素的点）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="42"/>
+        <source>Label field (1 include, 0 exclude)</source>
+        <translation>标签字段（1 包含，0 排除）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="44"/>
+        <source>Type field (overrides the feature type)</source>
+        <translation>类型字段（覆盖要素类型）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="46"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="36"/>
-        <source>Smallest target (km2)</source>
-        <translation>最小靶区面积（km2）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Simplification tolerance (map units, 0: none)</source>
         <translation>简化容差（地图单位，0：不简化）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="48"/>
+        <source>View size around each group (raster pixels)</source>
+        <translation>每组周围的视图大小（栅格像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="50"/>
+        <source>SAM model (empty: the shipped GeoSAM)</source>
+        <translation>SAM 模型（留空：随附的 GeoSAM）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="57"/>
+        <source>Layers written</source>
+        <translation>已写入的图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="58"/>
+        <source>Structures written</source>
+        <translation>已写入的构造</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="72"/>
+        <source>Could not load the raster given for INPUT</source>
+        <translation>无法加载 INPUT 指定的栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="88"/>
+        <source>{0} structures written; groups without a result: {1}</source>
+        <translation>已写入 {0} 个构造；无结果的分组：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="89"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="29"/>
+        <source>Fraction of deposits captured, or probability threshold</source>
+        <translation>捕获的矿床比例，或概率阈值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="34"/>
+        <source>Smallest target (km2)</source>
+        <translation>最小靶区面积（km2）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="49"/>
         <source>Mode 'capture' needs the STACK folder (its known deposits decide the cut); give it, or use mode 'threshold'</source>
         <translation>模式 'capture' 需要 STACK 文件夹（由其中的已知矿床确定阈值）；请提供该文件夹，或改用模式 'threshold'</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="68"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="57"/>
         <source>{0} targets, {1:.1f} km2 above probability {2:.3f}; {3} of {4} known deposits inside</source>
         <translation>{0} 个靶区，概率高于 {2:.3f} 的面积共 {1:.1f} km2；区内包含 {4} 个已知矿床中的 {3} 个</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="34"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <source>A new folder (it must not exist, or be empty).</source>
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="96"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="103"/>
         <source>The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head only works with the model it was fine-tuned on.</source>
         <translation>预训练基础模型：包含 model_card.json 的文件夹（由“预训练基础模型编码器”生成），或 model_card.json 文件本身。留空则使用随插件提供的模型。预测头只能与其微调时所用的模型配合使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="24"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="121"/>
+        <source>CPU threads of the foundation encoders (torch and ONNX Runtime); 0 leaves the library's default (all cores).</source>
+        <translation>基础模型编码器（torch 和 ONNX Runtime）的 CPU 线程数；0 表示使用库默认值（全部核心）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="127"/>
         <source>Bounds memory; the result does not depend on it.</source>
         <translation>用于限制内存占用；结果与其无关。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="28"/>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="25"/>
         <source>A GeoTIFF (.tif).</source>
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="37"/>
         <source>Random pixels used as unlabelled samples; more is slower and steadier.</source>
         <translation>用作无标签样本的随机像元；数量越多，速度越慢、结果越稳定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="41"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="42"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="48"/>
         <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
         <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="36"/>
         <source>Costs one more embedding pass per source (cached afterwards).</source>
         <translation>每个数据源需多计算一次嵌入（之后会缓存）。</translation>
     </message>
@@ -907,14 +1523,24 @@
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="41"/>
-        <source>A GeoPackage (.gpkg).</source>
-        <translation>GeoPackage 文件（.gpkg）。</translation>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="35"/>
+        <source>One band for a grid (magnetics, gravity, DEM), up to three for an image.</source>
+        <translation>网格（磁力、重力、DEM）取一个波段，影像最多取三个。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="107"/>
-        <source>Inference backend</source>
-        <translation>推理后端</translation>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="51"/>
+        <source>A GeoSAM model folder or its model_card.json, or an official SAM checkpoint (sam_vit_b/l/h .pth, .safetensors) loaded without running code.</source>
+        <translation>GeoSAM 模型文件夹或其 model_card.json，或官方 SAM 检查点（sam_vit_b/l/h .pth、.safetensors），加载时不执行任何代码。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="56"/>
+        <source>A GeoPackage (.gpkg): layer structure_lines and / or structure_polygons.</source>
+        <translation>GeoPackage（.gpkg）：图层 structure_lines 和/或 structure_polygons。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="39"/>
+        <source>A GeoPackage (.gpkg).</source>
+        <translation>GeoPackage 文件（.gpkg）。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="66"/>
@@ -922,7 +1548,7 @@
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="28"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="26"/>
         <source>How to cut the map</source>
         <translation>阈值划分方式</translation>
     </message>
@@ -948,36 +1574,36 @@
         <translation>预测头文件夹（来自“微调成矿远景预测头”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="26"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="24"/>
         <source>Prediction folder (from Predict prospectivity)</source>
         <translation>预测结果文件夹（来自“预测成矿远景”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="31"/>
         <source>Aligned stack folder (its deposits are counted; needed for mode 'capture')</source>
         <translation>对齐数据栈文件夹（统计其中的矿床；模式 'capture' 必需）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="43"/>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="34"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="60"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="43"/>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="48"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="45"/>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="31"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="45"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="45"/>
         <source>an aligned stack folder</source>
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="46"/>
         <source>a head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="44"/>
         <source>a prediction folder</source>
         <translation>预测结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="108"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="115"/>
         <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. Values: auto, torch-cuda, torch-cpu, onnx-cpu.</source>
         <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
     </message>
@@ -987,7 +1613,12 @@
         <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="29"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="38"/>
+        <source>Values: fault, lineament, contact, intrusion, alteration. Used for every group unless a type field is given.</source>
+        <translation>取值：fault、lineament、contact、intrusion、alteration。除非给出类型字段，否则用于所有分组。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="27"/>
         <source>Values: capture, threshold. capture: VALUE is the fraction of known deposits the targets must hold; threshold: VALUE is the probability cut.</source>
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
     </message>
@@ -1002,12 +1633,12 @@
         <translation>由“对齐证据数据栈”生成、图层种类与预测头训练数据栈相同的文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="27"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="25"/>
         <source>Holds prospectivity.tif; uncertainty.tif and contributions.tif are used when present.</source>
         <translation>包含 prospectivity.tif；如有 uncertainty.tif 和 contributions.tif 也会使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
     </message>

@@ -6,14 +6,22 @@ Align, then Fine-tune + validate, Predict, Targets and Anomalies: each step is a
 cancel. A step reads the folders the previous steps wrote (kept on the panel: stack_dir, head_dir,
 prediction_dir) and writes a fresh subfolder of the chosen output folder ("stack", "head",
 "prediction", "targets.gpkg", "anomalies"; "head_2" etc. when the name is taken). Results are added
-to an 'MPM Studio' layer group with the QML styles in resources/; after fine-tuning, the spatial
-cross-validation plot and its ROC-AUC summary are shown in the panel.
+to an 'MPM Studio' layer group with the QML styles in resources/ (and marked, so that they are never
+offered as inputs); after fine-tuning, the ROC-AUC summary is shown in the panel and the validation
+curves in the "MPM Studio plots" panel beside the map (plots.py, pyqtgraph; without it the panel
+shows validation.png).
+
+Runs take the user's settings (settings.py: backend, threads, tile size, cache folder; the Settings
+button). "Open results..." picks up an existing stack / head / prediction folder (or an output folder
+holding them) after a restart: the panel's state follows, so the next steps' buttons enable, and the
+layers load styled. The output folder defaults to a folder beside the saved project, else under the
+user's home (never the temporary folder, whose layers QGIS warns about on exit).
 """
 
+import datetime
 import json
 import math
 import os
-import tempfile
 import traceback
 from functools import partial
 
@@ -23,12 +31,13 @@ from qgis.core import (Qgis, QgsApplication, QgsColorRampShader, QgsMapLayerProx
 from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, QUrl, pyqtSlot
 from qgis.PyQt.QtGui import QDesktopServices, QPixmap
-from qgis.PyQt.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                                 QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox,
-                                 QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                                 QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                                 QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
-from . import PLUGIN_ROOT
+from . import PLUGIN_ROOT, plots
 from .i18n import tr
+from .settings import RunSettings, SettingsDialog
 
 SOURCES = (
     ("geology", "Geology", lambda lyr: True),
@@ -41,6 +50,12 @@ PARAM_OF_SOURCE = {"geology": "GEOLOGY", "geochemistry": "GEOCHEMISTRY", "geophy
                    "remote_sensing": "REMOTE_SENSING"}
 GROUP_NAME = "MPM Studio"
 LOG_TAG = "MPM Studio"
+RESULT_PROPERTY = "mpm_studio/result"  # custom property of the layers the panel loads (kept in the project file)
+OUTPUT_FOLDER_NAME = "MPM Studio"
+# what a results folder is, by the file that marks it, in chain order
+RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("prediction", "prospectivity.tif"),
+                  ("anomalies", "anomalies.json"), ("model", "model_card.json"))
+CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model")
 STYLE_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
 STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml")  # ramps re-stretched to each layer's own value range
 # method key in the cross-validation report -> label in the validation summary
@@ -86,6 +101,76 @@ def _has(path, marker=None):
     return bool(path) and os.path.exists(os.path.join(path, marker) if marker else path)
 
 
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def default_output_folder(project=None):
+    """Where results go by default: <project folder>/MPM Studio for a saved project, else ~/MPM Studio/<date>."""
+    project = project or QgsProject.instance()
+    folder = project.absolutePath() if project.fileName() else ""
+    if folder:
+        return os.path.join(folder, OUTPUT_FOLDER_NAME)
+    return os.path.join(os.path.expanduser("~"), OUTPUT_FOLDER_NAME, datetime.date.today().isoformat())
+
+
+def result_kind(path):
+    """'stack', 'head', 'prediction', 'anomalies', 'model' or 'targets' (a .gpkg) for a results path; else None."""
+    if os.path.isfile(path):
+        return "targets" if path.lower().endswith(".gpkg") else None
+    for kind, marker in RESULT_MARKERS:
+        if os.path.exists(os.path.join(path, marker)):
+            return kind
+    return None
+
+
+def _signature(stack_dir):
+    """What a head depends on (engine.prospectivity.stack_signature), from stack.json."""
+    manifest = _read_json(os.path.join(stack_dir, "stack.json")) or {}
+    return [[b.get("source"), b.get("layer_type"), b.get("kind")] for b in manifest.get("bands", [])]
+
+
+def find_results(folder):
+    """[(kind, path)] to open for `folder`: the folder itself when it is a result, else the results in it.
+
+    In an output folder (stack, head, head_2, prediction, ...) the newest of each kind is taken, preferring
+    a head trained on the stack taken and a prediction made with the head taken; in chain order.
+    """
+    kind = result_kind(folder)
+    if kind:
+        return [(kind, folder)]
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    found = {}
+    for name in names:
+        path = os.path.join(folder, name)
+        k = result_kind(path)
+        if k:
+            found.setdefault(k, []).append(path)
+    for paths in found.values():
+        paths.sort(key=os.path.getmtime, reverse=True)
+    chosen = {k: paths[0] for k, paths in found.items()}
+    if "stack" in chosen and "head" in chosen:
+        same = [h for h in found["head"] if _same_path((_read_json(os.path.join(h, "head_card.json")) or {})
+                                                      .get("stack"), chosen["stack"])]
+        chosen["head"] = same[0] if same else chosen["head"]
+    if "head" in chosen and "prediction" in chosen:
+        same = [p for p in found["prediction"] if _same_path(os.path.dirname(
+            (_read_json(os.path.join(p, "predict.json")) or {}).get("head") or ""), chosen["head"])]
+        chosen["prediction"] = same[0] if same else chosen["prediction"]
+    return [(k, chosen[k]) for k in CHAIN_ORDER if k in chosen]
+
+
+def _same_path(a, b):
+    return bool(a) and bool(b) and os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
 class MPMDock(QgsDockWidget):
     def __init__(self, iface, parent=None):
         super().__init__(tr("MPM Studio"), parent)
@@ -100,6 +185,8 @@ class MPMDock(QgsDockWidget):
         # {algorithm id: {PARAMETER: value}} merged into what the panel passes (advanced settings, tests)
         self.overrides = {}
         self._plot_path = None
+        self._env_before = None  # environment variables a run changed: restored when it ends
+        self.plots = self.plots_dock = None  # the plots beside the map, made when first needed (pyqtgraph)
         body = QWidget()
         layout = QVBoxLayout(body)
         for key, label, _accept in SOURCES:
@@ -128,10 +215,27 @@ class MPMDock(QgsDockWidget):
         self.resolution.setSpecialValueText(tr("auto"))
         form.addRow(tr("Pixel size"), self.resolution)
         self.output = QgsFileWidget()
+        self.output.setObjectName("mpm_output")
         self.output.setStorageMode(QgsFileWidget.GetDirectory)
-        self.output.setFilePath(os.path.join(tempfile.gettempdir(), "mpm_studio"))
+        self._auto_output = default_output_folder()
+        self.output.setFilePath(self._auto_output)
+        self.output.setToolTip(tr("Each step writes a new folder in here. Default: beside the saved project, "
+                                  "else in your home folder."))
         form.addRow(tr("Output folder"), self.output)
         layout.addLayout(form)
+        tools = QHBoxLayout()
+        self.open_button = QPushButton(tr("Open results..."))
+        self.open_button.setObjectName("mpm_open_results")
+        self.open_button.setToolTip(tr("Open an existing stack, head or prediction folder (or an output folder "
+                                       "holding them): its layers load and the next steps can run on it."))
+        self.open_button.clicked.connect(self.choose_results)
+        self.settings_button = QPushButton(tr("Settings..."))
+        self.settings_button.setObjectName("mpm_settings")
+        self.settings_button.setToolTip(tr("Inference backend, CPU threads, tile size and cache folder of the runs"))
+        self.settings_button.clicked.connect(self.edit_settings)
+        tools.addWidget(self.open_button)
+        tools.addWidget(self.settings_button)
+        layout.addLayout(tools)
         buttons = QHBoxLayout()
         self.align_button = QPushButton(tr("Align"))
         self.align_button.setObjectName("mpm_align")
@@ -151,6 +255,11 @@ class MPMDock(QgsDockWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         layout.addWidget(self._validation_box())
+        from .structures_panel import StructuresBox
+
+        self.structures = StructuresBox(self)
+        self.structures.setObjectName("mpm_box_structures")
+        layout.addWidget(self.structures)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -159,6 +268,11 @@ class MPMDock(QgsDockWidget):
         project = QgsProject.instance()
         project.layersAdded.connect(self.refresh_layers)
         project.layersRemoved.connect(self.refresh_layers)
+        root = project.layerTreeRoot()
+        root.addedChildren.connect(self.refresh_layers)  # a layer moved into or out of the results group
+        root.removedChildren.connect(self.refresh_layers)
+        for signal in (project.readProject, project.projectSaved, project.cleared):
+            signal.connect(self.follow_project)
         self.refresh_layers()
         self.update_buttons()
 
@@ -216,19 +330,49 @@ class MPMDock(QgsDockWidget):
         self.validation_plot = QLabel()
         self.validation_plot.setObjectName("mpm_validation_plot")
         self.validation_plot.setAlignment(Qt.AlignCenter)
+        self.plots_message = QLabel()
+        self.plots_message.setObjectName("mpm_plots_fallback")
+        self.plots_message.setWordWrap(True)
+        self.plots_message.hide()
+        self.show_plots_button = QPushButton(tr("Show plots"))
+        self.show_plots_button.setObjectName("mpm_show_plots")
+        self.show_plots_button.setToolTip(tr("Success-rate, ROC, precision-recall, prediction-area and loss curves "
+                                             "beside the map"))
+        self.show_plots_button.clicked.connect(self.show_plots)
+        self.show_plots_button.setVisible(plots.HAVE_PYQTGRAPH)
         self.open_plot_button = QPushButton(tr("Open plot"))
         self.open_plot_button.setToolTip(tr("Open validation.png full size"))
         self.open_plot_button.clicked.connect(self.open_plot)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.show_plots_button)
+        row.addWidget(self.open_plot_button)
         v.addWidget(self.validation_summary)
+        v.addWidget(self.plots_message)
         v.addWidget(self.validation_plot)
-        v.addWidget(self.open_plot_button, 0, Qt.AlignRight)
+        v.addLayout(row)
         self.validation_box.hide()
         return self.validation_box
 
     # ---- layers to pick ----
 
+    def result_layer_ids(self):
+        """Ids of the layers MPM Studio made (marked when loaded, or in the 'MPM Studio' group)."""
+        project = QgsProject.instance()
+        ids = {lid for lid, lyr in project.mapLayers().items() if lyr.customProperty(RESULT_PROPERTY)}
+        group = project.layerTreeRoot().findGroup(GROUP_NAME)
+        if group is not None:
+            ids.update(group.findLayerIds())
+        return ids
+
     def refresh_layers(self, *_):
-        layers = list(QgsProject.instance().mapLayers().values())
+        """The layers offered per source, deposits and area of interest: the project's, minus MPM Studio's results."""
+        results = self.result_layer_ids()
+        project = QgsProject.instance()
+        layers = [lyr for lid, lyr in project.mapLayers().items() if lid not in results]
+        excepted = [project.mapLayer(lid) for lid in results]
+        for combo in (self.deposits, self.aoi):
+            combo.setExceptedLayerList([lyr for lyr in excepted if lyr is not None])
         for key, _label, accept in SOURCES:
             lst = self.lists[key]
             checked = set(self.selected_ids(key))
@@ -306,37 +450,65 @@ class MPMDock(QgsDockWidget):
             return None
         return self.run_algorithm("mpm:alignstack", params, self._aligned, tr("Align"), tr("Aligning..."))
 
+    def finetune_parameters(self):
+        return {"STACK": self.stack_dir, "VALIDATE": True, "OUTPUT": self._output("head")}
+
+    def predict_parameters(self):
+        return {"STACK": self.stack_dir, "HEAD": self.head_dir, "CONTRIBUTIONS": True,
+                "OUTPUT": self._output("prediction")}
+
+    def targets_parameters(self):
+        return {"PREDICTION": self.prediction_dir, "MODE": "capture", "VALUE": self.capture.value() / 100.0,
+                "STACK": self.stack_dir, "OUTPUT": self._output("targets.gpkg")}
+
+    def anomalies_parameters(self):
+        return {"STACK": self.stack_dir, "OUTPUT": self._output("anomalies")}
+
     def run_finetune(self):
         """mpm:finetune (with validation) on the current stack, into a new 'head' folder."""
         if not self._needs(self.finetune_button, tr("Align a stack with known deposits first.")):
             return None
-        params = {"STACK": self.stack_dir, "VALIDATE": True, "OUTPUT": self._output("head")}
-        return self.run_algorithm("mpm:finetune", params, self._finetuned, tr("Fine-tune"),
+        return self.run_algorithm("mpm:finetune", self.finetune_parameters(), self._finetuned, tr("Fine-tune"),
                                   tr("Fine-tuning the head and cross-validating it..."))
 
     def run_predict(self):
         """mpm:predict with the current stack and head, into a new 'prediction' folder."""
         if not self._needs(self.predict_button, tr("Fine-tune a head on the stack first.")):
             return None
-        params = {"STACK": self.stack_dir, "HEAD": self.head_dir, "CONTRIBUTIONS": True,
-                  "OUTPUT": self._output("prediction")}
-        return self.run_algorithm("mpm:predict", params, self._predicted, tr("Predict"), tr("Mapping prospectivity..."))
+        return self.run_algorithm("mpm:predict", self.predict_parameters(), self._predicted, tr("Predict"),
+                                  tr("Mapping prospectivity..."))
 
     def run_targets(self):
         """mpm:targets on the current prediction, capturing the chosen share of the deposits, into 'targets.gpkg'."""
         if not self._needs(self.targets_button, tr("Predict prospectivity first.")):
             return None
-        params = {"PREDICTION": self.prediction_dir, "MODE": "capture", "VALUE": self.capture.value() / 100.0,
-                  "STACK": self.stack_dir, "OUTPUT": self._output("targets.gpkg")}
-        return self.run_algorithm("mpm:targets", params, self._targets_made, tr("Targets"), tr("Drawing targets..."))
+        return self.run_algorithm("mpm:targets", self.targets_parameters(), self._targets_made, tr("Targets"),
+                                  tr("Drawing targets..."))
 
     def run_anomalies(self):
         """mpm:anomalies on the current stack, into a new 'anomalies' folder."""
         if not self._needs(self.anomalies_button, tr("Align a stack with geochemistry first.")):
             return None
-        params = {"STACK": self.stack_dir, "OUTPUT": self._output("anomalies")}
-        return self.run_algorithm("mpm:anomalies", params, self._anomalies_found, tr("Anomalies"),
-                                  tr("Finding geochemical anomalies..."))
+        return self.run_algorithm("mpm:anomalies", self.anomalies_parameters(), self._anomalies_found,
+                                  tr("Anomalies"), tr("Finding geochemical anomalies..."))
+
+    # ---- settings ----
+
+    def edit_settings(self):
+        """The settings dialog; OK stores them for the next runs. Returns True when stored."""
+        dialog = SettingsDialog(self)
+        return dialog.exec_() == QDialog.Accepted
+
+    def parameters_for(self, alg_id, params, alg=None):
+        """What the panel passes to `alg_id`: the step's params, the settings the algorithm takes, then overrides."""
+        alg = alg or QgsApplication.processingRegistry().algorithmById(alg_id)
+        merged = dict(params)
+        if alg is not None:
+            for name, value in RunSettings.load().parameters().items():
+                if name not in merged and alg.parameterDefinition(name) is not None:
+                    merged[name] = value
+        merged.update(self.overrides.get(alg_id, {}))
+        return merged
 
     def _needs(self, button, hint):
         self.update_buttons()
@@ -362,7 +534,8 @@ class MPMDock(QgsDockWidget):
             self._message(tr("The Processing algorithm {0} is not available; enable the MPM Studio plugin's "
                              "provider in Processing settings.").format(alg_id), Qgis.Critical)
             return None
-        params = dict(params, **self.overrides.get(alg_id, {}))
+        params = self.parameters_for(alg_id, params, alg)
+        self._apply_environment(RunSettings.load().environment())
         self._context = QgsProcessingContext()
         self._context.setProject(QgsProject.instance())
         self._feedback = QgsProcessingFeedback()
@@ -384,8 +557,23 @@ class MPMDock(QgsDockWidget):
         if self._feedback is not None:
             self._feedback.cancel()
 
+    def _apply_environment(self, env):
+        """Set the run's environment variables (MPM_CACHE_DIR), remembering what they were."""
+        self._restore_environment()
+        self._env_before = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+
+    def _restore_environment(self):
+        for key, value in (self._env_before or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._env_before = None
+
     def _finished(self, on_success, what, ok, results):
         self.task = None  # the task manager deletes it
+        self._restore_environment()
         if not ok or not results:
             lines = [ln for ln in (self._feedback.textLog() if self._feedback else "").splitlines() if ln.strip()]
             if lines:
@@ -411,42 +599,176 @@ class MPMDock(QgsDockWidget):
                 self.last_result = (False, results)
         self.update_buttons()
 
-    # ---- what each step leaves on the panel and in the project ----
+    # ---- what each step leaves on the panel and in the project (a run, or results opened again) ----
 
     def _aligned(self, results):
-        self.stack_dir = results["OUTPUT"]
-        self.head_dir = self.prediction_dir = self.targets_path = self.anomalies_dir = None  # they belong to the old stack
-        self.validation_box.hide()
-        self.add_results([(results["STACK"], tr("Aligned stack")), (results["VALID"], tr("Validity mask"))])
+        self.set_stack(results["OUTPUT"])
         self.status.setText(tr("Stack written to {0}").format(results["OUTPUT"]))
 
     def _finetuned(self, results):
-        self.head_dir = results["OUTPUT"]
-        self.prediction_dir = self.targets_path = None
-        summary = self.show_validation(self.head_dir)
+        summary = self.set_head(results["OUTPUT"])
         self.status.setText(tr("Head written to {0}").format(self.head_dir) + (f"\n{summary}" if summary else ""))
 
     def _predicted(self, results):
-        self.prediction_dir = results["OUTPUT"]
-        self.targets_path = None
-        self.add_results([(results.get("PROSPECTIVITY"), tr("Prospectivity"), "prospectivity.qml", True),
-                          (results.get("UNCERTAINTY"), tr("Prospectivity uncertainty"), "uncertainty.qml", False),
-                          (results.get("CONTRIBUTIONS"), tr("Source contributions"), None, False)])
+        self.set_prediction(results["OUTPUT"])
         self.status.setText(tr("Prediction written to {0}").format(self.prediction_dir))
 
     def _targets_made(self, results):
-        self.targets_path = results["OUTPUT"]
-        layer = QgsVectorLayer(f"{self.targets_path}|layername=targets", tr("Targets"), "ogr")
-        self.add_layers([(layer, "targets.qml", True)])
+        layer = self.set_targets(results["OUTPUT"])
         self.status.setText(tr("{0} targets holding {1} % of the known deposits written to {2}").format(
             layer.featureCount() if layer.isValid() else 0, self.capture.value(), self.targets_path))
 
     def _anomalies_found(self, results):
-        self.anomalies_dir = results["OUTPUT"]
-        self.add_results([(results.get("ANOMALY_SCORE"), tr("Geochemical anomaly score"), "anomaly.qml", True),
-                          (results.get("MAHALANOBIS"), tr("Robust Mahalanobis distance"), "anomaly.qml", False)])
+        self.set_anomalies(results["OUTPUT"])
         self.status.setText(tr("Anomalies written to {0} (top_anomalies.csv lists the strongest)").format(
             self.anomalies_dir))
+
+    def set_stack(self, path):
+        """The current stack (what follows it is cleared: it belonged to the old one); its layers loaded."""
+        self.stack_dir = path
+        self.head_dir = self.prediction_dir = self.targets_path = self.anomalies_dir = None
+        self.validation_box.hide()
+        self._load_stack_layers(path)
+
+    def _load_stack_layers(self, path):
+        self.add_results([(os.path.join(path, "stack.tif"), tr("Aligned stack")),
+                          (os.path.join(path, "valid.tif"), tr("Validity mask"))])
+
+    def set_head(self, path):
+        """The current head (its prediction and targets cleared); its validation shown. Returns the summary."""
+        self.head_dir = path
+        self.prediction_dir = self.targets_path = None
+        return self.show_validation(path)
+
+    def set_prediction(self, path):
+        self.prediction_dir = path
+        self.targets_path = None
+        self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
+                          (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
+                           False),
+                          (os.path.join(path, "contributions.tif"), tr("Source contributions"), None, False)])
+
+    def set_targets(self, path):
+        self.targets_path = path
+        layer = QgsVectorLayer(f"{path}|layername=targets", tr("Targets"), "ogr")
+        self.add_layers([(layer, "targets.qml", True)])
+        return layer
+
+    def set_anomalies(self, path):
+        self.anomalies_dir = path
+        self.add_results([(os.path.join(path, "anomaly_score.tif"), tr("Geochemical anomaly score"), "anomaly.qml",
+                           True),
+                          (os.path.join(path, "mahalanobis.tif"), tr("Robust Mahalanobis distance"), "anomaly.qml",
+                           False)])
+
+    # ---- opening results again (after a restart) ----
+
+    def choose_results(self):
+        folder = QFileDialog.getExistingDirectory(self, tr("Open an MPM Studio results folder"),
+                                                  self.output.filePath() or os.path.expanduser("~"))
+        return self.open_results(folder) if folder else []
+
+    def open_results(self, folder):
+        """Open a stack / head / prediction / anomalies / model folder, or an output folder holding such folders
+        (and targets .gpkg): the panel's state follows (the next steps' buttons enable) and the layers load.
+
+        A head brings its stack (recorded in its card, or a sibling folder with the same layers) and a
+        prediction its head, when the panel has none that fits. Returns [(kind, path)] opened."""
+        if self.task is not None:
+            self._message(tr("A run is in progress; wait for it to finish or cancel it."), Qgis.Warning)
+            return []
+        folder = os.path.abspath(folder)
+        found = find_results(folder)
+        if not found:
+            self._message(tr("No MPM Studio results in {0}: choose a folder with stack.json (a stack), "
+                             "head_card.json (a head) or prospectivity.tif (a prediction), or the output folder "
+                             "holding them.").format(folder), Qgis.Warning)
+            return []
+        opened = []
+        for kind, path in found:
+            opened += self._open_one(kind, path)
+        self.output.setFilePath(os.path.dirname(folder) if result_kind(folder) else folder)
+        self.update_buttons()
+        names = {"stack": tr("stack"), "head": tr("head"), "prediction": tr("prediction"), "targets": tr("targets"),
+                 "anomalies": tr("anomalies"), "model": tr("model")}
+        self.status.setText(tr("Opened {0} from {1}").format(", ".join(names[k] for k, _p in opened), folder))
+        return opened
+
+    def _open_one(self, kind, path):
+        opened = []
+        if kind == "stack":
+            if _same_path(self.stack_dir, path):
+                self._load_stack_layers(path)  # again, if they were removed
+            else:
+                self.set_stack(path)
+            opened.append((kind, path))
+        elif kind == "head":
+            card = _read_json(os.path.join(path, "head_card.json")) or {}
+            want = card.get("stack_signature")
+            if not self.stack_dir or (want and _signature(self.stack_dir) != want):
+                stack = self._stack_for(path, card)
+                if stack:
+                    opened += self._open_one("stack", stack)
+            self.set_head(path)
+            opened.append((kind, path))
+        elif kind == "prediction":
+            head_card = (_read_json(os.path.join(path, "predict.json")) or {}).get("head")
+            head = os.path.dirname(head_card) if head_card else None
+            if head and _has(head, "head_card.json") and not _same_path(self.head_dir, head):
+                opened += self._open_one("head", head)
+            if not self.stack_dir:
+                stack = self._sibling_stack(path)
+                if stack:
+                    opened += self._open_one("stack", stack)
+            self.set_prediction(path)
+            opened.append((kind, path))
+        elif kind == "targets":
+            self.set_targets(path)
+            opened.append((kind, path))
+        elif kind == "anomalies":
+            stack = (_read_json(os.path.join(path, "anomalies.json")) or {}).get("stack")
+            if not self.stack_dir and stack and _has(stack, "stack.json"):
+                opened += self._open_one("stack", stack)
+            self.set_anomalies(path)
+            opened.append((kind, path))
+        elif kind == "model":
+            widget = self.plots_widget()
+            losses = os.path.join(path, "losses.csv")
+            if widget is not None and widget.load_losses(losses, tr("Pretraining loss of {0} (running mean)").format(
+                    os.path.basename(path))):
+                widget.tabs.setCurrentIndex([k for k, _l in plots.PLOTS].index("losses"))
+                self.show_plots()
+            elif widget is None:
+                self._message(tr("Loss curves need the Python package pyqtgraph; see {0}").format(
+                    os.path.join(path, "losses.png")), Qgis.Info)
+            opened.append((kind, path))
+        return opened
+
+    def _stack_for(self, head_dir, card):
+        """The stack a head was trained on: the one its card names, else a sibling folder with its layers."""
+        want = card.get("stack_signature")
+        named = card.get("stack")
+        if named and _has(named, "stack.json") and (not want or _signature(named) == want):
+            return named
+        return self._sibling_stack(head_dir, want)
+
+    @staticmethod
+    def _sibling_stack(path, signature=None):
+        parent = os.path.dirname(os.path.abspath(path))
+        try:
+            names = sorted(os.listdir(parent))
+        except OSError:
+            return None
+        stacks = [os.path.join(parent, n) for n in names if _has(os.path.join(parent, n), "stack.json")]
+        stacks = [s for s in stacks if not signature or _signature(s) == signature]
+        return max(stacks, key=os.path.getmtime) if stacks else None
+
+    def follow_project(self, *_):
+        """A project opened, saved or closed: the default output folder follows it, unless the user chose one."""
+        current = self.output.filePath().strip()
+        if not current or _same_path(current, self._auto_output):
+            self._auto_output = default_output_folder()
+            self.output.setFilePath(self._auto_output)
 
     def show_validation(self, head_dir):
         """The validation plot and a one-line ROC-AUC summary of head_dir's cross-validation; the summary."""
@@ -463,16 +785,89 @@ class MPMDock(QgsDockWidget):
                 tr(label), cv[key]["roc_auc"], cv[key]["pr_auc"], cv[key]["success_rate_auc"])
             for key, label in CV_METHODS if key in cv))
         png = os.path.join(head_dir, "validation.png")
-        pixmap = QPixmap(png) if os.path.exists(png) else QPixmap()
-        self._plot_path = png if not pixmap.isNull() else None
-        if pixmap.isNull():
+        self._plot_path = png if os.path.exists(png) else None
+        drawn = False
+        if plots.HAVE_PYQTGRAPH:
+            widget = self.plots_widget()
+            drawn = widget.load_validation(head_dir)
+            self._show_head_losses(head_dir)
+            if drawn:
+                self.show_plots()
+        if drawn:  # the curves are beside the map: no picture in the panel
             self.validation_plot.clear()
+            self.validation_plot.hide()
+            self.plots_message.hide()
         else:
-            self.validation_plot.setPixmap(pixmap.scaledToWidth(min(pixmap.width(), 380), Qt.SmoothTransformation))
-            self.validation_plot.setToolTip(png)
+            pixmap = QPixmap(png) if self._plot_path else QPixmap()
+            if pixmap.isNull():
+                self.validation_plot.clear()
+            else:
+                self.validation_plot.setPixmap(pixmap.scaledToWidth(min(pixmap.width(), 380),
+                                                                    Qt.SmoothTransformation))
+                self.validation_plot.setToolTip(png)
+            self.validation_plot.show()
+            if not plots.HAVE_PYQTGRAPH:
+                self.plots_message.setText(tr("Interactive plots need the Python package pyqtgraph ({0}); showing "
+                                              "validation.png instead.").format(plots.IMPORT_ERROR or ""))
+                self.plots_message.show()
+            else:
+                self.plots_message.hide()
+        self.show_plots_button.setEnabled(drawn)
         self.open_plot_button.setEnabled(self._plot_path is not None)
         self.validation_box.show()
         return summary
+
+    # ---- the plots beside the map ----
+
+    def plots_widget(self):
+        """The PlotsWidget of the 'MPM Studio plots' panel (made and docked below the map at first use), or None
+        without pyqtgraph."""
+        if not plots.HAVE_PYQTGRAPH:
+            return None
+        if self.plots is None:
+            self.plots = plots.PlotsWidget()
+            self.plots.exported.connect(lambda path: self.status.setText(tr("Plot saved to {0}").format(path)))
+            self.plots_dock = QgsDockWidget(tr("MPM Studio plots"), self.parent())
+            self.plots_dock.setObjectName("mpmStudioPlotsDock")
+            self.plots_dock.setWidget(self.plots)
+            try:
+                self.iface.addDockWidget(Qt.BottomDockWidgetArea, self.plots_dock)
+            except AttributeError:  # no main window (a stub iface)
+                pass
+            self.plots_dock.hide()
+        return self.plots
+
+    def show_plots(self):
+        if self.plots_widget() is not None:
+            self.plots_dock.show()
+            self.plots_dock.raise_()
+
+    def remove_plots(self):
+        """Take the plots panel out of the main window (the plugin unloads)."""
+        if self.plots_dock is not None:
+            try:
+                self.iface.removeDockWidget(self.plots_dock)
+            except AttributeError:
+                pass
+            self.plots_dock.deleteLater()
+            self.plots_dock = self.plots = None
+
+    def _show_head_losses(self, head_dir):
+        """Loss curves for a head: its own losses.csv if fine-tuning wrote one, else its encoder's pretraining
+        losses (the shipped model's, when the head was fine-tuned on it)."""
+        path = os.path.join(head_dir, "losses.csv")
+        if os.path.exists(path):
+            return self.plots.load_losses(path, tr("Head training loss"))
+        card = _read_json(os.path.join(head_dir, "head_card.json")) or {}
+        encoder = card.get("encoder") or {}
+        from engine.features import DEFAULT_MODEL  # light: no heavy import at module level
+
+        model_card = _read_json(os.path.join(DEFAULT_MODEL, "model_card.json")) or {}
+        losses = os.path.join(DEFAULT_MODEL, "losses.csv")
+        if encoder.get("sha256") and encoder.get("sha256") == model_card.get("sha256") and os.path.exists(losses):
+            return self.plots.load_losses(losses, tr("Pretraining loss of the encoder {0} (running mean)").format(
+                encoder.get("name", "")))
+        return self.plots.load_losses("", "")
 
     def open_plot(self):
         if self._plot_path:
@@ -487,14 +882,21 @@ class MPMDock(QgsDockWidget):
         self.add_layers(layers)
 
     def add_layers(self, layers):
-        """(layer, QML style or None, visible) into the 'MPM Studio' group, in order, above what is there."""
+        """(layer, QML style or None, visible) into the 'MPM Studio' group, in order, above what is there.
+
+        Each is marked as a result (never offered as an input); a file already loaded in the group is not
+        loaded twice (results opened again)."""
         project = QgsProject.instance()
         root = project.layerTreeRoot()
         group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
+        loaded = {n.layer().source() for n in group.findLayers() if n.layer() is not None}
         for layer, style, visible in reversed(layers):
             if not layer.isValid():
                 self._message(tr("Could not load {0} as a layer").format(layer.source()), Qgis.Warning)
                 continue
+            if layer.source() in loaded:
+                continue
+            layer.setCustomProperty(RESULT_PROPERTY, True)
             if style:
                 message, ok = layer.loadNamedStyle(os.path.join(STYLE_DIR, style))
                 if not ok:
@@ -505,6 +907,7 @@ class MPMDock(QgsDockWidget):
             project.addMapLayer(layer, False)
             node = group.insertLayer(0, layer)
             node.setItemVisibilityChecked(visible)
+        self.refresh_layers()
 
     def _message(self, text, level):
         QgsMessageLog.logMessage(text, LOG_TAG, level)

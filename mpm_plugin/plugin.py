@@ -59,6 +59,7 @@ class MPMStudioPlugin:
             self.iface.removePluginMenu(tr("&MPM Studio"), self.action)
             self.action = None
         if self.dock is not None:
+            self.dock.remove_plots()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None

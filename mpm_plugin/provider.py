@@ -16,10 +16,11 @@ def algorithm_classes():
     from .algorithms.finetune import FinetuneAlgorithm
     from .algorithms.predict import PredictAlgorithm
     from .algorithms.pretrain import PretrainAlgorithm
+    from .algorithms.structures import StructuresAlgorithm
     from .algorithms.targets import TargetsAlgorithm
 
     return [AlignStackAlgorithm, FinetuneAlgorithm, PredictAlgorithm, TargetsAlgorithm, AnomaliesAlgorithm,
-            EmbedAlgorithm, PretrainAlgorithm]
+            EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm]
 
 
 class MPMProvider(QgsProcessingProvider):

@@ -88,3 +88,46 @@ def write_vector(path, geoms, fields=None, crs="EPSG:3067"):
     pyogrio.raw.write(str(path), geometry=shapely.to_wkb(np.array(geoms, dtype=object)), field_data=list(fields.values()),
                   fields=list(fields.keys()), geometry_type=gtype, crs=crs)
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """On a shared 2-core machine torch's spinning thread pool makes the small SAM decoder 20x slower."""
+    torch = pytest.importorskip("torch")
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def sam_model(tmp_path_factory):
+    """The shipped GeoSAM when installed, else an untrained one (torch seed 0) in a tmp model folder."""
+    import torch
+
+    from engine.sam.predictor import DEFAULT_SAM_MODEL
+    from engine.sam.weights import CARD_NAME
+
+    if os.path.isfile(os.path.join(DEFAULT_SAM_MODEL, CARD_NAME)):
+        return DEFAULT_SAM_MODEL
+    from engine.sam.modeling import build_geosam
+    from engine.sam.weights import save_geosam
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("sam") / "mpm-geosam-untrained"
+    out.mkdir()
+    save_geosam(build_geosam(), str(out), name="mpm-geosam-untrained")
+    return str(out)
+
+
+@pytest.fixture
+def plugin(qgis_iface, qgis_processing):
+    """The plugin loaded with its GUI on pytest-qgis's iface; layers removed afterwards (pytest-qgis #67)."""
+    import mpm_plugin
+    from qgis.core import QgsProject
+
+    p = mpm_plugin.classFactory(qgis_iface)
+    p.initGui()
+    yield p
+    p.unload()
+    QgsProject.instance().removeAllMapLayers()

@@ -231,6 +231,9 @@ def _run():
                 s["validation_visible"] = not dock.validation_box.isHidden()
                 s["validation_summary"] = dock.validation_summary.text()
                 s["validation_plot"] = bool(dock.validation_plot.pixmap() and not dock.validation_plot.pixmap().isNull())
+                s["plots"] = {"visible": bool(dock.plots_dock and dock.plots_dock.isVisible()),
+                              "curves": {k: dock.plots.curve_labels(k) for k in ("success_rate", "roc", "pr", "pa",
+                                                                                  "losses")} if dock.plots else {}}
                 s["buttons"] = {b.objectName(): b.text() for b in (
                     dock.align_button, dock.cancel_button, dock.finetune_button, dock.predict_button,
                     dock.targets_button, dock.anomalies_button)}

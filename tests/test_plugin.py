@@ -8,18 +8,7 @@ import time
 import pytest
 from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
 
-from conftest import KOLARI_CROP, ROOT
-
-
-@pytest.fixture
-def plugin(qgis_iface, qgis_processing):
-    import mpm_plugin
-
-    p = mpm_plugin.classFactory(qgis_iface)
-    p.initGui()
-    yield p
-    p.unload()
-    QgsProject.instance().removeAllMapLayers()
+from conftest import ROOT
 
 
 def test_gui_has_action_dock_and_provider(plugin):
@@ -48,6 +37,8 @@ ALGORITHMS = {
     "embed": ("foundation", ["STACK", "MODEL", "BACKEND", "TILE", "THREADS", "OUTPUT"], ["OUTPUT"]),
     "pretrain": ("foundation", ["STACKS", "SYNTHETIC", "STEPS1", "STEPS2", "BATCH_SIZE", "SEED", "DEVICE", "ONNX",
                                 "OUTPUT"], ["OUTPUT", "MODEL_CARD", "LOSSES"]),
+    "structures": ("structures", ["INPUT", "BANDS", "PROMPTS", "TYPE", "GROUP_FIELD", "LABEL_FIELD", "TYPE_FIELD",
+                                  "TOLERANCE", "CONTEXT", "MODEL", "BACKEND", "OUTPUT"], ["OUTPUT"]),
 }
 
 
@@ -309,7 +300,10 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     summary = dock.validation_summary.text()
     assert summary.startswith("ROC-AUC") and "random forest" in summary and "weights of evidence" in summary
     assert f"{results['ROC_AUC_HEAD']:.2f}" in summary
-    assert dock.validation_plot.pixmap() is not None and not dock.validation_plot.pixmap().isNull()
+    # the validation curves beside the map (pyqtgraph): three methods and the chance line per plot
+    assert not dock.plots_dock.isHidden() and dock.plots.report_path == str(tmp_path / "head_2" / "validation.json")
+    assert all(len(dock.plots.curve_labels(k)) == 4 for k in ("success_rate", "roc", "pr"))
+    assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f})" in dock.plots.curve_labels("roc")[0]
     assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
 
     click(dock.predict_button, "predict")
@@ -379,7 +373,7 @@ sys.meta_path.insert(0, Block())
 importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.')[0] in ('torch', 'onnxruntime') else orig(name, *a))(importlib.util.find_spec)
 sys.path.insert(0, sys.argv[1])
 import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.algorithms.align, mpm_plugin.deps as d
-assert len(mpm_plugin.provider.algorithm_classes()) == 7
+assert len(mpm_plugin.provider.algorithm_classes()) == 8
 import engine.stack, engine.reader, engine.cli
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())

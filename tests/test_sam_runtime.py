@@ -19,15 +19,10 @@ from engine.sam.predictor import StructurePredictor  # noqa: E402
 MAG = os.path.join("Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
 WINDOW = ((400, 600), (300, 600))  # 200 rows x 300 cols of magnetics over the Kolari belt
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 # ------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a shared 2-core machine torch's spinning thread pool makes the small decoder 20x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

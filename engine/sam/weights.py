@@ -25,7 +25,7 @@ INPUT_SCALING = ("Each of 1-3 bands is stretched on its own from its 2nd to 98th
 
 def _markdown(card):
     lines = [f"# {card['name']}", "", card.get("description", ""), "",
-             f"- architecture: SAM prompt encoder + mask decoder (segment-anything 1.0), GeoSAM CNN image encoder",
+             "- architecture: SAM prompt encoder + mask decoder (segment-anything 1.0), GeoSAM CNN image encoder",
              f"- config: `{json.dumps(card['config'])}`",
              f"- parameters: {card.get('params', '?'):,}" if isinstance(card.get('params'), int) else "",
              f"- input: {card['input_scaling']}",

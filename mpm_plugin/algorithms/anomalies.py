@@ -30,6 +30,8 @@ class AnomaliesAlgorithm(EngineAlgorithm):
         self.add_model()
         self.add(QgsProcessingParameterNumber("TOP", tr("Anomalies listed in the table"),
                                               QgsProcessingParameterNumber.Integer, 20, minValue=1, maxValue=10000))
+        self.add_threads()
+        self.add_tile()
         self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Anomaly folder")),
                  "A new folder (it must not exist, or be empty).")
         for key, _file, label in RASTERS:
@@ -42,8 +44,10 @@ class AnomaliesAlgorithm(EngineAlgorithm):
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         out = self.output_folder(parameters, "OUTPUT", context)
-        r = geochem_anomalies(stack, out, model=self.model_path(parameters, context, DEFAULT_MODEL),
-                              top=self.parameterAsInt(parameters, "TOP", context), overwrite=False, feedback=feedback)
+        with self.torch_threads(self.threads(parameters, context)):
+            r = geochem_anomalies(stack, out, model=self.model_path(parameters, context, DEFAULT_MODEL),
+                                  top=self.parameterAsInt(parameters, "TOP", context), overwrite=False,
+                                  feedback=feedback, tile=self.parameterAsInt(parameters, "TILE", context))
         feedback.pushInfo(tr("{0} anomalies over {1} elements; Spearman correlation with Mahalanobis {2:.3f}").format(
             r["top"], len(r["elements"]), r["spearman_score_vs_mahalanobis"]))
         results = {"OUTPUT": out, "TOP_TABLE": os.path.join(out, "top_anomalies.csv")}

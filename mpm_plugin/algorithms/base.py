@@ -18,11 +18,13 @@ Conventions shared by every algorithm (kept here once):
   into the project when the algorithm runs from the Toolbox, batch or a model.
 """
 
+import contextlib
 import os
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
-                       QgsProcessingUtils, QgsRasterLayer, QgsVectorFileWriter, QgsVectorLayer)
+                       QgsProcessingParameterNumber, QgsProcessingUtils, QgsRasterLayer, QgsVectorFileWriter,
+                       QgsVectorLayer)
 
 from .. import deps
 from ..i18n import tr
@@ -113,7 +115,24 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             "auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. "
             "Values: auto, torch-cuda, torch-cpu, onnx-cpu.", advanced=True)
 
+    def add_threads(self):
+        return self.add(QgsProcessingParameterNumber("THREADS", tr("CPU threads (0: the library's default)"),
+                                                     QgsProcessingParameterNumber.Integer, 0, minValue=0),
+                        "CPU threads of the foundation encoders (torch and ONNX Runtime); 0 leaves the library's "
+                        "default (all cores).", advanced=True)
+
+    def add_tile(self):
+        return self.add(QgsProcessingParameterNumber("TILE", tr("Tile size (pixels)"),
+                                                     QgsProcessingParameterNumber.Integer, 256, minValue=32),
+                        "Bounds memory; the result does not depend on it.", advanced=True)
+
     # ---- reading parameters ----
+
+    def threads(self, parameters, context):
+        """THREADS as a number of threads, or None (the library's default) for 0 or no such parameter."""
+        if self.parameterDefinition("THREADS") is None:
+            return None
+        return self.parameterAsInt(parameters, "THREADS", context) or None
 
     def enum_string(self, parameters, name, context):
         return self.parameterAsEnumString(parameters, name, context)
@@ -174,6 +193,27 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
+    # ---- threads ----
+
+    @staticmethod
+    @contextlib.contextmanager
+    def torch_threads(threads):
+        """torch's process-wide intra-op thread count set to `threads` for the block (nothing when None)."""
+        if not threads:
+            yield
+            return
+        try:
+            import torch
+        except ImportError:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
     # ---- results ----
 
     def load_on_completion(self, context, results, names):
@@ -222,3 +262,4 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(tr("Exported '{0}' to {1}").format(layer.name(), path))
             return path
         raise QgsProcessingException(tr("Layer '{0}' has an unsupported type").format(layer.name()))
+

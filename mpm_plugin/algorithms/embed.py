@@ -1,6 +1,6 @@
 """mpm:embed: the engine's embed.embed_stack (fused foundation embedding GeoTIFF) as a Processing algorithm."""
 
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterDestination
 
 from ..i18n import tr
 from .base import EngineAlgorithm
@@ -20,11 +20,8 @@ class EmbedAlgorithm(EngineAlgorithm):
         self.add_folder("STACK", "Aligned stack folder")
         self.add_model()
         self.add_backend()
-        self.add(QgsProcessingParameterNumber("TILE", tr("Tile size (pixels)"), QgsProcessingParameterNumber.Integer,
-                                              256, minValue=32), "Bounds memory; the result does not depend on it.",
-                 advanced=True)
-        self.add(QgsProcessingParameterNumber("THREADS", tr("CPU threads (0: the library's default)"),
-                                              QgsProcessingParameterNumber.Integer, 0, minValue=0), advanced=True)
+        self.add_tile()
+        self.add_threads()
         self.add(QgsProcessingParameterRasterDestination("OUTPUT", tr("Embedding")), "A GeoTIFF (.tif).")
 
     def run_engine(self, parameters, context, feedback):
@@ -36,7 +33,7 @@ class EmbedAlgorithm(EngineAlgorithm):
         name = embed_stack(stack, self.model_path(parameters, context, DEFAULT_MODEL), out,
                            backend=self.enum_string(parameters, "BACKEND", context),
                            tile=self.parameterAsInt(parameters, "TILE", context), overwrite=True, feedback=feedback,
-                           threads=self.parameterAsInt(parameters, "THREADS", context) or None)
+                           threads=self.threads(parameters, context))
         feedback.pushInfo(tr("Embedding written with backend {0}").format(name))
         return {"OUTPUT": out}
 

@@ -31,6 +31,7 @@ class FinetuneAlgorithm(EngineAlgorithm):
                         "A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).")
         self.add_model()
         self.add_backend()
+        self.add_threads()
         self.add(QgsProcessingParameterNumber(
             "BACKGROUND", tr("Background (unlabelled) pixels sampled"), QgsProcessingParameterNumber.Integer, 20000,
             minValue=100), "Random pixels used as unlabelled samples; more is slower and steadier.")
@@ -59,14 +60,17 @@ class FinetuneAlgorithm(EngineAlgorithm):
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         out = self.output_folder(parameters, "OUTPUT", context)
-        r = finetune(stack, out, model=self.model_path(parameters, context),
-                     backend=self.enum_string(parameters, "BACKEND", context),
-                     n_background=self.parameterAsInt(parameters, "BACKGROUND", context),
-                     buffer_m=self.parameterAsDouble(parameters, "BUFFER", context),
-                     validate=self.parameterAsBoolean(parameters, "VALIDATE", context),
-                     folds=self.parameterAsInt(parameters, "FOLDS", context),
-                     block_m=self.parameterAsDouble(parameters, "BLOCK", context),
-                     seed=self.parameterAsInt(parameters, "SEED", context), overwrite=False, feedback=feedback)
+        model, backend = self.model_path(parameters, context), self.enum_string(parameters, "BACKEND", context)
+        threads = self.threads(parameters, context)
+        with self.torch_threads(threads):
+            r = finetune(stack, out, model=model, backend=backend,
+                         n_background=self.parameterAsInt(parameters, "BACKGROUND", context),
+                         buffer_m=self.parameterAsDouble(parameters, "BUFFER", context),
+                         validate=self.parameterAsBoolean(parameters, "VALIDATE", context),
+                         folds=self.parameterAsInt(parameters, "FOLDS", context),
+                         block_m=self.parameterAsDouble(parameters, "BLOCK", context),
+                         seed=self.parameterAsInt(parameters, "SEED", context), overwrite=False,
+                         feedback=feedback, threads=threads)
         results = {"OUTPUT": r["head"]}
         feedback.pushInfo(tr("Head trained on {0} deposits: {1}").format(r["deposits"], r["head"]))
         if r["cv"]:

@@ -30,6 +30,8 @@ class PredictAlgorithm(EngineAlgorithm):
         self.add_folder("HEAD", "Head folder (from Fine-tune prospectivity head)")
         self.add_model()
         self.add_backend()
+        self.add_threads()
+        self.add_tile()
         self.add(QgsProcessingParameterBoolean("CONTRIBUTIONS", tr("Per-source contribution maps"), True),
                  "Costs one more embedding pass per source (cached afterwards).")
         self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Prediction folder")),
@@ -43,10 +45,13 @@ class PredictAlgorithm(EngineAlgorithm):
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         head = self.input_folder(parameters, "HEAD", context, "head_card.json", "a head folder")
         out = self.output_folder(parameters, "OUTPUT", context)
-        r = predict(stack, head, out, model=self.model_path(parameters, context),
-                    backend=self.enum_string(parameters, "BACKEND", context),
-                    contributions=self.parameterAsBoolean(parameters, "CONTRIBUTIONS", context), overwrite=False,
-                    feedback=feedback)
+        model, backend = self.model_path(parameters, context), self.enum_string(parameters, "BACKEND", context)
+        contributions = self.parameterAsBoolean(parameters, "CONTRIBUTIONS", context)
+        threads = self.threads(parameters, context)
+        with self.torch_threads(threads):
+            r = predict(stack, head, out, model=model, backend=backend, contributions=contributions,
+                        tile=self.parameterAsInt(parameters, "TILE", context), overwrite=False,
+                        feedback=feedback, threads=threads)
         feedback.pushInfo(tr("Mean probability {0:.3f}, maximum {1:.3f} over {2} valid pixels").format(
             r["mean_probability"], r["max_probability"], r["valid_pixels"]))
         results = {"OUTPUT": r["out_dir"]}

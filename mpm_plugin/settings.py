@@ -1,0 +1,139 @@
+"""The panel's run settings (backend, threads, tile size, cache folder), kept in QGIS's settings.
+
+Stored with QgsSettings under "mpm_studio/" (mpm_studio/backend, mpm_studio/threads,
+mpm_studio/tile, mpm_studio/cache_dir) in the user's QGIS profile, so they survive a restart, and
+edited in the Settings dialog the panel opens. Each run from the panel gets them:
+- BACKEND, THREADS and TILE as parameters of the Processing algorithm, where it has them
+  (RunSettings.parameters; the panel passes only what the algorithm declares);
+- the cache folder as MPM_CACHE_DIR while the run lasts (RunSettings.environment): where the
+  frozen embeddings are cached. Empty: MPM_CACHE_DIR from the environment, else ~/.cache/mpm-studio.
+"""
+
+import os
+
+from qgis.core import QgsSettings
+from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout
+
+from .i18n import tr
+
+PREFIX = "mpm_studio/"
+BACKENDS = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
+CACHE_ENV = "MPM_CACHE_DIR"  # = engine.features.CACHE_ENV (not imported: the engine pulls in rasterio)
+DEFAULT_TILE = 256
+MIN_TILE, MAX_TILE = 32, 8192
+MAX_THREADS = 1024
+
+
+def default_cache_dir():
+    """Where the engine caches embeddings without a setting: MPM_CACHE_DIR, else ~/.cache/mpm-studio."""
+    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "mpm-studio")
+
+
+class RunSettings:
+    """backend (one of BACKENDS), threads (0: the library's default), tile (pixels), cache_dir ('' = default)."""
+
+    def __init__(self, backend="auto", threads=0, tile=DEFAULT_TILE, cache_dir=""):
+        self.backend = backend if backend in BACKENDS else "auto"
+        self.threads = min(max(int(threads or 0), 0), MAX_THREADS)
+        self.tile = min(max(int(tile or DEFAULT_TILE), MIN_TILE), MAX_TILE)
+        self.cache_dir = (cache_dir or "").strip()
+
+    def __eq__(self, other):
+        return isinstance(other, RunSettings) and vars(self) == vars(other)
+
+    def __repr__(self):
+        return f"RunSettings({vars(self)})"
+
+    @classmethod
+    def load(cls, settings=None):
+        s = settings or QgsSettings()
+
+        def number(key, default):
+            try:
+                return int(s.value(PREFIX + key, default))
+            except (TypeError, ValueError):
+                return default
+
+        return cls(backend=str(s.value(PREFIX + "backend", "auto") or "auto"), threads=number("threads", 0),
+                   tile=number("tile", DEFAULT_TILE), cache_dir=str(s.value(PREFIX + "cache_dir", "") or ""))
+
+    def save(self, settings=None):
+        s = settings or QgsSettings()
+        s.setValue(PREFIX + "backend", self.backend)
+        s.setValue(PREFIX + "threads", self.threads)
+        s.setValue(PREFIX + "tile", self.tile)
+        s.setValue(PREFIX + "cache_dir", self.cache_dir)
+        s.sync()
+
+    def parameters(self):
+        """Processing parameters these settings set (the panel keeps those the algorithm declares)."""
+        return {"BACKEND": self.backend, "THREADS": self.threads, "TILE": self.tile}
+
+    def environment(self):
+        """Environment variables for a run: MPM_CACHE_DIR when a cache folder is set."""
+        return {CACHE_ENV: os.path.abspath(os.path.expanduser(self.cache_dir))} if self.cache_dir else {}
+
+
+class SettingsDialog(QDialog):
+    """Edit the run settings; OK stores them (QgsSettings, mpm_studio/...)."""
+
+    def __init__(self, parent=None, settings=None):
+        super().__init__(parent)
+        self.setObjectName("mpm_settings_dialog")
+        self.setWindowTitle(tr("MPM Studio settings"))
+        current = settings or RunSettings.load()
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.backend = QComboBox()
+        self.backend.setObjectName("mpm_settings_backend")
+        for name in BACKENDS:
+            self.backend.addItem(name, name)
+        self.backend.setToolTip(tr("auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else "
+                                   "torch on the CPU."))
+        form.addRow(tr("Inference backend"), self.backend)
+        self.threads = QSpinBox()
+        self.threads.setObjectName("mpm_settings_threads")
+        self.threads.setRange(0, MAX_THREADS)
+        self.threads.setSpecialValueText(tr("library default"))
+        self.threads.setToolTip(tr("CPU threads for the foundation encoders (0: the library's default, all cores)."))
+        form.addRow(tr("CPU threads"), self.threads)
+        self.tile = QSpinBox()
+        self.tile.setObjectName("mpm_settings_tile")
+        self.tile.setRange(MIN_TILE, MAX_TILE)
+        self.tile.setSingleStep(32)
+        self.tile.setSuffix(tr(" px"))
+        self.tile.setToolTip(tr("Tile size for prediction and anomalies: bounds memory; the result does not depend "
+                                "on it."))
+        form.addRow(tr("Tile size"), self.tile)
+        self.cache_dir = QgsFileWidget()
+        self.cache_dir.setObjectName("mpm_settings_cache_dir")
+        self.cache_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_dir.lineEdit().setPlaceholderText(default_cache_dir())
+        self.cache_dir.setToolTip(tr("Where embeddings are cached (MPM_CACHE_DIR); empty: {0}. The files can be "
+                                     "deleted at any time.").format(default_cache_dir()))
+        form.addRow(tr("Cache folder"), self.cache_dir)
+        layout.addLayout(form)
+        note = QLabel(tr("Applied to the runs started from the panel."))
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel | QDialogButtonBox.RestoreDefaults)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(lambda: self.set_values(RunSettings()))
+        layout.addWidget(buttons)
+        self.set_values(current)
+
+    def set_values(self, s):
+        self.backend.setCurrentIndex(max(0, self.backend.findData(s.backend)))
+        self.threads.setValue(s.threads)
+        self.tile.setValue(s.tile)
+        self.cache_dir.setFilePath(s.cache_dir)
+
+    def values(self):
+        return RunSettings(self.backend.currentData(), self.threads.value(), self.tile.value(),
+                           self.cache_dir.filePath())
+
+    def accept(self):
+        self.values().save()
+        super().accept()

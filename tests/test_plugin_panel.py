@@ -1,0 +1,421 @@
+"""The panel around the chain: pyqtgraph plots, run settings, results opened again, result layers kept out of the
+inputs, the default output folder (pytest-qgis, offscreen)."""
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+import pytest
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorLayer
+from qgis.PyQt.QtGui import QImage
+
+from conftest import ROOT, write_raster
+
+METHOD_KEYS = ("head", "random_forest", "weights_of_evidence")
+SHIPPED_LOSSES = os.path.join(ROOT, "models", "mpm-foundation-v1", "losses.csv")
+
+
+@pytest.fixture
+def clean_settings():
+    """No mpm_studio/ settings before or after the test (they live in the test profile, .qgis-settings)."""
+    QgsSettings().remove("mpm_studio")
+    yield QgsSettings()
+    QgsSettings().remove("mpm_studio")
+
+
+def write_validation(folder, seed=0, n_pos=13, n_bg=3000):
+    """validation.json as engine.prospectivity.finetune writes it, from engine.validate.curves on seeded scores."""
+    from engine.validate import curves
+
+    rng = np.random.default_rng(seed)
+    methods = {}
+    for i, key in enumerate(METHOD_KEYS):
+        r = curves(rng.normal(1.6 - 0.5 * i, 1.0, n_pos), rng.normal(0.0, 1.0, n_bg))
+        r.update(fold_roc_auc=[r["roc_auc"]], fold_roc_auc_mean=r["roc_auc"], deposit_scores={})
+        methods[key] = r
+    os.makedirs(folder, exist_ok=True)
+    meta = {"folds": 4, "block_m": 12000.0, "deposits": n_pos, "background": n_bg, "title": "seeded: spatial 4-fold CV"}
+    with open(os.path.join(folder, "validation.json"), "w") as f:
+        json.dump({"meta": meta, "methods": methods}, f)
+    return methods
+
+
+def step_area(x, y):
+    """Area under a step curve drawn as (x[0], y[0]), (x[1], y[1]) ...: the horizontal segments."""
+    x, y = np.asarray(x), np.asarray(y)
+    return float(np.sum((x[1:] - x[:-1]) * y[:-1]))
+
+
+# ---- plots ----
+
+
+def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_path):
+    from mpm_plugin import plots
+
+    assert plots.HAVE_PYQTGRAPH, plots.IMPORT_ERROR
+    methods = write_validation(str(tmp_path / "head"))
+    w = plots.PlotsWidget()
+    assert w.load_validation(str(tmp_path / "head"))
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == [
+        "Success rate", "ROC", "Precision-recall", "Prediction-area", "Training loss"]
+    names = ("foundation head", "random forest", "weights of evidence")
+    assert w.curve_labels("success_rate") == [f"{n} (AUC {methods[k]['success_rate_auc']:.3f})"
+                                              for n, k in zip(names, METHOD_KEYS)] + ["random"]
+    assert w.curve_labels("roc") == [f"{n} (ROC-AUC {methods[k]['roc_auc']:.3f})"
+                                     for n, k in zip(names, METHOD_KEYS)] + ["chance (ROC-AUC 0.5)"]
+    rate = methods["head"]["positive_rate"]
+    assert w.curve_labels("pr") == [f"{n} (PR-AUC {methods[k]['pr_auc']:.3f})" for n, k in zip(names, METHOD_KEYS)] \
+        + [f"chance (share of deposits {rate:.3f})"]
+    for n, k in zip(names, METHOD_KEYS):
+        # the ROC curve's area is the report's ROC-AUC, the rebuilt PR curve's the report's average precision
+        x, y = w.curve_data("roc", f"{n} (ROC-AUC {methods[k]['roc_auc']:.3f})")
+        assert step_area(x, y) == pytest.approx(methods[k]["roc_auc"], abs=1e-3)
+        x, y = w.curve_data("pr", f"{n} (PR-AUC {methods[k]['pr_auc']:.3f})")
+        assert step_area(x, y) == pytest.approx(methods[k]["pr_auc"], rel=1e-6)
+        x, y = w.curve_data("success_rate", f"{n} (AUC {methods[k]['success_rate_auc']:.3f})")
+        assert (x[0], y[0], x[-1], y[-1]) == (0, 0, 100, 100) and np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= 0)
+    # P-A: one method at a time (thresholds differ in scale), crossing where the report says
+    assert [w.pa_method.itemText(i) for i in range(w.pa_method.count())] == list(names)
+    for i, k in enumerate(METHOD_KEYS):
+        w.pa_method.setCurrentIndex(i)
+        cross = methods[k]["pa_intersection"]
+        labels = w.curve_labels("pa")
+        assert labels[:2] == ["prediction rate (deposits, %)", "area not flagged (100 - area %)"] and len(labels) == 3
+        assert labels[2] == "intersection: {0:.0f} % of deposits in {1:.0f} % of the area".format(
+            cross["prediction_rate"] * 100, cross["area"] * 100)
+        x, y = w.curve_data("pa", labels[0])
+        assert list(x) == methods[k]["pa_curve"]["threshold"]
+    # pretraining losses of the shipped model: a curve per source and stage
+    assert w.load_losses(SHIPPED_LOSSES)
+    labels = w.curve_labels("losses")
+    assert len(labels) == 8 and "geology (stage 1)" in labels and "geophysics (stage 2)" in labels
+    assert w.plots["losses"].getPlotItem().ctrl.logYCheck.isChecked()
+    for key, _label in plots.PLOTS:
+        path = w.export_png(key, str(tmp_path / f"{key}.png"), width=900)
+        image = QImage(path)
+        assert os.path.getsize(path) > 5000 and image.width() == 900, key
+        colours = {image.pixel(x, y) for x in range(0, 900, 7) for y in range(0, image.height(), 7)}
+        assert len(colours) > 10, f"{key}: a blank image"
+    # an unreadable report clears the validation tabs and says so
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "validation.json").write_text("{not json")
+    assert not w.load_validation(str(tmp_path / "bad"))
+    assert w.curve_labels("roc") == [] and w.message.text().startswith("No validation report")
+    assert not w.load_losses(str(tmp_path / "missing.csv")) and w.curve_labels("losses") == []
+
+
+def _head_folder(folder, stack_dir, with_png=False):
+    """A real head folder (engine.head on seeded features) with its card and validation report."""
+    from engine.head import HeadConfig, fit_head, save_head
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 8)).astype(np.float32)
+    y = (np.arange(60) < 10).astype(np.int8)
+    x[y == 1] += 1.0
+    head = fit_head(x, y, HeadConfig(members=2, max_epochs=30))
+    with open(os.path.join(ROOT, "models", "mpm-foundation-v1", "model_card.json")) as f:
+        sha = json.load(f)["sha256"]
+    with open(os.path.join(stack_dir, "stack.json")) as f:
+        bands = json.load(f)["bands"]
+    methods = write_validation(str(folder), seed=2)
+    save_head(head, str(folder), {
+        "encoder": {"name": "mpm-foundation-v1", "sha256": sha},
+        "stack_signature": [[b["source"], b["layer_type"], b["kind"]] for b in bands],
+        "stack": os.path.abspath(stack_dir), "deposits": ["a", "b"], "background": 50,
+        "cv": {k: {m: r[m] for m in ("roc_auc", "pr_auc", "success_rate_auc")} for k, r in methods.items()}})
+    if with_png:
+        image = QImage(60, 40, QImage.Format_RGB32)
+        image.fill(0x336699)
+        image.save(os.path.join(str(folder), "validation.png"))
+    return str(folder)
+
+
+def _prediction_folder(folder, stack_dir, head_dir):
+    import rasterio
+
+    os.makedirs(folder)
+    with rasterio.open(os.path.join(stack_dir, "valid.tif")) as ds:
+        transform, shape = ds.transform, (ds.height, ds.width)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    p = np.exp(-((yy - 40) ** 2 + (xx - 60) ** 2) / 300.0).astype(np.float32)
+    write_raster(os.path.join(folder, "prospectivity.tif"), p, transform, nodata=np.nan)
+    write_raster(os.path.join(folder, "uncertainty.tif"), p * 0.1, transform, nodata=np.nan)
+    with open(os.path.join(folder, "predict.json"), "w") as f:
+        json.dump({"head": os.path.join(head_dir, "head_card.json"), "sources": [], "files": {}}, f)
+    return str(folder)
+
+
+def _group_names():
+    group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
+    return [n.layer().name() for n in group.findLayers()] if group else []
+
+
+def test_fallback_to_the_png_without_pyqtgraph(plugin, kolari_stack, tmp_path, monkeypatch):
+    from mpm_plugin import plots
+
+    head = _head_folder(tmp_path / "head", kolari_stack, with_png=True)
+    monkeypatch.setattr(plots, "HAVE_PYQTGRAPH", False)
+    monkeypatch.setattr(plots, "IMPORT_ERROR", "No module named 'pyqtgraph'")
+    dock = plugin.dock
+    assert dock.show_validation(head).startswith("ROC-AUC head")
+    assert dock.plots is None and dock.plots_dock is None
+    assert not dock.validation_plot.pixmap().isNull() and not dock.validation_plot.isHidden()
+    assert not dock.plots_message.isHidden() and "pyqtgraph" in dock.plots_message.text()
+    assert not dock.show_plots_button.isEnabled() and dock.open_plot_button.isEnabled()
+    monkeypatch.setattr(plots, "HAVE_PYQTGRAPH", True)  # with it: the curves beside the map, no picture
+    dock.show_validation(head)
+    assert dock.plots is not None and not dock.plots_dock.isHidden()
+    assert len(dock.plots.curve_labels("roc")) == 4
+    assert dock.validation_plot.isHidden() and dock.plots_message.isHidden() and dock.show_plots_button.isEnabled()
+    # the head was fine-tuned on the shipped encoder: its pretraining losses in the loss tab
+    assert len(dock.plots.curve_labels("losses")) == 8
+
+
+# ---- settings ----
+
+
+def test_settings_round_trip_and_reach_the_run_parameters(plugin, clean_settings, tmp_path):
+    from qgis.core import QgsProcessingContext
+    from qgis.PyQt.QtWidgets import QDialogButtonBox
+
+    from mpm_plugin.settings import RunSettings, SettingsDialog
+
+    assert RunSettings.load() == RunSettings("auto", 0, 256, "")  # nothing stored: the defaults
+    RunSettings("onnx-cpu", 3, 128, str(tmp_path / "cache")).save()
+    assert clean_settings.value("mpm_studio/backend") == "onnx-cpu"
+    assert int(clean_settings.value("mpm_studio/threads")) == 3
+    assert RunSettings.load() == RunSettings("onnx-cpu", 3, 128, str(tmp_path / "cache"))
+    dialog = SettingsDialog()
+    assert (dialog.backend.currentText(), dialog.threads.value(), dialog.tile.value(),
+            dialog.cache_dir.filePath()) == ("onnx-cpu", 3, 128, str(tmp_path / "cache"))
+    dialog.backend.setCurrentIndex(dialog.backend.findData("torch-cpu"))
+    dialog.threads.setValue(2)
+    dialog.tile.setValue(512)
+    dialog.accept()
+    assert RunSettings.load() == RunSettings("torch-cpu", 2, 512, str(tmp_path / "cache"))
+    restore = SettingsDialog()
+    restore.findChild(QDialogButtonBox).button(QDialogButtonBox.RestoreDefaults).click()
+    assert restore.values() == RunSettings()
+    restore.reject()
+    assert RunSettings.load().backend == "torch-cpu"  # cancel stores nothing
+
+    dock = plugin.dock
+    dock.stack_dir, dock.head_dir, dock.prediction_dir = str(tmp_path / "s"), str(tmp_path / "h"), str(tmp_path / "p")
+    dock.output.setFilePath(str(tmp_path / "out"))
+    reg = QgsApplication.processingRegistry()
+    context = QgsProcessingContext()
+    predict = dock.parameters_for("mpm:predict", dock.predict_parameters())
+    assert (predict["BACKEND"], predict["THREADS"], predict["TILE"]) == ("torch-cpu", 2, 512)
+    alg = reg.algorithmById("mpm:predict")  # values the algorithm reads as given
+    assert alg.parameterAsEnumString(predict, "BACKEND", context) == "torch-cpu"
+    assert alg.parameterAsInt(predict, "THREADS", context) == 2 and alg.parameterAsInt(predict, "TILE", context) == 512
+    finetune = dock.parameters_for("mpm:finetune", dock.finetune_parameters())
+    assert (finetune["BACKEND"], finetune["THREADS"]) == ("torch-cpu", 2) and "TILE" not in finetune
+    anomalies = dock.parameters_for("mpm:anomalies", dock.anomalies_parameters())
+    assert (anomalies["THREADS"], anomalies["TILE"]) == (2, 512) and "BACKEND" not in anomalies
+    targets = dock.parameters_for("mpm:targets", dock.targets_parameters())
+    assert not {"BACKEND", "THREADS", "TILE"} & set(targets)
+    dock.overrides["mpm:predict"] = {"BACKEND": "auto"}  # explicit overrides win
+    assert dock.parameters_for("mpm:predict", dock.predict_parameters())["BACKEND"] == "auto"
+    # what QgsSettings holds is checked: nonsense falls back to the defaults
+    clean_settings.setValue("mpm_studio/backend", "quantum")
+    clean_settings.setValue("mpm_studio/tile", "big")
+    clean_settings.setValue("mpm_studio/threads", -4)
+    assert RunSettings.load() == RunSettings("auto", 0, 256, str(tmp_path / "cache"))
+
+
+def test_cache_folder_is_set_for_a_run_and_restored(plugin, clean_settings, tmp_path):
+    from rasterio.transform import from_origin
+
+    from mpm_plugin.settings import RunSettings
+
+    before = os.environ.get("MPM_CACHE_DIR")
+    cache = str(tmp_path / "my cache")
+    RunSettings(cache_dir=cache).save()
+    pred = tmp_path / "prediction"
+    pred.mkdir()
+    yy, xx = np.mgrid[0:40, 0:40]
+    write_raster(pred / "prospectivity.tif", np.exp(-((yy - 20) ** 2 + (xx - 20) ** 2) / 40.0).astype(np.float32),
+                 from_origin(400000, 7500000, 100, 100), nodata=np.nan)
+    dock = plugin.dock
+    done = []
+    params = {"PREDICTION": str(pred), "MODE": "threshold", "VALUE": 0.5, "MIN_AREA": 0.01,
+              "OUTPUT": str(tmp_path / "t.gpkg")}
+    task = dock.run_algorithm("mpm:targets", params, done.append, "Targets", "...")
+    assert task is not None and os.environ["MPM_CACHE_DIR"] == cache  # while the run lasts
+    end = time.time() + 60
+    while dock.last_result is None and time.time() < end:
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+    assert dock.last_result[0] and done and os.path.exists(tmp_path / "t.gpkg")
+    assert os.environ.get("MPM_CACHE_DIR") == before  # and not after
+
+
+def test_threads_setting_reaches_the_engine_embeddings(qgis_processing, monkeypatch, tmp_path):
+    """THREADS of mpm:predict / mpm:finetune goes down to every embedding the engine computes."""
+    import engine.prospectivity
+    from mpm_plugin.algorithms.predict import PredictAlgorithm
+
+    calls = []
+
+    def fake_predict(stack, head, out, threads=None, **kw):
+        calls.append(threads)
+        return {"out_dir": out, "mean_probability": 0.1, "max_probability": 0.9, "valid_pixels": 1}
+
+    monkeypatch.setattr(engine.prospectivity, "predict", fake_predict)
+    stack, head = tmp_path / "stack", tmp_path / "head"
+    stack.mkdir(), head.mkdir()
+    (stack / "stack.json").write_text("{}")
+    (head / "head_card.json").write_text("{}")
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    alg = PredictAlgorithm()
+    alg.initAlgorithm()
+    for threads in (0, 3):
+        params = {"STACK": str(stack), "HEAD": str(head), "THREADS": threads, "OUTPUT": str(tmp_path / f"p{threads}")}
+        alg.run_engine(params, QgsProcessingContext(), QgsProcessingFeedback())
+    assert calls == [None, 3]
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    with alg.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_engine_predict_and_finetune_pass_threads_to_the_embedding(monkeypatch, kolari_stack, tmp_path):
+    import engine.prospectivity as P
+
+    seen = []
+    real = P.embedding_path
+
+    def spy(*a, threads=None, **kw):
+        seen.append(threads)
+        return real(*a, threads=threads, **kw)
+
+    monkeypatch.setattr(P, "embedding_path", spy)
+    P.finetune(kolari_stack, str(tmp_path / "head"), validate=False, n_background=500, threads=1)
+    P.predict(kolari_stack, str(tmp_path / "head"), str(tmp_path / "pred"), contributions=False, threads=1)
+    assert seen == [1, 1]
+
+
+# ---- results opened again ----
+
+
+def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_stack, tmp_path):
+    from qgis.core import QgsSingleBandPseudoColorRenderer
+
+    out = tmp_path / "out"
+    out.mkdir()
+    head = _head_folder(out / "head", kolari_stack)
+    prediction = _prediction_folder(str(out / "prediction"), kolari_stack, head)
+    dock = plugin.dock
+    chain = {"finetune": dock.finetune_button, "predict": dock.predict_button, "targets": dock.targets_button,
+             "anomalies": dock.anomalies_button}
+
+    def enabled():
+        return {k for k, b in chain.items() if b.isEnabled()}
+
+    assert enabled() == set()
+    assert dock.open_results(kolari_stack) == [("stack", kolari_stack)]
+    assert dock.stack_dir == kolari_stack and dock.head_dir is None
+    assert enabled() == {"finetune", "anomalies"}  # the crop holds deposits and geochemistry
+    assert {"Aligned stack", "Validity mask"} <= set(_group_names())
+    assert dock.output.filePath() == os.path.dirname(kolari_stack)
+
+    dock.stack_dir = None  # a fresh panel (after a restart): a head brings the stack it was trained on
+    assert dock.open_results(head) == [("stack", kolari_stack), ("head", head)]
+    assert dock.head_dir == head and dock.stack_dir == kolari_stack
+    assert enabled() == {"finetune", "predict", "anomalies"}
+    assert not dock.validation_box.isHidden() and dock.validation_summary.text().startswith("ROC-AUC head")
+    assert len(dock.plots.curve_labels("success_rate")) == 4
+    assert _group_names().count("Aligned stack") == 1  # not loaded twice
+
+    assert dock.open_results(prediction)[-1] == ("prediction", prediction)
+    assert enabled() == {"finetune", "predict", "targets", "anomalies"}
+    group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
+    nodes = {n.layer().name(): n for n in group.findLayers()}
+    renderer = nodes["Prospectivity"].layer().renderer()
+    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer) and renderer.classificationMax() == 1.0
+    assert nodes["Prospectivity"].itemVisibilityChecked()
+    assert not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
+    del renderer, nodes, group
+
+    # the whole output folder, in a panel that knows nothing: the newest of each, in chain order
+    dock.stack_dir = dock.head_dir = dock.prediction_dir = None
+    dock.update_buttons()
+    assert [k for k, _p in dock.open_results(str(out))] == ["stack", "head", "prediction"]
+    assert (dock.stack_dir, dock.head_dir, dock.prediction_dir) == (kolari_stack, head, prediction)
+    assert dock.output.filePath() == str(out) and "Opened stack, head, prediction" in dock.status.text()
+    assert _group_names().count("Prospectivity") == 1
+    # a folder with no results changes nothing
+    (tmp_path / "empty").mkdir()
+    assert dock.open_results(str(tmp_path / "empty")) == []
+    assert dock.prediction_dir == prediction and enabled() == {"finetune", "predict", "targets", "anomalies"}
+    # a model folder: its pretraining losses in the plots
+    assert dock.open_results(os.path.dirname(SHIPPED_LOSSES)) == [("model", os.path.dirname(SHIPPED_LOSSES))]
+    assert dock.plots.current_key() == "losses" and len(dock.plots.curve_labels("losses")) == 8
+
+
+def test_result_layers_are_not_offered_as_inputs(plugin, tmp_path):
+    from rasterio.transform import from_origin
+
+    from mpm_plugin.dock import RESULT_PROPERTY
+
+    t = from_origin(400000, 7500000, 100, 100)
+    values = np.random.default_rng(0).normal(size=(20, 20)).astype(np.float32)
+    mag = QgsRasterLayer(write_raster(tmp_path / "mag.tif", values, t), "mag")
+    area = QgsVectorLayer("Polygon?crs=EPSG:3067", "area", "memory")
+    QgsProject.instance().addMapLayers([mag, area])
+    dock = plugin.dock
+
+    def offered(key):
+        lst = dock.lists[key]
+        return [lst.item(i).text() for i in range(lst.count())]
+
+    def aoi_choices():
+        return [dock.aoi.itemText(i) for i in range(dock.aoi.count()) if dock.aoi.itemText(i)]
+
+    assert offered("geophysics") == ["mag"] and aoi_choices() == ["area"]
+    dock.add_results([(write_raster(tmp_path / "prospectivity.tif", values, t), "Prospectivity")])
+    targets = QgsVectorLayer("Polygon?crs=EPSG:3067&field=rank:integer", "Targets", "memory")
+    dock.add_layers([(targets, "targets.qml", True)])
+    assert "Prospectivity" in _group_names() and "Targets" in _group_names()
+    assert offered("geophysics") == ["mag"] and sorted(offered("geology")) == ["area", "mag"]
+    assert aoi_choices() == ["area"]
+    # a result from a saved project (marked) outside the group, and a layer dragged into the group
+    old = QgsRasterLayer(write_raster(tmp_path / "old.tif", values, t), "old result")
+    old.setCustomProperty(RESULT_PROPERTY, True)
+    QgsProject.instance().addMapLayer(old)
+    assert "old result" not in offered("geophysics")
+    root = QgsProject.instance().layerTreeRoot()
+    node = root.findLayer(mag.id())
+    root.findGroup("MPM Studio").addChildNode(node.clone())
+    root.removeChildNode(node)
+    assert offered("geophysics") == []
+    del node, root
+
+
+def test_default_output_folder_is_beside_the_project_or_in_home(plugin, tmp_path):
+    from mpm_plugin.dock import default_output_folder
+
+    project = QgsProject.instance()
+    dock = plugin.dock
+    folder = dock.output.filePath()
+    assert not os.path.abspath(folder).startswith(os.path.abspath(tempfile.gettempdir()) + os.sep)
+    assert folder.startswith(os.path.join(os.path.expanduser("~"), "MPM Studio") + os.sep)
+    try:
+        project.setFileName(str(tmp_path / "work" / "kolari.qgz"))
+        os.makedirs(tmp_path / "work")
+        assert project.write()  # saved: the panel's default follows the project
+        assert default_output_folder() == str(tmp_path / "work" / "MPM Studio")
+        assert dock.output.filePath() == str(tmp_path / "work" / "MPM Studio")
+        dock.output.setFilePath(str(tmp_path / "mine"))  # a folder the user chose stays
+        project.setFileName(str(tmp_path / "other" / "k.qgz"))
+        os.makedirs(tmp_path / "other")
+        assert project.write()
+        assert dock.output.filePath() == str(tmp_path / "mine")
+    finally:
+        project.clear()
+    assert default_output_folder() == folder
