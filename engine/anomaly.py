@@ -22,7 +22,7 @@ from .errors import InputError
 from .features import DEFAULT_MODEL
 from .progress import Steps
 from .reader import Stack
-from .stack import GDAL_CACHE_MB
+from .stack import bounded_block_cache
 
 SOURCE = "geochemistry"
 SAMPLE = 20_000      # pixels for the MCD fit, the score statistics and the Spearman correlation
@@ -159,7 +159,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
 
     steps = Steps(feedback)
     out_dir = check_output_path(out_dir, overwrite, "anomaly folder")
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), Stack(stack_dir) as st:  # bounded block cache
+    with bounded_block_cache(), Stack(stack_dir) as st:  # bounded block cache
         if SOURCE not in st.sources:
             raise InputError(f"the stack '{stack_dir}' has no geochemistry layers (sources: {', '.join(st.sources)})",
                              fix="re-run align with a geochemistry point layer (--geochemistry till.shp::elements=Cu,Co,...)")

@@ -154,6 +154,12 @@ def build_parser():
     st.add_argument("--crop", type=int, default=128, help="train the first part of the run on crops of this size (0: off)")
     st.add_argument("--crop-fraction", type=float, default=0.7, help="share of the run on crops")
     st.add_argument("--crop-batch-factor", type=int, default=2, help="images per step on crops = batch x this")
+    st.add_argument("--config", help='GeoSAM architecture as JSON, e.g. \'{"dim": 64, "widths": [16, 32, 64, 96]}\' '
+                                     "(fields of engine.sam.modeling.GeoSamConfig; default: its defaults)")
+    st.add_argument("--bce-warmup", type=float, default=0.3,
+                    help="share of the run with cross-entropy in place of SAM's focal term (escapes the all-background start)")
+    st.add_argument("--attention-gain", type=float, default=2.5,
+                    help="tied, scaled query/key start of the decoder's cross-attentions (0: SAM's own init)")
     st.add_argument("--synthetic", type=int, default=256, help="synthetic training scenes")
     st.add_argument("--kolari", help="Kolari data folder (default: the demo data when found; 'none' for synthetic only)")
     st.add_argument("--kolari-fraction", type=float, default=0.2)
@@ -172,7 +178,10 @@ def build_parser():
 
 def cmd_sam_train(args, feedback):
     from .sam.evaluate import EVAL_SEED0, format_table
+    from .sam.modeling import GeoSamConfig
     from .sam.train import train_geosam
+
+    config = GeoSamConfig.from_dict(json.loads(args.config)) if args.config else None
 
     kolari = args.kolari
     if kolari is None:
@@ -191,7 +200,8 @@ def cmd_sam_train(args, feedback):
                         kolari_fraction=args.kolari_fraction, device=args.device, threads=args.threads,
                         eval_seeds=range(EVAL_SEED0, EVAL_SEED0 + args.eval_scenes), onnx=not args.no_onnx,
                         overwrite=args.overwrite, crop=args.crop or None, crop_fraction=args.crop_fraction,
-                        crop_batch_factor=args.crop_batch_factor)
+                        crop_batch_factor=args.crop_batch_factor, config=config, bce_warmup=args.bce_warmup,
+                        attention_gain=args.attention_gain)
     t = card["training"]
     print(f"GeoSAM: {os.path.abspath(args.out)} ({t['steps']} steps, {t['seconds'] / 60:.1f} min on {t['device']}, "
           f"final losses {json.dumps(t['final_losses'])})")

@@ -1,8 +1,9 @@
 """Fused foundation embeddings of a whole aligned stack, tile by tile, into one GeoTIFF.
 
-Each tile is read with a halo of one model window (clipped at the raster's edges), so every
-window that touches the tile's core is seen exactly as in a single pass over the whole raster: no
-seams, and memory bounded by the tile. Output is at patch resolution (one value per patch x patch pixels), D bands, NaN where no
+Each tile is read with a halo of window - stride pixels (clipped at the raster's edges, and
+reaching back to the raster's last window at its far edges), so every window that touches the
+tile's core is seen exactly as in a single pass over the whole raster: no seams, and memory
+bounded by the tile. Output is at patch resolution (one value per patch x patch pixels), D bands, NaN where no
 source has data; it is written to a temporary file and renamed, so a cancel leaves nothing.
 
 The tiles are computed in this process, or on a Dask cluster (scheduler=..., engine.distributed)
@@ -20,6 +21,7 @@ from rasterio.windows import Window
 from .atomic import atomic_path
 from .progress import Steps
 from .reader import Stack
+from .stack import bounded_block_cache
 
 
 def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=False, feedback=None, threads=None,
@@ -40,17 +42,18 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
         cfg, name = b.config, b.name
     else:
         cfg, name = _model_config(model), None
-    p, halo = cfg.patch, cfg.window
-    tile = max(halo, tile // halo * halo)  # keeps tiles on the windows' lattice (stride = window / 2)
-    with Stack(stack_dir) as st:
+    p, win = cfg.patch, cfg.window
+    tile = max(win, tile // win * win)  # keeps tiles on the windows' lattice (stride = window / 2)
+    block = max(16, min(256, tile // p // 16 * 16))  # one tile = one block (64 x 64 at tile 256): written once, whole
+    with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         g = st.grid
         gh, gw = -(-g.height // p), -(-g.width // p)
         transform = g.transform * g.transform.scale(p, p)
         tiles = list(st.tiles(tile))
         with atomic_path(out_path, overwrite=overwrite, what="embedding raster") as tmp:
             with rasterio.open(tmp, "w", driver="GTiff", width=gw, height=gh, count=cfg.dim, dtype="float32",
-                               crs=g.rio_crs, transform=transform, nodata=np.nan, tiled=True, blockxsize=256,
-                               blockysize=256, compress="deflate", predictor=3, BIGTIFF="IF_SAFER") as dst:
+                               crs=g.rio_crs, transform=transform, nodata=np.nan, tiled=True, blockxsize=block,
+                               blockysize=block, compress="deflate", predictor=3, BIGTIFF="IF_SAFER") as dst:
                 if scheduler is None:
                     for k, t in enumerate(tiles):
                         _write_block(dst, t, embed_tile(st, b, t.core, exclude), p)
@@ -70,19 +73,42 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     return name
 
 
+def _tile_halo(cfg):
+    """Pixels read before and after a tile's core: windows on the stride lattice (window / 2, as
+    infer.embed_scene) that touch the core start at most window - stride before it."""
+    return cfg.window - cfg.window // 2
+
+
+def _halo_span(off, size, n, cfg):
+    """(first, end) pixels read for a core [off, off + size) along an axis of n pixels.
+
+    A whole-raster pass puts windows on the stride lattice plus one last window at the padded
+    end minus a window (off the lattice in general). The span starts `halo` before the core, on
+    the lattice, but no later than that last window's lattice step; it ends `halo` after the
+    core, or at the raster's end when the last window touches the core. So the tile's own
+    lattice and last window are the whole pass's, at the same places."""
+    stride, win = cfg.window // 2, cfg.window
+    last = max(win, -(-n // cfg.patch) * cfg.patch) - win
+    first = max(0, min(off - _tile_halo(cfg), last // stride * stride))
+    end = n if last < off + size else min(n, off + size + _tile_halo(cfg))
+    return first, end
+
+
 def embed_tile(st, backend, core, exclude=()):
     """(D, h, w) float32 patch-grid block of the tile whose core window is `core`; None if nothing is observed.
 
-    The core is read with a halo of one model window, clipped to the raster, so edge windows
-    fall where a whole-raster pass puts them.
+    The core is read with a halo of window - stride pixels (engine.embed._halo_span), clipped to
+    the raster, so every window touching the core is one a whole-raster pass runs, at its place.
     """
     from .model.infer import embed_scene
 
     g = st.grid
-    p, halo = backend.config.patch, backend.config.window
-    r_a, c_a = max(0, core.row_off - halo), max(0, core.col_off - halo)
-    r_b = min(g.height, core.row_off + core.height + halo)
-    c_b = min(g.width, core.col_off + core.width + halo)
+    cfg = backend.config
+    p = cfg.patch
+    if core.row_off % cfg.window or core.col_off % cfg.window:
+        raise ValueError("tile cores must start on multiples of the model window")
+    r_a, r_b = _halo_span(core.row_off, core.height, g.height, cfg)
+    c_a, c_b = _halo_span(core.col_off, core.width, g.width, cfg)
     scene = st.scene(Window(c_a, r_a, c_b - c_a, r_b - r_a))
     for s in exclude:
         scene.sources.pop(s, None)

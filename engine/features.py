@@ -80,8 +80,9 @@ class EmbeddingReader:
     def __exit__(self, *exc):
         self.close()
 
-    def pixel_features(self, window):
-        """(D, h, w) float32 features of the pixel window; NaN where the pixel's patch has no data."""
+    def _window(self, window):
+        """The patch grid under a pixel window and what upsampling it needs:
+        (g (D, gh', gw') with no-data patches zeroed, m (gh', gw') 1 = patch has data, interp, keep (h, w))."""
         p = self.patch
         gh, gw = self.ds.height, self.ds.width
         r0, c0 = int(window.row_off), int(window.col_off)
@@ -100,11 +101,30 @@ class EmbeddingReader:
             a = a[..., iy0, :] * (1 - wy)[:, None] + a[..., iy1, :] * wy[:, None]
             return a[..., ix0] * (1 - wx) + a[..., ix1] * wx
 
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = interp(g) / interp(m)
         own = ok[np.clip((np.arange(r0, r0 + h) // p) - ya, 0, ok.shape[0] - 1)][:, np.clip((np.arange(c0, c0 + w) // p) - xa, 0, ok.shape[1] - 1)]
         inside = ((np.arange(r0, r0 + h) // p) < gh)[:, None] & ((np.arange(c0, c0 + w) // p) < gw)[None, :]
-        out[:, ~(own & inside)] = np.nan
+        return g, m, interp, own & inside
+
+    def pixel_features(self, window):
+        """(D, h, w) float32 features of the pixel window; NaN where the pixel's patch has no data."""
+        g, m, interp, keep = self._window(window)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = interp(g) / interp(m)
+        out[:, ~keep] = np.nan
+        return out.astype(np.float32)
+
+    def pixel_projection(self, window, weights, bias):
+        """(M, h, w) float32: pixel_features(window) projected per pixel, features @ weights (D, M) + bias (M,),
+        NaN where pixel_features is NaN.
+
+        Upsampling is linear and its normalising weight (interp of the data mask) is one scalar per
+        pixel, so the projection is taken at patch resolution first and only M maps are upsampled
+        instead of D: the same values up to float rounding, ~D/M times less work (linear heads)."""
+        g, m, interp, keep = self._window(window)
+        q = np.tensordot(np.asarray(weights, np.float32).T, g, axes=1)  # (M, gh', gw')
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = interp(q) / interp(m) + np.asarray(bias, np.float32)[:, None, None]
+        out[:, ~keep] = np.nan
         return out.astype(np.float32)
 
     def at_pixels(self, rows, cols, tile=256):

@@ -74,7 +74,7 @@ def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=2
                                          "synthetic_size": synthetic_size, "tile": tile, "max_tiles_per_stack": max_tiles,
                                          "held_out_bounds": {os.path.abspath(f): b for f, b in held.items()},
                                          "scenes": len(scenes), "labels_used": False})
-    if onnx:
+    if onnx and summary.get("rank", 0) == 0:  # under torchrun rank 0 alone writes (engine/model/pretrain.py)
         from .model.onnx_export import export_onnx
         from .model.weights import load_model
 

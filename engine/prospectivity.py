@@ -22,7 +22,7 @@ from .errors import InputError
 from .features import EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
 from .reader import Stack
-from .stack import GDAL_CACHE_MB
+from .stack import bounded_block_cache
 
 
 def stack_signature(stack):
@@ -133,7 +133,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
 def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads,
              scheduler, workers):
     steps = Steps(feedback)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), Stack(stack_dir) as st:  # bounded block cache, whatever the size
+    with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         sources = st.sources if contributions and len(st.sources) > 1 else []
         n_emb = 1 + len(sources)
         paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb),

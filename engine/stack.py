@@ -32,6 +32,12 @@ SAMPLE_PIXELS = 1_000_000  # per band, for normalisation statistics
 GDAL_CACHE_MB = 256  # GDAL's block cache otherwise grows to 5 % of RAM while writing big stacks
 
 
+def bounded_block_cache(mb=GDAL_CACHE_MB):
+    """rasterio.Env with GDAL's block cache capped at `mb` MB. rasterio passes GDAL_CACHEMAX through
+    as bytes: a bare 256 meant 256 bytes, i.e. no cache at all, and every block decoded again."""
+    return rasterio.Env(GDAL_CACHEMAX=int(mb) * 2**20)
+
+
 @dataclass
 class StackSpec:
     layers: list
@@ -139,7 +145,7 @@ def _vector_crs(layer):
 
 def align_stack(spec, out_dir, overwrite=False, feedback=None):
     """Align `spec` into `out_dir`; returns the manifest. The user's inputs are only read."""
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):  # opening and checking inputs fills the cache too
+    with bounded_block_cache():  # opening and checking inputs fills the cache too
         return _align(spec, out_dir, overwrite, feedback)
 
 

@@ -30,6 +30,7 @@ from rasterio.windows import Window
 from .atomic import atomic_path, check_output_path
 from .errors import InputError
 from .progress import Steps
+from .stack import bounded_block_cache
 from .vectors import pyogrio
 
 FIELDS = ["rank", "area_km2", "mean_prob", "max_prob", "mean_uncert", "dominant_source", "deposits_inside", "threshold"]
@@ -206,7 +207,7 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
     if simplify is not None and simplify < 0:
         raise InputError(f"simplify must be a tolerance in map units >= 0, got {simplify}", fix="give e.g. 50 (metres)")
     check_output_path(out_path, overwrite, "targets GeoPackage")
-    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB), contextlib.ExitStack() as stack:
+    with bounded_block_cache(_GDAL_CACHE_MB), contextlib.ExitStack() as stack:
         if capture is not None:
             threshold = threshold_for_capture(prob_path, deposits, capture)
             steps.info(f"threshold {threshold:.4f} captures {capture:.0%} of the deposits")

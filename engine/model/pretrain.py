@@ -8,6 +8,13 @@ within-source detail; the fusion is the only part that has to learn how sources 
 
 Randomness is derived from (seed, stage, step), so a resumed run draws the same windows and
 masks as an uninterrupted one without storing RNG state in the checkpoint.
+
+Data-parallel: started by `torchrun --nproc_per_node=N` (WORLD_SIZE > 1 in the environment),
+pretrain() joins the process group (NCCL on GPUs, one per LOCAL_RANK; gloo on the CPU), wraps
+each trained part in DistributedDataParallel, draws windows and masks from (seed, stage, step,
+rank), checks cancel collectively once per step (every rank stops at the same step) and lets
+rank 0 alone write checkpoints, weights, card and curves. Each rank trains on batch_size windows,
+so the effective batch is N x batch_size. Without WORLD_SIZE (or with 1) nothing of this runs.
 """
 
 import csv
@@ -116,6 +123,111 @@ def _augment(x, k, flip):
     return np.ascontiguousarray(x)
 
 
+# --------------------------------------------------------------------------- data-parallel helpers
+class _Dist:
+    """Rank, world size and the collectives pretrain needs; a no-op when WORLD_SIZE <= 1."""
+
+    def __init__(self, device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank, self.local_rank, self.owns_group = 0, 0, False
+        self.device = device
+        if self.world <= 1:
+            self.world = 1
+            return
+        import torch
+        import torch.distributed as dist
+
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":
+            self.device = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(self.device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+            self.owns_group = True
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    @property
+    def on(self):
+        return self.world > 1
+
+    @property
+    def main(self):
+        return self.rank == 0
+
+    def wrap(self, module):
+        """module inside DistributedDataParallel (parameters used per step vary: channel dropout,
+        the target source), or the module itself in a single process."""
+        if not self.on:
+            return module
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        import inspect
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        # buffers are constant position tables: no need to sync them every forward
+        sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters
+                else "broadcast_buffers")
+        return DDP(module, device_ids=ids, find_unused_parameters=True, **{sync: False})
+
+    def reduce(self, values, op="sum"):
+        """values (list of floats) reduced over the ranks (as float64)."""
+        if not self.on:
+            return list(values)
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor(values, dtype=torch.float64, device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(t, op={"sum": dist.ReduceOp.SUM, "min": dist.ReduceOp.MIN}[op])
+        return t.cpu().tolist()
+
+    def barrier(self):
+        if self.on:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def close(self):
+        if self.owns_group:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+            self.owns_group = False
+
+
+def _adapters():
+    """nn.Modules whose forward() is the training loss: DDP synchronises through forward/backward."""
+    import torch.nn as nn
+
+    class MAEStep(nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, *args, **kwargs):
+            return self.encoder.mae_forward(*args, **kwargs)
+
+    class CrossStep(nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, batch, target, drop_others=None):
+            return self.model.cross_source_loss(batch, target, drop_others=drop_others)
+
+    return MAEStep, CrossStep
+
+
+def state_digest(model):
+    """sha256 over the state dict (names and bytes, sorted): equal on every rank after DDP training."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 # --------------------------------------------------------------------------- training helpers
 def _lr(step, total, base):
     warm = max(1, int(0.05 * total))
@@ -195,6 +307,25 @@ def _final(history, stage, last=20):
     return out
 
 
+class _RankFeedback:
+    """Feedback of one rank under DDP: progress and messages from rank 0 only; never cancelled by
+    itself (a rank that stopped alone would leave the others waiting in a collective)."""
+
+    def __init__(self, feedback, speak):
+        self._fb, self._speak = feedback, speak
+
+    def isCanceled(self):  # noqa: N802
+        return False
+
+    def setProgress(self, percent):  # noqa: N802
+        if self._speak:
+            self._fb.setProgress(percent)
+
+    def pushInfo(self, text):  # noqa: N802
+        if self._speak:
+            self._fb.pushInfo(text)
+
+
 # --------------------------------------------------------------------------- entry point
 def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="pretrain_out", seed=0,
              device=None, feedback=None, resume=True, batch_size=16, lr=1e-3, channel_dropout=0.3,
@@ -203,12 +334,11 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
 
     Writes to out_dir: checkpoint.pt (resumable; re-running with resume=True continues from it),
     weights.safetensors + model_card.json + MODEL_CARD.md, losses.csv, losses.png.
-    Scene labels are never read.
+    Scene labels are never read. Under torchrun (WORLD_SIZE > 1) it trains data-parallel (see the
+    module's docstring); rank 0 writes, every rank returns the summary with "rank", "world_size"
+    and "state_digest" (equal on all ranks).
     """
     import torch
-
-    from .fusion import FoundationModel
-    from .weights import save_model
 
     steps = Steps(feedback)
     config = config or ModelConfig()
@@ -218,6 +348,24 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
+    dist_ = _Dist(device)
+    try:
+        return _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, dist_.device, steps, resume,
+                         batch_size, lr, channel_dropout, checkpoint_every, data_description, dist_)
+    finally:
+        dist_.close()
+
+
+def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device, steps, resume, batch_size, lr,
+              channel_dropout, checkpoint_every, data_description, dist_):
+    import torch
+
+    from .fusion import FoundationModel
+    from .weights import save_model
+
+    feedback = steps.feedback
+    if dist_.on:  # rank 0 speaks; cancel is checked by all ranks together (check_cancel), never by one alone
+        steps = Steps(_RankFeedback(feedback, speak=dist_.main))
     sampler = WindowSampler(scenes, config, steps=steps)
     sources = sampler.sources
     if not sources:
@@ -226,7 +374,19 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
             fix="check the layers' nodata values and extents",
         )
     steps.info(f"Pretraining on {device.type}: sources {', '.join(sources)}; "
-               f"{sum(len(v) for v in sampler.single.values())} source windows, {len(sampler.joint)} joint windows")
+               f"{sum(len(v) for v in sampler.single.values())} source windows, {len(sampler.joint)} joint windows"
+               + (f"; data-parallel over {dist_.world} processes ({batch_size} windows each)" if dist_.on else ""))
+    MAEStep, CrossStep = _adapters()
+    tag = [dist_.rank] if dist_.on else []  # per-rank draws; a single process keeps its historical seeds
+
+    def save(*a):
+        if dist_.main:
+            _save_checkpoint(ck_path, model, *a)
+
+    def check_cancel():
+        """Cancelled on every rank when any rank's feedback asks (a single process: as before)."""
+        if dist_.on and dist_.reduce([float(feedback.isCanceled())])[0] > 0:
+            raise Cancelled()
 
     torch.manual_seed(seed)
     model = FoundationModel(config, sources).to(device)
@@ -246,7 +406,7 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
 
     def gen(stage_, step_):
         g = torch.Generator(device=device)
-        g.manual_seed(int(np.random.SeedSequence([seed, stage_, step_, 7]).generate_state(1)[0]))
+        g.manual_seed(int(np.random.SeedSequence([seed, stage_, step_, 7] + tag).generate_state(1)[0]))
         return g
 
     # ---------------- stage 1
@@ -256,10 +416,12 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
         if ck is not None and ck["stage"] == 1 and ck["opt"] is not None:
             opt.load_state_dict(ck["opt"])
         model.train()
+        mae = {s: dist_.wrap(MAEStep(model.encoders[s])) for s in sources}
         done = start
         try:
             for step in range(start, steps_stage1):
-                rng = np.random.default_rng([seed, 1, step])
+                check_cancel()
+                rng = np.random.default_rng([seed, 1, step] + tag)
                 for g_ in opt.param_groups:
                     g_["lr"] = float(_lr(step, steps_stage1, lr))
                 opt.zero_grad(set_to_none=True)
@@ -273,22 +435,24 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
                         k = np.ones(len(ids), bool)
                         k[rng.choice(len(ids), size=int(rng.integers(1, len(ids))), replace=False)] = False
                         keep = torch.from_numpy(k).to(device)
-                    out = model.encoders[s].mae_forward(x, None, ids_t, input_channels=keep, generator=gen(1, step))
+                    out = mae[s](x, None, ids_t, input_channels=keep, generator=gen(1, step))
                     out["loss"].backward()
                     losses[s] = float(out["loss"].detach())
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
+                if dist_.on:  # the curve shows the mean over the ranks
+                    losses = dict(zip(losses, (v / dist_.world for v in dist_.reduce(list(losses.values())))))
                 history.extend([1, step, s, v] for s, v in losses.items())
                 done = step + 1
                 if (step + 1) % checkpoint_every == 0:
-                    _save_checkpoint(ck_path, model, opt, 1, step + 1, history, meta)
+                    save(opt, 1, step + 1, history, meta)
                 steps.report((step + 1) / max(1, total), None if step % 50 else
                              f"stage 1 step {step + 1}/{steps_stage1}: " + ", ".join(f"{s} {v:.3f}" for s, v in losses.items()))
         except Cancelled:
-            _save_checkpoint(ck_path, model, opt, 1, done, history, meta)
+            save(opt, 1, done, history, meta)
             raise
         stage, start, ck = 2, 0, None
-        _save_checkpoint(ck_path, model, None, 2, 0, history, meta)
+        save(None, 2, 0, history, meta)
 
     # ---------------- stage 2 (encoders frozen)
     if joint_ok and steps_stage2 > 0:
@@ -299,15 +463,17 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
         if ck is not None and ck["stage"] == 2 and ck["opt"] is not None:
             opt.load_state_dict(ck["opt"])
         model.train()
+        cross = dist_.wrap(CrossStep(model))
         done = start
         try:
             for step in range(start, steps_stage2):
-                rng = np.random.default_rng([seed, 2, step])
+                check_cancel()
+                rng = np.random.default_rng([seed, 2, step] + tag)
                 for g_ in opt.param_groups:
                     g_["lr"] = float(_lr(step, steps_stage2, lr))
                 batch = sampler.joint_batch(rng, batch_size)
                 have = [s for s in batch if s in sources and np.isfinite(batch[s]["x"]).mean() > 0.05]
-                if len(have) < 2:
+                if dist_.reduce([float(len(have) >= 2)], "min")[0] < 1:  # every rank skips, or none
                     done = step + 1
                     continue
                 target = have[int(rng.integers(len(have)))]
@@ -317,20 +483,20 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
                     drop = drop[:-1]
                 batch = {s: batch[s] for s in have}
                 opt.zero_grad(set_to_none=True)
-                loss, _ = model.cross_source_loss(batch, target, drop_others=drop)
+                loss, _ = cross(batch, target, drop_others=drop)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
                 history.append([2, step, target, float(loss.detach())])
                 done = step + 1
                 if (step + 1) % checkpoint_every == 0:
-                    _save_checkpoint(ck_path, model, opt, 2, step + 1, history, meta)
+                    save(opt, 2, step + 1, history, meta)
                 steps.report((steps_stage1 + step + 1) / max(1, total), None if step % 50 else
                              f"stage 2 step {step + 1}/{steps_stage2}: hide {target} -> {float(loss.detach()):.3f}")
         except Cancelled:
-            _save_checkpoint(ck_path, model, opt, 2, done, history, meta)
+            save(opt, 2, done, history, meta)
             raise
-        _save_checkpoint(ck_path, model, None, 2, steps_stage2, history, meta)
+        save(None, 2, steps_stage2, history, meta)
     elif steps_stage2 > 0:
         steps.info("Stage 2 skipped: it needs windows where at least two sources hold data")
 
@@ -338,6 +504,12 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     model.eval()
     for p in model.parameters():
         p.requires_grad_(True)
+    digest = state_digest(model)
+    if not dist_.main:
+        dist_.barrier()  # rank 0 has written everything once this returns
+        return {"rank": dist_.rank, "world_size": dist_.world, "state_digest": digest, "out_dir": out_dir,
+                "card": os.path.join(out_dir, "model_card.json"), "weights": os.path.join(out_dir, "weights.safetensors"),
+                "sources": sources, "device": device.type}
     csv_path, png_path = write_loss_outputs(history, out_dir)
     final = {"stage1": _final(history, 1), "stage2": _final(history, 2)}
     channels = {s: max(len(ids[s]) for ids in sampler.ids if s in ids) for s in sources}
@@ -369,7 +541,10 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
         "flops_per_window": flops,
         "seconds": round(time.time() - t0, 1),
     }
+    if dist_.on:
+        summary.update(rank=0, world_size=dist_.world, state_digest=digest)
     with open(os.path.join(out_dir, "pretrain_summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     steps.report(1.0, f"Pretraining done: {json.dumps(final)}")
+    dist_.barrier()
     return summary
