@@ -38,6 +38,14 @@ def test_windowed_pixel_features_equal_whole_raster_upsampling(tmp_path):
         rows, cols = rng.integers(0, grid.height, 50), rng.integers(0, grid.width, 50)
         pts = er.at_pixels(rows, cols, tile=32)
         np.testing.assert_allclose(pts, whole[:, rows, cols].T, rtol=1e-5, atol=1e-6)
+        # linear members applied at patch resolution, then upsampled (predict's shortcut) = features @ W + b
+        w, b = rng.normal(size=(d, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+        for win in (Window(0, 0, 17, 13), Window(30, 41, 50, 29), Window(grid.width - 9, grid.height - 7, 9, 7)):
+            f = er.pixel_features(win)
+            ref = np.tensordot(w.T, f, axes=1) + b[:, None, None]
+            got = er.pixel_projection(win, w, b)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- head
