@@ -13,7 +13,7 @@ PY=${PY:-.venv/bin/python}
 # 2-core CPU it gets ~4 x the steps in the cap, which matters more than width at this budget
 CONFIG=${CONFIG:-'{"widths": [16, 32, 64, 96], "blocks": [1, 1, 2, 2], "dim": 64, "decoder_mlp": 256, "decoder_heads": 2}'}
 $PY -m engine sam-train --out "$OUT" --overwrite --config "$CONFIG" \
-  --steps ${STEPS:-3000} --minutes ${MINUTES:-28} --batch ${BATCH:-2} --prompts-per-image ${PROMPTS:-4} \
+  --steps ${STEPS:-8000} --minutes ${MINUTES:-28} --batch ${BATCH:-2} --prompts-per-image ${PROMPTS:-4} \
   --crop ${CROP:-128} --crop-fraction ${CROP_FRACTION:-0.75} --crop-batch-factor ${CROP_BATCH_FACTOR:-2} \
   --lr ${LR:-2e-3} --refine ${REFINE:-0.15} --synthetic ${SYNTHETIC:-256} --kolari-fraction ${KOLARI_FRACTION:-0.15} --bce-warmup ${BCE_WARMUP:-1.0} --attention-gain ${ATTENTION_GAIN:-2.5} \
   --eval-scenes ${EVAL_SCENES:-16} --seed ${SEED:-0} --threads ${THREADS:-2} ${KOLARI:+--kolari "$KOLARI"}

@@ -530,7 +530,7 @@ def _write_losses(folder, rows, plot=True):
     s = [r["step"] for r in rows]
     ax[0].plot(s, [r["loss"] for r in rows], label="total")
     ax[0].plot(s, [r["dice"] for r in rows], label="dice")
-    ax[0].plot(s, [20 * r["focal"] for r in rows], label="20 x focal")
+    ax[0].plot(s, [20 * r["focal"] for r in rows], label="20 x focal (or cross-entropy)")
     ax[0].set_xlabel("step"), ax[0].legend(), ax[0].set_title("training loss")
     ax[1].plot(s, [r["iou"] for r in rows])
     ax[1].set_xlabel("step"), ax[1].set_title("training IoU (prompted mask)")
