@@ -148,8 +148,8 @@ def read_card(path):
     return card
 
 
-def verify_weights(card):
-    """Check the weights file against the card's sha256; return its path."""
+def verify_weights(card, fix="re-copy the model folder, or re-run pretraining to rebuild it"):
+    """Check the weights file against the card's sha256; return its path. `fix`: how to get a good copy."""
     folder = os.path.dirname(card["_path"])
     wpath = os.path.join(folder, os.path.basename(card.get("weights_file", WEIGHTS_NAME)))
     if not os.path.isfile(wpath):
@@ -159,7 +159,7 @@ def verify_weights(card):
         raise InputError(
             f"weights file '{wpath}' does not match its card (sha256 {digest[:12]}... expected "
             f"{str(card.get('sha256'))[:12]}...): it is corrupt, truncated or a different file",
-            fix="re-copy the model folder, or re-run pretraining to rebuild it",
+            fix=fix,
         )
     return wpath
 

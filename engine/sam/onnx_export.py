@@ -12,6 +12,7 @@ import os
 import warnings
 
 from .. import __version__ as ENGINE_VERSION
+from ..atomic import atomic_path
 from ..errors import MissingDependency
 from .modeling import sam_package
 from ..model.onnx_export import read_metadata  # noqa: F401 (one reader of metadata_props for every export)
@@ -87,9 +88,10 @@ def _quiet():
         yield
 
 
-def _tmp(path):
+def _atomic(path):
+    """engine.atomic.atomic_path for an export that replaces an older one (the folder made if needed)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return f"{path}.partial-{os.getpid()}"
+    return atomic_path(path, overwrite=True, what="ONNX export")
 
 
 def decoder_module(sam, return_single_mask=True):
@@ -135,8 +137,7 @@ def export_decoder(sam, path, metadata=None, return_single_mask=True, opset=OPSE
             torch.randint(0, 4, (1, 5), dtype=torch.float), torch.randn(1, 1, lo, lo),
             torch.tensor([1], dtype=torch.float), torch.tensor([S * 0.75, S], dtype=torch.float))
     names = ["image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input", "orig_im_size"]
-    tmp = _tmp(path)
-    try:
+    with _atomic(path) as tmp:
         with torch.no_grad(), _quiet():
             torch.onnx.export(
                 wrapper, args, tmp, dynamo=False, opset_version=opset, do_constant_folding=True,
@@ -167,10 +168,6 @@ def export_decoder(sam, path, metadata=None, return_single_mask=True, opset=OPSE
             if return_single_mask else "all 4 outputs; 1-3 are the multimask candidates",
         })
         _write_metadata(tmp, meta, f"MPM Studio SAM prompt decoder ({_kind(sam)})")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -209,8 +206,7 @@ def export_encoder(sam, path, metadata=None, opset=OPSET):
     sam = sam.cpu().eval()
     S = int(sam.image_encoder.img_size)
     emb = _embedding_shape(sam)
-    tmp = _tmp(path)
-    try:
+    with _atomic(path) as tmp:
         with torch.no_grad(), _quiet():
             torch.onnx.export(
                 encoder_module(sam), (torch.rand(1, 3, S, S) * 255,), tmp, dynamo=False, opset_version=opset,
@@ -225,10 +221,6 @@ def export_encoder(sam, path, metadata=None, opset=OPSET):
             "outputs": json.dumps({"image_embeddings": f"float32 {emb}"}),
         })
         _write_metadata(tmp, meta, f"MPM Studio SAM image encoder ({_kind(sam)})")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

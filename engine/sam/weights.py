@@ -10,7 +10,7 @@ import os
 
 from .. import __version__ as ENGINE_VERSION
 from ..errors import InputError
-from ..model.weights import load_state, sha256_file
+from ..model.weights import load_state, sha256_file, verify_weights
 from .modeling import GeoSamConfig, build_geosam
 
 CARD_FORMAT = "mpm-studio-geosam"
@@ -87,22 +87,10 @@ def read_card(path):
     return card
 
 
-def verify(card):
-    wpath = os.path.join(os.path.dirname(card["_path"]), os.path.basename(card.get("weights_file", WEIGHTS_NAME)))
-    if not os.path.isfile(wpath):
-        raise InputError(f"weights file '{wpath}' named by the card is missing", fix="re-copy the whole model folder")
-    digest = sha256_file(wpath)
-    if digest != card.get("sha256"):
-        raise InputError(f"weights file '{wpath}' does not match its card (sha256 {digest[:12]}... expected "
-                         f"{str(card.get('sha256'))[:12]}...): corrupt, truncated or a different file",
-                         fix="re-copy the model folder, or retrain it (engine sam-train)")
-    return wpath
-
-
 def load_geosam(path):
     """A GeoSAM from its folder or card, eval mode, `.card` attached."""
     card = read_card(path)
-    state = load_state(verify(card))
+    state = load_state(verify_weights(card, fix="re-copy the model folder, or retrain it (engine sam-train)"))
     model = build_geosam(GeoSamConfig.from_dict(card["config"]))
     own = model.state_dict()
     bad = sorted(set(own) ^ set(state)) + sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
