@@ -12,6 +12,9 @@
     api.predict("out/stack", "out/head", "out/prediction")
     api.make_targets("out/prediction/prospectivity.tif", "out/targets.gpkg", capture=0.8, deposits=[(x, y), ...])
     api.geochem_anomalies("out/stack", "out/anomalies")
+
+    # adapt the shipped foundation model to your own area (label-free; deposits are never read)
+    api.pretrain_foundation(["out/stack"], "out/model", init_model=api.DEFAULT_MODEL, steps1=300, steps2=150)
 """
 
 from .demo import find_demo_data, kolari_spec  # noqa: F401
@@ -24,6 +27,8 @@ from .stack import StackSpec, align_stack  # noqa: F401
 
 from .anomaly import geochem_anomalies  # noqa: F401
 from .embed import embed_stack  # noqa: F401
+from .features import DEFAULT_MODEL  # noqa: F401
+from .pretrain_data import pretrain_foundation  # noqa: F401
 from .prospectivity import finetune, predict  # noqa: F401
 from .targets import make_targets  # noqa: F401
 

@@ -84,6 +84,10 @@ def build_parser():
     t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
     t.add_argument("--recon-prior", choices=["none", "idw"], default="none",
                    help="idw: the MAE decoder learns the residual over an inverse-distance fill of the visible pixels")
+    t.add_argument("--init-from", metavar="MODEL",
+                   help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
+                        "random weights; its architecture is kept")
+    t.add_argument("--lr", type=float, help="learning rate (default: 1e-3 from scratch, 3e-4 with --init-from)")
     t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
     t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
 
@@ -246,11 +250,15 @@ def cmd_pretrain(args, feedback):
     from .model.config import ModelConfig
     from .pretrain_data import pretrain_foundation
 
+    if args.init_from and args.recon_prior != "none":
+        raise InputError("--recon-prior cannot change a model given with --init-from",
+                         fix="drop --recon-prior (the model's own architecture is kept), or start from scratch")
     summary = pretrain_foundation(args.stack, args.out, synthetic=args.synthetic, synthetic_size=args.synthetic_size,
                                   tile=args.tile, max_tiles=args.max_tiles, exclude_bounds=args.exclude_bounds,
                                   steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
                                   device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback,
-                                  config=ModelConfig(recon_prior=args.recon_prior))
+                                  config=None if args.init_from else ModelConfig(recon_prior=args.recon_prior),
+                                  init_model=args.init_from, lr=args.lr)
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))
 

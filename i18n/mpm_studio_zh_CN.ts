@@ -5,7 +5,7 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="176"/>
-        <location filename="../mpm_plugin/dock.py" line="915"/>
+        <location filename="../mpm_plugin/dock.py" line="929"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
         <location filename="../mpm_plugin/provider.py" line="31"/>
         <source>MPM Studio</source>
@@ -63,7 +63,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="240"/>
-        <location filename="../mpm_plugin/dock.py" line="451"/>
+        <location filename="../mpm_plugin/dock.py" line="458"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
@@ -73,158 +73,158 @@
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="254"/>
+        <location filename="../mpm_plugin/dock.py" line="260"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="280"/>
+        <location filename="../mpm_plugin/dock.py" line="286"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="291"/>
+        <location filename="../mpm_plugin/dock.py" line="297"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="292"/>
+        <location filename="../mpm_plugin/dock.py" line="298"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="295"/>
-        <location filename="../mpm_plugin/dock.py" line="478"/>
+        <location filename="../mpm_plugin/dock.py" line="301"/>
+        <location filename="../mpm_plugin/dock.py" line="487"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="296"/>
+        <location filename="../mpm_plugin/dock.py" line="302"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="299"/>
-        <location filename="../mpm_plugin/dock.py" line="485"/>
-        <location filename="../mpm_plugin/dock.py" line="653"/>
+        <location filename="../mpm_plugin/dock.py" line="305"/>
+        <location filename="../mpm_plugin/dock.py" line="494"/>
+        <location filename="../mpm_plugin/dock.py" line="663"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="300"/>
+        <location filename="../mpm_plugin/dock.py" line="306"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="303"/>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="309"/>
+        <location filename="../mpm_plugin/dock.py" line="502"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="304"/>
+        <location filename="../mpm_plugin/dock.py" line="310"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock.py" line="317"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <location filename="../mpm_plugin/dock.py" line="329"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="337"/>
+        <location filename="../mpm_plugin/dock.py" line="343"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="339"/>
+        <location filename="../mpm_plugin/dock.py" line="345"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="343"/>
+        <location filename="../mpm_plugin/dock.py" line="349"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="344"/>
+        <location filename="../mpm_plugin/dock.py" line="350"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="451"/>
+        <location filename="../mpm_plugin/dock.py" line="458"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="471"/>
+        <location filename="../mpm_plugin/dock.py" line="480"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="472"/>
+        <location filename="../mpm_plugin/dock.py" line="481"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="479"/>
+        <location filename="../mpm_plugin/dock.py" line="488"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="486"/>
+        <location filename="../mpm_plugin/dock.py" line="495"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="502"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="667"/>
+        <location filename="../mpm_plugin/dock.py" line="677"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="702"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="702"/>
         <location filename="../mpm_plugin/dock.py" line="62"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="702"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="702"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <location filename="../mpm_plugin/dock.py" line="703"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <location filename="../mpm_plugin/dock.py" line="703"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="781"/>
+        <location filename="../mpm_plugin/dock.py" line="795"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -250,102 +250,102 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="313"/>
+        <location filename="../mpm_plugin/dock.py" line="319"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="404"/>
+        <location filename="../mpm_plugin/dock.py" line="410"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="447"/>
+        <location filename="../mpm_plugin/dock.py" line="454"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="469"/>
+        <location filename="../mpm_plugin/dock.py" line="478"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="476"/>
+        <location filename="../mpm_plugin/dock.py" line="485"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="483"/>
+        <location filename="../mpm_plugin/dock.py" line="492"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="490"/>
+        <location filename="../mpm_plugin/dock.py" line="499"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="528"/>
-        <location filename="../mpm_plugin/dock.py" line="678"/>
+        <location filename="../mpm_plugin/dock.py" line="537"/>
+        <location filename="../mpm_plugin/dock.py" line="688"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="830"/>
+        <location filename="../mpm_plugin/dock.py" line="844"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="860"/>
+        <location filename="../mpm_plugin/dock.py" line="874"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="516"/>
+        <location filename="../mpm_plugin/dock.py" line="525"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="585"/>
+        <location filename="../mpm_plugin/dock.py" line="594"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="606"/>
+        <location filename="../mpm_plugin/dock.py" line="615"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="614"/>
+        <location filename="../mpm_plugin/dock.py" line="623"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="618"/>
+        <location filename="../mpm_plugin/dock.py" line="627"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="623"/>
+        <location filename="../mpm_plugin/dock.py" line="632"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="634"/>
+        <location filename="../mpm_plugin/dock.py" line="643"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="635"/>
+        <location filename="../mpm_plugin/dock.py" line="644"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="646"/>
+        <location filename="../mpm_plugin/dock.py" line="656"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -354,31 +354,31 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="647"/>
+        <location filename="../mpm_plugin/dock.py" line="657"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="649"/>
+        <location filename="../mpm_plugin/dock.py" line="659"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="659"/>
+        <location filename="../mpm_plugin/dock.py" line="669"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="661"/>
+        <location filename="../mpm_plugin/dock.py" line="671"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="694"/>
+        <location filename="../mpm_plugin/dock.py" line="704"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
@@ -395,91 +395,198 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="781"/>
+        <location filename="../mpm_plugin/dock.py" line="795"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="534"/>
+        <location filename="../mpm_plugin/dock.py" line="543"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="610"/>
+        <location filename="../mpm_plugin/dock.py" line="619"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="683"/>
+        <location filename="../mpm_plugin/dock.py" line="693"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="868"/>
+        <location filename="../mpm_plugin/dock.py" line="882"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="582"/>
-        <location filename="../mpm_plugin/dock.py" line="583"/>
+        <location filename="../mpm_plugin/dock.py" line="591"/>
+        <location filename="../mpm_plugin/dock.py" line="592"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="586"/>
+        <location filename="../mpm_plugin/dock.py" line="595"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="587"/>
+        <location filename="../mpm_plugin/dock.py" line="596"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="784"/>
+        <location filename="../mpm_plugin/dock.py" line="798"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="810"/>
+        <location filename="../mpm_plugin/dock.py" line="824"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="895"/>
+        <location filename="../mpm_plugin/dock.py" line="909"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="596"/>
+        <location filename="../mpm_plugin/dock.py" line="605"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="598"/>
+        <location filename="../mpm_plugin/dock.py" line="607"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="829"/>
+        <location filename="../mpm_plugin/dock.py" line="843"/>
         <location filename="../mpm_plugin/plots.py" line="382"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="903"/>
+        <location filename="../mpm_plugin/dock.py" line="917"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="737"/>
+        <location filename="../mpm_plugin/dock.py" line="751"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="742"/>
+        <location filename="../mpm_plugin/dock.py" line="756"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="69"/>
+        <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
+        <source>Foundation model</source>
+        <translation>基础模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="75"/>
+        <source>The pretrained encoders the chain uses. A head only works with the model it was fine-tuned on.</source>
+        <translation>流程使用的预训练编码器。预测头只能与其微调时所用的模型一起使用。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="78"/>
+        <source>Add...</source>
+        <translation>添加...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="80"/>
+        <source>Add a model folder (one holding model_card.json)</source>
+        <translation>添加模型文件夹（包含 model_card.json 的文件夹）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="84"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="95"/>
+        <source>Stage 1: each source's encoder rebuilds hidden patches of its own layers</source>
+        <translation>第一阶段：每个数据源的编码器重建其自身图层中被遮挡的图块</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="100"/>
+        <source>Stage 2: the fusion rebuilds a hidden source from the others</source>
+        <translation>第二阶段：融合模块由其他数据源重建被隐藏的数据源</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="103"/>
+        <source>Steps (stage 1, stage 2)</source>
+        <translation>步数（第一阶段，第二阶段）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="104"/>
+        <source>Pretrain on my data</source>
+        <translation>在我的数据上预训练</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="107"/>
+        <source>Adapt the chosen model to the aligned stack without labels (deposits are never read). The new model is written to the output folder, selected, and its loss curves shown; fine-tune on it next.</source>
+        <translation>在无标签的情况下使所选模型适应已对齐的数据栈（从不读取矿床）。新模型写入输出文件夹并被选中，同时显示其损失曲线；接下来在其上微调。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="162"/>
+        <source>Choose a foundation model folder</source>
+        <translation>选择基础模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="199"/>
+        <source>Pretrain</source>
+        <translation>预训练</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="199"/>
+        <source>Pretraining on the aligned stack...</source>
+        <translation>正在已对齐的数据栈上预训练...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="54"/>
+        <source>Weights verified: sha256 {0}... matches the card.</source>
+        <translation>权重已验证：sha256 {0}... 与模型卡一致。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="196"/>
+        <source>Align a stack first: pretraining learns from it.</source>
+        <translation>请先对齐数据栈：预训练从中学习。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="204"/>
+        <source>Model written to {0} and selected; fine-tune on it next.</source>
+        <translation>模型已写入 {0} 并被选中；接下来在其上微调。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="61"/>
+        <source>Sources: {0}</source>
+        <translation>数据源：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="153"/>
+        <source>{0} holds no MPM Studio foundation model (model_card.json written by pretraining).</source>
+        <translation>{0} 中没有 MPM Studio 基础模型（由预训练写出的 model_card.json）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="168"/>
+        <source>No foundation model found in {0}.</source>
+        <translation>在 {0} 中未找到基础模型。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="56"/>
+        <source>This model cannot be used: {0}</source>
+        <translation>此模型无法使用：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/models_panel.py" line="124"/>
+        <source>{0} (shipped)</source>
+        <translation>{0}（随插件提供）</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/plots.py" line="44"/>
@@ -1062,12 +1169,6 @@
         <translation>数据准备</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
-        <source>Foundation model</source>
-        <translation>基础模型</translation>
-    </message>
-    <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/structures.py" line="55"/>
         <source>Structures</source>
@@ -1100,8 +1201,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
-        <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
-        <translation>无需标签预训练各数据源的基础模型编码器（不读取矿床）：第 1 阶段由同一数据源的其余部分重建该数据源被遮蔽的图块，第 2 阶段通过融合模块由其他数据源重建某一数据源。训练数据来自您的对齐数据栈分块和/或固定随机种子生成的合成场景。数据栈：一个或多个对齐数据栈文件夹，或其中的任意文件（例如“对齐证据数据栈”步骤输出的 stack.tif；在图形建模器中，可连接任意多个对齐步骤的“对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次输出到同一文件夹时将从检查点继续训练。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时会使用 GPU。</translation>
+        <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. To adapt an existing model to your area (much faster than from scratch), give it as the model to start from. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
+        <translation>在无标签的情况下预训练各数据源的基础编码器（从不读取矿床）：第一阶段由同一数据源的其余部分重建其被遮挡的图块，第二阶段通过融合模块由其他数据源重建一个数据源。从已对齐数据栈的图块和/或带种子的合成场景中学习。数据栈：一个或多个已对齐数据栈文件夹，或其中的任一文件（例如“对齐证据数据栈”步骤输出的 stack.tif：在图形建模器中，可连接任意多个对齐步骤的“已对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次运行到同一文件夹时从检查点继续。若要使已有模型适应您的研究区（比从头训练快得多），请将其设为起始模型。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时使用 GPU。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="20"/>
@@ -1235,7 +1336,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="64"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="71"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
@@ -1285,82 +1386,87 @@
         <translation>{2} 个有效像元上的平均概率 {0:.3f}，最大值 {1:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="53"/>
         <source>Aligned stacks (folders, or their stack.tif)</source>
         <translation>对齐数据栈（文件夹，或其中的 stack.tif）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="56"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="57"/>
         <source>Synthetic scenes to add</source>
         <translation>添加的合成场景数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="58"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="59"/>
+        <source>Start from foundation model (empty: random weights)</source>
+        <translation>起始基础模型（留空：随机权重）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="65"/>
         <source>Stage 1 steps (each source alone)</source>
         <translation>第 1 阶段步数（各数据源单独训练）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="60"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="67"/>
         <source>Stage 2 steps (one source from the others)</source>
         <translation>第 2 阶段步数（由其他数据源重建某一数据源）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="62"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="69"/>
         <source>Batch size</source>
         <translation>批大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="68"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="75"/>
         <source>Also export the encoders to ONNX (CPU inference)</source>
         <translation>同时将编码器导出为 ONNX（用于 CPU 推理）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="69"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="76"/>
         <source>Resume from a checkpoint in the output folder</source>
         <translation>从输出文件夹中的检查点继续训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="71"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="78"/>
         <source>Stack tile size per scene (pixels)</source>
         <translation>每个场景的数据栈分块大小（像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="73"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="80"/>
         <source>Tiles per stack (bounds memory)</source>
         <translation>每个数据栈的分块数（限制内存占用）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="75"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="82"/>
         <source>Synthetic scene size (pixels)</source>
         <translation>合成场景大小（像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="77"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="84"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="79"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="86"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="81"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="88"/>
         <source>Model card (model_card.json)</source>
         <translation>模型卡（model_card.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="82"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="89"/>
         <source>Loss curves (PNG)</source>
         <translation>损失曲线（PNG）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="101"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="109"/>
         <source>Final losses: {0}</source>
         <translation>最终损失：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="108"/>
         <source>ONNX files: {0}</source>
         <translation>ONNX 文件：{0}</translation>
     </message>
@@ -1508,17 +1614,22 @@
         <translation>每个数据源需多计算一次嵌入（之后会缓存）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="54"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="55"/>
         <source>Folders written by Align evidence stack, or a file inside each (stack.tif). qgis_process: repeat --STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.</source>
         <translation>由“对齐证据数据栈”生成的文件夹，或各文件夹中的一个文件（stack.tif）。qgis_process：重复使用 --STACKS=/data/a/stack --STACKS=/data/b/stack（或用 ';' 连接）。留空：仅使用合成场景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="78"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="61"/>
+        <source>Adapt a pretrained model (the shipped one, or one you pretrained) to these data instead of training from scratch: far fewer steps are needed. Its architecture is kept; sources it lacks start fresh, its sources without data here are kept unchanged. A model folder or its model_card.json.</source>
+        <translation>使预训练模型（随插件提供的或您自己预训练的）适应这些数据，而不是从头训练：所需步数少得多。保留其架构；它缺少的数据源从头开始，此处没有数据的数据源保持不变。模型文件夹或其 model_card.json。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="85"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="80"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="87"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
@@ -1543,7 +1654,7 @@
         <translation>GeoPackage 文件（.gpkg）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="66"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="73"/>
         <source>Device</source>
         <translation>设备</translation>
     </message>
@@ -1608,7 +1719,7 @@
         <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="67"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="74"/>
         <source>Values: auto, cpu, cuda (auto: cuda when a GPU is available, else cpu).</source>
         <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
     </message>
@@ -1641,6 +1752,10 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+    <message>
+        <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
+        <translation type="vanished">无需标签预训练各数据源的基础模型编码器（不读取矿床）：第 1 阶段由同一数据源的其余部分重建该数据源被遮蔽的图块，第 2 阶段通过融合模块由其他数据源重建某一数据源。训练数据来自您的对齐数据栈分块和/或固定随机种子生成的合成场景。数据栈：一个或多个对齐数据栈文件夹，或其中的任意文件（例如“对齐证据数据栈”步骤输出的 stack.tif；在图形建模器中，可连接任意多个对齐步骤的“对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次输出到同一文件夹时将从检查点继续训练。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时会使用 GPU。</translation>
     </message>
 </context>
 </TS>

@@ -11,6 +11,9 @@ offered as inputs); after fine-tuning, the ROC-AUC summary is shown in the panel
 curves in the "MPM Studio plots" panel beside the map (plots.py, pyqtgraph; without it the panel
 shows validation.png).
 
+The Foundation model section (models_panel.py) picks the pretrained model the chain uses, shows its
+card, and runs Pretrain on my data (mpm:pretrain from the chosen model on the current stack).
+
 Runs take the user's settings (settings.py: backend, threads, tile size, cache folder; the Settings
 button). "Open results..." picks up an existing stack / head / prediction folder (or an output folder
 holding them) after a restart: the panel's state follows, so the next steps' buttons enable, and the
@@ -247,6 +250,12 @@ class MPMDock(QgsDockWidget):
         buttons.addWidget(self.align_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
+        from .models_panel import ModelBox
+
+        self.models = ModelBox(self)
+        self.models.setObjectName("mpm_box_model")
+        self.output.fileChanged.connect(lambda *_: self.models.refresh())
+        layout.addWidget(self.models)
         layout.addWidget(self._chain_box())
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -437,6 +446,7 @@ class MPMDock(QgsDockWidget):
         self.predict_button.setEnabled(idle and has_stack and _has(self.head_dir, "head_card.json"))
         self.targets_button.setEnabled(idle and has_stack and _has(self.prediction_dir, "prospectivity.tif"))
         self.anomalies_button.setEnabled(idle and has_geochem)
+        self.models.pretrain_button.setEnabled(idle and has_stack)
         self.capture.setEnabled(self.targets_button.isEnabled())
         self.cancel_button.setEnabled(not idle)
 
@@ -451,18 +461,20 @@ class MPMDock(QgsDockWidget):
         return self.run_algorithm("mpm:alignstack", params, self._aligned, tr("Align"), tr("Aligning..."))
 
     def finetune_parameters(self):
-        return {"STACK": self.stack_dir, "VALIDATE": True, "OUTPUT": self._output("head")}
+        return {"STACK": self.stack_dir, "VALIDATE": True, "MODEL": self.models.current_model() or "",
+                "OUTPUT": self._output("head")}
 
     def predict_parameters(self):
         return {"STACK": self.stack_dir, "HEAD": self.head_dir, "CONTRIBUTIONS": True,
-                "OUTPUT": self._output("prediction")}
+                "MODEL": self.models.model_for_head(self.head_dir) or "", "OUTPUT": self._output("prediction")}
 
     def targets_parameters(self):
         return {"PREDICTION": self.prediction_dir, "MODE": "capture", "VALUE": self.capture.value() / 100.0,
                 "STACK": self.stack_dir, "OUTPUT": self._output("targets.gpkg")}
 
     def anomalies_parameters(self):
-        return {"STACK": self.stack_dir, "OUTPUT": self._output("anomalies")}
+        return {"STACK": self.stack_dir, "MODEL": self.models.current_model() or "",
+                "OUTPUT": self._output("anomalies")}
 
     def run_finetune(self):
         """mpm:finetune (with validation) on the current stack, into a new 'head' folder."""
@@ -638,6 +650,7 @@ class MPMDock(QgsDockWidget):
         """The current head (its prediction and targets cleared); its validation shown. Returns the summary."""
         self.head_dir = path
         self.prediction_dir = self.targets_path = None
+        self.models.select_model_of_head(path)
         return self.show_validation(path)
 
     def set_prediction(self, path):
@@ -732,6 +745,10 @@ class MPMDock(QgsDockWidget):
             self.set_anomalies(path)
             opened.append((kind, path))
         elif kind == "model":
+            from .models_panel import card_of
+
+            if card_of(path) is not None:
+                self.models.add_model(path)
             widget = self.plots_widget()
             losses = os.path.join(path, "losses.csv")
             if widget is not None and widget.load_losses(losses, tr("Pretraining loss of {0} (running mean)").format(

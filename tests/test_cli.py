@@ -64,3 +64,22 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
     second = _engine("demo", "--out", str(tmp_path / "demo"))
     assert second.returncode == 0 and second.stdout.count("Reusing") == 5
     assert [os.path.getmtime(p) for p in outputs] == stamps
+
+
+def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_stack, tmp_path):
+    shipped = os.path.join(ROOT, "models", "mpm-foundation-v1")
+    r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--recon-prior", "idw", "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "--recon-prior cannot change" in r.stderr and not (tmp_path / "x").exists()
+    r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--steps1", "2", "--steps2", "1",
+            "--batch-size", "4", "--tile", "100", "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "m" / "model_card.json") as f:
+        card = json.load(f)
+    with open(os.path.join(shipped, "model_card.json")) as f:
+        base = json.load(f)
+    assert card["training"]["initialised_from"]["sha256"] == base["sha256"] != card["sha256"]
+    from engine.model.config import ModelConfig
+
+    assert ModelConfig.from_dict(card["config"]) == ModelConfig.from_dict(base["config"])
+    assert card["sources"] == base["sources"]
+    assert card["training"]["lr"] == 3e-4

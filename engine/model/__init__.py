@@ -18,7 +18,8 @@ fusion.py     SourceFusion(config): (tokens (B, S, N, D), present (B, S, N), sou
               cross_source_loss(batch, target); pixel_embedding(tokens, grid, patch) -> (B, D, H, W)
               batch = {source: {"x": (B, C, H, W) float, NaN = invalid, "ids": (C,) layer ids, "valid": optional}}
 pretrain.py   pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device=None,
-              feedback=None, resume=True, batch_size=16, lr=1e-3, ...) -> summary dict
+              feedback=None, resume=True, batch_size=16, lr=None, init_model=None, ...) -> summary dict
+              (init_model: adapt a pretrained model instead of starting from random weights)
 weights.py    save_model(model, out_dir, ...) -> card path; load_model(card_path, device="cpu") ->
               FoundationModel with .card (sha256 verified before parsing; safetensors only);
               read_card(path); verify_weights(card)

@@ -57,6 +57,10 @@ def _markdown(card):
     if tr:
         lines.append(f"- Training: stage 1 {tr.get('steps_stage1')} steps, stage 2 {tr.get('steps_stage2')} steps, "
                      f"batch {tr.get('batch_size')}, seed {tr.get('seed')}, device {tr.get('device')}")
+        init = tr.get("initialised_from")
+        if init:
+            lines.append(f"  - started from `{init.get('name')}` (sha256 `{(init.get('sha256') or '')[:12]}`): "
+                         f"{init.get('tensors_copied')} tensors copied, {init.get('tensors_fresh')} new")
         for stage, vals in (tr.get("final_losses") or {}).items():
             if vals:
                 lines.append(f"  - final {stage} loss: " + ", ".join(f"{k} {v:.4f}" for k, v in vals.items()))
@@ -165,11 +169,20 @@ def verify_weights(card, fix="re-copy the model folder, or re-run pretraining to
 
 
 def _refuse_non_safetensors(wpath):
+    """A safetensors file is an 8-byte little-endian header length, then that many bytes of JSON.
+
+    Anything else (a pickle starts 0x80, a torch.save zip 'PK') is refused before any parser sees it;
+    the check reads the header rather than the first byte, since a real header's length can end in 0x80.
+    """
+    size = os.path.getsize(wpath)
     with open(wpath, "rb") as f:
         head = f.read(8)
-    if head[:1] == b"\x80" or head[:2] == b"PK":
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        first = f.read(1) if 2 <= n <= size - 8 else b""
+    if first != b"{":
+        kind = "a pickle / torch.save file" if head[:1] == b"\x80" or head[:2] == b"PK" else "not a safetensors file"
         raise InputError(
-            f"'{wpath}' is a pickle / torch.save file, not safetensors; it is refused because loading "
+            f"'{wpath}' is {kind}, not safetensors; it is refused because loading "
             "it could run arbitrary code",
             fix="use weights saved by MPM Studio (weights.safetensors)",
         )

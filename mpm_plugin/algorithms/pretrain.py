@@ -4,7 +4,7 @@ import json
 import os
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterExtent,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterExtent, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber)
 
@@ -45,7 +45,8 @@ class PretrainAlgorithm(EngineAlgorithm):
             "stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs "
             "of as many align steps as you like). The output folder gets weights.safetensors, "
             "model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes "
-            "from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU "
+            "from the checkpoint. To adapt an existing model to your area (much faster than from scratch), give it as "
+            "the model to start from. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU "
             "is used when there is one.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -55,6 +56,12 @@ class PretrainAlgorithm(EngineAlgorithm):
                  "--STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.")
         self.add(QgsProcessingParameterNumber("SYNTHETIC", tr("Synthetic scenes to add"),
                                               QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add(QgsProcessingParameterFile("INIT_MODEL", tr("Start from foundation model (empty: random weights)"),
+                                            behavior=QgsProcessingParameterFile.Folder, optional=True),
+                 "Adapt a pretrained model (the shipped one, or one you pretrained) to these data instead of "
+                 "training from scratch: far fewer steps are needed. Its architecture is kept; sources it lacks "
+                 "start fresh, its sources without data here are kept unchanged. A model folder or its "
+                 "model_card.json.")
         self.add(QgsProcessingParameterNumber("STEPS1", tr("Stage 1 steps (each source alone)"),
                                               QgsProcessingParameterNumber.Integer, 1000, minValue=0))
         self.add(QgsProcessingParameterNumber("STEPS2", tr("Stage 2 steps (one source from the others)"),
@@ -95,7 +102,8 @@ class PretrainAlgorithm(EngineAlgorithm):
             steps1=self.parameterAsInt(parameters, "STEPS1", context), steps2=self.parameterAsInt(parameters, "STEPS2", context),
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context), seed=self.parameterAsInt(parameters, "SEED", context),
             device=None if device == "auto" else device, resume=self.parameterAsBoolean(parameters, "RESUME", context),
-            onnx=self.parameterAsBoolean(parameters, "ONNX", context), feedback=feedback)
+            onnx=self.parameterAsBoolean(parameters, "ONNX", context), feedback=feedback,
+            init_model=self.parameterAsFile(parameters, "INIT_MODEL", context) or None)
         if summary.get("onnx"):
             feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(summary["onnx"].values()))))
         feedback.pushInfo(tr("Final losses: {0}").format(json.dumps(summary["final_losses"])))
