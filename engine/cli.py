@@ -144,6 +144,15 @@ def build_parser():
     n.add_argument("--out", required=True, help="output folder")
     n.add_argument("--overwrite", action="store_true")
 
+    v = sub.add_parser("validate", help="validate any prospectivity map against known deposits "
+                                        "(success-rate, ROC, P-A over the whole map)")
+    v.add_argument("map", help="prospectivity raster (e.g. prediction/prospectivity.tif, or another tool's map)")
+    v.add_argument("--deposits", required=True, help="deposit points (GeoPackage, Shapefile, GeoJSON; any CRS)")
+    v.add_argument("--band", type=int, default=1)
+    v.add_argument("--lower-is-better", action="store_true", help="the map ranks low values as prospective")
+    v.add_argument("--out", required=True, help="output folder (validation.json, validation.png)")
+    v.add_argument("--overwrite", action="store_true")
+
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
 
@@ -311,6 +320,17 @@ def cmd_targets(args, feedback):
           f"{r['threshold']:.3f}, {r['deposits_captured']} of {r['deposits_total']} known deposits inside")
 
 
+def cmd_validate(args, feedback):
+    from .validate import validate_map
+
+    r = validate_map(args.map, args.deposits, args.out, band=args.band, higher_is_better=not args.lower_is_better,
+                     overwrite=args.overwrite, feedback=feedback)
+    (m,) = r["methods"].values()
+    print(f"Validation: {os.path.abspath(args.out)}: ROC-AUC {m['roc_auc']:.3f}, success-rate AUC "
+          f"{m['success_rate_auc']:.3f}, {m['captured_at_10pct_area']:.0%} of {r['meta']['deposits']} deposits in the "
+          f"top 10 % of the area ({len(r['meta']['dropped'])} left out)")
+
+
 def cmd_anomalies(args, feedback):
     from .anomaly import geochem_anomalies
 
@@ -352,7 +372,7 @@ def main(argv=None):
 
         feedback = TqdmFeedback(args.command)
     try:
-        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed,
+        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed, "validate": cmd_validate,
          "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
          "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures}[args.command](args, feedback)
     except KeyboardInterrupt:

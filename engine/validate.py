@@ -133,3 +133,98 @@ def plot_report(results, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+MAX_BACKGROUND = 2_000_000  # pixels kept for the curves; beyond it a fixed-seed uniform sample (bounded memory)
+
+
+def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=None, overwrite=False,
+                 feedback=None, tile=1024, seed=0, max_background=MAX_BACKGROUND):
+    """Validate any prospectivity map (ours or another tool's) against known deposit points.
+
+    Why: the head's cross-validation scores samples; a geologist also needs to judge a finished map,
+    or compare maps, with the same curves. Every valid pixel is "the area" (streamed by windows;
+    more than max_background are uniformly sub-sampled with a fixed seed); each deposit is scored at
+    its pixel. Writes validation.json (same format as a head's, so the plots panel reads it) and
+    validation.png into out_dir; returns the report dict.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from .errors import InputError
+    from .vectors import read_vector
+
+    steps = Steps(feedback)
+    label = name or os.path.splitext(os.path.basename(str(raster)))[0]
+    try:
+        src = rasterio.open(raster)
+    except Exception as exc:  # noqa: BLE001 (rasterio raises several types)
+        raise InputError(f"cannot be opened as a raster ({exc})", layer=str(raster),
+                         fix="give the prospectivity GeoTIFF (e.g. prediction/prospectivity.tif)") from None
+    with src:
+        if not 1 <= band <= src.count:
+            raise InputError(f"has {src.count} band(s); band {band} was asked for", layer=str(raster),
+                             fix=f"choose a band from 1 to {src.count}")
+        if src.crs is None:
+            raise InputError("has no CRS", layer=str(raster), fix="assign the raster's CRS in QGIS or with gdal_edit.py -a_srs")
+        pts = read_vector(deposits, "deposits", dst_crs=src.crs.to_string(), expect="point")
+        names = next((np.asarray(v).astype(str) for k, v in pts.fields.items() if "name" in k.lower()), None)
+        import shapely
+
+        xy = shapely.get_coordinates(shapely.centroid(pts.geometries))  # multipoints: their centre
+        rows, cols = rasterio.transform.rowcol(src.transform, xy[:, 0], xy[:, 1])
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        nodata = src.nodatavals[band - 1]
+
+        def valid(a):
+            ok = np.isfinite(a)
+            return ok & (a != nodata) if nodata is not None and np.isfinite(nodata) else ok
+
+        score_pos, kept, dropped = [], [], []
+        for i in range(len(xy)):
+            nm = str(names[i]) if names is not None else f"deposit_{i + 1}"
+            if not inside[i]:
+                dropped.append((nm, "outside the map"))
+                continue
+            v = src.read(band, window=Window(int(cols[i]), int(rows[i]), 1, 1)).astype(float)[0, 0]
+            if not valid(np.array([v]))[0]:
+                dropped.append((nm, "on a nodata pixel"))
+                continue
+            score_pos.append(v)
+            kept.append(nm)
+        if not score_pos:
+            raise InputError(f"none of the {len(xy)} deposits falls on a valid pixel of the map", layer=str(deposits),
+                             fix="check that the deposits and the map cover the same area (CRS, extent)")
+        total = src.width * src.height
+        keep_p = min(1.0, max_background / total)
+        rng = np.random.default_rng(seed)
+        bg, n_valid = [], 0
+        windows = [Window(c, r, min(tile, src.width - c), min(tile, src.height - r))
+                   for r in range(0, src.height, tile) for c in range(0, src.width, tile)]
+        for k, w in enumerate(windows):
+            a = src.read(band, window=w).astype(float)
+            v = a[valid(a)]
+            n_valid += v.size
+            bg.append(v if keep_p >= 1 else v[rng.random(v.size) < keep_p])
+            steps.report((k + 1) / len(windows), None)
+    bg = np.concatenate(bg) if bg else np.zeros(0)
+    if bg.size == 0:
+        raise InputError("has no valid pixels", layer=str(raster), fix="check its nodata value")
+    sign = 1.0 if higher_is_better else -1.0
+    r = curves(sign * np.asarray(score_pos), sign * bg)
+    r["deposit_scores"] = dict(zip(kept, map(float, score_pos)))
+    meta = {"map": os.path.abspath(str(raster)), "band": band, "deposits_file": os.path.abspath(str(deposits)),
+            "deposits": len(kept), "dropped": [{"name": n, "why": why} for n, why in dropped],
+            "background": int(bg.size), "valid_pixels": int(n_valid),
+            "background_is": "every valid pixel" if keep_p >= 1 else f"a uniform sample of {bg.size} of {n_valid} valid pixels",
+            "higher_is_better": bool(higher_is_better), "title": f"{label} against {len(kept)} deposits (whole map)"}
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation folder") as tmp:
+        with open(os.path.join(tmp, "validation.json"), "w") as f:
+            json.dump({"meta": meta, "methods": {label: r}}, f, indent=1)
+        plot_report({label: r}, os.path.join(tmp, "validation.png"), title=meta["title"])
+    for nm, why in dropped:
+        steps.info(f"deposit {nm} left out: {why}")
+    steps.info(f"{label}: ROC-AUC {r['roc_auc']:.3f}, success-rate AUC {r['success_rate_auc']:.3f}, "
+               f"{r['captured_at_10pct_area']:.0%} of {len(kept)} deposits in the top 10 % of the area")
+    return {"meta": meta, "methods": {label: r}, "out_dir": out_dir}

@@ -4,547 +4,558 @@
 <context>
     <name>MPMStudio</name>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="176"/>
-        <location filename="../mpm_plugin/dock.py" line="929"/>
+        <location filename="../mpm_plugin/dock.py" line="181"/>
+        <location filename="../mpm_plugin/dock.py" line="942"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
-        <location filename="../mpm_plugin/provider.py" line="31"/>
+        <location filename="../mpm_plugin/provider.py" line="32"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="206"/>
+        <location filename="../mpm_plugin/dock.py" line="211"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="211"/>
+        <location filename="../mpm_plugin/dock.py" line="216"/>
         <source>Area of interest</source>
         <translation>研究区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="215"/>
+        <location filename="../mpm_plugin/dock.py" line="220"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="216"/>
+        <location filename="../mpm_plugin/dock.py" line="221"/>
         <source>Pixel size</source>
         <translation>像元大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="222"/>
+        <location filename="../mpm_plugin/dock.py" line="227"/>
         <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
         <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="224"/>
+        <location filename="../mpm_plugin/dock.py" line="229"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="227"/>
+        <location filename="../mpm_plugin/dock.py" line="232"/>
         <source>Open results...</source>
         <translation>打开结果...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="229"/>
+        <location filename="../mpm_plugin/dock.py" line="234"/>
         <source>Open an existing stack, head or prediction folder (or an output folder holding them): its layers load and the next steps can run on it.</source>
         <translation>打开已有的数据栈、预测头或预测文件夹（或包含它们的输出文件夹）：加载其图层，后续步骤即可在其上运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="232"/>
+        <location filename="../mpm_plugin/dock.py" line="237"/>
         <source>Settings...</source>
         <translation>设置...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="234"/>
+        <location filename="../mpm_plugin/dock.py" line="239"/>
         <source>Inference backend, CPU threads, tile size and cache folder of the runs</source>
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="240"/>
-        <location filename="../mpm_plugin/dock.py" line="458"/>
+        <location filename="../mpm_plugin/dock.py" line="245"/>
+        <location filename="../mpm_plugin/dock.py" line="463"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="243"/>
+        <location filename="../mpm_plugin/dock.py" line="248"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="260"/>
+        <location filename="../mpm_plugin/dock.py" line="265"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="286"/>
+        <location filename="../mpm_plugin/dock.py" line="291"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="297"/>
+        <location filename="../mpm_plugin/dock.py" line="302"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="298"/>
+        <location filename="../mpm_plugin/dock.py" line="303"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="301"/>
-        <location filename="../mpm_plugin/dock.py" line="487"/>
+        <location filename="../mpm_plugin/dock.py" line="306"/>
+        <location filename="../mpm_plugin/dock.py" line="492"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="302"/>
+        <location filename="../mpm_plugin/dock.py" line="307"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="305"/>
-        <location filename="../mpm_plugin/dock.py" line="494"/>
-        <location filename="../mpm_plugin/dock.py" line="663"/>
+        <location filename="../mpm_plugin/dock.py" line="310"/>
+        <location filename="../mpm_plugin/dock.py" line="499"/>
+        <location filename="../mpm_plugin/dock.py" line="668"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="306"/>
+        <location filename="../mpm_plugin/dock.py" line="311"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="309"/>
-        <location filename="../mpm_plugin/dock.py" line="502"/>
+        <location filename="../mpm_plugin/dock.py" line="314"/>
+        <location filename="../mpm_plugin/dock.py" line="507"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="310"/>
+        <location filename="../mpm_plugin/dock.py" line="315"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="317"/>
+        <location filename="../mpm_plugin/dock.py" line="322"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="329"/>
+        <location filename="../mpm_plugin/dock.py" line="334"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="343"/>
+        <location filename="../mpm_plugin/dock.py" line="348"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="345"/>
+        <location filename="../mpm_plugin/dock.py" line="350"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="349"/>
+        <location filename="../mpm_plugin/dock.py" line="354"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="350"/>
+        <location filename="../mpm_plugin/dock.py" line="355"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="458"/>
+        <location filename="../mpm_plugin/dock.py" line="463"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="480"/>
+        <location filename="../mpm_plugin/dock.py" line="485"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="481"/>
+        <location filename="../mpm_plugin/dock.py" line="486"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="488"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="495"/>
+        <location filename="../mpm_plugin/dock.py" line="500"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="502"/>
+        <location filename="../mpm_plugin/dock.py" line="507"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="677"/>
+        <location filename="../mpm_plugin/dock.py" line="682"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="702"/>
+        <location filename="../mpm_plugin/dock.py" line="707"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="702"/>
-        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="702"/>
+        <location filename="../mpm_plugin/dock.py" line="707"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="702"/>
+        <location filename="../mpm_plugin/dock.py" line="707"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="703"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="703"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="795"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <source>validation</source>
+        <translation>验证</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="808"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="43"/>
+        <location filename="../mpm_plugin/dock.py" line="46"/>
         <source>Geology</source>
         <translation>地质</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="44"/>
+        <location filename="../mpm_plugin/dock.py" line="47"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
         <source>Geochemistry</source>
         <translation>地球化学</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="46"/>
+        <location filename="../mpm_plugin/dock.py" line="49"/>
         <source>Geophysics</source>
         <translation>地球物理</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
+        <location filename="../mpm_plugin/dock.py" line="50"/>
         <source>Remote sensing</source>
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="319"/>
+        <location filename="../mpm_plugin/dock.py" line="324"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="410"/>
+        <location filename="../mpm_plugin/dock.py" line="415"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="454"/>
+        <location filename="../mpm_plugin/dock.py" line="459"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="478"/>
+        <location filename="../mpm_plugin/dock.py" line="483"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="485"/>
+        <location filename="../mpm_plugin/dock.py" line="490"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="492"/>
+        <location filename="../mpm_plugin/dock.py" line="497"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="499"/>
+        <location filename="../mpm_plugin/dock.py" line="504"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="537"/>
-        <location filename="../mpm_plugin/dock.py" line="688"/>
+        <location filename="../mpm_plugin/dock.py" line="542"/>
+        <location filename="../mpm_plugin/dock.py" line="693"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="844"/>
+        <location filename="../mpm_plugin/dock.py" line="857"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="874"/>
+        <location filename="../mpm_plugin/dock.py" line="887"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="525"/>
+        <location filename="../mpm_plugin/dock.py" line="530"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="594"/>
+        <location filename="../mpm_plugin/dock.py" line="599"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="615"/>
+        <location filename="../mpm_plugin/dock.py" line="620"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="623"/>
+        <location filename="../mpm_plugin/dock.py" line="628"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="627"/>
+        <location filename="../mpm_plugin/dock.py" line="632"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="632"/>
+        <location filename="../mpm_plugin/dock.py" line="637"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="643"/>
+        <location filename="../mpm_plugin/dock.py" line="648"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="644"/>
+        <location filename="../mpm_plugin/dock.py" line="649"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="656"/>
+        <location filename="../mpm_plugin/dock.py" line="661"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="15"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
         <source>Prospectivity</source>
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="657"/>
+        <location filename="../mpm_plugin/dock.py" line="662"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="659"/>
+        <location filename="../mpm_plugin/dock.py" line="664"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="669"/>
+        <location filename="../mpm_plugin/dock.py" line="674"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="671"/>
+        <location filename="../mpm_plugin/dock.py" line="676"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="704"/>
+        <location filename="../mpm_plugin/dock.py" line="709"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <location filename="../mpm_plugin/dock.py" line="66"/>
         <location filename="../mpm_plugin/plots.py" line="44"/>
         <source>random forest</source>
         <translation>随机森林</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="62"/>
+        <location filename="../mpm_plugin/dock.py" line="66"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>weights of evidence</source>
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="795"/>
+        <location filename="../mpm_plugin/dock.py" line="808"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="543"/>
+        <location filename="../mpm_plugin/dock.py" line="548"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="619"/>
+        <location filename="../mpm_plugin/dock.py" line="624"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <location filename="../mpm_plugin/dock.py" line="698"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="882"/>
+        <location filename="../mpm_plugin/dock.py" line="895"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="591"/>
-        <location filename="../mpm_plugin/dock.py" line="592"/>
+        <location filename="../mpm_plugin/dock.py" line="596"/>
+        <location filename="../mpm_plugin/dock.py" line="597"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="595"/>
+        <location filename="../mpm_plugin/dock.py" line="600"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="596"/>
+        <location filename="../mpm_plugin/dock.py" line="601"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="798"/>
+        <location filename="../mpm_plugin/dock.py" line="811"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="824"/>
+        <location filename="../mpm_plugin/dock.py" line="837"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="909"/>
+        <location filename="../mpm_plugin/dock.py" line="922"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="605"/>
+        <location filename="../mpm_plugin/dock.py" line="610"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="607"/>
+        <location filename="../mpm_plugin/dock.py" line="612"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="843"/>
+        <location filename="../mpm_plugin/dock.py" line="856"/>
         <location filename="../mpm_plugin/plots.py" line="382"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="917"/>
+        <location filename="../mpm_plugin/dock.py" line="930"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="751"/>
+        <location filename="../mpm_plugin/dock.py" line="754"/>
+        <source>Validation curves need the Python package pyqtgraph; see {0}</source>
+        <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="764"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="756"/>
+        <location filename="../mpm_plugin/dock.py" line="769"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="69"/>
+        <location filename="../mpm_plugin/models_panel.py" line="72"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
         <source>Foundation model</source>
         <translation>基础模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="75"/>
+        <location filename="../mpm_plugin/models_panel.py" line="81"/>
         <source>The pretrained encoders the chain uses. A head only works with the model it was fine-tuned on.</source>
         <translation>流程使用的预训练编码器。预测头只能与其微调时所用的模型一起使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="78"/>
+        <location filename="../mpm_plugin/models_panel.py" line="84"/>
         <source>Add...</source>
         <translation>添加...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="80"/>
+        <location filename="../mpm_plugin/models_panel.py" line="86"/>
         <source>Add a model folder (one holding model_card.json)</source>
         <translation>添加模型文件夹（包含 model_card.json 的文件夹）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="84"/>
+        <location filename="../mpm_plugin/models_panel.py" line="90"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="95"/>
+        <location filename="../mpm_plugin/models_panel.py" line="101"/>
         <source>Stage 1: each source's encoder rebuilds hidden patches of its own layers</source>
         <translation>第一阶段：每个数据源的编码器重建其自身图层中被遮挡的图块</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="100"/>
+        <location filename="../mpm_plugin/models_panel.py" line="106"/>
         <source>Stage 2: the fusion rebuilds a hidden source from the others</source>
         <translation>第二阶段：融合模块由其他数据源重建被隐藏的数据源</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="103"/>
+        <location filename="../mpm_plugin/models_panel.py" line="109"/>
         <source>Steps (stage 1, stage 2)</source>
         <translation>步数（第一阶段，第二阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="104"/>
+        <location filename="../mpm_plugin/models_panel.py" line="110"/>
         <source>Pretrain on my data</source>
         <translation>在我的数据上预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="107"/>
+        <location filename="../mpm_plugin/models_panel.py" line="113"/>
         <source>Adapt the chosen model to the aligned stack without labels (deposits are never read). The new model is written to the output folder, selected, and its loss curves shown; fine-tune on it next.</source>
         <translation>在无标签的情况下使所选模型适应已对齐的数据栈（从不读取矿床）。新模型写入输出文件夹并被选中，同时显示其损失曲线；接下来在其上微调。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="162"/>
+        <location filename="../mpm_plugin/models_panel.py" line="168"/>
         <source>Choose a foundation model folder</source>
         <translation>选择基础模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="199"/>
+        <location filename="../mpm_plugin/models_panel.py" line="205"/>
         <source>Pretrain</source>
         <translation>预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="199"/>
+        <location filename="../mpm_plugin/models_panel.py" line="205"/>
         <source>Pretraining on the aligned stack...</source>
         <translation>正在已对齐的数据栈上预训练...</translation>
     </message>
@@ -554,12 +565,12 @@
         <translation>权重已验证：sha256 {0}... 与模型卡一致。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="196"/>
+        <location filename="../mpm_plugin/models_panel.py" line="202"/>
         <source>Align a stack first: pretraining learns from it.</source>
         <translation>请先对齐数据栈：预训练从中学习。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="204"/>
+        <location filename="../mpm_plugin/models_panel.py" line="210"/>
         <source>Model written to {0} and selected; fine-tune on it next.</source>
         <translation>模型已写入 {0} 并被选中；接下来在其上微调。</translation>
     </message>
@@ -569,12 +580,12 @@
         <translation>数据源：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="153"/>
+        <location filename="../mpm_plugin/models_panel.py" line="159"/>
         <source>{0} holds no MPM Studio foundation model (model_card.json written by pretraining).</source>
         <translation>{0} 中没有 MPM Studio 基础模型（由预训练写出的 model_card.json）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="168"/>
+        <location filename="../mpm_plugin/models_panel.py" line="174"/>
         <source>No foundation model found in {0}.</source>
         <translation>在 {0} 中未找到基础模型。</translation>
     </message>
@@ -584,7 +595,7 @@
         <translation>此模型无法使用：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="124"/>
+        <location filename="../mpm_plugin/models_panel.py" line="130"/>
         <source>{0} (shipped)</source>
         <translation>{0}（随插件提供）</translation>
     </message>
@@ -795,7 +806,7 @@
         <translation>&amp;MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/provider.py" line="34"/>
+        <location filename="../mpm_plugin/provider.py" line="35"/>
         <source>MPM Studio: foundation-model mineral prospectivity</source>
         <translation>MPM Studio：基于基础模型的矿产远景制图</translation>
     </message>
@@ -1020,6 +1031,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="27"/>
         <source>Known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
@@ -1164,6 +1176,11 @@
         <translation>找矿靶区</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="14"/>
+        <source>Validate a prospectivity map</source>
+        <translation>验证远景图</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="36"/>
         <source>Data preparation</source>
         <translation>数据准备</translation>
@@ -1213,6 +1230,11 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="15"/>
         <source>Turns a prospectivity map into ranked target polygons (GeoPackage, layer 'targets'). Mode 'capture': the probability cut is chosen so the targets hold the given fraction of the known deposits (VALUE 0.8 = 80 %; needs the stack folder, whose deposits are used). Mode 'threshold': VALUE is the probability cut itself (0-1). Areas smaller than the minimum area are dropped. Each target carries its rank (by mean probability), area in km2, mean and maximum probability, mean uncertainty and dominant data source (when the prediction folder has uncertainty.tif and contributions.tif), and the number of known deposits inside.</source>
         <translation>将成矿远景图转换为排序的靶区多边形（GeoPackage，图层 'targets'）。模式 'capture'：选取概率阈值，使靶区包含指定比例的已知矿床（VALUE 0.8 = 80%；需要数据栈文件夹，使用其中的矿床）。模式 'threshold'：VALUE 即概率阈值本身（0-1）。面积小于最小面积的区域将被剔除。每个靶区带有：排名（按平均概率）、面积（km2）、平均与最大概率、平均不确定性和主导数据源（当预测文件夹中有 uncertainty.tif 和 contributions.tif 时），以及区内已知矿床数。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="16"/>
+        <source>Judges a finished prospectivity map (from Predict prospectivity, or from any other method) against known deposit points over the whole map: the success-rate curve (deposits captured against area flagged) and its AUC, ROC-AUC and PR-AUC (every valid pixel is the background), the prediction-area plot and the share of deposits in the top 10 % of the area. Deposits outside the map or on nodata are left out and listed. Writes validation.json and validation.png into the output folder (open it with the panel's Open results... to see the curves). Use it to compare maps made with different data or methods on the same deposits; for the head's own out-of-fold figures use Fine-tune prospectivity head.</source>
+        <translation>在整幅图上用已知矿床点评价一幅完成的远景图（来自“预测远景”或任何其他方法）：成功率曲线（捕获的矿床比例对圈定面积比例）及其 AUC、ROC-AUC 和 PR-AUC（所有有效像元作为背景）、预测-面积图，以及面积前 10 % 中的矿床比例。位于图外或无数据像元上的矿床被剔除并列出。在输出文件夹中写入 validation.json 和 validation.png（用面板的“打开结果...”查看曲线）。可用于在同一批矿床上比较由不同数据或方法得到的图；预测头自身的折外指标请使用“微调远景预测头”。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="101"/>
@@ -1276,6 +1298,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="245"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="45"/>
         <source>Could not load the layer given for {0}</source>
         <translation>无法加载为 {0} 指定的图层</translation>
     </message>
@@ -1347,6 +1370,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="54"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="34"/>
         <source>Validation report (JSON)</source>
         <translation>验证报告（JSON）</translation>
     </message>
@@ -1567,9 +1591,45 @@
         <translation>{0} 个靶区，概率高于 {2:.3f} 的面积共 {1:.1f} km2；区内包含 {4} 个已知矿床中的 {3} 个</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="25"/>
+        <source>Prospectivity map</source>
+        <translation>远景图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="26"/>
+        <source>Band</source>
+        <translation>波段</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="30"/>
+        <source>Low values are prospective</source>
+        <translation>低值为有利</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="32"/>
+        <source>Validation folder</source>
+        <translation>验证文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="35"/>
+        <source>ROC-AUC over the whole map</source>
+        <translation>整幅图的 ROC-AUC</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="36"/>
+        <source>Success-rate AUC</source>
+        <translation>成功率 AUC</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="53"/>
+        <source>ROC-AUC {0:.3f}, success-rate AUC {1:.3f}; {2} deposits used, {3} left out</source>
+        <translation>ROC-AUC {0:.3f}，成功率 AUC {1:.3f}；使用 {2} 个矿床，剔除 {3} 个</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
         <source>A new folder (it must not exist, or be empty).</source>
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
@@ -1652,6 +1712,11 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="39"/>
         <source>A GeoPackage (.gpkg).</source>
         <translation>GeoPackage 文件（.gpkg）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="29"/>
+        <source>Any CRS; reprojected to the map's.</source>
+        <translation>任意坐标系；将重投影到该图的坐标系。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="73"/>

@@ -57,8 +57,9 @@ RESULT_PROPERTY = "mpm_studio/result"  # custom property of the layers the panel
 OUTPUT_FOLDER_NAME = "MPM Studio"
 # what a results folder is, by the file that marks it, in chain order
 RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("prediction", "prospectivity.tif"),
-                  ("anomalies", "anomalies.json"), ("model", "model_card.json"))
-CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model")
+                  ("anomalies", "anomalies.json"), ("model", "model_card.json"),
+                  ("validation", "validation.json"))  # last: a head folder holds a validation.json too
+CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model", "validation")
 STYLE_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
 STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml")  # ramps re-stretched to each layer's own value range
 # method key in the cross-validation report -> label in the validation summary
@@ -122,7 +123,8 @@ def default_output_folder(project=None):
 
 
 def result_kind(path):
-    """'stack', 'head', 'prediction', 'anomalies', 'model' or 'targets' (a .gpkg) for a results path; else None."""
+    """'stack', 'head', 'prediction', 'anomalies', 'model', 'validation' (mpm:validate) or 'targets' (a .gpkg)
+    for a results path; else None."""
     if os.path.isfile(path):
         return "targets" if path.lower().endswith(".gpkg") else None
     for kind, marker in RESULT_MARKERS:
@@ -703,7 +705,7 @@ class MPMDock(QgsDockWidget):
         self.output.setFilePath(os.path.dirname(folder) if result_kind(folder) else folder)
         self.update_buttons()
         names = {"stack": tr("stack"), "head": tr("head"), "prediction": tr("prediction"), "targets": tr("targets"),
-                 "anomalies": tr("anomalies"), "model": tr("model")}
+                 "anomalies": tr("anomalies"), "model": tr("model"), "validation": tr("validation")}
         self.status.setText(tr("Opened {0} from {1}").format(", ".join(names[k] for k, _p in opened), folder))
         return opened
 
@@ -743,6 +745,14 @@ class MPMDock(QgsDockWidget):
             if not self.stack_dir and stack and _has(stack, "stack.json"):
                 opened += self._open_one("stack", stack)
             self.set_anomalies(path)
+            opened.append((kind, path))
+        elif kind == "validation":  # a map validated with mpm:validate: its curves beside the map
+            widget = self.plots_widget()
+            if widget is not None and widget.load_validation(path):
+                self.show_plots()
+            elif widget is None:
+                self._message(tr("Validation curves need the Python package pyqtgraph; see {0}").format(
+                    os.path.join(path, "validation.png")), Qgis.Info)
             opened.append((kind, path))
         elif kind == "model":
             from .models_panel import card_of

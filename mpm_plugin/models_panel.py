@@ -59,7 +59,10 @@ def describe(folder):
             body = f.read()
     except OSError:
         body = "- " + tr("Sources: {0}").format(", ".join(card.get("sources", [])))
-    return f"{check}\n\n{body}"
+    lines = body.splitlines()
+    if lines and lines[0].startswith("# "):  # the card's title: bold, not a heading the size of the panel
+        lines[0] = f"**{lines[0][2:].strip()}**"
+    return f"{check}\n\n" + "\n".join(lines)
 
 
 class ModelBox(QGroupBox):
@@ -69,9 +72,12 @@ class ModelBox(QGroupBox):
         super().__init__(tr("Foundation model"), parent)
         self.dock = dock
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         row = QHBoxLayout()
         self.combo = QComboBox()
         self.combo.setObjectName("mpm_model")
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(14)  # long folder names must not widen the panel
         self.combo.setToolTip(tr("The pretrained encoders the chain uses. A head only works with the model it was "
                                  "fine-tuned on."))
         self.combo.currentIndexChanged.connect(self.show_card)

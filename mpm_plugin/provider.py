@@ -18,9 +18,10 @@ def algorithm_classes():
     from .algorithms.pretrain import PretrainAlgorithm
     from .algorithms.structures import StructuresAlgorithm
     from .algorithms.targets import TargetsAlgorithm
+    from .algorithms.validate import ValidateAlgorithm
 
     return [AlignStackAlgorithm, FinetuneAlgorithm, PredictAlgorithm, TargetsAlgorithm, AnomaliesAlgorithm,
-            EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm]
+            EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm, ValidateAlgorithm]
 
 
 class MPMProvider(QgsProcessingProvider):

@@ -126,7 +126,7 @@ def _stop(proc, grace=10):
 
 
 def run_desktop(work, kolari, locale="en_US", chain=True, timeout=240, size=(1600, 1200), resolution=400.0,
-                dock_width=440, scroll_dock="bottom", exit_grace=20):
+                dock_width=440, scroll_dock="chain", exit_grace=20):
     """Run QGIS desktop once with the startup script; returns a DesktopRun (status None when none was written)."""
     work = os.path.abspath(str(work))
     os.makedirs(work, exist_ok=True)

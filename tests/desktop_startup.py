@@ -174,9 +174,12 @@ def _run():
             yield lambda: bool(drawn) and not canvas.isDrawing() and time.time() - shown > 1.5
             self.status["canvas_extent"] = [canvas.extent().xMinimum(), canvas.extent().yMinimum(),
                                             canvas.extent().xMaximum(), canvas.extent().yMaximum()]
-            if cfg.get("scroll_dock") == "bottom":  # the chain's buttons, status and validation plot in view
+            if cfg.get("scroll_dock") in ("bottom", "chain"):
                 bar = dock.widget().verticalScrollBar()
-                bar.setValue(bar.maximum())
+                if cfg["scroll_dock"] == "bottom":
+                    bar.setValue(bar.maximum())
+                else:  # the foundation model, the chain's buttons, status and validation in view
+                    bar.setValue(min(bar.maximum(), max(0, dock.models.geometry().top() - 6)))
                 scrolled = time.time()
                 yield lambda: time.time() - scrolled > 0.5
 

@@ -83,3 +83,15 @@ def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_s
     assert ModelConfig.from_dict(card["config"]) == ModelConfig.from_dict(base["config"])
     assert card["sources"] == base["sources"]
     assert card["training"]["lr"] == 3e-4
+
+
+def test_cli_validate_a_map(kolari, tmp_path):
+    mag = os.path.join(kolari, "Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
+    dep = os.path.join(kolari, "Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp")
+    r = _engine("validate", mag, "--deposits", dep, "--out", str(tmp_path / "v"))
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "v" / "validation.json") as f:
+        (m,) = json.load(f)["methods"].values()
+    assert f"ROC-AUC {m['roc_auc']:.3f}" in r.stdout
+    r = _engine("validate", mag, "--deposits", dep, "--out", str(tmp_path / "v"))  # taken: refused, kept
+    assert r.returncode != 0 and "Fix:" in r.stderr and (tmp_path / "v" / "validation.json").exists()

@@ -82,6 +82,14 @@ def test_chain_headless_on_kolari(qgis_env, kolari, tmp_path):  # noqa: F811
     assert inside.sum() >= 0.6 * n_deposits  # the cut holds 80 % of them; min area may drop a few
     assert set(source) <= {"geochemistry", "geology", "geophysics"}
 
+    # the finished map judged over the whole area (not out-of-fold: the head saw these deposits)
+    val = _run(env, "validate", MAP=pred["PROSPECTIVITY"], BAND=1,
+               DEPOSITS=f"{k}/Deposits_Occurrences/IOCG_Deps_Prosp_Occs.shp", OUTPUT=tmp_path / "validation")
+    with open(val["VALIDATION_REPORT"]) as f:
+        vrep = json.load(f)
+    assert vrep["meta"]["deposits"] + len(vrep["meta"]["dropped"]) >= n_deposits
+    assert vrep["meta"]["valid_pixels"] == p.count() and val["ROC_AUC"] > 0.7
+
     anom = _run(env, "anomalies", STACK=stack["OUTPUT"], OUTPUT=tmp_path / "anomalies")
     score = _raster(anom["ANOMALY_SCORE"], shape, 1)
     assert score.count() > 0 and np.isfinite(score.compressed()).all()
@@ -97,11 +105,13 @@ def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari
     with open(os.path.join(kolari_stack, "stack.json")) as f:
         xmin, ymin, xmax, ymax = json.load(f)["grid"]["bounds"]
     held = (xmin, ymin, xmin + (xmax - xmin) / 2, ymax)
-    r = _run(qgis_env, "pretrain", STACKS=kolari_stack, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
+    r = _run(qgis_env, "pretrain", STACKS=kolari_stack, INIT_MODEL=shipped, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
              BATCH_SIZE=2, TILE=64, ONNX="true",
              EXCLUDE_EXTENT=f"{held[0]},{held[2]},{held[1]},{held[3]} [EPSG:3067]", OUTPUT=tmp_path / "model")
     card = json.load(open(r["MODEL_CARD"]))
     assert card["training"]["steps_stage1"] == 2 and card["data"]["labels_used"] is False
+    assert card["training"]["initialised_from"]["sha256"] == json.load(open(os.path.join(shipped, "model_card.json")))["sha256"]
     assert list(card["data"]["held_out_bounds"].values())[0] == list(held)
     onnx = set(os.listdir(tmp_path / "model" / "onnx"))
     assert onnx == {f"{s}_encoder.onnx" for s in card["sources"]} | {"fusion.onnx"}

@@ -36,10 +36,12 @@ ALGORITHMS = {
     "anomalies": ("geochemistry", ["STACK", "MODEL", "TOP", "OUTPUT"],
                   ["OUTPUT", "ANOMALY_SCORE", "MAHALANOBIS", "RESIDUALS", "TOP_TABLE"]),
     "embed": ("foundation", ["STACK", "MODEL", "BACKEND", "TILE", "THREADS", "OUTPUT"], ["OUTPUT"]),
-    "pretrain": ("foundation", ["STACKS", "SYNTHETIC", "STEPS1", "STEPS2", "BATCH_SIZE", "SEED", "DEVICE", "ONNX",
+    "pretrain": ("foundation", ["STACKS", "INIT_MODEL", "SYNTHETIC", "STEPS1", "STEPS2", "BATCH_SIZE", "SEED", "DEVICE", "ONNX",
                                 "OUTPUT"], ["OUTPUT", "MODEL_CARD", "LOSSES"]),
     "structures": ("structures", ["INPUT", "BANDS", "PROMPTS", "TYPE", "GROUP_FIELD", "LABEL_FIELD", "TYPE_FIELD",
                                   "TOLERANCE", "CONTEXT", "MODEL", "BACKEND", "OUTPUT"], ["OUTPUT"]),
+    "validate": ("prospectivity", ["MAP", "BAND", "DEPOSITS", "LOWER_IS_BETTER", "OUTPUT"],
+                 ["OUTPUT", "VALIDATION_REPORT", "ROC_AUC", "SUCCESS_RATE_AUC"]),
 }
 
 
