@@ -301,10 +301,11 @@ def main():
                   f"{r['rss_before_mb']:>8.0f} {one:>9} {tiled:>9} {fc} {read_s:>12.2f} {ach}", flush=True)
     print(f"floor matmul rate used: {gflops:.1f} GFLOP/s (best seen)")
     big = max(args.size)
-    print("extrapolation (NOT measured) to 10,000^2 from the px/s at the largest size measured:")
-    for r in rows:
-        if r["size"] == big:
-            print(f"  {r['method']:>10}: {1e8 / r['px_per_s'] / 3600:.2f} h")
+    if big < 10000:
+        print("extrapolation (NOT measured) to 10,000^2 from the px/s at the largest size measured:")
+        for r in rows:
+            if r["size"] == big:
+                print(f"  {r['method']:>10}: {1e8 / r['px_per_s'] / 3600:.2f} h")
     for b in backends:
         ours = [r for r in rows if r["size"] == big and r["method"] == b]
         rfr = [r for r in rows if r["size"] == big and r["method"] == "rf"]

@@ -393,9 +393,9 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.')[0] in ('torch', 'onnxruntime') else orig(name, *a))(importlib.util.find_spec)
 sys.path.insert(0, sys.argv[1])
-import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.algorithms.align, mpm_plugin.deps as d
-assert len(mpm_plugin.provider.algorithm_classes()) == 8
-import engine.stack, engine.reader, engine.cli
+import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.models_panel, mpm_plugin.algorithms.align, mpm_plugin.deps as d
+assert len(mpm_plugin.provider.algorithm_classes()) == 9
+import engine.stack, engine.reader, engine.cli, engine.validate, engine.model.weights
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())
 """
