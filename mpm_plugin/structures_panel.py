@@ -57,6 +57,10 @@ class StructuresBox(QGroupBox):
         self.model.setFilter("SAM (*.json *.pth *.pt *.safetensors)")
         self.model.setToolTip(tr("Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)"))
         form.addRow(tr("SAM model"), self.model)
+        # the tool is built for one raster, its bands and model: a change while tracing starts a new one
+        self.raster.layerChanged.connect(self._source_changed)
+        self.bands.editingFinished.connect(self._source_changed)
+        self.model.fileChanged.connect(self._source_changed)
         self.button = QPushButton(tr("Trace structures on the map"))
         self.button.setCheckable(True)
         self.button.toggled.connect(self.toggle)
@@ -89,6 +93,20 @@ class StructuresBox(QGroupBox):
         if self.tool is not None:
             self.tool.tolerance = value
             self.tool.update_prediction()
+
+    def _source_changed(self, *_):
+        """Raster, bands or model changed while tracing: restart the tool on them (or stop, with why)."""
+        if self.tool is None:
+            return
+        tool = self.tool
+        try:
+            same_bands = tuple(parse_band_list(self.bands.text(), tool.layer.bandCount())) == tool.bands
+        except ValueError:
+            same_bands = False
+        if tool.layer is self.raster.currentLayer() and same_bands and (self.model.filePath() or None) == tool.model:
+            return
+        self.button.setChecked(False)
+        self.button.setChecked(True)
 
     def toggle(self, on):
         canvas = self.dock.iface.mapCanvas()

@@ -409,3 +409,20 @@ def test_structures_headless(qgis_env, crop, sam_model, tmp_path):  # noqa: F811
     assert layer.isValid() and layer.featureCount() == results["FEATURES"] >= 1 and layer.crs().authid() == "EPSG:3067"
     assert {f["type"] for f in layer.getFeatures()} == {"contact"}
     del layer
+
+
+def test_changing_bands_or_raster_while_tracing_restarts_or_stops_the_tool(box, canvas):
+    from mpm_plugin.structure_tool import StructureMapTool
+
+    box.button.setChecked(True)
+    first = box.tool
+    box.bands.setText(" 1 ")
+    box.bands.editingFinished.emit()
+    assert box.tool is first  # the same bands: nothing restarts
+    box.bands.setText("1,1")
+    box.bands.editingFinished.emit()
+    assert isinstance(box.tool, StructureMapTool) and box.tool is not first and box.tool.bands == (1, 1)
+    assert canvas.mapTool() is box.tool and box.button.isChecked()
+    box.raster.setLayer(None)  # nothing to trace on: the tool stops and says why; the canvas gets its tool back
+    assert box.tool is None and not box.button.isChecked() and canvas.mapTool() is box.pan
+    assert "choose a raster file layer" in box.dock.messages[-1]
