@@ -364,8 +364,22 @@ def _print_summary(folder, m):
     print(f"  files: {', '.join(os.path.join(os.path.abspath(folder), f) for f in m['files'].values())}")
 
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler, systemd, torchrun stopping us) raised as an exception, so that every
+    open output (engine.atomic.atomic_path) is removed on the way out instead of left '.partial'."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None):
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     feedback = None
     if sys.stderr.isatty() or os.environ.get("MPM_PROGRESS") == "1":
         from .progress import TqdmFeedback
@@ -378,6 +392,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130
+    except Terminated:
+        print("Terminated: nothing was written.", file=sys.stderr)
+        return 143
     except Cancelled as exc:
         print(str(exc), file=sys.stderr)
         return 130

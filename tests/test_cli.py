@@ -95,3 +95,25 @@ def test_cli_validate_a_map(kolari, tmp_path):
     assert f"ROC-AUC {m['roc_auc']:.3f}" in r.stdout
     r = _engine("validate", mag, "--deposits", dep, "--out", str(tmp_path / "v"))  # taken: refused, kept
     assert r.returncode != 0 and "Fix:" in r.stderr and (tmp_path / "v" / "validation.json").exists()
+
+
+def test_cli_terminated_leaves_nothing_half_written(kolari, tmp_path):
+    """SIGTERM mid-run: exit 143, no output and no '.partial' left beside it."""
+    import signal
+    import time
+
+    k = kolari
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "align", "--geophysics",
+                             f"{k}/Geophysics_100m/IOCG_Mag_grysc_DGRF65_anom_100m.tif",
+                             f"{k}/Geophysics_100m/IOCG_Gm_Rd_K_100m.tif", "--res", "20", "--out", str(tmp_path / "stack")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 120
+    while time.time() < end and not any(n.endswith(".partial") for n in os.listdir(tmp_path)) and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be terminated: make it bigger"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Terminated: nothing was written" in err, err
+    assert os.listdir(tmp_path) == []
