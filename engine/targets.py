@@ -31,7 +31,7 @@ from .atomic import atomic_path, check_output_path
 from .errors import InputError
 from .progress import Steps
 from .stack import bounded_block_cache
-from .vectors import pyogrio
+from .vectors import GPKG_OPTIONS, pyogrio
 
 FIELDS = ["rank", "area_km2", "mean_prob", "max_prob", "mean_uncert", "dominant_source", "deposits_inside", "threshold"]
 _STRIP_PIXELS = 1 << 20  # floats read per strip
@@ -249,7 +249,8 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
             "deposits_inside": inside[order].astype(np.int32), "threshold": np.full(n, float(threshold))}
     with atomic_path(out_path, overwrite=overwrite, what="targets GeoPackage") as tmp:
         pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms[order]), field_data=[cols[f] for f in FIELDS], fields=FIELDS,
-                          geometry_type="MultiPolygon", crs=crs, layer="targets", driver="GPKG")
+                          geometry_type="MultiPolygon", crs=crs, layer="targets", driver="GPKG",
+                          dataset_options=GPKG_OPTIONS)
         steps.report(1.0)  # a cancel here still leaves nothing behind
     top = [{f: (cols[f][i].item() if hasattr(cols[f][i], "item") else cols[f][i]) for f in FIELDS} for i in range(min(n, 10))]
     return {"path": str(out_path), "threshold": float(threshold), "n_targets": n, "area_km2_total": float(area.sum()),

@@ -11,6 +11,10 @@ from rasterio.crs import CRS
 
 from .errors import InputError
 
+# GeoPackages we write declare version 1.2: GDAL >= 3.7 writes 1.4 by default, which QGIS 3.22 (GDAL 3.6)
+# opens with a warning about an unknown user_version on every load.
+GPKG_OPTIONS = {"VERSION": "1.2"}
+
 with warnings.catch_warnings():  # pyogrio probes Debian's pyproj, which warns about its data dir; unused here
     warnings.simplefilter("ignore", UserWarning)
     import pyogrio

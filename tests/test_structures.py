@@ -214,6 +214,10 @@ def test_extract_from_points_writes_one_feature_per_group(mag, sam_model, tmp_pa
         assert row["raster"] == os.path.basename(mag) and row["bands"] == "1"
         assert row["model"] == os.path.basename(sam_model) and row["created"].endswith("+00:00")
     assert sorted(os.listdir(tmp_path)) == ["prompts.gpkg", "structures.gpkg"]  # no temporary files left
+    import sqlite3
+
+    with sqlite3.connect(out) as db:
+        assert db.execute("pragma user_version").fetchone()[0] == 10200  # GeoPackage 1.2, as QGIS 3.22 expects
 
 
 def test_extract_from_points_every_point_its_own_group_and_reprojected(mag, sam_model, tmp_path):

@@ -71,6 +71,10 @@ def test_blobs_areas_stats_ranking_and_gpkg(prob, tmp_path):
     meta, geoms, f = _read_gpkg(out)
     assert meta["crs"] == "EPSG:3067" and list(meta["fields"]) == FIELDS and meta["geometry_type"] == "MultiPolygon"
     assert list(f["rank"]) == [1, 2]
+    import sqlite3
+
+    with sqlite3.connect(out) as db:  # GeoPackage 1.2: QGIS 3.22 warns about 1.4's user_version
+        assert db.execute("pragma user_version").fetchone()[0] == 10200
     for i, b in enumerate([A, B]):  # A ranks first: higher mean probability although smaller
         m = _component(p, b, 0.5)
         assert f["area_km2"][i] == pytest.approx(m.sum() * 0.01)

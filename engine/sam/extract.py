@@ -286,7 +286,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
 def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=False):
     """rows: (geometry, type, score, n_include, n_exclude, group) -> a GeoPackage, atomically: one
     layer per geometry kind (LAYER_OF_KIND), Multi* geometries. Returns {layer name: features}."""
-    from ..vectors import pyogrio
+    from ..vectors import GPKG_OPTIONS, pyogrio
 
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     by_kind = {}
@@ -314,7 +314,7 @@ def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=Fal
             layer = LAYER_OF_KIND[kind]
             pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms), field_data=[cols[f] for f in FIELDS],
                               fields=FIELDS, geometry_type="MultiLineString" if kind == "line" else "MultiPolygon",
-                              crs=wkt, layer=layer, driver="GPKG")
+                              crs=wkt, layer=layer, driver="GPKG", dataset_options=GPKG_OPTIONS)
             written[layer] = n
     return written
 
