@@ -468,7 +468,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="856"/>
-        <location filename="../mpm_plugin/plots.py" line="382"/>
+        <location filename="../mpm_plugin/plots.py" line="385"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
@@ -605,92 +605,77 @@
         <translation>基础模型预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="168"/>
+        <location filename="../mpm_plugin/plots.py" line="169"/>
         <source>Export PNG...</source>
         <translation>导出 PNG...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="170"/>
+        <location filename="../mpm_plugin/plots.py" line="171"/>
         <source>Save the plot of this tab as a PNG image</source>
         <translation>将此标签页的图表保存为 PNG 图像</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="190"/>
+        <location filename="../mpm_plugin/plots.py" line="191"/>
         <source>No validation report loaded.</source>
         <translation>未加载验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="244"/>
+        <location filename="../mpm_plugin/plots.py" line="211"/>
+        <source>out-of-fold</source>
+        <translation>折外</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="211"/>
+        <source>whole map</source>
+        <translation>整幅图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="247"/>
         <source>step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <location filename="../mpm_plugin/plots.py" line="248"/>
         <source>loss (MSE, z-score units)</source>
         <translation>损失（MSE，z 分数单位）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="280"/>
-        <source>area flagged (%)</source>
-        <translation>圈定面积（%）</translation>
+        <location filename="../mpm_plugin/plots.py" line="291"/>
+        <source>random</source>
+        <translation>随机</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="281"/>
-        <source>deposits captured (%)</source>
-        <translation>捕获的矿床（%）</translation>
+        <location filename="../mpm_plugin/plots.py" line="298"/>
+        <source>chance (ROC-AUC 0.5)</source>
+        <translation>随机水平（ROC-AUC 0.5）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="282"/>
-        <source>Success rate, out-of-fold</source>
-        <translation>成功率（折外）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="294"/>
-        <source>false positive rate (background pixels)</source>
-        <translation>假阳性率（背景像元）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="295"/>
-        <source>true positive rate (deposits)</source>
-        <translation>真阳性率（矿床）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="296"/>
-        <source>ROC, deposits against the background, out-of-fold</source>
-        <translation>ROC：矿床对背景（折外）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="314"/>
+        <location filename="../mpm_plugin/plots.py" line="317"/>
         <source>recall (deposits found)</source>
         <translation>召回率（找到的矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="315"/>
+        <location filename="../mpm_plugin/plots.py" line="318"/>
         <source>precision</source>
         <translation>精确率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="316"/>
-        <source>Precision-recall, out-of-fold</source>
-        <translation>精确率-召回率（折外）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="338"/>
+        <location filename="../mpm_plugin/plots.py" line="341"/>
         <source>score threshold</source>
         <translation>得分阈值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="339"/>
+        <location filename="../mpm_plugin/plots.py" line="342"/>
         <source>share (%)</source>
         <translation>比例（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="375"/>
+        <location filename="../mpm_plugin/plots.py" line="378"/>
         <source>Export plot as PNG</source>
         <translation>将图表导出为 PNG</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="376"/>
+        <location filename="../mpm_plugin/plots.py" line="379"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
@@ -720,77 +705,102 @@
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="232"/>
+        <location filename="../mpm_plugin/plots.py" line="235"/>
         <source>No loss history</source>
         <translation>无损失记录</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="243"/>
+        <location filename="../mpm_plugin/plots.py" line="246"/>
         <source>Pretraining loss (running mean)</source>
         <translation>预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="278"/>
-        <source>random</source>
-        <translation>随机</translation>
+        <location filename="../mpm_plugin/plots.py" line="292"/>
+        <source>area flagged (%)</source>
+        <translation>圈定面积（%）</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/plots.py" line="292"/>
-        <source>chance (ROC-AUC 0.5)</source>
-        <translation>随机水平（ROC-AUC 0.5）</translation>
+        <source>deposits captured (%)</source>
+        <translation>捕获的矿床（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="329"/>
+        <location filename="../mpm_plugin/plots.py" line="299"/>
+        <source>false positive rate (background pixels)</source>
+        <translation>假阳性率（背景像元）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="299"/>
+        <source>true positive rate (deposits)</source>
+        <translation>真阳性率（矿床）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="332"/>
         <source>prediction rate (deposits, %)</source>
         <translation>预测率（矿床，%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="331"/>
+        <location filename="../mpm_plugin/plots.py" line="334"/>
         <source>area not flagged (100 - area %)</source>
         <translation>未圈定面积（100 - 面积 %）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="340"/>
+        <location filename="../mpm_plugin/plots.py" line="293"/>
+        <source>Success rate, {0}</source>
+        <translation>成功率（{0}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="300"/>
+        <source>ROC, deposits against the background, {0}</source>
+        <translation>ROC：矿床对背景（{0}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="319"/>
+        <source>Precision-recall, {0}</source>
+        <translation>精确率-召回率（{0}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="343"/>
         <source>Prediction-area plot: {0}</source>
         <translation>预测-面积图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="146"/>
+        <location filename="../mpm_plugin/plots.py" line="147"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="206"/>
-        <source>No validation report: {0}</source>
-        <translation>无验证报告：{0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="242"/>
-        <source>{0} (stage {1})</source>
-        <translation>{0}（第 {1} 阶段）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/plots.py" line="276"/>
+        <location filename="../mpm_plugin/plots.py" line="291"/>
         <source>{0} (AUC {1:.3f})</source>
         <translation>{0}（成功率 AUC {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="290"/>
+        <location filename="../mpm_plugin/plots.py" line="297"/>
         <source>{0} (ROC-AUC {1:.3f})</source>
         <translation>{0}（ROC-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="307"/>
+        <location filename="../mpm_plugin/plots.py" line="207"/>
+        <source>No validation report: {0}</source>
+        <translation>无验证报告：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <source>{0} (stage {1})</source>
+        <translation>{0}（第 {1} 阶段）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="310"/>
         <source>{0} (PR-AUC {1:.3f})</source>
         <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="312"/>
+        <location filename="../mpm_plugin/plots.py" line="315"/>
         <source>chance (share of deposits {0:.3f})</source>
         <translation>随机水平（矿床占比 {0:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="335"/>
+        <location filename="../mpm_plugin/plots.py" line="338"/>
         <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
@@ -898,7 +908,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structure_tool.py" line="188"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
@@ -994,7 +1004,7 @@
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1004,12 +1014,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="73"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="108"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="126"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1019,13 +1029,13 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="81"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="114"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="120"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="132"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="138"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -1817,6 +1827,18 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+    <message>
+        <source>Success rate, out-of-fold</source>
+        <translation type="vanished">成功率（折外）</translation>
+    </message>
+    <message>
+        <source>ROC, deposits against the background, out-of-fold</source>
+        <translation type="vanished">ROC：矿床对背景（折外）</translation>
+    </message>
+    <message>
+        <source>Precision-recall, out-of-fold</source>
+        <translation type="vanished">精确率-召回率（折外）</translation>
     </message>
     <message>
         <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>

@@ -134,6 +134,7 @@ class PlotsWidget(QWidget):
         self.setObjectName("mpm_plots")
         self.report = None  # the validation.json loaded: {"meta":..., "methods":...}
         self.report_path = self.losses_path = None
+        self._scope = ""  # "out-of-fold" or "whole map", from the report drawn
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mpm_plots_tabs")
         self.plots = {}
@@ -206,6 +207,8 @@ class PlotsWidget(QWidget):
             self.message.setText(tr("No validation report: {0}").format(exc))
             return False
         self.report, self.report_path = report, path
+        # a head's report is out-of-fold (cross-validation); mpm:validate judges a whole map
+        self._scope = tr("out-of-fold") if (report.get("meta") or {}).get("folds") else tr("whole map")
         self._draw_success(methods)
         self._draw_roc(methods)
         self._draw_pr(methods, (report.get("meta") or {}).get("background"))
@@ -268,33 +271,33 @@ class PlotsWidget(QWidget):
     def _chance_pen():
         return pg.mkPen("#000", width=1, style=Qt.DotLine)
 
-    def _draw_success(self, methods):
-        plot = self._reset("success_rate")
-        for key in self._methods(methods):
-            area, captured = success_points(methods[key])
-            x, y = step_xy(area * 100, captured * 100)
-            plot.plot(x, y, pen=self._pen(key), name=tr("{0} (AUC {1:.3f})").format(
-                method_label(key), methods[key]["success_rate_auc"]))
-        plot.plot([0, 100], [0, 100], pen=self._chance_pen(), name=tr("random"))
+    def _draw_captured(self, key, methods, scale, label, chance, axes, title):
+        """Deposits captured against area flagged (the success rate, in %) or the same points as ROC (0-1):
+        one step curve per method, labelled by `label` (method, method report), and the diagonal."""
+        plot = self._reset(key)
+        for method in self._methods(methods):
+            area, captured = success_points(methods[method])
+            x, y = step_xy(area * scale, captured * scale)
+            plot.plot(x, y, pen=self._pen(method), name=label(method_label(method), methods[method]))
+        plot.plot([0, scale], [0, scale], pen=self._chance_pen(), name=chance)
         item = plot.getPlotItem()
-        item.setLabel("bottom", tr("area flagged (%)"))
-        item.setLabel("left", tr("deposits captured (%)"))
-        plot.setTitle(tr("Success rate, out-of-fold"))
-        item.setRange(xRange=(0, 100), yRange=(0, 100), padding=0.02)
+        item.setLabel("bottom", axes[0])
+        item.setLabel("left", axes[1])
+        plot.setTitle(title)
+        item.setRange(xRange=(0, scale), yRange=(0, scale), padding=0.02)
+
+    def _draw_success(self, methods):
+        self._draw_captured("success_rate", methods, 100,
+                            lambda name, r: tr("{0} (AUC {1:.3f})").format(name, r["success_rate_auc"]), tr("random"),
+                            (tr("area flagged (%)"), tr("deposits captured (%)")),
+                            tr("Success rate, {0}").format(self._scope))
 
     def _draw_roc(self, methods):
-        plot = self._reset("roc")
-        for key in self._methods(methods):
-            area, captured = success_points(methods[key])
-            x, y = step_xy(area, captured)
-            plot.plot(x, y, pen=self._pen(key), name=tr("{0} (ROC-AUC {1:.3f})").format(
-                method_label(key), methods[key]["roc_auc"]))
-        plot.plot([0, 1], [0, 1], pen=self._chance_pen(), name=tr("chance (ROC-AUC 0.5)"))
-        item = plot.getPlotItem()
-        item.setLabel("bottom", tr("false positive rate (background pixels)"))
-        item.setLabel("left", tr("true positive rate (deposits)"))
-        plot.setTitle(tr("ROC, deposits against the background, out-of-fold"))
-        item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self._draw_captured("roc", methods, 1,
+                            lambda name, r: tr("{0} (ROC-AUC {1:.3f})").format(name, r["roc_auc"]),
+                            tr("chance (ROC-AUC 0.5)"),
+                            (tr("false positive rate (background pixels)"), tr("true positive rate (deposits)")),
+                            tr("ROC, deposits against the background, {0}").format(self._scope))
 
     def _draw_pr(self, methods, background):
         plot = self._reset("pr")
@@ -313,7 +316,7 @@ class PlotsWidget(QWidget):
         item = plot.getPlotItem()
         item.setLabel("bottom", tr("recall (deposits found)"))
         item.setLabel("left", tr("precision"))
-        plot.setTitle(tr("Precision-recall, out-of-fold"))
+        plot.setTitle(tr("Precision-recall, {0}").format(self._scope))
         item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
 
     def _draw_pa(self):

@@ -65,6 +65,7 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
                                               for n, k in zip(names, METHOD_KEYS)] + ["random"]
     assert w.curve_labels("roc") == [f"{n} (ROC-AUC {methods[k]['roc_auc']:.3f})"
                                      for n, k in zip(names, METHOD_KEYS)] + ["chance (ROC-AUC 0.5)"]
+    assert w.plots["roc"].getPlotItem().titleLabel.text.endswith("out-of-fold")  # a head's cross-validation
     rate = methods["head"]["positive_rate"]
     assert w.curve_labels("pr") == [f"{n} (PR-AUC {methods[k]['pr_auc']:.3f})" for n, k in zip(names, METHOD_KEYS)] \
         + [f"chance (share of deposits {rate:.3f})"]

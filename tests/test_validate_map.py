@@ -83,3 +83,5 @@ def test_processing_validate_and_the_panel_opens_its_curves(plugin, kolari, tmp_
     assert opened == [("validation", str(tmp_path / "val"))]
     assert plugin.dock.plots.report_path == os.path.join(str(tmp_path / "val"), "validation.json")
     assert len(plugin.dock.plots.curve_labels("success_rate")) == 2  # the map and the chance line
+    titles = [plugin.dock.plots.plots[k].getPlotItem().titleLabel.text for k in ("success_rate", "roc", "pr")]
+    assert all(t.endswith("whole map") for t in titles), titles
