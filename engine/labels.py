@@ -17,13 +17,7 @@ def rasterise_deposits(path, grid, folder):
 
     Raises when no deposit lands on a valid pixel: a model cannot be trained on none.
     """
-    data = read_vector(path, "deposits", dst_crs=grid.crs, expect="point")
-    xy = shapely.get_coordinates(shapely.centroid(data.geometries))
-    names = _names(data.fields, len(xy))
-    inv = ~grid.transform
-    cols, rows = inv @ (xy[:, 0], xy[:, 1])
-    rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
-    inside = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
+    xy, names, rows, cols, inside = deposit_cells(path, grid.crs, grid.transform, (grid.height, grid.width))
     valid_path = os.path.join(folder, "valid.tif")
     on_valid = np.zeros(len(xy), bool)
     with rasterio.open(valid_path) as v:
@@ -49,6 +43,17 @@ def rasterise_deposits(path, grid, folder):
             dst.write(np.array([[[min(n, 255)]]], np.uint8), window=rasterio.windows.Window(int(c), int(r), 1, 1))
     return {"path": path, "total": len(xy), "used": int(on_valid.sum()),
             "outside": int((~inside).sum()), "on_nodata": int((inside & ~on_valid).sum()), "points": points}
+
+
+def deposit_cells(path, crs, transform, shape):
+    """Deposit points read, reprojected to `crs` and placed on a grid of `shape` (rows, cols):
+    (xy, names, rows, cols, inside). Multipoints count at their centre."""
+    data = read_vector(path, "deposits", dst_crs=crs, expect="point")
+    xy = shapely.get_coordinates(shapely.centroid(data.geometries))
+    cols, rows = ~transform @ (xy[:, 0], xy[:, 1])
+    rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    return xy, _names(data.fields, len(xy)), rows, cols, inside
 
 
 def _names(fields, n):

@@ -152,7 +152,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
     from rasterio.windows import Window
 
     from .errors import InputError
-    from .vectors import read_vector
+    from .labels import deposit_cells
 
     steps = Steps(feedback)
     label = name or os.path.splitext(os.path.basename(str(raster)))[0]
@@ -167,14 +167,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
                              fix=f"choose a band from 1 to {src.count}")
         if src.crs is None:
             raise InputError("has no CRS", layer=str(raster), fix="assign the raster's CRS in QGIS or with gdal_edit.py -a_srs")
-        pts = read_vector(deposits, "deposits", dst_crs=src.crs.to_string(), expect="point")
-        names = next((np.asarray(v).astype(str) for k, v in pts.fields.items() if "name" in k.lower()), None)
-        import shapely
-
-        xy = shapely.get_coordinates(shapely.centroid(pts.geometries))  # multipoints: their centre
-        rows, cols = rasterio.transform.rowcol(src.transform, xy[:, 0], xy[:, 1])
-        rows, cols = np.asarray(rows), np.asarray(cols)
-        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        xy, names, rows, cols, inside = deposit_cells(deposits, src.crs.to_string(), src.transform, src.shape)
         nodata = src.nodatavals[band - 1]
 
         def valid(a):
@@ -183,7 +176,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
 
         score_pos, kept, dropped = [], [], []
         for i in range(len(xy)):
-            nm = str(names[i]) if names is not None else f"deposit_{i + 1}"
+            nm = names[i]
             if not inside[i]:
                 dropped.append((nm, "outside the map"))
                 continue

@@ -19,18 +19,20 @@ from .i18n import tr
 
 MODELS_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 DEFAULT_MODEL_NAME = "mpm-foundation-v1"
-FOUNDATION_FORMAT = "mpm-studio-foundation-model"
 SETTINGS_KEY = "mpm_studio/models"
 
 
 def card_of(folder):
-    """The folder's model_card.json as a dict when it is a foundation model card, else None (no weights read)."""
-    try:
-        with open(os.path.join(folder, "model_card.json")) as f:
-            card = json.load(f)
-    except (OSError, ValueError):
+    """The folder's foundation model card (engine.model.weights.read_card), or None; no weights read."""
+    from engine.errors import MPMError
+    from engine.model.weights import read_card
+
+    if not os.path.isfile(os.path.join(folder, "model_card.json")):
         return None
-    return card if isinstance(card, dict) and card.get("format") == FOUNDATION_FORMAT else None
+    try:
+        return read_card(folder)
+    except MPMError:
+        return None
 
 
 def model_folders(folder):
@@ -71,6 +73,7 @@ class ModelBox(QGroupBox):
     def __init__(self, dock, parent=None):
         super().__init__(tr("Foundation model"), parent)
         self.dock = dock
+        self._shown_model = None  # the model whose card is shown
         form = QFormLayout(self)
         form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         row = QHBoxLayout()
@@ -146,7 +149,8 @@ class ModelBox(QGroupBox):
         index = self.combo.findData(keep) if keep else -1
         self.combo.setCurrentIndex(index if index >= 0 else max(0, self.combo.findData(default)))
         self.combo.blockSignals(False)
-        self.show_card()
+        if self.current_model() != self._shown_model or select:  # describe() hashes the weights: not on every rescan
+            self.show_card()
 
     def current_model(self):
         """The chosen model folder, or None when none is listed."""
@@ -170,7 +174,7 @@ class ModelBox(QGroupBox):
         return self.add_model(folder) if folder else False
 
     def show_card(self, *_):
-        folder = self.current_model()
+        folder = self._shown_model = self.current_model()
         self.card.setMarkdown(describe(folder) if folder else tr("No foundation model found in {0}.").format(MODELS_DIR))
 
     def model_for_head(self, head_dir):
