@@ -2,7 +2,7 @@
 """Figures for the shipped foundation model: masked reconstruction on the held-out Kolari block
 against mean-fill and IDW, a linear probe on synthetic scenes, and embedding throughput per backend.
 
-    python bench/bench_model.py [--model MODEL_FOLDER]   (default: the shipped model)
+    python bench/bench_model.py [--model MODEL_FOLDER] [--reconstruction-only]   (default: the shipped model)
 """
 
 import argparse
@@ -25,6 +25,7 @@ def main():
 
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--windows", type=int, default=64)
+    ap.add_argument("--reconstruction-only", action="store_true", help="skip the linear probe and throughput")
     args = ap.parse_args()
     from engine.demo import kolari_spec
     from engine.model.backend import select_backend
@@ -48,6 +49,16 @@ def main():
         r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers)
         prior = f"   (decoder's own IDW prior alone: {r['prior']:.3f})" if "prior" in r else ""
         print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f}{prior}")
+    print("same windows, 75 % of (layer, patch) pairs hidden per layer (a hidden patch of one layer is "
+          "mostly visible in others); regression-IDW = each layer regressed on the others' IDW fills + IDW of the residual")
+    print(f"{'source':>14} {'model MSE':>10} {'mean-fill':>10} {'IDW':>8} {'regr.-IDW':>10}")
+    for s in ("geophysics", "geochemistry", "geology"):
+        arr = scene.sources[s]
+        r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers,
+                                  per_layer=True)
+        print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f} {r['regression_idw']:>10.3f}")
+    if args.reconstruction_only:
+        return
 
     backend = select_backend(args.model, "onnx-cpu")
     feats, labels, groups = [], [], []

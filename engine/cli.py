@@ -88,6 +88,9 @@ def build_parser():
                    help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
                         "random weights; its architecture is kept")
     t.add_argument("--lr", type=float, help="learning rate (default: 1e-3 from scratch, 3e-4 with --init-from)")
+    t.add_argument("--layer-masking", type=float, default=0.0, metavar="SHARE",
+                   help="share of stage-1 batches masked per layer instead of per patch (0-1): teaches each encoder "
+                        "how its layers relate")
     t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
     t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
 
@@ -267,7 +270,7 @@ def cmd_pretrain(args, feedback):
                                   steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
                                   device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback,
                                   config=None if args.init_from else ModelConfig(recon_prior=args.recon_prior),
-                                  init_model=args.init_from, lr=args.lr)
+                                  init_model=args.init_from, lr=args.lr, layer_masking=args.layer_masking)
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))
 

@@ -50,7 +50,7 @@ def synthetic_scenes(n, seed=0, size=256):
 
 def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=256, max_tiles=64, exclude_bounds=None,
                         steps1=1000, steps2=500, batch_size=16, seed=0, device=None, resume=True, onnx=False,
-                        feedback=None, config=None, init_model=None, lr=None):
+                        feedback=None, config=None, init_model=None, lr=None, layer_masking=0.0):
     """Pretrain from stack folders and/or synthetic scenes (what the CLI and mpm:pretrain run).
 
     exclude_bounds: one (xmin, ymin, xmax, ymax) for every stack, or {folder: bounds} when the
@@ -70,7 +70,7 @@ def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=2
     if not scenes:
         raise InputError("nothing to pretrain on", fix="give aligned stack folders and/or a number of synthetic scenes")
     summary = pretrain(scenes, config=config, steps_stage1=steps1, steps_stage2=steps2, out_dir=out_dir, seed=seed, device=device,
-                       feedback=feedback, resume=resume, batch_size=batch_size, init_model=init_model, lr=lr,
+                       feedback=feedback, resume=resume, batch_size=batch_size, init_model=init_model, lr=lr, layer_masking=layer_masking,
                        data_description={"stacks": [os.path.abspath(f) for f in stacks], "synthetic_scenes": synthetic,
                                          "synthetic_size": synthetic_size, "tile": tile, "max_tiles_per_stack": max_tiles,
                                          "held_out_bounds": {os.path.abspath(f): b for f, b in held.items()},

@@ -185,3 +185,49 @@ def test_reconstruction_scores_report_the_prior_alone_for_an_idw_model():
     assert abs(r["model"] - r["prior"]) < 1e-6 and r["prior"] < r["mean_fill"]
     assert "prior" not in reconstruction_scores(FoundationModel(SMALL, ["geophysics"]).eval(), "geophysics", w,
                                                 ["magnetic", "gravity"])
+
+
+def test_per_layer_masks_hide_layers_not_places_and_never_leak_a_hidden_value():
+    """mae_layers_forward: each (layer, patch) hidden on its own; a hidden patch's values cannot
+    reach the reconstruction (changing them changes nothing), visible ones come back unchanged."""
+    torch.manual_seed(0)
+    e = SourceEncoder(SMALL, "geophysics").eval()
+    x = smooth_stack(5, 4, b=3)
+    ids = ids_of(GEOPHYS[:4])
+    out = e.mae_layers_forward(x, None, ids, generator=torch.Generator().manual_seed(1))
+    hidden = out["mask"]
+    assert hidden.shape == (3, 4, SMALL.n_patches)
+    # per layer, not per patch: some patch is hidden in one layer and shown in another
+    assert bool((hidden.any(1) & ~hidden.all(1)).any())
+    assert 0.6 < float(hidden.float().mean()) < 0.9
+    from engine.model.layers import patchify, unpatchify
+
+    pix = unpatchify(patchify(torch.ones_like(x), 4) * hidden[..., None].float(), 4, SMALL.grid).bool()
+    assert torch.equal(out["recon"][~pix], x[~pix])
+    y = x.clone()
+    y[pix] = 50.0
+    again = e.mae_layers_forward(y, None, ids, hidden=hidden)
+    assert torch.allclose(again["recon"][pix], out["recon"][pix], atol=1e-5)
+    loss = again["loss"]
+    loss.backward()
+    assert torch.isfinite(loss) and e.patch_embed.weight.grad is not None
+    with pytest.raises(ValueError, match="prior"):
+        from dataclasses import replace
+
+        SourceEncoder(replace(SMALL, recon_prior="idw"), "geophysics").mae_layers_forward(x, None, ids)
+
+
+def test_regression_idw_baseline_uses_the_colocated_layers():
+    """Layer 1 = 2 x layer 0: with layer 1 hidden where layer 0 is seen, the regression fill recovers
+    it almost exactly while single-layer IDW cannot."""
+    from engine.model.evaluate import _idw_fill, _regression_idw
+
+    rng = np.random.default_rng(0)
+    a = gaussian_filter(rng.normal(size=(32, 32)), 1.0)
+    target = np.stack([a, 2 * a + 0.5])
+    seen = np.ones_like(target, bool)
+    seen[1, 8:20, 8:20] = False
+    reg = _regression_idw(target, seen)
+    idw = _idw_fill(target[1], seen[1])
+    hid = ~seen[1]
+    assert np.mean((reg[1][hid] - target[1][hid]) ** 2) < 0.01 * np.mean((idw[hid] - target[1][hid]) ** 2)

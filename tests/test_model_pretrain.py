@@ -236,3 +236,29 @@ def test_safetensors_whose_header_length_starts_with_0x80_loads(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"\x05" + b"\0" * 40)
     with pytest.raises(InputError, match="not a safetensors file"):
         load_state(str(tmp_path / "junk.safetensors"))
+
+
+def test_layer_masking_teaches_layers_from_each_other(tmp_path):
+    """Stage 1 with every batch masked per layer: on a held-out scene whose layers share one field,
+    the trained encoder rebuilds hidden (layer, patch) pairs better than its initial weights; the
+    share is recorded in the card, and out-of-range or prior-combined settings are refused."""
+    scenes = [tiny_scene(0), tiny_scene(1)]
+    res = pretrain(scenes, SMALL, steps_stage1=80, steps_stage2=0, out_dir=str(tmp_path / "m"), seed=0, batch_size=8,
+                   lr=3e-3, layer_masking=1.0)
+    card = read_card(res["card"])
+    assert card["training"]["layer_masking"] == 1.0
+    held = tiny_scene(7).sources["geophysics"].data
+    x = torch.from_numpy(np.stack([held[:, y:y + 16, x:x + 16] for y in range(0, 32, 8) for x in range(0, 32, 8)]))
+    ids = torch.tensor(layer_ids(["magnetic", "gravity", "gamma_k"], "geophysics")[0])
+    torch.manual_seed(0)
+    untrained = FoundationModel(SMALL, res["sources"])
+    with torch.no_grad():
+        before, after = (m.encoders["geophysics"].mae_layers_forward(x, None, ids, generator=torch.Generator().manual_seed(0))["loss"]
+                         for m in (untrained, load_model(res["card"])))
+    assert after < 0.8 * before
+    with pytest.raises(InputError, match="layer_masking"):
+        pretrain(scenes, SMALL, 2, 0, str(tmp_path / "x"), layer_masking=1.5)
+    from dataclasses import replace
+
+    with pytest.raises(InputError, match="prior"):
+        pretrain(scenes, replace(SMALL, recon_prior="idw"), 2, 0, str(tmp_path / "y"), layer_masking=0.5)

@@ -12,14 +12,18 @@ config.py     ModelConfig (window 32, patch 4, dim 96, depth 4, heads 4, decoder
               {source: n}: full embedding path); count_params(module)
 encoder.py    SourceEncoder(config, source): forward(x, valid, layer_ids) -> tokens (B, N, D);
               encode(...) -> (tokens, present (B, N)); mae_forward(x, valid, layer_ids, input_channels=None)
-              -> {loss, n_valid, mask, recon}
+              -> {loss, n_valid, mask, recon}; mae_layers_forward(x, valid, layer_ids, hidden=None): the
+              same with the mask drawn per (layer, patch), mask (B, C, N)
 fusion.py     SourceFusion(config): (tokens (B, S, N, D), present (B, S, N), source_ids (S,)) -> (B, N, D);
               FoundationModel(config, sources): embed(batch, return_present=False) -> (B, N, D),
               cross_source_loss(batch, target); pixel_embedding(tokens, grid, patch) -> (B, D, H, W)
               batch = {source: {"x": (B, C, H, W) float, NaN = invalid, "ids": (C,) layer ids, "valid": optional}}
 pretrain.py   pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device=None,
               feedback=None, resume=True, batch_size=16, lr=None, init_model=None, ...) -> summary dict
-              (init_model: adapt a pretrained model instead of starting from random weights)
+              (init_model: adapt a pretrained model instead of starting from random weights;
+              layer_masking: share of stage-1 batches masked per layer)
+evaluate.py   reconstruction_scores(model, source, windows, names, per_layer=False) -> model vs mean-fill,
+              IDW (and regression-IDW when per_layer); linear_probe(...)
 weights.py    save_model(model, out_dir, ...) -> card path; load_model(card_path, device="cpu") ->
               FoundationModel with .card (sha256 verified before parsing; safetensors only);
               read_card(path); verify_weights(card)

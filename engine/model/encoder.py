@@ -144,6 +144,37 @@ class SourceEncoder(nn.Module):
             mask[torch.arange(b, device=x.device)[:, None], masked] = True
         return {"loss": loss, "n_valid": nv, "mask": mask, "recon": recon}
 
+    def mae_layers_forward(self, x, valid, layer_ids, mask_ratio=None, generator=None, hidden=None):
+        """Masked-autoencoder loss with a mask drawn per LAYER: each (layer, patch) is hidden on its
+        own, so a hidden patch of one layer is usually visible in others at the same place.
+
+        The per-patch mask of mae_forward asks for spatial inpainting, where interpolation is hard
+        to beat on smooth 100 m grids; this one asks what the channel-agnostic encoder exists for:
+        how layers relate (Co from Ni, Fe and Mg; total count from K, Th, U). Every patch is
+        encoded (hidden layers are simply absent members of its channel set, the way a missing
+        layer is), and every layer's hidden patches are reconstructed.
+        hidden: optional (B, C, N) bool mask instead of a random draw.
+        Returns dict(loss, n_valid, mask (B, C, N) bool True=hidden, recon (B, C, H, W)).
+        """
+        c = self.config
+        if c.recon_prior != "none":
+            raise ValueError("per-layer masking has no interpolation prior; use recon_prior='none'")
+        x, v = prepare(x, valid, c.clip)
+        xp, vp = patchify(x, c.patch), patchify(v, c.patch)  # (B, C, N, pp)
+        if hidden is None:
+            ratio = c.mask_ratio if mask_ratio is None else mask_ratio
+            hidden = torch.rand(xp.shape[:3], device=x.device, generator=generator) < ratio
+        shown = (~hidden).to(xp.dtype)[..., None]
+        z, _ = self._encode_patches(xp * shown, vp * shown, layer_ids, self.pos)
+        h = self.dec_embed(z) + self.dec_pos
+        for blk in self.dec_blocks:
+            h = blk(h)
+        pred = self.head(self.dec_norm(h), layer_ids)  # (B, C, N, pp)
+        loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
+        with torch.no_grad():
+            recon = unpatchify(torch.where(hidden[..., None], pred.detach(), xp), c.patch, c.grid)
+        return {"loss": loss, "n_valid": nv, "mask": hidden, "recon": recon}
+
     def decode_hidden(self, z, keep, masked, layer_ids):
         """Decoder output (B, C, M, p*p) for the hidden patches `masked` (B, M), from the encoded
         visible patches z (B, K, D) at `keep` (B, K)."""

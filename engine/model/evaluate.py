@@ -19,10 +19,49 @@ def sample_windows(data, win, n, seed, min_valid=0.9):
     return np.stack(out).astype(np.float32)
 
 
-def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_ratio=0.75):
+def _idw_fill(values, seen, k=8):
+    """Inverse-distance (power 2, k nearest) fill of a 2-D array from its `seen` pixels."""
+    h, w = values.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    v = values[seen]
+    if not v.size:
+        return np.zeros_like(values)
+    k = min(k, v.size)
+    tree = cKDTree(np.column_stack([yy[seen], xx[seen]]))
+    d, i = tree.query(np.column_stack([yy.ravel(), xx.ravel()]), k=k)
+    d, i = d.reshape(-1, k), i.reshape(-1, k)
+    wts = 1.0 / np.maximum(d, 1e-6) ** 2
+    return ((wts * v[i]).sum(1) / wts.sum(1)).reshape(h, w)
+
+
+def _regression_idw(target, seen):
+    """Regression-kriging style fill of one window (C, H, W): each layer is regressed (least
+    squares) on the IDW fills of the OTHER layers over its own seen pixels, and the residual is
+    interpolated by IDW. The classical answer to "use the co-located layers": what a per-layer
+    mask has to be measured against, not just single-layer interpolation."""
+    c = target.shape[0]
+    fills = np.stack([_idw_fill(target[j], seen[j]) for j in range(c)])
+    out = fills.copy()
+    if c < 2:
+        return out
+    for j in range(c):
+        s = seen[j]
+        if s.sum() < c + 2:
+            continue
+        x = np.column_stack([np.delete(fills, j, 0).reshape(c - 1, -1).T, np.ones(fills[0].size)])
+        coef, *_ = np.linalg.lstsq(x[s.ravel()], target[j][s], rcond=None)
+        reg = (x @ coef).reshape(target.shape[1:])
+        resid = np.where(s, target[j] - reg, 0.0)
+        out[j] = reg + _idw_fill(resid, s)
+    return out
+
+
+def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_ratio=0.75, per_layer=False):
     """Mean squared error on masked, valid pixels: the model vs mean-fill vs IDW interpolation.
 
-    The same random patch mask is used for all three; baselines see exactly the visible pixels.
+    The same random mask is used for all; baselines see exactly the visible pixels. per_layer:
+    the mask is drawn per (layer, patch) (SourceEncoder.mae_layers_forward) rather than per patch,
+    and the regression-IDW baseline, which uses the co-located visible layers too, is added.
     """
     import torch
 
@@ -33,34 +72,33 @@ def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_rati
     cfg = enc.config
     ids = torch.as_tensor(np.asarray(layer_ids(layer_names, source)[0], np.int64))
     x = torch.from_numpy(windows)
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        out = enc.mae_forward(x, None, ids, mask_ratio=mask_ratio, generator=torch.Generator().manual_seed(seed))
-    masked = out["mask"].numpy()  # (B, N) True = hidden
+        if per_layer:
+            out = enc.mae_layers_forward(x, None, ids, mask_ratio=mask_ratio, generator=g)
+            hidden = out["mask"][..., None].float()  # (B, C, N, 1)
+        else:
+            out = enc.mae_forward(x, None, ids, mask_ratio=mask_ratio, generator=g)
+            hidden = out["mask"][:, None, :, None].float()  # (B, 1, N, 1)
+    masked = out["mask"].numpy()
     recon = out["recon"].numpy()
-    pix_mask = unpatchify(patchify(torch.ones_like(x), cfg.patch) * torch.from_numpy(masked)[:, None, :, None].float(),
-                          cfg.patch, cfg.grid).numpy().astype(bool)
+    pix_mask = unpatchify(patchify(torch.ones_like(x), cfg.patch) * hidden, cfg.patch, cfg.grid).numpy().astype(bool)
     target = np.clip(windows, -cfg.clip, cfg.clip)
     scored = pix_mask & np.isfinite(target)
+    seen_all = ~pix_mask & np.isfinite(target)
     mean_fill = np.empty_like(target)
     idw = np.empty_like(target)
-    yy, xx = np.mgrid[0:cfg.window, 0:cfg.window]
     for b in range(target.shape[0]):
         for c in range(target.shape[1]):
-            seen = ~pix_mask[b, c] & np.isfinite(target[b, c])
-            v = target[b, c][seen]
+            v = target[b, c][seen_all[b, c]]
             mean_fill[b, c] = v.mean() if v.size else 0.0
-            if v.size:
-                tree = cKDTree(np.column_stack([yy[seen], xx[seen]]))
-                d, i = tree.query(np.column_stack([yy.ravel(), xx.ravel()]), k=min(8, v.size))
-                d, i = d.reshape(-1, min(8, v.size)), i.reshape(-1, min(8, v.size))
-                wts = 1.0 / np.maximum(d, 1e-6) ** 2
-                idw[b, c] = ((wts * v[i]).sum(1) / wts.sum(1)).reshape(cfg.window, cfg.window)
-            else:
-                idw[b, c] = 0.0
+            idw[b, c] = _idw_fill(target[b, c], seen_all[b, c])
     err = lambda p: float(np.mean((p[scored] - target[scored]) ** 2))  # noqa: E731
     out = {"model": err(recon), "mean_fill": err(mean_fill), "idw": err(idw), "pixels": int(scored.sum()),
            "windows": int(target.shape[0])}
-    if cfg.recon_prior != "none":  # what the decoder adds over its own fixed fill
+    if per_layer:
+        out["regression_idw"] = err(np.stack([_regression_idw(target[b], seen_all[b]) for b in range(target.shape[0])]))
+    if cfg.recon_prior != "none" and not per_layer:  # what the decoder adds over its own fixed fill
         with torch.no_grad():
             xz, v = torch.nan_to_num(x).clamp(-cfg.clip, cfg.clip), torch.isfinite(x).float()
             n = cfg.n_patches

@@ -203,8 +203,8 @@ def _adapters():
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, *args, **kwargs):
-            return self.encoder.mae_forward(*args, **kwargs)
+        def forward(self, *args, layers=False, **kwargs):
+            return (self.encoder.mae_layers_forward if layers else self.encoder.mae_forward)(*args, **kwargs)
 
     class CrossStep(nn.Module):
         def __init__(self, model):
@@ -329,7 +329,7 @@ class _RankFeedback:
 # --------------------------------------------------------------------------- entry point
 def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="pretrain_out", seed=0,
              device=None, feedback=None, resume=True, batch_size=16, lr=None, channel_dropout=0.3,
-             checkpoint_every=50, data_description=None, init_model=None):
+             checkpoint_every=50, data_description=None, init_model=None, layer_masking=0.0):
     """Pretrain a FoundationModel on `scenes` (list of engine.scene.Scene); returns a summary dict.
 
     Writes to out_dir: checkpoint.pt (resumable; re-running with resume=True continues from it),
@@ -338,6 +338,8 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     weights -- adapting a pretrained model to one's own area takes far fewer steps than training
     from scratch. Its config is used; tensors that fit are copied, new sources start fresh, and its
     sources without data here are kept as they are. lr defaults to 1e-3 from scratch, 3e-4 warm.
+    layer_masking: share of stage-1 batches (sources with 2+ layers) masked per layer instead of
+    per patch (SourceEncoder.mae_layers_forward): the encoder learns how its layers relate.
     Scene labels are never read. Under torchrun (WORLD_SIZE > 1) it trains data-parallel (see the
     module's docstring); rank 0 writes, every rank returns the summary with "rank", "world_size"
     and "state_digest" (equal on all ranks).
@@ -348,6 +350,11 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     base = _init_model(init_model, config)
     config = base.config if base is not None else (config or ModelConfig())
     lr = lr if lr is not None else (3e-4 if base is not None else 1e-3)
+    if not 0.0 <= layer_masking <= 1.0:
+        raise InputError(f"layer_masking must be between 0 and 1, got {layer_masking}", fix="pass a share such as 0.5")
+    if layer_masking > 0 and config.recon_prior != "none":
+        raise InputError("per-layer masking cannot be combined with an interpolation prior (recon_prior)",
+                         fix="use layer_masking=0 with recon_prior='idw', or recon_prior='none'")
     if not scenes:
         raise InputError("no scenes to pretrain on", fix="pass at least one Scene")
     os.makedirs(out_dir, exist_ok=True)
@@ -357,7 +364,8 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     dist_ = _Dist(device)
     try:
         return _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, dist_.device, steps, resume,
-                         batch_size, lr, channel_dropout, checkpoint_every, data_description, dist_, base)
+                         batch_size, lr, channel_dropout, checkpoint_every, data_description, dist_, base,
+                         layer_masking)
     finally:
         dist_.close()
 
@@ -387,7 +395,7 @@ def _warm_start(model, base):
 
 
 def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device, steps, resume, batch_size, lr,
-              channel_dropout, checkpoint_every, data_description, dist_, base=None):
+              channel_dropout, checkpoint_every, data_description, dist_, base=None, layer_masking=0.0):
     import torch
 
     from .fusion import FoundationModel
@@ -432,6 +440,8 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
                                           if set(sources) - set(base.sources) else ""))
     model = model.to(device)
     meta = {"config": config.to_dict(), "sources": model_sources, "seed": int(seed)}
+    if layer_masking:
+        meta["layer_masking"] = float(layer_masking)
     if origin is not None:
         meta["init_sha256"] = origin["sha256"]
     ck_path = os.path.join(out_dir, CHECKPOINT)
@@ -469,11 +479,17 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
                     g_["lr"] = float(_lr(step, steps_stage1, lr))
                 opt.zero_grad(set_to_none=True)
                 losses = {}
+                mode_rng = np.random.default_rng([seed, 1, step, 11])  # same masking mode on every rank
                 for s in sources:
                     x, ids = sampler.batch(rng, s, batch_size)
                     x = torch.from_numpy(x).to(device)
                     ids_t = torch.from_numpy(ids).to(device)
                     keep = None
+                    if len(ids) > 1 and layer_masking and mode_rng.random() < layer_masking:
+                        out = mae[s](x, None, ids_t, generator=gen(1, step), layers=True)
+                        out["loss"].backward()
+                        losses[s] = float(out["loss"].detach())
+                        continue
                     if len(ids) > 1 and rng.random() < channel_dropout:
                         k = np.ones(len(ids), bool)
                         k[rng.choice(len(ids), size=int(rng.integers(1, len(ids))), replace=False)] = False
@@ -567,7 +583,7 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
     training = {
         "steps_stage1": int(steps_stage1), "steps_stage2": int(steps_stage2 if joint_ok else 0),
         "batch_size": int(batch_size), "lr": float(lr), "seed": int(seed), "device": device.type,
-        "channel_dropout": float(channel_dropout), "stage2_encoders": "frozen",
+        "channel_dropout": float(channel_dropout), "layer_masking": float(layer_masking), "stage2_encoders": "frozen",
         "final_losses": final, "seconds_this_session": round(time.time() - t0, 1),
     }
     if origin is not None:
