@@ -162,7 +162,7 @@ class StructureMapTool(QgsMapTool):
 
                 cache = EmbeddingCache(disk_dir=os.path.join(self.cache_dir, "sam", "embeddings"))
             self.extractor = StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
-                                                cache=cache, threads=self.threads)
+                                                cache=cache, threads=self.threads, cache_dir=self.cache_dir or None)
         ext = self.raster_extent()
         x0, y0, x1, y1 = ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum()
         inc, exc, box = self.state

@@ -346,7 +346,7 @@ def vit_b_checkpoint(tmp_path_factory):
     os.remove(path)
 
 
-def test_official_checkpoint_loads_and_predicts(vit_b_checkpoint, embedding_cache):
+def test_official_checkpoint_loads_and_predicts(vit_b_checkpoint, embedding_cache, tmp_path):
     p = StructurePredictor(vit_b_checkpoint, cache=False)     # auto: torch encoder, ONNX decoder (exported once)
     assert p.kind == "vit_b" and p.img_size == 1024 and p.embedding_shape == (1, 256, 64, 64)
     assert p.decoder_backend == "onnx-cpu" and p.encoder_backend == "torch-cpu"
@@ -356,6 +356,11 @@ def test_official_checkpoint_loads_and_predicts(vit_b_checkpoint, embedding_cach
     p.set_embedding(np.random.default_rng(3).normal(size=(1, 256, 64, 64)), (48, 64))
     r = p.predict(points=[[20.0, 30.0]], labels=[1])
     assert r.mask.shape == (48, 64) and np.array_equal(r.mask, r.logits > 0)
+    # a cache folder chosen in the panel holds the exported decoder too, not the default cache
+    q = StructurePredictor(vit_b_checkpoint, cache=False, cache_dir=str(tmp_path / "panel_cache"))
+    assert os.path.isfile(tmp_path / "panel_cache" / "sam" / q.model_sha / "decoder.onnx")
+    q.set_embedding(np.random.default_rng(3).normal(size=(1, 256, 64, 64)), (48, 64))
+    np.testing.assert_allclose(q.predict(points=[[20.0, 30.0]], labels=[1]).logits, r.logits, atol=1e-4)
 
 
 class _Evil:

@@ -109,14 +109,17 @@ class StructurePredictor:
     """SAM on map views. model: a GeoSAM folder / card (default: the shipped models/mpm-geosam-v1)
     or an official SAM checkpoint (.pth / .safetensors, vit_b / l / h read off the weights).
     backend: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: CPU threads (None = library
-    default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none)."""
+    default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none).
+    cache_dir: where a decoder exported for a model without one goes (None = engine.features.cache_dir(),
+    i.e. MPM_CACHE_DIR or ~/.cache/mpm-studio), so the panel's cache folder setting holds it too."""
 
-    def __init__(self, model=None, backend="auto", threads=None, cache=None):
+    def __init__(self, model=None, backend="auto", threads=None, cache=None, cache_dir=None):
         if backend not in NAMES:
             raise InputError(f"unknown backend '{backend}'", fix=f"use one of {', '.join(NAMES)}")
         self.source, self.path = _resolve(model)
         self.threads = threads
         self.cache = EmbeddingCache() if cache is None else (cache or None)
+        self.cache_dir = os.fspath(cache_dir) if cache_dir else None
         self.encoder_calls = 0
         self.notes = []
         self._sam = None
@@ -206,7 +209,7 @@ class StructurePredictor:
             return _session(p, self.threads)
         from ..features import cache_dir
 
-        p = os.path.join(cache_dir(), "sam", self.model_sha, fname)
+        p = os.path.join(self.cache_dir or cache_dir(), "sam", self.model_sha, fname)
         if os.path.isfile(p):
             try:
                 return _session(p, self.threads)
