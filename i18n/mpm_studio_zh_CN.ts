@@ -493,109 +493,109 @@
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="72"/>
+        <location filename="../mpm_plugin/models_panel.py" line="74"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
         <source>Foundation model</source>
         <translation>基础模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="81"/>
+        <location filename="../mpm_plugin/models_panel.py" line="84"/>
         <source>The pretrained encoders the chain uses. A head only works with the model it was fine-tuned on.</source>
         <translation>流程使用的预训练编码器。预测头只能与其微调时所用的模型一起使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="84"/>
+        <location filename="../mpm_plugin/models_panel.py" line="87"/>
         <source>Add...</source>
         <translation>添加...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="86"/>
+        <location filename="../mpm_plugin/models_panel.py" line="89"/>
         <source>Add a model folder (one holding model_card.json)</source>
         <translation>添加模型文件夹（包含 model_card.json 的文件夹）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="90"/>
+        <location filename="../mpm_plugin/models_panel.py" line="93"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="101"/>
+        <location filename="../mpm_plugin/models_panel.py" line="104"/>
         <source>Stage 1: each source's encoder rebuilds hidden patches of its own layers</source>
         <translation>第一阶段：每个数据源的编码器重建其自身图层中被遮挡的图块</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="106"/>
+        <location filename="../mpm_plugin/models_panel.py" line="109"/>
         <source>Stage 2: the fusion rebuilds a hidden source from the others</source>
         <translation>第二阶段：融合模块由其他数据源重建被隐藏的数据源</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="109"/>
+        <location filename="../mpm_plugin/models_panel.py" line="112"/>
         <source>Steps (stage 1, stage 2)</source>
         <translation>步数（第一阶段，第二阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="110"/>
+        <location filename="../mpm_plugin/models_panel.py" line="113"/>
         <source>Pretrain on my data</source>
         <translation>在我的数据上预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="113"/>
+        <location filename="../mpm_plugin/models_panel.py" line="116"/>
         <source>Adapt the chosen model to the aligned stack without labels (deposits are never read). The new model is written to the output folder, selected, and its loss curves shown; fine-tune on it next.</source>
         <translation>在无标签的情况下使所选模型适应已对齐的数据栈（从不读取矿床）。新模型写入输出文件夹并被选中，同时显示其损失曲线；接下来在其上微调。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="168"/>
+        <location filename="../mpm_plugin/models_panel.py" line="172"/>
         <source>Choose a foundation model folder</source>
         <translation>选择基础模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="205"/>
+        <location filename="../mpm_plugin/models_panel.py" line="209"/>
         <source>Pretrain</source>
         <translation>预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="205"/>
+        <location filename="../mpm_plugin/models_panel.py" line="209"/>
         <source>Pretraining on the aligned stack...</source>
         <translation>正在已对齐的数据栈上预训练...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="54"/>
+        <location filename="../mpm_plugin/models_panel.py" line="56"/>
         <source>Weights verified: sha256 {0}... matches the card.</source>
         <translation>权重已验证：sha256 {0}... 与模型卡一致。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="202"/>
+        <location filename="../mpm_plugin/models_panel.py" line="206"/>
         <source>Align a stack first: pretraining learns from it.</source>
         <translation>请先对齐数据栈：预训练从中学习。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="210"/>
+        <location filename="../mpm_plugin/models_panel.py" line="214"/>
         <source>Model written to {0} and selected; fine-tune on it next.</source>
         <translation>模型已写入 {0} 并被选中；接下来在其上微调。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="61"/>
+        <location filename="../mpm_plugin/models_panel.py" line="63"/>
         <source>Sources: {0}</source>
         <translation>数据源：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="159"/>
+        <location filename="../mpm_plugin/models_panel.py" line="163"/>
         <source>{0} holds no MPM Studio foundation model (model_card.json written by pretraining).</source>
         <translation>{0} 中没有 MPM Studio 基础模型（由预训练写出的 model_card.json）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="174"/>
+        <location filename="../mpm_plugin/models_panel.py" line="178"/>
         <source>No foundation model found in {0}.</source>
         <translation>在 {0} 中未找到基础模型。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="56"/>
+        <location filename="../mpm_plugin/models_panel.py" line="58"/>
         <source>This model cannot be used: {0}</source>
         <translation>此模型无法使用：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="130"/>
+        <location filename="../mpm_plugin/models_panel.py" line="133"/>
         <source>{0} (shipped)</source>
         <translation>{0}（随插件提供）</translation>
     </message>
@@ -1476,31 +1476,36 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="84"/>
+        <source>Share of stage 1 batches masked per layer (0-1)</source>
+        <translation>第一阶段按图层掩膜的批次比例（0-1）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="89"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="86"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="91"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="88"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="93"/>
         <source>Model card (model_card.json)</source>
         <translation>模型卡（model_card.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="89"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="94"/>
         <source>Loss curves (PNG)</source>
         <translation>损失曲线（PNG）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="109"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="115"/>
         <source>Final losses: {0}</source>
         <translation>最终损失：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="108"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="114"/>
         <source>ONNX files: {0}</source>
         <translation>ONNX 文件：{0}</translation>
     </message>
@@ -1694,12 +1699,17 @@
         <translation>使预训练模型（随插件提供的或您自己预训练的）适应这些数据，而不是从头训练：所需步数少得多。保留其架构；它缺少的数据源从头开始，此处没有数据的数据源保持不变。模型文件夹或其 model_card.json。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="85"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="86"/>
+        <source>0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others at the same place. Sources with one layer always use whole patches.</source>
+        <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。只有一个图层的数据源始终遮盖整个图块。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="90"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="87"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="92"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>

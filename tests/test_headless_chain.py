@@ -107,10 +107,11 @@ def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari
     held = (xmin, ymin, xmin + (xmax - xmin) / 2, ymax)
     shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
     r = _run(qgis_env, "pretrain", STACKS=kolari_stack, INIT_MODEL=shipped, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
-             BATCH_SIZE=2, TILE=64, ONNX="true",
+             BATCH_SIZE=2, TILE=64, ONNX="true", LAYER_MASKING=0.5,
              EXCLUDE_EXTENT=f"{held[0]},{held[2]},{held[1]},{held[3]} [EPSG:3067]", OUTPUT=tmp_path / "model")
     card = json.load(open(r["MODEL_CARD"]))
     assert card["training"]["steps_stage1"] == 2 and card["data"]["labels_used"] is False
+    assert card["training"]["layer_masking"] == 0.5
     assert card["training"]["initialised_from"]["sha256"] == json.load(open(os.path.join(shipped, "model_card.json")))["sha256"]
     assert list(card["data"]["held_out_bounds"].values())[0] == list(held)
     onnx = set(os.listdir(tmp_path / "model" / "onnx"))

@@ -81,6 +81,11 @@ class PretrainAlgorithm(EngineAlgorithm):
                                               QgsProcessingParameterNumber.Integer, 64, minValue=1), advanced=True)
         self.add(QgsProcessingParameterNumber("SYNTHETIC_SIZE", tr("Synthetic scene size (pixels)"),
                                               QgsProcessingParameterNumber.Integer, 256, minValue=64), advanced=True)
+        self.add(QgsProcessingParameterNumber("LAYER_MASKING", tr("Share of stage 1 batches masked per layer (0-1)"),
+                                              QgsProcessingParameterNumber.Double, 0.0, minValue=0.0, maxValue=1.0),
+                 "0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches "
+                 "hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others "
+                 "at the same place. Sources with one layer always use whole patches.", advanced=True)
         self.add(QgsProcessingParameterExtent("EXCLUDE_EXTENT", tr("Area held out of pretraining (for evaluation)"),
                                               optional=True), "Tiles touching this extent are never seen.", advanced=True)
         self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Model folder")),
@@ -103,7 +108,8 @@ class PretrainAlgorithm(EngineAlgorithm):
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context), seed=self.parameterAsInt(parameters, "SEED", context),
             device=None if device == "auto" else device, resume=self.parameterAsBoolean(parameters, "RESUME", context),
             onnx=self.parameterAsBoolean(parameters, "ONNX", context), feedback=feedback,
-            init_model=self.parameterAsFile(parameters, "INIT_MODEL", context) or None)
+            init_model=self.parameterAsFile(parameters, "INIT_MODEL", context) or None,
+            layer_masking=self.parameterAsDouble(parameters, "LAYER_MASKING", context))
         if summary.get("onnx"):
             feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(summary["onnx"].values()))))
         feedback.pushInfo(tr("Final losses: {0}").format(json.dumps(summary["final_losses"])))
