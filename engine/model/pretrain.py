@@ -1,6 +1,7 @@
 """Two-stage self-supervised pretraining on Scenes (no deposits or labels are ever read).
 
-Stage 1: each source encoder learns alone as a masked autoencoder (75 % of patches hidden).
+Stage 1: each source encoder learns alone as a masked autoencoder (75 % of patches hidden; with
+layer_masking, that share of batches hides 75 % of each layer's patches on their own).
 Stage 2: the encoders are FROZEN and the fusion module + cross-source decoder learn to rebuild a
 wholly hidden source from the others. Freezing keeps the stage-1 encoders exactly as validated,
 makes stage 2 cheap (no encoder backward pass) and stops the cross-source task from eroding
