@@ -7,7 +7,7 @@ layers. Every layer of a patch is pooled into ONE token (SourceEncoder's channel
 that token is the bottleneck the masked-reconstruction error grows with the layer count while
 per-layer IDW stays where it is. Same masks for model and baselines (engine.model.evaluate).
 
-    python bench/bench_token_capacity.py [--steps 1000] [--layers 1 4 8 22] [--dim 96]
+    python bench/bench_token_capacity.py [--steps 1000] [--layers 1 4 8 22] [--dim 96] [--decoder-dim 64]
 """
 
 import argparse
@@ -23,7 +23,7 @@ sys.path.insert(0, ROOT)
 HELD_OUT = (364000.0, 7490000.0, 384000.0, 7510000.0)  # as bench_model.py
 
 
-def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0):
+def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_dim=None):
     import torch
     from dataclasses import replace
 
@@ -33,6 +33,8 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0):
     from engine.model.vocab import layer_ids
 
     cfg = ModelConfig() if dim == 96 else replace(ModelConfig(), dim=dim)
+    if decoder_dim:
+        cfg = replace(cfg, decoder_dim=decoder_dim)
     torch.manual_seed(seed)
     model = FoundationModel(cfg, [source])
     enc = model.encoders[source].train()
@@ -55,6 +57,7 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--layers", type=int, nargs="+", default=[1, 4, 8, 22])
     ap.add_argument("--dim", type=int, default=96)
+    ap.add_argument("--decoder-dim", type=int, default=None, help="default: the model's (64)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import torch
@@ -70,13 +73,14 @@ def main():
     with Stack(os.path.join(work, "heldout")) as st:
         arr = st.scene().sources["geochemistry"]
     all_windows = sample_windows(arr.data, 32, 64, seed=0)
-    print(f"fresh encoder (dim {args.dim}) fitted {args.steps} steps to 64 held-out Kolari geochemistry windows; "
+    print(f"fresh encoder (dim {args.dim}, decoder {args.decoder_dim or 64}) fitted {args.steps} steps to 64 held-out Kolari geochemistry windows; "
           f"MSE on the 75 % hidden patches of the same windows")
     print(f"{'layers':>6} {'model':>7} {'IDW':>7} {'mean-fill':>9} {'model/IDW':>9} {'seconds':>8}")
     for n in args.layers:
         n = min(n, len(arr.layers))
         t = time.perf_counter()
-        r = fit_and_score(np.ascontiguousarray(all_windows[:, :n]), arr.layers[:n], "geochemistry", args.dim, args.steps)
+        r = fit_and_score(np.ascontiguousarray(all_windows[:, :n]), arr.layers[:n], "geochemistry", args.dim, args.steps,
+                          decoder_dim=args.decoder_dim)
         print(f"{n:>6} {r['model']:>7.3f} {r['idw']:>7.3f} {r['mean_fill']:>9.3f} {r['model'] / r['idw']:>9.2f} "
               f"{time.perf_counter() - t:>8.0f}", flush=True)
 
