@@ -44,18 +44,17 @@ def main():
         scene = st.scene()
     print(f"masked reconstruction, held-out Kolari block {HELD_OUT}, {args.windows} windows, 75 % patches hidden")
     print(f"{'source':>14} {'model MSE':>10} {'mean-fill':>10} {'IDW':>8}")
-    for s in ("geophysics", "geochemistry", "geology"):
-        arr = scene.sources[s]
-        r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers)
+    windows = {s: sample_windows(scene.sources[s].data, model.config.window, args.windows, seed=0)
+               for s in ("geophysics", "geochemistry", "geology")}
+    for s in windows:
+        r = reconstruction_scores(model, s, windows[s], scene.sources[s].layers)
         prior = f"   (decoder's own IDW prior alone: {r['prior']:.3f})" if "prior" in r else ""
         print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f}{prior}")
     print("same windows, 75 % of (layer, patch) pairs hidden per layer (a hidden patch of one layer is "
           "mostly visible in others); regression-IDW = each layer regressed on the others' IDW fills + IDW of the residual")
     print(f"{'source':>14} {'model MSE':>10} {'mean-fill':>10} {'IDW':>8} {'regr.-IDW':>10}")
-    for s in ("geophysics", "geochemistry", "geology"):
-        arr = scene.sources[s]
-        r = reconstruction_scores(model, s, sample_windows(arr.data, model.config.window, args.windows, seed=0), arr.layers,
-                                  per_layer=True)
+    for s in windows:
+        r = reconstruction_scores(model, s, windows[s], scene.sources[s].layers, per_layer=True)
         print(f"{s:>14} {r['model']:>10.3f} {r['mean_fill']:>10.3f} {r['idw']:>8.3f} {r['regression_idw']:>10.3f}")
     if args.reconstruction_only:
         return

@@ -20,7 +20,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-HELD_OUT = (364000.0, 7490000.0, 384000.0, 7510000.0)  # as bench_model.py
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from bench_model import HELD_OUT  # noqa: E402  the block pretraining never saw
 
 
 def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_dim=None):
@@ -32,9 +33,7 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_d
     from engine.model.fusion import FoundationModel
     from engine.model.vocab import layer_ids
 
-    cfg = ModelConfig() if dim == 96 else replace(ModelConfig(), dim=dim)
-    if decoder_dim:
-        cfg = replace(cfg, decoder_dim=decoder_dim)
+    cfg = replace(ModelConfig(), dim=dim, **({"decoder_dim": decoder_dim} if decoder_dim else {}))
     torch.manual_seed(seed)
     model = FoundationModel(cfg, [source])
     enc = model.encoders[source].train()

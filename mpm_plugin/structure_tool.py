@@ -156,13 +156,8 @@ class StructureMapTool(QgsMapTool):
         from engine.sam.extract import StructureExtractor
 
         if self.extractor is None:
-            cache = None
-            if self.cache_dir:
-                from engine.sam.cache import EmbeddingCache
-
-                cache = EmbeddingCache(disk_dir=os.path.join(self.cache_dir, "sam", "embeddings"))
             self.extractor = StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
-                                                cache=cache, threads=self.threads, cache_dir=self.cache_dir or None)
+                                                threads=self.threads, cache_dir=self.cache_dir or None)
         ext = self.raster_extent()
         x0, y0, x1, y1 = ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum()
         inc, exc, box = self.state

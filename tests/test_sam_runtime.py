@@ -359,6 +359,9 @@ def test_official_checkpoint_loads_and_predicts(vit_b_checkpoint, embedding_cach
     # a cache folder chosen in the panel holds the exported decoder too, not the default cache
     q = StructurePredictor(vit_b_checkpoint, cache=False, cache_dir=str(tmp_path / "panel_cache"))
     assert os.path.isfile(tmp_path / "panel_cache" / "sam" / q.model_sha / "decoder.onnx")
+    # ... and, with the default cache, the view embeddings under the same root
+    assert StructurePredictor(vit_b_checkpoint, cache_dir=str(tmp_path / "panel_cache")).cache.disk_dir == \
+        str(tmp_path / "panel_cache" / "sam" / "embeddings")
     q.set_embedding(np.random.default_rng(3).normal(size=(1, 256, 64, 64)), (48, 64))
     np.testing.assert_allclose(q.predict(points=[[20.0, 30.0]], labels=[1]).logits, r.logits, atol=1e-4)
 

@@ -166,10 +166,7 @@ class SourceEncoder(nn.Module):
             hidden = torch.rand(xp.shape[:3], device=x.device, generator=generator) < ratio
         shown = (~hidden).to(xp.dtype)[..., None]
         z, _ = self._encode_patches(xp * shown, vp * shown, layer_ids, self.pos)
-        h = self.dec_embed(z) + self.dec_pos
-        for blk in self.dec_blocks:
-            h = blk(h)
-        pred = self.head(self.dec_norm(h), layer_ids)  # (B, C, N, pp)
+        pred = self.head(self._decoder_tokens(self.dec_embed(z)), layer_ids)  # (B, C, N, pp)
         loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
         with torch.no_grad():
             recon = unpatchify(torch.where(hidden[..., None], pred.detach(), xp), c.patch, c.grid)
@@ -182,11 +179,15 @@ class SourceEncoder(nn.Module):
         b, dd = z.shape[0], c.decoder_dim
         full = self.mask_token.expand(b, c.n_patches, dd).clone()
         full = full.scatter(1, keep[:, :, None].expand(-1, -1, dd), self.dec_embed(z))
-        h = full + self.dec_pos
+        h = self._decoder_tokens(full)
+        return self.head(h.gather(1, masked[:, :, None].expand(-1, -1, dd)), layer_ids)
+
+    def _decoder_tokens(self, h):
+        """The MAE decoder over a full grid of decoder-width tokens (B, N, dd): positions, blocks, norm."""
+        h = h + self.dec_pos
         for blk in self.dec_blocks:
             h = blk(h)
-        h = self.dec_norm(h)
-        return self.head(h.gather(1, masked[:, :, None].expand(-1, -1, dd)), layer_ids)
+        return self.dec_norm(h)
 
     def prior_hidden(self, xp, vp, keep, masked):
         """The IDW fill (B, C, M, p*p) of the hidden patches from the visible pixels (0 without a prior).

@@ -34,13 +34,15 @@ def _idw_fill(values, seen, k=8):
     return ((wts * v[i]).sum(1) / wts.sum(1)).reshape(h, w)
 
 
-def _regression_idw(target, seen):
+def _regression_idw(target, seen, fills=None):
     """Regression-kriging style fill of one window (C, H, W): each layer is regressed (least
     squares) on the IDW fills of the OTHER layers over its own seen pixels, and the residual is
     interpolated by IDW. The classical answer to "use the co-located layers": what a per-layer
-    mask has to be measured against, not just single-layer interpolation."""
+    mask has to be measured against, not just single-layer interpolation. fills: the layers'
+    IDW fills from `seen` when already computed."""
     c = target.shape[0]
-    fills = np.stack([_idw_fill(target[j], seen[j]) for j in range(c)])
+    if fills is None:
+        fills = np.stack([_idw_fill(target[j], seen[j]) for j in range(c)])
     out = fills.copy()
     if c < 2:
         return out
@@ -87,7 +89,7 @@ def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_rati
     scored = pix_mask & np.isfinite(target)
     seen_all = ~pix_mask & np.isfinite(target)
     mean_fill = np.empty_like(target)
-    idw = np.empty_like(target)
+    idw = np.empty(target.shape, np.float64)  # float64 like _idw_fill: the regression fill reuses it
     for b in range(target.shape[0]):
         for c in range(target.shape[1]):
             v = target[b, c][seen_all[b, c]]
@@ -97,7 +99,7 @@ def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_rati
     out = {"model": err(recon), "mean_fill": err(mean_fill), "idw": err(idw), "pixels": int(scored.sum()),
            "windows": int(target.shape[0])}
     if per_layer:
-        out["regression_idw"] = err(np.stack([_regression_idw(target[b], seen_all[b]) for b in range(target.shape[0])]))
+        out["regression_idw"] = err(np.stack([_regression_idw(target[b], seen_all[b], idw[b]) for b in range(target.shape[0])]))
     if cfg.recon_prior != "none" and not per_layer:  # what the decoder adds over its own fixed fill
         with torch.no_grad():
             xz, v = torch.nan_to_num(x).clamp(-cfg.clip, cfg.clip), torch.isfinite(x).float()

@@ -485,17 +485,15 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
                     x, ids = sampler.batch(rng, s, batch_size)
                     x = torch.from_numpy(x).to(device)
                     ids_t = torch.from_numpy(ids).to(device)
-                    keep = None
                     if len(ids) > 1 and layer_masking and mode_rng.random() < layer_masking:
                         out = mae[s](x, None, ids_t, generator=gen(1, step), layers=True)
-                        out["loss"].backward()
-                        losses[s] = float(out["loss"].detach())
-                        continue
-                    if len(ids) > 1 and rng.random() < channel_dropout:
-                        k = np.ones(len(ids), bool)
-                        k[rng.choice(len(ids), size=int(rng.integers(1, len(ids))), replace=False)] = False
-                        keep = torch.from_numpy(k).to(device)
-                    out = mae[s](x, None, ids_t, input_channels=keep, generator=gen(1, step))
+                    else:
+                        keep = None
+                        if len(ids) > 1 and rng.random() < channel_dropout:
+                            k = np.ones(len(ids), bool)
+                            k[rng.choice(len(ids), size=int(rng.integers(1, len(ids))), replace=False)] = False
+                            keep = torch.from_numpy(k).to(device)
+                        out = mae[s](x, None, ids_t, input_channels=keep, generator=gen(1, step))
                     out["loss"].backward()
                     losses[s] = float(out["loss"].detach())
                 torch.nn.utils.clip_grad_norm_(params, 1.0)

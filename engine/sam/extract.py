@@ -114,13 +114,12 @@ class StructureExtractor:
     """One raster + one model: set a view, then predict masks and geometries per set of prompts."""
 
     def __init__(self, raster, bands=(1,), model=None, backend="auto", cache=None, threads=None, cache_dir=None):
-        from .cache import EmbeddingCache
         from .predictor import StructurePredictor
 
         self.raster = os.path.abspath(os.fspath(raster))
         self.bands = tuple(int(b) for b in (bands or (1,)))
         self.predictor = StructurePredictor(model=model, backend=backend, threads=threads,
-                                            cache=cache if cache is not None else EmbeddingCache(), cache_dir=cache_dir)
+                                            cache=cache, cache_dir=cache_dir)
         self.view = None
 
     @property

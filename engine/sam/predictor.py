@@ -110,16 +110,19 @@ class StructurePredictor:
     or an official SAM checkpoint (.pth / .safetensors, vit_b / l / h read off the weights).
     backend: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: CPU threads (None = library
     default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none).
-    cache_dir: where a decoder exported for a model without one goes (None = engine.features.cache_dir(),
-    i.e. MPM_CACHE_DIR or ~/.cache/mpm-studio), so the panel's cache folder setting holds it too."""
+    cache_dir: the cache root (None = engine.features.cache_dir(), i.e. MPM_CACHE_DIR or
+    ~/.cache/mpm-studio): the default cache's embeddings go under its sam/embeddings, and a decoder
+    exported for a model without one under sam/<sha256>, so the panel's cache folder holds both."""
 
     def __init__(self, model=None, backend="auto", threads=None, cache=None, cache_dir=None):
         if backend not in NAMES:
             raise InputError(f"unknown backend '{backend}'", fix=f"use one of {', '.join(NAMES)}")
         self.source, self.path = _resolve(model)
         self.threads = threads
-        self.cache = EmbeddingCache() if cache is None else (cache or None)
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
+        if cache is None:
+            cache = EmbeddingCache(disk_dir=os.path.join(self.cache_dir, "sam", "embeddings") if self.cache_dir else None)
+        self.cache = cache or None
         self.encoder_calls = 0
         self.notes = []
         self._sam = None
