@@ -8,6 +8,11 @@ that token is the bottleneck the masked-reconstruction error grows with the laye
 per-layer IDW stays where it is. Same masks for model and baselines (engine.model.evaluate).
 
     python bench/bench_token_capacity.py [--steps 1000] [--layers 1 4 8 22] [--dim 96] [--decoder-dim 64]
+        [--token-mode patch|layer] [--per-layer]
+
+--token-mode layer keeps one token per (layer, patch) (ModelConfig.token_mode); --per-layer
+masks each (layer, patch) on its own in training and scoring, and adds the regression-IDW
+baseline that uses the co-located layers too.
 """
 
 import argparse
@@ -24,7 +29,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 from bench_model import HELD_OUT  # noqa: E402  the block pretraining never saw
 
 
-def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_dim=None):
+def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_dim=None, token_mode="patch",
+                  per_layer=False):
     import torch
     from dataclasses import replace
 
@@ -33,7 +39,7 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_d
     from engine.model.fusion import FoundationModel
     from engine.model.vocab import layer_ids
 
-    cfg = replace(ModelConfig(), dim=dim, **({"decoder_dim": decoder_dim} if decoder_dim else {}))
+    cfg = replace(ModelConfig(), dim=dim, token_mode=token_mode, **({"decoder_dim": decoder_dim} if decoder_dim else {}))
     torch.manual_seed(seed)
     model = FoundationModel(cfg, [source])
     enc = model.encoders[source].train()
@@ -42,13 +48,14 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_d
     x = torch.from_numpy(windows)
     for step in range(steps):
         part = x[step % 4 * 16:(step % 4 + 1) * 16]
-        out = enc.mae_forward(part, None, ids, generator=torch.Generator().manual_seed(step))
+        forward = enc.mae_layers_forward if per_layer else enc.mae_forward
+        out = forward(part, None, ids, generator=torch.Generator().manual_seed(step))
         opt.zero_grad()
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(enc.parameters(), 1.0)
         opt.step()
     model.eval()
-    return reconstruction_scores(model, source, windows, names, seed=0)
+    return reconstruction_scores(model, source, windows, names, seed=0, per_layer=per_layer)
 
 
 def main():
@@ -57,6 +64,8 @@ def main():
     ap.add_argument("--layers", type=int, nargs="+", default=[1, 4, 8, 22])
     ap.add_argument("--dim", type=int, default=96)
     ap.add_argument("--decoder-dim", type=int, default=None, help="default: the model's (64)")
+    ap.add_argument("--token-mode", choices=["patch", "layer"], default="patch")
+    ap.add_argument("--per-layer", action="store_true", help="mask per (layer, patch), score against regression-IDW too")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import torch
@@ -72,15 +81,18 @@ def main():
     with Stack(os.path.join(work, "heldout")) as st:
         arr = st.scene().sources["geochemistry"]
     all_windows = sample_windows(arr.data, 32, 64, seed=0)
-    print(f"fresh encoder (dim {args.dim}, decoder {args.decoder_dim or 64}) fitted {args.steps} steps to 64 held-out Kolari geochemistry windows; "
+    print(f"fresh encoder (tokens per {args.token_mode}, dim {args.dim}, decoder {args.decoder_dim or 64}, "
+          f"mask per {'layer' if args.per_layer else 'patch'}) fitted {args.steps} steps to 64 held-out Kolari geochemistry windows; "
           f"MSE on the 75 % hidden patches of the same windows")
-    print(f"{'layers':>6} {'model':>7} {'IDW':>7} {'mean-fill':>9} {'model/IDW':>9} {'seconds':>8}")
+    print(f"{'layers':>6} {'model':>7} {'IDW':>7} {'mean-fill':>9} {'model/IDW':>9}"
+          + (f" {'regr-IDW':>8}" if args.per_layer else "") + f" {'seconds':>8}")
     for n in args.layers:
         n = min(n, len(arr.layers))
         t = time.perf_counter()
         r = fit_and_score(np.ascontiguousarray(all_windows[:, :n]), arr.layers[:n], "geochemistry", args.dim, args.steps,
-                          decoder_dim=args.decoder_dim)
-        print(f"{n:>6} {r['model']:>7.3f} {r['idw']:>7.3f} {r['mean_fill']:>9.3f} {r['model'] / r['idw']:>9.2f} "
+                          decoder_dim=args.decoder_dim, token_mode=args.token_mode, per_layer=args.per_layer)
+        regr = f" {r['regression_idw']:>8.3f}" if args.per_layer else ""
+        print(f"{n:>6} {r['model']:>7.3f} {r['idw']:>7.3f} {r['mean_fill']:>9.3f} {r['model'] / r['idw']:>9.2f}{regr} "
               f"{time.perf_counter() - t:>8.0f}", flush=True)
 
 

@@ -84,6 +84,9 @@ def build_parser():
     t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
     t.add_argument("--recon-prior", choices=["none", "idw"], default="none",
                    help="idw: the MAE decoder learns the residual over an inverse-distance fill of the visible pixels")
+    t.add_argument("--token-mode", choices=["patch", "layer"], default=None,
+                   help="layer: one token per (layer, patch), pooled at the end (keeps each layer's detail); "
+                        "patch: a patch's layers pooled into one token first (v1, cheaper). Default: the model default")
     t.add_argument("--init-from", metavar="MODEL",
                    help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
                         "random weights; its architecture is kept")
@@ -262,14 +265,15 @@ def cmd_pretrain(args, feedback):
     from .model.config import ModelConfig
     from .pretrain_data import pretrain_foundation
 
-    if args.init_from and args.recon_prior != "none":
-        raise InputError("--recon-prior cannot change a model given with --init-from",
-                         fix="drop --recon-prior (the model's own architecture is kept), or start from scratch")
+    if args.init_from and (args.recon_prior != "none" or args.token_mode):
+        raise InputError("--recon-prior and --token-mode cannot change a model given with --init-from",
+                         fix="drop them (the model's own architecture is kept), or start from scratch")
+    arch = {"recon_prior": args.recon_prior, **({"token_mode": args.token_mode} if args.token_mode else {})}
     summary = pretrain_foundation(args.stack, args.out, synthetic=args.synthetic, synthetic_size=args.synthetic_size,
                                   tile=args.tile, max_tiles=args.max_tiles, exclude_bounds=args.exclude_bounds,
                                   steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
                                   device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback,
-                                  config=None if args.init_from else ModelConfig(recon_prior=args.recon_prior),
+                                  config=None if args.init_from else ModelConfig(**arch),
                                   init_model=args.init_from, lr=args.lr, layer_masking=args.layer_masking)
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))

@@ -495,7 +495,7 @@
     <message>
         <location filename="../mpm_plugin/models_panel.py" line="74"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
         <source>Foundation model</source>
         <translation>基础模型</translation>
     </message>
@@ -907,13 +907,13 @@
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="188"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="183"/>
         <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="246"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="241"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
@@ -928,22 +928,22 @@
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="275"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="270"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="205"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="200"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="208"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="203"/>
         <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
         <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="269"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="264"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
     </message>
@@ -1171,7 +1171,7 @@
         <translation>预测成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="39"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="40"/>
         <source>Pretrain foundation encoders</source>
         <translation>预训练基础模型编码器</translation>
     </message>
@@ -1227,7 +1227,7 @@
         <translation>使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景）。数据栈所含图层的种类和顺序须与训练预测头时的数据栈一致；可以覆盖新的区域。三个栅格会加载到工程中。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="42"/>
         <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. To adapt an existing model to your area (much faster than from scratch), give it as the model to start from. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
         <translation>在无标签的情况下预训练各数据源的基础编码器（从不读取矿床）：第一阶段由同一数据源的其余部分重建其被遮挡的图块，第二阶段通过融合模块由其他数据源重建一个数据源。从已对齐数据栈的图块和/或带种子的合成场景中学习。数据栈：一个或多个已对齐数据栈文件夹，或其中的任一文件（例如“对齐证据数据栈”步骤输出的 stack.tif：在图形建模器中，可连接任意多个对齐步骤的“已对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次运行到同一文件夹时从检查点继续。若要使已有模型适应您的研究区（比从头训练快得多），请将其设为起始模型。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时使用 GPU。</translation>
     </message>
@@ -1369,7 +1369,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="71"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="72"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
@@ -1420,97 +1420,102 @@
         <translation>{2} 个有效像元上的平均概率 {0:.3f}，最大值 {1:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="53"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="54"/>
         <source>Aligned stacks (folders, or their stack.tif)</source>
         <translation>对齐数据栈（文件夹，或其中的 stack.tif）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="57"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="58"/>
         <source>Synthetic scenes to add</source>
         <translation>添加的合成场景数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="59"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="60"/>
         <source>Start from foundation model (empty: random weights)</source>
         <translation>起始基础模型（留空：随机权重）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="65"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="66"/>
         <source>Stage 1 steps (each source alone)</source>
         <translation>第 1 阶段步数（各数据源单独训练）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="67"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="68"/>
         <source>Stage 2 steps (one source from the others)</source>
         <translation>第 2 阶段步数（由其他数据源重建某一数据源）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="69"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="70"/>
         <source>Batch size</source>
         <translation>批大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="75"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="76"/>
         <source>Also export the encoders to ONNX (CPU inference)</source>
         <translation>同时将编码器导出为 ONNX（用于 CPU 推理）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="76"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="77"/>
         <source>Resume from a checkpoint in the output folder</source>
         <translation>从输出文件夹中的检查点继续训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="78"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="79"/>
         <source>Stack tile size per scene (pixels)</source>
         <translation>每个场景的数据栈分块大小（像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="80"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="81"/>
         <source>Tiles per stack (bounds memory)</source>
         <translation>每个数据栈的分块数（限制内存占用）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="82"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="83"/>
         <source>Synthetic scene size (pixels)</source>
         <translation>合成场景大小（像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="84"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="85"/>
         <source>Share of stage 1 batches masked per layer (0-1)</source>
         <translation>第一阶段按图层掩膜的批次比例（0-1）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="89"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="95"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="91"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="97"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="93"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="99"/>
         <source>Model card (model_card.json)</source>
         <translation>模型卡（model_card.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="94"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
         <source>Loss curves (PNG)</source>
         <translation>损失曲线（PNG）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="115"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="113"/>
+        <source>Encoder tokens: ignored, the model to start from keeps its own architecture</source>
+        <translation>编码器词元：已忽略，起始模型保持其自身的架构</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="131"/>
         <source>Final losses: {0}</source>
         <translation>最终损失：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="114"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="130"/>
         <source>ONNX files: {0}</source>
         <translation>ONNX 文件：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="30"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="31"/>
         <source>STACKS: '{0}' is not an aligned stack folder, nor a file in one (no stack.json)</source>
         <translation>STACKS：“{0}”既不是对齐数据栈文件夹，也不是其中的文件（没有 stack.json）</translation>
     </message>
@@ -1689,27 +1694,27 @@
         <translation>每个数据源需多计算一次嵌入（之后会缓存）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="55"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="56"/>
         <source>Folders written by Align evidence stack, or a file inside each (stack.tif). qgis_process: repeat --STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.</source>
         <translation>由“对齐证据数据栈”生成的文件夹，或各文件夹中的一个文件（stack.tif）。qgis_process：重复使用 --STACKS=/data/a/stack --STACKS=/data/b/stack（或用 ';' 连接）。留空：仅使用合成场景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="61"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="62"/>
         <source>Adapt a pretrained model (the shipped one, or one you pretrained) to these data instead of training from scratch: far fewer steps are needed. Its architecture is kept; sources it lacks start fresh, its sources without data here are kept unchanged. A model folder or its model_card.json.</source>
         <translation>使预训练模型（随插件提供的或您自己预训练的）适应这些数据，而不是从头训练：所需步数少得多。保留其架构；它缺少的数据源从头开始，此处没有数据的数据源保持不变。模型文件夹或其 model_card.json。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="86"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="87"/>
         <source>0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others at the same place. Sources with one layer always use whole patches.</source>
         <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。只有一个图层的数据源始终遮盖整个图块。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="90"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="96"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="92"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="98"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
@@ -1739,9 +1744,14 @@
         <translation>任意坐标系；将重投影到该图的坐标系。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="73"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="74"/>
         <source>Device</source>
         <translation>设备</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="90"/>
+        <source>Encoder tokens</source>
+        <translation>编码器词元</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/targets.py" line="26"/>
@@ -1804,9 +1814,14 @@
         <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="74"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="75"/>
         <source>Values: auto, cpu, cuda (auto: cuda when a GPU is available, else cpu).</source>
         <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="91"/>
+        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the v1 design, cheaper). default: the engine's default. Ignored when adapting a model (its architecture is kept).</source>
+        <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（v1 设计，更省算力）。default：引擎的默认值。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="38"/>

@@ -69,7 +69,9 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
 def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_stack, tmp_path):
     shipped = os.path.join(ROOT, "models", "mpm-foundation-v1")
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--recon-prior", "idw", "--out", str(tmp_path / "x"))
-    assert r.returncode != 0 and "--recon-prior cannot change" in r.stderr and not (tmp_path / "x").exists()
+    assert r.returncode != 0 and "cannot change a model given with --init-from" in r.stderr and not (tmp_path / "x").exists()
+    r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--token-mode", "patch", "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "--token-mode cannot change" in r.stderr and not (tmp_path / "x").exists()
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--steps1", "2", "--steps2", "1",
             "--batch-size", "4", "--tile", "100", "--out", str(tmp_path / "m"))
     assert r.returncode == 0, r.stderr

@@ -7,7 +7,9 @@ Public API
 ----------
 vocab.py      VOCAB; layer_id(name, source, vocab=None) -> int;
               resolve(name, source, vocab=None) -> (id, known); layer_ids(names, source) -> (ids, unknown_names)
-config.py     ModelConfig (window 32, patch 4, dim 96, depth 4, heads 4, decoder 2 x 64, mask 0.75);
+config.py     ModelConfig (window 32, patch 4, dim 96, depth 4, heads 4, decoder 2 x 64, mask 0.75;
+              token_mode "patch" (layers pooled per patch first) or "layer" (a token per layer and
+              patch, axial blocks, layer_dim wide, pooled at the end));
               count_flops(config, channels) -> matmul FLOPs per window (int channels: one encoder;
               {source: n}: full embedding path); count_params(module)
 encoder.py    SourceEncoder(config, source): forward(x, valid, layer_ids) -> tokens (B, N, D);

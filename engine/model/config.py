@@ -40,6 +40,12 @@ class ModelConfig:
     mask_ratio: float = 0.75
     clip: float = 8.0         # inputs are robust z-scores; clip outliers before embedding
     recon_prior: str = "none"  # "idw": the MAE decoder predicts the residual over an IDW fill of the visible pixels
+    # "patch": a patch's layers are pooled into one token before the spatial blocks (v1);
+    # "layer": one token per (layer, patch) through axial blocks, pooled only at the end (single-map units)
+    token_mode: str = "patch"
+    layer_dim: int = 48       # token width per (layer, patch) in token_mode "layer"
+    layer_decoder_depth: int = 1   # axial blocks of the per-layer MAE decoder (token_mode "layer")
+    pooled_loss_weight: float = 0.5  # token_mode "layer": weight of the pooled-token reconstruction that trains the embedding heads read
     vocab_size: int = len(VOCAB)
     n_sources: int = len(SOURCES)
 
@@ -50,6 +56,10 @@ class ModelConfig:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         if self.recon_prior not in ("none", "idw"):
             raise ValueError(f"recon_prior must be 'none' or 'idw', got {self.recon_prior!r}")
+        if self.token_mode not in ("patch", "layer"):
+            raise ValueError(f"token_mode must be 'patch' or 'layer', got {self.token_mode!r}")
+        if self.layer_dim % self.heads or self.layer_dim % 4:
+            raise ValueError(f"layer_dim {self.layer_dim} must be a multiple of 4 and of heads {self.heads}")
 
     @property
     def grid(self):
@@ -65,7 +75,8 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d):
         names = {f.name for f in fields(cls)}
-        d = {"recon_prior": "none", **d}  # cards written before the prior existed were trained without it
+        # cards written before these options existed were trained without a prior, with patch tokens
+        d = {"recon_prior": "none", "token_mode": "patch", **d}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 

@@ -7,14 +7,18 @@ Every layer is embedded on its own from 1-band patches, so the same weights take
 - the layer type enters as an additive embedding and as a FiLM scale, so the same value of
   "Cu" and of "magnetic" become different tokens (the type is not just an offset);
 - channels are merged per patch by attention pooling (symmetric in the channels, hence
-  order-invariant), so the transformer runs over N spatial tokens whatever C is: the cost of
-  extra layers is linear and small.
+  order-invariant). token_mode "patch" (v1) pools first, so the transformer runs over N spatial
+  tokens whatever C is: cheap, but one token must carry every layer of a patch, which caps
+  reconstruction on many-layer sources (bench/RESULTS.md, "Why v1 loses to interpolation").
+  token_mode "layer" keeps one narrower token per (layer, patch) through axial blocks (space, then
+  across layers) and pools at the end, so the embedding keeps the same (B, N, D) shape for
+  fusion and heads while each layer keeps its own detail.
 """
 
 import torch
 from torch import nn
 
-from .layers import Block, ChannelHead, Mlp, SetPool, masked_mse, patchify, sincos_2d, unpatchify
+from .layers import AxialBlock, Block, ChannelHead, Mlp, SetPool, masked_mse, patchify, sincos_2d, unpatchify
 from .vocab import source_id
 
 
@@ -36,6 +40,8 @@ class SourceEncoder(nn.Module):
         self.source = source
         self.source_index = source_id(source)
         d, pp = c.dim, c.patch * c.patch
+        self.layered = c.token_mode == "layer"
+        d_out, d = d, (c.layer_dim if self.layered else d)  # d: width of the per-channel tokens
         self.patch_embed = nn.Linear(2 * pp, d)
         # Layer-type table: [shift | scale]; scale starts at 0 so training starts from plain addition.
         self.layer_emb = nn.Embedding(c.vocab_size, 2 * d)
@@ -47,17 +53,33 @@ class SourceEncoder(nn.Module):
         self.channel_mlp = Mlp(d, max(4, int(d * c.channel_mlp_ratio)))
         self.pool = SetPool(d, c.heads)
         self.register_buffer("pos", sincos_2d(c.grid, d), persistent=False)
-        self.blocks = nn.ModuleList([Block(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
-        self.norm = nn.LayerNorm(d)
+        block = AxialBlock if self.layered else Block
+        self.blocks = nn.ModuleList([block(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
+        if self.layered:
+            self.out_proj = nn.Linear(d, d_out)  # pooled layer tokens -> the embedding width
+        self.norm = nn.LayerNorm(d_out)
         # MAE decoder (pretraining only; not exported).
         dd = c.decoder_dim
-        self.dec_embed = nn.Linear(d, dd)
+        self.dec_embed = nn.Linear(d_out, dd)
         self.mask_token = nn.Parameter(torch.zeros(dd))
         nn.init.normal_(self.mask_token, std=0.02)
         self.register_buffer("dec_pos", sincos_2d(c.grid, dd), persistent=False)
         self.dec_blocks = nn.ModuleList([Block(dd, max(1, dd // 32), c.mlp_ratio) for _ in range(c.decoder_depth)])
         self.dec_norm = nn.LayerNorm(dd)
         self.head = ChannelHead(dd, c.vocab_size, pp)
+        if self.layered:
+            # Per-layer MAE decoder: a hidden (layer, patch) is predicted from its own layer's
+            # visible patches and the co-located layers, not squeezed through the pooled token.
+            self.ldec_embed = nn.Linear(d, d)
+            self.ldec_mask = nn.Parameter(torch.zeros(d))
+            nn.init.normal_(self.ldec_mask, std=0.02)
+            self.ldec_layer = nn.Embedding(c.vocab_size, d)
+            nn.init.normal_(self.ldec_layer.weight, std=0.02)
+            self.ldec_blocks = nn.ModuleList([AxialBlock(d, c.heads, c.mlp_ratio) for _ in range(c.layer_decoder_depth)])
+            self.ldec_norm = nn.LayerNorm(d)
+            self.ldec_head = nn.Linear(d, pp)
+            nn.init.zeros_(self.ldec_head.weight)
+            nn.init.zeros_(self.ldec_head.bias)
         if c.recon_prior == "idw":
             # Inverse-distance (power 4) weights between every pixel pair of a window: a fixed fill
             # of hidden pixels from the visible ones that the decoder corrects, so the pretext task
@@ -70,7 +92,7 @@ class SourceEncoder(nn.Module):
     # ------------------------------------------------------------------ embedding path
     def _channel_tokens(self, xp, vp, ids):
         """xp, vp: (B, C, K, p*p) zero-filled values / validity -> tokens (B, K, C, D), mask (B, K, C)."""
-        d = self.config.dim
+        d = self.patch_embed.out_features
         h = self.patch_embed(torch.cat([xp, vp], dim=-1))
         le = self.layer_emb(ids)  # (C, 2D)
         shift, scale = le[:, :d], le[:, d:]
@@ -81,11 +103,34 @@ class SourceEncoder(nn.Module):
         return h.transpose(1, 2), mask.transpose(1, 2)
 
     def _encode_patches(self, xp, vp, ids, pos):
+        if self.layered:
+            z, mask = self._layer_tokens(xp, vp, ids, pos)
+            return self._pool_layers(z, mask), mask.any(dim=-1)
         tok, mask = self._channel_tokens(xp, vp, ids)
         z = self.pool(tok, mask) + pos
         for blk in self.blocks:
             z = blk(z)
         return self.norm(z), mask.any(dim=-1)
+
+    def _layer_tokens(self, xp, vp, ids, pos):
+        """token_mode "layer": (B, C, K, d) tokens after the axial blocks, and mask (B, K, C).
+        pos: (K, d) or (B, K, d) position table of the K patches."""
+        tok, mask = self._channel_tokens(xp, vp, ids)
+        z = tok.transpose(1, 2) + (pos[:, None] if pos.dim() == 3 else pos)
+        for blk in self.blocks:
+            z = blk(z)
+        return z, mask
+
+    def _pool_layers(self, z, mask):
+        """(B, C, K, d) layer tokens -> the (B, K, D) embedding fusion and heads read."""
+        return self.norm(self.out_proj(self.pool(z.transpose(1, 2), mask)))
+
+    def _decode_layers(self, h, ids):
+        """Per-layer decoder over a full (B, C, N, d) grid of decoder tokens -> (B, C, N, p*p)."""
+        h = h + self.ldec_layer(ids)[None, :, None, :] + self.pos
+        for blk in self.ldec_blocks:
+            h = blk(h)
+        return self.ldec_head(self.ldec_norm(h))
 
     def encode(self, x, valid, layer_ids):
         """x: (B, C, H, W) with NaN allowed; valid: (B, C, H, W) or None; layer_ids: (C,) long.
@@ -129,12 +174,31 @@ class SourceEncoder(nn.Module):
             sel = input_channels.nonzero().flatten()
             xin, vin, ids_in = xp[:, sel], vp[:, sel], layer_ids[sel]
         idx = keep[:, None, :, None].expand(-1, xin.shape[1], -1, xin.shape[-1])
-        z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
-
-        seen_v = vp if input_channels is None else vp * input_channels.to(vp.dtype)[None, :, None, None]
-        pred = self.decode_hidden(z, keep, masked, layer_ids) + self.prior_hidden(xp, seen_v, keep, masked)
         gidx = masked[:, None, :, None].expand(-1, xp.shape[1], -1, xp.shape[-1])
-        loss, nv = masked_mse(pred, xp.gather(2, gidx), vp.gather(2, gidx))
+        target, tvalid = xp.gather(2, gidx), vp.gather(2, gidx)
+        seen_v = vp if input_channels is None else vp * input_channels.to(vp.dtype)[None, :, None, None]
+        prior = self.prior_hidden(xp, seen_v, keep, masked)
+        if self.layered:
+            zl, chmask = self._layer_tokens(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
+            z = self._pool_layers(zl, chmask)
+            dl = zl.shape[-1]
+            full = self.ldec_mask.expand(b, xp.shape[1], n, dl)
+            enc = self.ldec_embed(zl)  # (B, Cin, K, d) at the visible patches of the input channels
+            if input_channels is not None:
+                grid = self.ldec_mask.expand(b, enc.shape[1], n, dl)
+                grid = grid.scatter(2, keep[:, None, :, None].expand(-1, enc.shape[1], -1, dl), enc)
+                full = full.clone()
+                full[:, sel] = grid
+            else:
+                full = full.scatter(2, keep[:, None, :, None].expand(-1, enc.shape[1], -1, dl), enc)
+            pred = self._decode_layers(full, layer_ids).gather(2, gidx) + prior
+            loss, nv = masked_mse(pred, target, tvalid)
+            pooled, _ = masked_mse(self.decode_hidden(z, keep, masked, layer_ids) + prior, target, tvalid)
+            loss = loss + c.pooled_loss_weight * pooled
+        else:
+            z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
+            pred = self.decode_hidden(z, keep, masked, layer_ids) + prior
+            loss, nv = masked_mse(pred, target, tvalid)
 
         with torch.no_grad():
             rec = xp.clone()
@@ -165,9 +229,17 @@ class SourceEncoder(nn.Module):
             ratio = c.mask_ratio if mask_ratio is None else mask_ratio
             hidden = torch.rand(xp.shape[:3], device=x.device, generator=generator) < ratio
         shown = (~hidden).to(xp.dtype)[..., None]
-        z, _ = self._encode_patches(xp * shown, vp * shown, layer_ids, self.pos)
-        pred = self.head(self._decoder_tokens(self.dec_embed(z)), layer_ids)  # (B, C, N, pp)
-        loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
+        if self.layered:
+            zl, chmask = self._layer_tokens(xp * shown, vp * shown, layer_ids, self.pos)
+            h = torch.where(hidden[..., None], self.ldec_mask.expand_as(zl), self.ldec_embed(zl))
+            pred = self._decode_layers(h, layer_ids)
+            pooled = self.head(self._decoder_tokens(self.dec_embed(self._pool_layers(zl, chmask))), layer_ids)
+            loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
+            loss = loss + c.pooled_loss_weight * masked_mse(pooled, xp, vp * (1.0 - shown))[0]
+        else:
+            z, _ = self._encode_patches(xp * shown, vp * shown, layer_ids, self.pos)
+            pred = self.head(self._decoder_tokens(self.dec_embed(z)), layer_ids)  # (B, C, N, pp)
+            loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
         with torch.no_grad():
             recon = unpatchify(torch.where(hidden[..., None], pred.detach(), xp), c.patch, c.grid)
         return {"loss": loss, "n_valid": nv, "mask": hidden, "recon": recon}

@@ -145,7 +145,7 @@ class FoundationModel(nn.Module):
         n = 0
         for name, p in self.encoders.named_parameters():
             part = name.split(".")[1]
-            if not (part.startswith("dec_") or part in ("head", "mask_token")):
+            if not (part.startswith(("dec_", "ldec_")) or part in ("head", "mask_token")):
                 n += p.numel()
         return int(n + sum(p.numel() for p in self.fusion.parameters()))
 

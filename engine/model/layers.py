@@ -81,6 +81,30 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+class AxialBlock(nn.Module):
+    """Pre-norm block over a (layer, patch) grid of tokens (B, C, N, D): attention across patches
+    within each layer (spatial context), then across layers within each patch (co-located layers),
+    then an MLP. Factorised so the cost is C*N^2 + N*C^2, not (C*N)^2, and any C works."""
+
+    def __init__(self, dim, heads, mlp_ratio=2.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.space = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.across = Attention(dim, heads)
+        self.norm3 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x):
+        b, c, n, d = x.shape
+        y = x.reshape(b * c, n, d)
+        y = y + self.space(self.norm1(y))
+        y = y.reshape(b, c, n, d).transpose(1, 2).reshape(b * n, c, d)
+        y = y + self.across(self.norm2(y))
+        y = y + self.mlp(self.norm3(y))
+        return y.reshape(b, n, c, d).transpose(1, 2)
+
+
 class SetPool(nn.Module):
     """Multi-head attention pooling over a set axis with a learned query (scores are a linear
     read-out of each member, equivalent to a fixed query against projected keys), plus a learned

@@ -47,6 +47,11 @@ def _markdown(card):
         f"- Weights: `{card['weights_file']}` sha256 `{card['sha256']}`",
         f"- Window {cfg['window']} px, patch {cfg['patch']} px, dim {cfg['dim']}, depth {cfg['depth']}, "
         f"heads {cfg['heads']}, decoder {cfg['decoder_depth']}x{cfg['decoder_dim']}, mask ratio {cfg['mask_ratio']}",
+        ("- Tokens: one per layer and patch (width {0}) through axial blocks (across patches, then across "
+         "layers), pooled over layers into the {1}-wide embedding; per-layer MAE decoder {2} block(s)".format(
+             cfg.get("layer_dim"), cfg["dim"], cfg.get("layer_decoder_depth"))
+         if cfg.get("token_mode") == "layer" else
+         "- Tokens: a patch's layers pooled into one token before the spatial blocks"),
         f"- Parameters: {card['params']['embedding']:,} on the embedding path, {card['params']['total']:,} in all",
         f"- FLOPs per window (embedding path, {card['flops_per_window']['channels']}): "
         f"{card['flops_per_window']['flops'] / 1e9:.3f} GFLOP",
