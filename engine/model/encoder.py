@@ -181,24 +181,22 @@ class SourceEncoder(nn.Module):
         if self.layered:
             zl, chmask = self._layer_tokens(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
             z = self._pool_layers(zl, chmask)
-            dl = zl.shape[-1]
-            full = self.ldec_mask.expand(b, xp.shape[1], n, dl)
-            enc = self.ldec_embed(zl)  # (B, Cin, K, d) at the visible patches of the input channels
-            if input_channels is not None:
-                grid = self.ldec_mask.expand(b, enc.shape[1], n, dl)
-                grid = grid.scatter(2, keep[:, None, :, None].expand(-1, enc.shape[1], -1, dl), enc)
-                full = full.clone()
-                full[:, sel] = grid
-            else:
-                full = full.scatter(2, keep[:, None, :, None].expand(-1, enc.shape[1], -1, dl), enc)
-            pred = self._decode_layers(full, layer_ids).gather(2, gidx) + prior
-            loss, nv = masked_mse(pred, target, tvalid)
-            pooled, _ = masked_mse(self.decode_hidden(z, keep, masked, layer_ids) + prior, target, tvalid)
-            loss = loss + c.pooled_loss_weight * pooled
         else:
             z, _ = self._encode_patches(xin.gather(2, idx), vin.gather(2, idx), ids_in, self.pos[keep])
-            pred = self.decode_hidden(z, keep, masked, layer_ids) + prior
+        pred = self.decode_hidden(z, keep, masked, layer_ids) + prior  # from the pooled tokens
+        loss, nv = masked_mse(pred, target, tvalid)
+        if self.layered:  # the per-layer decoder predicts; the pooled prediction stays as an auxiliary loss
+            enc = self.ldec_embed(zl)  # (B, Cin, K, d) at the visible patches of the input channels
+            grid = self.ldec_mask.expand(b, enc.shape[1], n, enc.shape[-1])
+            grid = grid.scatter(2, keep[:, None, :, None].expand(-1, enc.shape[1], -1, enc.shape[-1]), enc)
+            if input_channels is not None:  # channels kept from the encoder are mask tokens throughout
+                full = self.ldec_mask.expand(b, xp.shape[1], n, enc.shape[-1]).clone()
+                full[:, sel] = grid
+                grid = full
+            pred = self._decode_layers(grid, layer_ids).gather(2, gidx) + prior
+            pooled = loss
             loss, nv = masked_mse(pred, target, tvalid)
+            loss = loss + c.pooled_loss_weight * pooled
 
         with torch.no_grad():
             rec = xp.clone()
@@ -229,17 +227,20 @@ class SourceEncoder(nn.Module):
             ratio = c.mask_ratio if mask_ratio is None else mask_ratio
             hidden = torch.rand(xp.shape[:3], device=x.device, generator=generator) < ratio
         shown = (~hidden).to(xp.dtype)[..., None]
+        hidden_v = vp * (1.0 - shown)
         if self.layered:
             zl, chmask = self._layer_tokens(xp * shown, vp * shown, layer_ids, self.pos)
-            h = torch.where(hidden[..., None], self.ldec_mask.expand_as(zl), self.ldec_embed(zl))
-            pred = self._decode_layers(h, layer_ids)
-            pooled = self.head(self._decoder_tokens(self.dec_embed(self._pool_layers(zl, chmask))), layer_ids)
-            loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
-            loss = loss + c.pooled_loss_weight * masked_mse(pooled, xp, vp * (1.0 - shown))[0]
+            z = self._pool_layers(zl, chmask)
         else:
             z, _ = self._encode_patches(xp * shown, vp * shown, layer_ids, self.pos)
-            pred = self.head(self._decoder_tokens(self.dec_embed(z)), layer_ids)  # (B, C, N, pp)
-            loss, nv = masked_mse(pred, xp, vp * (1.0 - shown))
+        pred = self.head(self._decoder_tokens(self.dec_embed(z)), layer_ids)  # (B, C, N, pp) from the pooled tokens
+        loss, nv = masked_mse(pred, xp, hidden_v)
+        if self.layered:  # the per-layer decoder predicts; the pooled prediction stays as an auxiliary loss
+            h = torch.where(hidden[..., None], self.ldec_mask.expand_as(zl), self.ldec_embed(zl))
+            pred = self._decode_layers(h, layer_ids)
+            pooled = loss
+            loss, nv = masked_mse(pred, xp, hidden_v)
+            loss = loss + c.pooled_loss_weight * pooled
         with torch.no_grad():
             recon = unpatchify(torch.where(hidden[..., None], pred.detach(), xp), c.patch, c.grid)
         return {"loss": loss, "n_valid": nv, "mask": hidden, "recon": recon}
