@@ -87,6 +87,17 @@ def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_s
     assert card["training"]["lr"] == 3e-4
 
 
+def test_cli_pretrain_from_scratch_with_layer_tokens(kolari_stack, tmp_path):
+    r = _engine("pretrain", "--stack", kolari_stack, "--token-mode", "layer", "--steps1", "2", "--steps2", "1",
+                "--batch-size", "4", "--tile", "100", "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "m" / "model_card.json") as f:
+        card = json.load(f)
+    assert card["config"]["token_mode"] == "layer" and "training" in card
+    with open(tmp_path / "m" / "MODEL_CARD.md") as f:
+        assert "one per layer and patch" in f.read()
+
+
 def test_cli_validate_a_map(kolari, tmp_path):
     mag = os.path.join(kolari, "Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
     dep = os.path.join(kolari, "Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp")
