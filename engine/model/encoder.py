@@ -118,7 +118,7 @@ class SourceEncoder(nn.Module):
         tok, mask = self._channel_tokens(xp, vp, ids)
         z = tok.transpose(1, 2) + (pos[:, None] if pos.dim() == 3 else pos)
         for blk in self.blocks:
-            z = blk(z)
+            z = blk(z, mask)
         return z, mask
 
     def _pool_layers(self, z, mask):

@@ -57,11 +57,18 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x):
+    def forward(self, x, key_mask=None):
+        """key_mask: (B, N) bool, True = a token others may attend to; a token always sees itself,
+        so a row whose keys are all masked stays defined."""
         b, n, d = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = torch.softmax((q * self.scale) @ k.transpose(-2, -1), dim=-1)
+        scores = (q * self.scale) @ k.transpose(-2, -1)
+        if key_mask is not None:
+            idx = torch.arange(n, device=x.device)  # not torch.eye: ONNX Runtime has no boolean EyeLike
+            seen = key_mask[:, None, None, :] | (idx[:, None] == idx[None, :])
+            scores = scores.masked_fill(~seen, float("-inf"))
+        attn = torch.softmax(scores, dim=-1)
         out = (attn @ v).transpose(1, 2).reshape(b, n, d)
         return self.proj(out)
 
@@ -84,7 +91,9 @@ class Block(nn.Module):
 class AxialBlock(nn.Module):
     """Pre-norm block over a (layer, patch) grid of tokens (B, C, N, D): attention across patches
     within each layer (spatial context), then across layers within each patch (co-located layers),
-    then an MLP. Factorised so the cost is C*N^2 + N*C^2, not (C*N)^2, and any C works."""
+    then an MLP. Factorised so the cost is C*N^2 + N*C^2, not (C*N)^2, and any C works. Across
+    layers a token without data (a missing layer, a hole) is never read by the others, so a layer
+    with no data here gives the same tokens as a stack without it."""
 
     def __init__(self, dim, heads, mlp_ratio=2.0):
         super().__init__()
@@ -95,12 +104,13 @@ class AxialBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        """x: (B, C, N, D); mask: (B, N, C) bool, True = the layer has data in the patch, or None."""
         b, c, n, d = x.shape
         y = x.reshape(b * c, n, d)
         y = y + self.space(self.norm1(y))
         y = y.reshape(b, c, n, d).transpose(1, 2).reshape(b * n, c, d)
-        y = y + self.across(self.norm2(y))
+        y = y + self.across(self.norm2(y), None if mask is None else mask.reshape(b * n, c))
         y = y + self.mlp(self.norm3(y))
         return y.reshape(b, n, c, d).transpose(1, 2)
 
