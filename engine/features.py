@@ -21,7 +21,7 @@ from .model.infer import axis_weights
 from .tiles import group_by_tile
 
 CACHE_ENV = "MPM_CACHE_DIR"
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v2")
 
 
 def cache_dir():

@@ -1480,37 +1480,37 @@
         <translation>第一阶段按图层掩膜的批次比例（0-1）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="95"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="96"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="97"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="98"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="99"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
         <source>Model card (model_card.json)</source>
         <translation>模型卡（model_card.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="101"/>
         <source>Loss curves (PNG)</source>
         <translation>损失曲线（PNG）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="113"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="114"/>
         <source>Encoder tokens: ignored, the model to start from keeps its own architecture</source>
         <translation>编码器词元：已忽略，起始模型保持其自身的架构</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="131"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="132"/>
         <source>Final losses: {0}</source>
         <translation>最终损失：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="130"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="131"/>
         <source>ONNX files: {0}</source>
         <translation>ONNX 文件：{0}</translation>
     </message>
@@ -1709,12 +1709,12 @@
         <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。只有一个图层的数据源始终遮盖整个图块。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="96"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="97"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="98"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="99"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
@@ -1820,8 +1820,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="91"/>
-        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the v1 design, cheaper). default: the engine's default. Ignored when adapting a model (its architecture is kept).</source>
-        <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（v1 设计，更省算力）。default：引擎的默认值。在改编已有模型时忽略（保持其架构）。</translation>
+        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the retired v1 design, cheaper). default: the engine's default, layer tokens as in the shipped model. Ignored when adapting a model (its architecture is kept).</source>
+        <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（已停用的 v1 设计，更省算力）。default：引擎的默认值，即与随附模型相同的 layer 词元。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="38"/>
@@ -1852,6 +1852,10 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+    <message>
+        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the v1 design, cheaper). default: the engine's default. Ignored when adapting a model (its architecture is kept).</source>
+        <translation type="vanished">layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（v1 设计，更省算力）。default：引擎的默认值。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
     <message>
         <source>Success rate, out-of-fold</source>

@@ -18,7 +18,7 @@ from . import PLUGIN_ROOT
 from .i18n import tr
 
 MODELS_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
-DEFAULT_MODEL_NAME = "mpm-foundation-v1"
+DEFAULT_MODEL_NAME = "mpm-foundation-v2"
 SETTINGS_KEY = "mpm_studio/models"
 
 

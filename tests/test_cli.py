@@ -67,7 +67,7 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
 
 
 def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_stack, tmp_path):
-    shipped = os.path.join(ROOT, "models", "mpm-foundation-v1")
+    shipped = os.path.join(ROOT, "models", "mpm-foundation-v2")
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--recon-prior", "idw", "--out", str(tmp_path / "x"))
     assert r.returncode != 0 and "cannot change a model given with --init-from" in r.stderr and not (tmp_path / "x").exists()
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--token-mode", "patch", "--out", str(tmp_path / "x"))
@@ -87,8 +87,10 @@ def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_s
     assert card["training"]["lr"] == 3e-4
 
 
-def test_cli_pretrain_from_scratch_with_layer_tokens(kolari_stack, tmp_path):
-    r = _engine("pretrain", "--stack", kolari_stack, "--token-mode", "layer", "--steps1", "2", "--steps2", "1",
+def test_cli_pretrain_from_scratch_defaults_to_layer_tokens(kolari_stack, tmp_path):
+    """Per-layer tokens are the default architecture (as in the shipped v2); mpm:pretrain's own
+    TOKEN_MODE test picks patch tokens."""
+    r = _engine("pretrain", "--stack", kolari_stack, "--steps1", "2", "--steps2", "1",
                 "--batch-size", "4", "--tile", "100", "--out", str(tmp_path / "m"))
     assert r.returncode == 0, r.stderr
     with open(tmp_path / "m" / "model_card.json") as f:

@@ -105,7 +105,7 @@ def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari
     with open(os.path.join(kolari_stack, "stack.json")) as f:
         xmin, ymin, xmax, ymax = json.load(f)["grid"]["bounds"]
     held = (xmin, ymin, xmin + (xmax - xmin) / 2, ymax)
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v1")
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v2")
     r = _run(qgis_env, "pretrain", STACKS=kolari_stack, INIT_MODEL=shipped, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
              BATCH_SIZE=2, TILE=64, ONNX="true", LAYER_MASKING=0.5,
              EXCLUDE_EXTENT=f"{held[0]},{held[2]},{held[1]},{held[3]} [EPSG:3067]", OUTPUT=tmp_path / "model")
@@ -117,3 +117,11 @@ def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari
     onnx = set(os.listdir(tmp_path / "model" / "onnx"))
     assert onnx == {f"{s}_encoder.onnx" for s in card["sources"]} | {"fusion.onnx"}
     assert os.path.exists(r["LOSSES"])
+
+
+def test_pretrain_headless_token_mode_picks_the_architecture(qgis_env, kolari_stack, tmp_path):  # noqa: F811
+    """TOKEN_MODE=patch from scratch writes a v1-style model; the card says so."""
+    r = _run(qgis_env, "pretrain", STACKS=kolari_stack, SYNTHETIC=0, STEPS1=1, STEPS2=1, BATCH_SIZE=2, TILE=64,
+             TOKEN_MODE="patch", OUTPUT=tmp_path / "model")
+    card = json.load(open(r["MODEL_CARD"]))
+    assert card["config"]["token_mode"] == "patch" and "initialised_from" not in card["training"]

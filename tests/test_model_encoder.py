@@ -11,7 +11,7 @@ from engine.model.encoder import SourceEncoder
 from engine.model.fusion import FoundationModel, pixel_embedding
 from engine.model.vocab import VOCAB, layer_id, layer_ids, resolve
 
-SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1)
+SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, token_mode="patch")  # v1 tokens; layer tokens: test_model_layer_tokens.py
 
 
 def smooth_stack(seed, c, b=2, size=16):

@@ -21,7 +21,8 @@ from engine.progress import Feedback
 from engine.scene import Scene, SourceArray
 
 # No IDW prior here: the point is that the loop learns, and 80 steps cannot beat an IDW fill by much.
-SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, recon_prior="none")
+SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, recon_prior="none",
+                   layer_dim=16)
 
 
 def tiny_scene(seed, size=48):

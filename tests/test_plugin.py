@@ -292,7 +292,7 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
         return results
 
     shipped = dock.models.current_model()
-    assert os.path.basename(shipped) == "mpm-foundation-v1" and not dock.models.pretrain_button.isEnabled()
+    assert os.path.basename(shipped) == "mpm-foundation-v2" and not dock.models.pretrain_button.isEnabled()
     click(dock.align_button, "align")
     assert dock.stack_dir == str(tmp_path / "stack")
     assert dock.finetune_button.isEnabled() and dock.anomalies_button.isEnabled()
@@ -306,7 +306,7 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     adapted = dock.models.current_model()
     assert adapted == str(tmp_path / "model") and os.path.exists(os.path.join(adapted, "weights.safetensors"))
     assert "Weights verified" in dock.models.card.toPlainText()
-    assert "started from mpm-foundation-v1" in dock.models.card.toPlainText()
+    assert "started from mpm-foundation-v2" in dock.models.card.toPlainText()
     assert dock.plots.losses_path == os.path.join(adapted, "losses.csv")
     assert dock.finetune_parameters()["MODEL"] == adapted
 

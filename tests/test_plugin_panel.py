@@ -14,7 +14,7 @@ from qgis.PyQt.QtGui import QImage
 from conftest import ROOT, write_raster
 
 METHOD_KEYS = ("head", "random_forest", "weights_of_evidence")
-SHIPPED_LOSSES = os.path.join(ROOT, "models", "mpm-foundation-v1", "losses.csv")
+SHIPPED_LOSSES = os.path.join(ROOT, "models", "mpm-foundation-v2", "losses.csv")
 
 
 @pytest.fixture
@@ -116,13 +116,13 @@ def _head_folder(folder, stack_dir, with_png=False):
     y = (np.arange(60) < 10).astype(np.int8)
     x[y == 1] += 1.0
     head = fit_head(x, y, HeadConfig(members=2, max_epochs=30))
-    with open(os.path.join(ROOT, "models", "mpm-foundation-v1", "model_card.json")) as f:
+    with open(os.path.join(ROOT, "models", "mpm-foundation-v2", "model_card.json")) as f:
         sha = json.load(f)["sha256"]
     with open(os.path.join(stack_dir, "stack.json")) as f:
         bands = json.load(f)["bands"]
     methods = write_validation(str(folder), seed=2)
     save_head(head, str(folder), {
-        "encoder": {"name": "mpm-foundation-v1", "sha256": sha},
+        "encoder": {"name": "mpm-foundation-v2", "sha256": sha},
         "stack_signature": [[b["source"], b["layer_type"], b["kind"]] for b in bands],
         "stack": os.path.abspath(stack_dir), "deposits": ["a", "b"], "background": 50,
         "cv": {k: {m: r[m] for m in ("roc_auc", "pr_auc", "success_rate_auc")} for k, r in methods.items()}})
@@ -432,8 +432,9 @@ def test_model_section_shows_verified_cards_and_refuses_a_corrupt_model(plugin, 
 
     dock = plugin.dock
     box = dock.models
-    shipped = os.path.join(MODELS_DIR, "mpm-foundation-v1")
+    shipped = os.path.join(MODELS_DIR, "mpm-foundation-v2")
     assert box.current_model() == shipped
+    assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-foundation-v1")) >= 0  # kept: heads fine-tuned on it still predict
     assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-geosam-v1")) == -1  # not a foundation model
     text = box.card.toPlainText()
     with open(os.path.join(shipped, "model_card.json")) as f:

@@ -40,9 +40,9 @@ class ModelConfig:
     mask_ratio: float = 0.75
     clip: float = 8.0         # inputs are robust z-scores; clip outliers before embedding
     recon_prior: str = "none"  # "idw": the MAE decoder predicts the residual over an IDW fill of the visible pixels
-    # "patch": a patch's layers are pooled into one token before the spatial blocks (v1);
-    # "layer": one token per (layer, patch) through axial blocks, pooled only at the end (single-map units)
-    token_mode: str = "patch"
+    # "layer": one token per (layer, patch) through axial blocks, pooled only at the end (single-map
+    # units; mpm-foundation-v2); "patch": a patch's layers are pooled into one token first (v1)
+    token_mode: str = "layer"
     layer_dim: int = 48       # token width per (layer, patch) in token_mode "layer"
     layer_decoder_depth: int = 1   # axial blocks of the per-layer MAE decoder (token_mode "layer")
     pooled_loss_weight: float = 0.5  # token_mode "layer": weight of the pooled-token reconstruction that trains the embedding heads read

@@ -90,7 +90,8 @@ class PretrainAlgorithm(EngineAlgorithm):
         self.add_enum("TOKEN_MODE", "Encoder tokens", TOKEN_MODES, "default",
                       "layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about "
                       "2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one "
-                      "token first (the v1 design, cheaper). default: the engine's default. Ignored when adapting "
+                      "token first (the retired v1 design, cheaper). default: the engine's default, layer tokens as in "
+                      "the shipped model. Ignored when adapting "
                       "a model (its architecture is kept).", advanced=True)
         self.add(QgsProcessingParameterExtent("EXCLUDE_EXTENT", tr("Area held out of pretraining (for evaluation)"),
                                               optional=True), "Tiles touching this extent are never seen.", advanced=True)
