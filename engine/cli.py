@@ -86,7 +86,7 @@ def build_parser():
                    help="idw: the MAE decoder learns the residual over an inverse-distance fill of the visible pixels")
     t.add_argument("--token-mode", choices=["patch", "layer"], default=None,
                    help="layer: one token per (layer, patch), pooled at the end (keeps each layer's detail); "
-                        "patch: a patch's layers pooled into one token first (v1, cheaper). Default: the model default")
+                        "patch: a patch's layers pooled into one token first (v1, cheaper). Default: layer, as in the shipped mpm-foundation-v2")
     t.add_argument("--init-from", metavar="MODEL",
                    help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
                         "random weights; its architecture is kept")
