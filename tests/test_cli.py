@@ -7,6 +7,8 @@ import sys
 
 from conftest import KOLARI_CROP, ROOT
 
+from engine.features import DEFAULT_MODEL
+
 
 def _engine(*args, cwd=None):
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -67,7 +69,7 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
 
 
 def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_stack, tmp_path):
-    shipped = os.path.join(ROOT, "models", "mpm-foundation-v2")
+    shipped = DEFAULT_MODEL
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--recon-prior", "idw", "--out", str(tmp_path / "x"))
     assert r.returncode != 0 and "cannot change a model given with --init-from" in r.stderr and not (tmp_path / "x").exists()
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--token-mode", "patch", "--out", str(tmp_path / "x"))

@@ -12,6 +12,8 @@ import rasterio
 
 from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
 
+from engine.features import DEFAULT_MODEL
+
 
 def _run(env, alg, *pairs, **params):
     """qgis_process.bin --json run mpm:<alg> --KEY=value ... (pairs for repeated keys); the parsed results."""
@@ -105,7 +107,7 @@ def test_pretrain_headless_holds_out_an_extent_and_exports_onnx(qgis_env, kolari
     with open(os.path.join(kolari_stack, "stack.json")) as f:
         xmin, ymin, xmax, ymax = json.load(f)["grid"]["bounds"]
     held = (xmin, ymin, xmin + (xmax - xmin) / 2, ymax)
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v2")
+    shipped = DEFAULT_MODEL
     r = _run(qgis_env, "pretrain", STACKS=kolari_stack, INIT_MODEL=shipped, SYNTHETIC=1, SYNTHETIC_SIZE=64, STEPS1=2, STEPS2=1,
              BATCH_SIZE=2, TILE=64, ONNX="true", LAYER_MASKING=0.5,
              EXCLUDE_EXTENT=f"{held[0]},{held[2]},{held[1]},{held[3]} [EPSG:3067]", OUTPUT=tmp_path / "model")
