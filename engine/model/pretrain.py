@@ -508,6 +508,7 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
                              f"stage 1 step {step + 1}/{steps_stage1}: " + ", ".join(f"{s} {v:.3f}" for s, v in losses.items()))
         except Cancelled:
             save(opt, 1, done, history, meta)
+            dist_.barrier()  # every rank leaves together once rank 0's checkpoint is on disk
             raise
         stage, start, ck = 2, 0, None
         save(None, 2, 0, history, meta)
@@ -553,6 +554,7 @@ def _pretrain(scenes, config, steps_stage1, steps_stage2, out_dir, seed, device,
                              f"stage 2 step {step + 1}/{steps_stage2}: hide {target} -> {float(loss.detach()):.3f}")
         except Cancelled:
             save(opt, 2, done, history, meta)
+            dist_.barrier()  # every rank leaves together once rank 0's checkpoint is on disk
             raise
         save(None, 2, steps_stage2, history, meta)
     elif steps_stage2 > 0:
