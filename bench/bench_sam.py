@@ -86,6 +86,8 @@ def bench_speed(model_dir, clicks, threads):
             what = "1 click, best of 3 masks" if multimask else "1 click, single mask"
             lines.append(f"{backend:<9} decoder per click ({what}, mask at 1024 x 1024), {clicks} clicks: {_pct(ts)}"
                          f"  [decoder {p.decoder_backend}]")
+        if backend == "onnx-cpu":
+            lines.append(_snap_timing(p, band, pts[: min(clicks, 50)]))
         sam = getattr(p, "_sam", None) or sam
     from engine.sam.weights import load_geosam
 
@@ -106,6 +108,28 @@ def bench_speed(model_dir, clicks, threads):
                 ts.append(time.perf_counter() - t)
         lines.append(f"torch-cpu raw encoder at {size} x {size} input -> {tuple(e.shape[1:])} embedding: {_pct(ts)}")
     return "\n".join(lines)
+
+
+def _snap_timing(predictor, band, pts):
+    """What snapping a body adds: the view's edge map once (the tool keeps it per view), then the
+    watershed over the whole 1,024^2 view per click (no box: the slowest case)."""
+    from engine.sam.image import stretch_bands
+    from engine.sam.snap import snap_to_edges, view_edges
+
+    img = stretch_bands(band[None])
+    te = []
+    for _ in range(3):
+        t = time.perf_counter()
+        edges = view_edges(img)
+        te.append(time.perf_counter() - t)
+    ts = []
+    for pt in pts:
+        mask = predictor.predict(points=pt[None], labels=[1], multimask=False).mask
+        t = time.perf_counter()
+        snap_to_edges(img, mask, pt[None], [1], edges=edges)
+        ts.append(time.perf_counter() - t)
+    return (f"snap to edges (intrusion/alteration only) at 1024 x 1024: edge map once per view {_pct(te)}\n"
+            f"snap to edges, added per click, {len(ts)} clicks: {_pct(ts)}")
 
 
 EVAL = 1_000_777

@@ -907,13 +907,13 @@
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="183"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="184"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="75"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="241"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="244"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
@@ -928,22 +928,22 @@
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="270"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="273"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="200"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="203"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="203"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="206"/>
         <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
         <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="264"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="267"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
     </message>
@@ -974,37 +974,47 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="48"/>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="37"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="38"/>
         <source>Feature type</source>
         <translation>要素类型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="52"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="49"/>
+        <source>Snap bodies to edges</source>
+        <translation>岩体边界吸附到边缘</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="51"/>
+        <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary. Off: the model's own mask</source>
+        <translation>侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界。关闭：使用模型自身的掩膜</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="59"/>
         <source> map units</source>
         <translation> 地图单位</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="53"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
         <source>Simplification tolerance of the saved geometry (0: none)</source>
         <translation>保存几何的简化容差（0：不简化）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="55"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="62"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="58"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="65"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="59"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="71"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1014,12 +1024,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="84"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="126"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="147"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1029,13 +1039,13 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="81"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="88"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="132"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="138"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="153"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="159"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -1176,7 +1186,7 @@
         <translation>预训练基础模型编码器</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="18"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="19"/>
         <source>Extract structures (SAM) from prompt points</source>
         <translation>由提示点提取构造（SAM）</translation>
     </message>
@@ -1196,8 +1206,8 @@
         <translation>数据准备</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="19"/>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="55"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="60"/>
         <source>Structures</source>
         <translation>构造</translation>
     </message>
@@ -1232,7 +1242,7 @@
         <translation>在无标签的情况下预训练各数据源的基础编码器（从不读取矿床）：第一阶段由同一数据源的其余部分重建其被遮挡的图块，第二阶段通过融合模块由其他数据源重建一个数据源。从已对齐数据栈的图块和/或带种子的合成场景中学习。数据栈：一个或多个已对齐数据栈文件夹，或其中的任一文件（例如“对齐证据数据栈”步骤输出的 stack.tif：在图形建模器中，可连接任意多个对齐步骤的“已对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次运行到同一文件夹时从检查点继续。若要使已有模型适应您的研究区（比从头训练快得多），请将其设为起始模型。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时使用 GPU。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="21"/>
         <source>Runs the Segment-Anything structure extractor on a raster (a magnetic or gravity grid, a DEM, an image) for every group of prompt points and writes one feature per group to a GeoPackage: a centre line for faults, lineaments and contacts (layer 'structure_lines'), a polygon for intrusions and alteration (layer 'structure_polygons'), in the raster's CRS. Points of one group share a value of the group field (empty: every point is its own group); the label field holds 1 for include and 0 for exclude points (empty: all include); the type field, when given, sets the feature type per group, else TYPE applies to all. Each group is segmented in a view centred on its points, at least CONTEXT raster pixels across. MODEL: empty for the shipped GeoSAM, or an official SAM checkpoint (sam_vit_b/l/h .pth) you downloaded. Attributes: type, score (the model's predicted IoU), include/exclude point counts, group, raster, bands, model, creation time.</source>
         <translation>在栅格（磁力或重力网格、DEM、影像）上对每组提示点运行 Segment-Anything 构造提取器，每组向 GeoPackage 写入一个要素，坐标系与栅格相同：断层、线性构造和接触界线为中心线（图层“structure_lines”），侵入体和蚀变带为多边形（图层“structure_polygons”）。同一组的点在分组字段中取相同的值（留空：每个点自成一组）；标签字段中 1 表示包含点、0 表示排除点（留空：全部为包含点）；若给出类型字段，则按组设定要素类型，否则所有分组使用 TYPE。每组在以其点为中心、宽度至少 CONTEXT 个栅格像元的视图中分割。MODEL：留空使用随附的 GeoSAM，或使用您下载的官方 SAM 检查点（sam_vit_b/l/h .pth）。属性：类型、得分（模型预测的 IoU）、包含/排除点数、分组、栅格、波段、模型、创建时间。</translation>
     </message>
@@ -1520,73 +1530,78 @@
         <translation>STACKS：“{0}”既不是对齐数据栈文件夹，也不是其中的文件（没有 stack.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="32"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="33"/>
         <source>Raster to trace structures on</source>
         <translation>用于勾绘构造的栅格</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="34"/>
         <source>Bands (1 to 3)</source>
         <translation>波段（1 到 3 个）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="37"/>
         <source>Prompt points</source>
         <translation>提示点</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="40"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="41"/>
         <source>Group field (points of one feature)</source>
         <translation>分组字段（同一要素的点）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="42"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="43"/>
         <source>Label field (1 include, 0 exclude)</source>
         <translation>标签字段（1 包含，0 排除）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="45"/>
         <source>Type field (overrides the feature type)</source>
         <translation>类型字段（覆盖要素类型）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="46"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="47"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="36"/>
         <source>Simplification tolerance (map units, 0: none)</source>
         <translation>简化容差（地图单位，0：不简化）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="48"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="49"/>
+        <source>Snap intrusions and alteration to the image's edges</source>
+        <translation>将侵入体和蚀变吸附到图像边缘</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="53"/>
         <source>View size around each group (raster pixels)</source>
         <translation>每组周围的视图大小（栅格像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="55"/>
         <source>SAM model (empty: the shipped GeoSAM)</source>
         <translation>SAM 模型（留空：随附的 GeoSAM）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="57"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="62"/>
         <source>Layers written</source>
         <translation>已写入的图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="58"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="63"/>
         <source>Structures written</source>
         <translation>已写入的构造</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="72"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="77"/>
         <source>Could not load the raster given for INPUT</source>
         <translation>无法加载 INPUT 指定的栅格</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="88"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="93"/>
         <source>{0} structures written; groups without a result: {1}</source>
         <translation>已写入 {0} 个构造；无结果的分组：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="89"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="94"/>
         <source>none</source>
         <translation>无</translation>
     </message>
@@ -1719,17 +1734,22 @@
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="35"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="36"/>
         <source>One band for a grid (magnetics, gravity, DEM), up to three for an image.</source>
         <translation>网格（磁力、重力、DEM）取一个波段，影像最多取三个。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="51"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="50"/>
+        <source>The model finds the body, a watershed on the image's gradient seeded with the model's mask draws its boundary (on the held-out Kolari grids this traces the intrusions far better). Off: the model's own mask.</source>
+        <translation>由模型找到地质体，再以模型掩膜为种子、在图像梯度上运行分水岭勾画其边界（在留出的 Kolari 网格上，这样勾画侵入体的效果好得多）。关闭：使用模型自身的掩膜。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="56"/>
         <source>A GeoSAM model folder or its model_card.json, or an official SAM checkpoint (sam_vit_b/l/h .pth, .safetensors) loaded without running code.</source>
         <translation>GeoSAM 模型文件夹或其 model_card.json，或官方 SAM 检查点（sam_vit_b/l/h .pth、.safetensors），加载时不执行任何代码。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="56"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="61"/>
         <source>A GeoPackage (.gpkg): layer structure_lines and / or structure_polygons.</source>
         <translation>GeoPackage（.gpkg）：图层 structure_lines 和/或 structure_polygons。</translation>
     </message>
@@ -1824,7 +1844,7 @@
         <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（已停用的 v1 设计，更省算力）。default：引擎的默认值，即与随附模型相同的 layer 词元。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/structures.py" line="38"/>
+        <location filename="../mpm_plugin/algorithms/structures.py" line="39"/>
         <source>Values: fault, lineament, contact, intrusion, alteration. Used for every group unless a type field is given.</source>
         <translation>取值：fault、lineament、contact、intrusion、alteration。除非给出类型字段，否则用于所有分组。</translation>
     </message>

@@ -81,7 +81,7 @@ class StructureMapTool(QgsMapTool):
     failed = pyqtSignal(str)
 
     def __init__(self, canvas, raster_layer, output_path, bands=(1,), feature_type="fault", model=None,
-                 backend="auto", tolerance=0.0, threads=None, cache_dir=None):
+                 backend="auto", tolerance=0.0, threads=None, cache_dir=None, snap=True):
         super().__init__(canvas)
         self.canvas = canvas
         self.layer = raster_layer
@@ -91,6 +91,7 @@ class StructureMapTool(QgsMapTool):
         self.model = model
         self.backend = backend
         self.tolerance = tolerance
+        self.snap = snap            # intrusions and alteration snapped to the raster's edges (engine/sam/snap.py)
         self.threads = threads
         self.cache_dir = cache_dir  # the panel's cache folder setting; None: the engine's default
         self.extractor = None
@@ -185,7 +186,9 @@ class StructureMapTool(QgsMapTool):
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             self._ensure_view()
-            self.prediction = self.extractor.predict(inc, exc, box)
+            from engine.sam.snap import snaps
+
+            self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
             self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS
             self.prediction, self.geometry = None, None

@@ -4,7 +4,7 @@ import os
 
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
+from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
                                  QDoubleSpinBox)
 
 from .i18n import tr
@@ -46,6 +46,13 @@ class StructuresBox(QGroupBox):
             self.feature_type.addItem(type_label(key), key)
         self.feature_type.currentIndexChanged.connect(self._type_changed)
         form.addRow(tr("Feature type"), self.feature_type)
+        self.snap = QCheckBox(tr("Snap bodies to edges"))
+        self.snap.setChecked(True)
+        self.snap.setToolTip(tr("Intrusions and alteration: the model finds the body, a watershed on the raster's "
+                                "gradient draws its boundary. Off: the model's own mask"))
+        self.snap.toggled.connect(self._snap_changed)
+        form.addRow("", self.snap)
+        self._snap_enabled()
         self.tolerance = QDoubleSpinBox()
         self.tolerance.setRange(0, 1e6)
         self.tolerance.setDecimals(1)
@@ -84,9 +91,23 @@ class StructuresBox(QGroupBox):
     def current_bands(self, layer):
         return parse_band_list(self.bands.text(), layer.bandCount())
 
+    def _snap_enabled(self):
+        """Snapping applies to bodies only: the box is greyed out for lines."""
+        try:
+            from engine.sam.snap import snaps
+        except ImportError:  # engine not importable yet (dependencies missing): leave the box as it is
+            return
+        self.snap.setEnabled(snaps(self.feature_type.currentData()))
+
     def _type_changed(self, *_):
+        self._snap_enabled()
         if self.tool is not None:
             self.tool.feature_type = self.feature_type.currentData()
+            self.tool.update_prediction()
+
+    def _snap_changed(self, on):
+        if self.tool is not None:
+            self.tool.snap = on
             self.tool.update_prediction()
 
     def _tolerance_changed(self, value):
@@ -157,7 +178,7 @@ class StructuresBox(QGroupBox):
         cache_dir = settings.environment().get("MPM_CACHE_DIR")
         tool = StructureMapTool(canvas, layer, output, bands=bands,
                                 feature_type=self.feature_type.currentData(), model=self.model.filePath() or None,
-                                backend=settings.backend, tolerance=self.tolerance.value(),
+                                backend=settings.backend, tolerance=self.tolerance.value(), snap=self.snap.isChecked(),
                                 threads=settings.threads or None, cache_dir=cache_dir)
         tool.changed.connect(self.status.setText)
         tool.failed.connect(lambda text: self.dock._message(text, Qgis.Warning))

@@ -232,6 +232,34 @@ def test_baseline_ridge_recovers_noisy_line(dark):
     assert gone.sum() < 0.2 * mask.sum()
 
 
+def test_baseline_with_a_box_floods_only_the_box_and_matches_a_full_flood():
+    """The box crop is an optimisation, not a change: the same mask as flooding the whole image."""
+    from scipy import ndimage
+    from skimage.segmentation import watershed
+
+    from engine.sam.baseline import _bodies, _box_slices, _clicks, _gray_bands, edge_map
+
+    img, body, d = zoned_body()
+    bands = _gray_bands(img)
+    for pts, lab, box in (([[64.5, 64.5]], [1], (30, 30, 98, 98)), ([[64.5, 64.5], [5.5, 5.5]], [1, 1], (40, 40, 90, 90)),
+                          (None, None, (20, 25, 100, 110))):
+        inc, exc = _clicks(pts, lab, body.shape)
+        sl = _box_slices(box, body.shape)
+        cropped = _bodies(bands, inc, exc, sl)
+        inside = np.zeros(body.shape, bool)
+        inside[sl] = True
+        markers = np.where(ndimage.binary_dilation(inside, iterations=2), 0, 2).astype(np.int32)
+        seeds = np.zeros(body.shape, bool)
+        if len(inc[0]):
+            seeds[inc] = True
+        else:
+            seeds[(sl[0].start + sl[0].stop - 1) // 2, (sl[1].start + sl[1].stop - 1) // 2] = True
+        markers[ndimage.binary_dilation(seeds)] = 1
+        full = watershed(edge_map(bands), markers) == 1
+        np.testing.assert_array_equal(cropped, full)
+        assert cropped.any()
+
+
 def test_baseline_input_errors():
     img = np.zeros((32, 32))
     with pytest.raises(InputError):
@@ -242,3 +270,58 @@ def test_baseline_input_errors():
         click_baseline(img, [[4, 5]], [1], feature_type="dyke")
     with pytest.raises(InputError):
         click_baseline(img, np.zeros((0, 2)), np.zeros(0), feature_type="intrusion")
+
+
+# ----------------------------------------------------------------------------------------- snapping
+
+
+def zoned_body():
+    """A zoned intrusion: bright core (r 10 px) inside a body (r 30 px); the core's edge is the stronger one."""
+    rng = np.random.default_rng(3)
+    r, c = grid()
+    d = np.hypot(r - 64.0, c - 64.0)
+    body, core = d < 30, d < 10
+    img = np.clip(np.where(core, 230.0, np.where(body, 125.0, 80.0)) + rng.normal(0, 6, body.shape), 0, 255)
+    return img, body, d
+
+
+def test_snap_carries_the_body_past_an_inner_edge_the_watershed_stops_at():
+    from engine.sam.snap import snap_to_edges
+
+    img, body, d = zoned_body()
+    click = [[64.5, 64.5]]
+    plain = click_baseline(img, click, [1], feature_type="intrusion")
+    assert iou(plain, body) < 0.3  # the watershed alone stops at the core
+    model_mask = d < 22  # what the model draws: the right body, too small
+    snapped = snap_to_edges(np.stack([img] * 3), model_mask, click, [1])
+    assert iou(model_mask, body) < 0.6 and iou(snapped, body) > 0.9
+    # an empty model mask gives the plain watershed back
+    np.testing.assert_array_equal(snap_to_edges(img, np.zeros_like(body), click, [1]), plain)
+    # a cached edge map gives the same answer as one computed afresh
+    from engine.sam.snap import view_edges
+
+    np.testing.assert_array_equal(snap_to_edges(img, model_mask, click, [1], edges=view_edges(img)), snapped)
+
+
+def test_snap_keeps_to_the_box_and_the_exclude_clicks():
+    from engine.sam.snap import snap_to_edges
+
+    img, body, d = zoned_body()
+    spill = d < 50  # a model mask overshooting the body
+    boxed = snap_to_edges(img, spill, None, None, box=(40, 40, 88, 88))
+    assert not boxed[:, :37].any() and not boxed[:, 92:].any()  # nothing beyond the box's 2 px margin
+    ex = snap_to_edges(img, d < 22, [[64.5, 64.5], [64.5, 84.5]], [1, 0])
+    assert not ex[84, 64] and ex[64, 64]
+
+
+def test_snap_input_errors_and_which_types_snap():
+    from engine.sam.snap import snap_to_edges, snaps
+
+    img, body, _ = zoned_body()
+    with pytest.raises(InputError, match="does not match"):
+        snap_to_edges(img, body[:-1], [[64, 64]], [1])
+    with pytest.raises(InputError, match="include clicks or the box"):
+        snap_to_edges(img, body, None, None)
+    with pytest.raises(InputError, match="edge map"):
+        snap_to_edges(img, body, [[64, 64]], [1], edges=np.zeros((8, 8)))
+    assert [t for t in FEATURE_TYPES if snaps(t)] == ["intrusion", "alteration"]

@@ -200,6 +200,7 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
             if tool.geometry is not None:
                 break
         assert tool.geometry is not None, feature_type
+        assert tool.prediction.snapped == (feature_type == "intrusion")  # bodies snap to edges by default
         if kind == QgsWkbTypes.PolygonGeometry:
             assert preview(tool).type() == QgsWkbTypes.PolygonGeometry
         state, score = tool.state, tool.prediction.score
@@ -273,9 +274,15 @@ def test_structures_box_toggles_the_tool_and_loads_saved_layers(box, canvas, tmp
     assert isinstance(tool, StructureMapTool) and canvas.mapTool() is tool and box.dock.messages == []
     assert tool.output_path == str(tmp_path / "out" / "structures.gpkg") and (tmp_path / "out").is_dir()
     assert (tool.feature_type, tool.bands, tool.model, tool.threads) == ("fault", (1,), box.model.filePath(), 1)
+    assert tool.snap and box.snap.isChecked() and not box.snap.isEnabled()  # snapping is for bodies only
+    box.feature_type.setCurrentIndex(3)
+    assert box.snap.isEnabled()
+    box.snap.setChecked(False)
+    assert tool.snap is False
+    box.snap.setChecked(True)
     box.feature_type.setCurrentIndex(2)
     box.tolerance.setValue(150.0)
-    assert (tool.feature_type, tool.tolerance) == ("contact", 150.0)
+    assert (tool.feature_type, tool.tolerance, tool.snap) == ("contact", 150.0, True) and not box.snap.isEnabled()
 
     for f in (0.3, 0.35, 0.4, 0.45):
         click(canvas, tool, *centre(canvas.layer, f, 0.5))
@@ -376,8 +383,9 @@ def test_structures_algorithm_through_processing_run(qgis_iface, qgis_processing
         assert alg is not None and alg.groupId() == "structures" and len(alg.shortHelpString()) > 100
         names = [d.name() for d in alg.parameterDefinitions()]
         for n in ("INPUT", "BANDS", "PROMPTS", "TYPE", "GROUP_FIELD", "LABEL_FIELD", "TYPE_FIELD", "TOLERANCE",
-                  "CONTEXT", "MODEL", "BACKEND", "THREADS", "OUTPUT"):
+                  "SNAP", "CONTEXT", "MODEL", "BACKEND", "THREADS", "OUTPUT"):
             assert n in names, n
+        assert alg.parameterDefinition("SNAP").defaultValue() is True
         out = str(tmp_path / "s.gpkg")
         params = {"INPUT": crop, "BANDS": [1], "PROMPTS": _points(tmp_path / "p.gpkg"), "TYPE": "fault",
                   "GROUP_FIELD": "grp", "LABEL_FIELD": "lab", "TYPE_FIELD": "kind", "MODEL": sam_model,

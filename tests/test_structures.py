@@ -333,8 +333,8 @@ def test_cli_parses_and_runs(mag, sam_model, tmp_path, capsys):
     args = _cli(["structures", mag, "--prompts", prompts, "--out", str(out), "--group-field", "grp",
                  "--label-field", "lab", "--type-field", "kind", "--model", sam_model, "--threads", "1",
                  "--tolerance", "50", "--context", "200"])
-    assert (args.command, args.bands, args.type, args.backend, args.overwrite) == \
-        ("structures", [1], "fault", "auto", False)
+    assert (args.command, args.bands, args.type, args.backend, args.overwrite, args.no_snap) == \
+        ("structures", [1], "fault", "auto", False, False)
     r = cli.run(args)
     printed = capsys.readouterr().out
     assert f"Structures: {out}" in printed and "groups without a result: C" in printed
@@ -385,3 +385,32 @@ def test_shipped_model_traces_a_kolari_fault(mag, kolari):
     px = view.transform.a
     assert line is not None and line.length > 20 * px
     assert line.distance(click) < 5 * px  # it passes by the click
+
+
+def test_snapping_an_intrusion_keeps_the_model_mask_core_and_stays_in_valid_data(extractor, monkeypatch):
+    """predict(snap=True) grows the model's body mask along the magnetics' edges: it holds the model's mask
+    (less its 1 px rim) and the clicks, never enters nodata, and says it was snapped; the score is the model's."""
+    from scipy import ndimage
+
+    view = extractor.set_view(WEST_EDGE)
+    valid = np.isfinite(view.data).all(axis=0)
+    r, c = np.argwhere(valid)[len(np.argwhere(valid)) // 2]
+    at = view.transform * (c + 0.5, r + 0.5)
+    own = extractor.predict([at])
+    snapped = extractor.predict([at], snap=True)
+    assert snapped.snapped and not own.snapped and snapped.score == own.score
+    assert snapped.mask[r, c] and not (snapped.mask & ~valid).any()
+    assert (ndimage.binary_erosion(own.mask) & ~snapped.mask).sum() == 0
+    assert not np.array_equal(snapped.mask, own.mask)
+    # the edge map is computed once per view, not per click
+    import engine.sam.snap as snap_mod
+
+    calls = []
+    real = snap_mod.view_edges
+    monkeypatch.setattr(snap_mod, "view_edges", lambda img: calls.append(1) or real(img))
+    again = extractor.predict([at], snap=True)
+    np.testing.assert_array_equal(again.mask, snapped.mask)
+    assert calls == []
+    extractor.set_view(WEST_EDGE)
+    extractor.predict([at], snap=True)
+    assert calls == [1]

@@ -85,23 +85,40 @@ def _smoothing(bands):
     return float(np.clip(1.0 + 20.0 * noise / spread, 1.0, 3.0))
 
 
-def _bodies(bands, include, exclude, box):
+def edge_map(bands):
+    """The gradient the body watershed floods: per band, smoothed (adaptive sigma) then Sobel, the
+    maximum over bands (colour images have edges in one band only). A view's edge map does not
+    change with the clicks, so the tool computes it once per view (snap.py)."""
     from scipy import ndimage
     from skimage.filters import sobel
+
+    sigma = _smoothing(bands)
+    distinct = [b for i, b in enumerate(bands) if not any(np.array_equal(b, o) for o in bands[:i])]
+    grad = np.zeros(bands.shape[1:])
+    for b in distinct:  # a 1-band view is stretched to 3 equal bands: one gradient, not three
+        grad = np.maximum(grad, sobel(ndimage.gaussian_filter(b, sigma)))
+    return grad
+
+
+def _bodies(bands, include, exclude, box, seed_mask=None, grad=None):
+    """Region 1 of the marker watershed; `seed_mask` (bool, H x W) adds include markers (snap.py);
+    `grad` = `edge_map(bands)` when the caller has it already."""
+    from scipy import ndimage
     from skimage.segmentation import watershed
 
     h, w = bands.shape[1:]
-    sigma = _smoothing(bands)
-    grad = np.zeros((h, w))
-    for b in bands:  # every band's edges count: colour images have edges in one band only
-        grad = np.maximum(grad, sobel(ndimage.gaussian_filter(b, sigma)))
+    if grad is None:
+        grad = edge_map(bands)
     markers = np.zeros((h, w), dtype=np.int32)
     background = np.zeros((h, w), dtype=bool)
+    crop = (slice(0, h), slice(0, w))
     if box is not None:
         inside = np.zeros((h, w), dtype=bool)
         inside[box] = True
         # a 2-px margin: SAM boxes are drawn tight, and the edge must fall inside the free zone
         background = ~ndimage.binary_dilation(inside, iterations=2)
+        # everything beyond the margin is background already: flood only the box and a ring of it
+        crop = tuple(slice(max(0, s.start - 3), min(n, s.stop + 3)) for s, n in zip(box, (h, w)))
     if not background.any():
         background[0, :] = background[-1, :] = background[:, 0] = background[:, -1] = True
     markers[background] = 2
@@ -112,6 +129,8 @@ def _bodies(bands, include, exclude, box):
         rs, cs = box
         seeds[(rs.start + rs.stop - 1) // 2, (cs.start + cs.stop - 1) // 2] = True
     seeds = ndimage.binary_dilation(seeds, iterations=1)
+    if seed_mask is not None:
+        seeds |= np.asarray(seed_mask, bool) & ~background  # never outside the box, nor on the border
     stop = np.zeros((h, w), dtype=bool)
     if len(exclude[0]):
         stop[exclude] = True
@@ -120,7 +139,9 @@ def _bodies(bands, include, exclude, box):
     markers[stop] = 2
     if not (markers == 1).any():
         return np.zeros((h, w), dtype=bool)
-    return watershed(grad, markers) == 1
+    out = markers == 1  # an include click outside the box stays its own 3 x 3 px, as in a full flood
+    out[crop] = watershed(grad[crop], markers[crop]) == 1
+    return out
 
 
 def _at_clicks(resp, include):

@@ -37,6 +37,9 @@ def add_parser(subparsers):
                    help="drop parts shorter (lines) or smaller (polygons) than this, in map units")
     p.add_argument("--context", type=int, default=256,
                    help="view size around each group in raster pixels (default: 256)")
+    p.add_argument("--no-snap", action="store_true",
+                   help="keep the model's own masks for intrusions and alteration (default: snapped to the "
+                        "image's edges, which traces the GTK Kolari bodies far better)")
     p.add_argument("--overwrite", action="store_true")
     return p
 
@@ -49,7 +52,7 @@ def run(args, feedback=None):
                             group_field=args.group_field, label_field=args.label_field, type_field=args.type_field,
                             model=args.model, backend=args.backend, tolerance=args.tolerance, min_size=args.min_size,
                             context_px=args.context, overwrite=args.overwrite, feedback=feedback,
-                            threads=args.threads)
+                            threads=args.threads, snap=not args.no_snap)
     layers = ", ".join(f"{name}: {n}" for name, n in r["layers"].items())
     print(f"Structures: {os.path.abspath(r['path'])} ({layers})")
     if r["skipped_groups"]:

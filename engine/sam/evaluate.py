@@ -34,8 +34,17 @@ def _mode(prompt):
     return "click1" if prompt.single_click else f"click{prompt.n_include}"
 
 
+def _tokens(prompt):
+    """Prompt tokens as the predictor sends them: the points, then a box's 2 corners or 1 padding point."""
+    return len(prompt.labels) + (2 if prompt.box is not None else 1)
+
+
 def predict(model, samples, device=None, chunk=32):
-    """Model masks (bool) for samples with prompts; one encoder pass per distinct image."""
+    """Model masks (bool) for samples with prompts; one encoder pass per distinct image.
+
+    Prompts are batched only with prompts of as many tokens, so none gets extra padding points: each
+    is decoded exactly as the predictor decodes it in the tool (padding shifted the scores before).
+    """
     import torch
 
     dev = torch.device(device or "cpu")
@@ -43,13 +52,14 @@ def predict(model, samples, device=None, chunk=32):
     out = [None] * len(samples)
     groups = {}
     for i, s in enumerate(samples):
-        groups.setdefault(id(s.image), []).append(i)
+        groups.setdefault(id(s.image), {}).setdefault(_tokens(s.prompt), []).append(i)
     with torch.no_grad():
-        for idxs in groups.values():
-            img = torch.from_numpy(np.ascontiguousarray(samples[idxs[0]].image, np.float32))[None].to(dev)
+        for by_len in groups.values():
+            first = next(iter(by_len.values()))[0]
+            img = torch.from_numpy(np.ascontiguousarray(samples[first].image, np.float32))[None].to(dev)
             emb = model.image_encoder(normalise_images(model, img))
-            for c in range(0, len(idxs), chunk):
-                part = idxs[c:c + chunk]
+            batches = [idxs[c:c + chunk] for idxs in by_len.values() for c in range(0, len(idxs), chunk)]
+            for part in batches:
                 prompts = [samples[i].prompt for i in part]
                 coords, labels = prompt_tensors(prompts, dev)
                 sparse = embed_prompts(model.prompt_encoder, coords, labels)
@@ -59,6 +69,15 @@ def predict(model, samples, device=None, chunk=32):
                     j = int(torch.argmax(iou_pred[k, 1:])) + 1 if prompts[k].single_click else 0
                     out[i] = (masks[k, j] > MASK_THRESHOLD).cpu().numpy()
     return out
+
+
+def snapped_masks(samples, masks):
+    """The model's body masks snapped to edges (`snap.snap_to_edges`, what the tool does by default
+    for intrusions and alteration); None for line samples."""
+    from .snap import snap_to_edges, snaps
+
+    return [snap_to_edges(s.image, m, s.prompt.points, s.prompt.labels, s.prompt.box) if snaps(s.feature_type) else None
+            for s, m in zip(samples, masks)]
 
 
 def baseline_masks(samples):
@@ -101,9 +120,12 @@ def table(samples, scores):
     return t, n
 
 
-def evaluate(model, samples, baseline=True, device=None, feedback=None):
-    """{'model': {mode: {type: mIoU, 'all': ...}}, 'baseline': same or None, 'counts': {mode: {type: n}}}.
+def evaluate(model, samples, baseline=True, device=None, feedback=None, snap=True):
+    """{'model': {mode: {type: mIoU, 'all': ...}}, 'snapped': same, 'baseline': same or None,
+    'counts': {mode: {type: n}}}.
 
+    'model' is the model's own masks; 'snapped' is what the tool gives by default: bodies snapped to
+    edges (`snap.py`), lines as the model drew them (None with snap=False).
     `samples`: training_data.Sample with `prompt` set (synthetic_eval_samples / kolari_eval_samples).
     `feedback`: optional callable, called between stages (e.g. a cancel check).
     """
@@ -112,13 +134,57 @@ def evaluate(model, samples, baseline=True, device=None, feedback=None):
     if feedback:
         feedback()
     model_t, counts = table(samples, m_scores)
-    res = {"model": model_t, "baseline": None, "counts": counts, "n_samples": len(samples)}
+    res = {"model": model_t, "snapped": None, "baseline": None, "counts": counts, "n_samples": len(samples)}
+    if snap:
+        snapped = snapped_masks(samples, masks)
+        res["snapped"] = table(samples, [v if m is None else iou(m, s.mask)
+                                         for v, m, s in zip(m_scores, snapped, samples)])[0]
+        if feedback:
+            feedback()
     if baseline:
         b = baseline_masks(samples)
         if b is not None:
             res["baseline"] = table(samples, [iou(p, s.mask) for p, s in zip(b[0], samples)])[0]
             res["baseline_refused"] = b[1]
     return res
+
+
+def card_evaluation(results):
+    """The part of evaluate()'s results a model card keeps, per held-out set."""
+    return {k: {kk: v[kk] for kk in ("model", "snapped", "baseline", "n_samples", "baseline_refused") if kk in v}
+            for k, v in results.items()}
+
+
+def reevaluate_model(model_dir, kolari=None, note=None, feedback=None):
+    """Score a GeoSAM folder again (same weights) on today's held-out sets and rewrite its
+    evaluation.json and its card's evaluation; returns the results. The weights and their sha256 are
+    untouched, so a card can follow the evaluation when the protocol changes (more crops, snapping)."""
+    import datetime
+    import json
+    import os
+
+    from .. import __version__
+    from .weights import load_geosam, write_card
+
+    model = load_geosam(model_dir)
+    results = {}
+    for key, ss in held_out_samples(kolari=kolari).items():
+        if ss:
+            results[key] = evaluate(model, ss, baseline=True, feedback=feedback)
+    card = dict(model.card)
+    card["evaluation"] = card_evaluation(results)
+    card["evaluated"] = {
+        "date": datetime.date.today().isoformat(), "engine_version": __version__,
+        "protocol": f"engine.sam.evaluate: {DEFAULT_EVAL_SCENES} synthetic scenes, {KOLARI_EVAL_WINDOWS} Kolari "
+                    "held-out crops, prompts decoded one by one as in the tool, bodies also snapped to edges",
+        **({"note": note} if note else {})}
+    folder = os.path.dirname(card["_path"])
+    path = os.path.join(folder, "evaluation.json")
+    with open(path + ".partial", "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(path + ".partial", path)
+    write_card(card, folder)
+    return results
 
 
 def held_out_samples(eval_seeds=None, kolari=None, kolari_windows=KOLARI_EVAL_WINDOWS, seed=0):
@@ -137,21 +203,24 @@ def held_out_samples(eval_seeds=None, kolari=None, kolari_windows=KOLARI_EVAL_WI
 
 
 def format_table(results, title=""):
-    """Text table: rows = type, columns = model / baseline per prompt mode."""
+    """Text table: rows = type, columns = model (its own mask), snap (bodies snapped to edges, when
+    evaluated) and baseline, per prompt mode."""
     lines = [title] if title else []
     modes = [m for m in MODES if m in results["model"]]
-    head = f"{'type':<11}" + "".join(f"{m + ' model':>14}{m + ' base':>13}" for m in modes) + f"{'n':>5}"
+    cols = [("model", results["model"])]
+    if results.get("snapped"):
+        cols.append(("snap", results["snapped"]))
+    cols.append(("base", results.get("baseline") or {}))
+    head = f"{'type':<11}" + "".join(f"{m + ' ' + name:>{len(m) + 7}}" for m in modes for name, _ in cols) + f"{'n':>5}"
     lines.append(head)
-    base = results.get("baseline") or {}
     for ft in list(FEATURE_TYPES) + ["all"]:
         if not any(ft in results["model"][m] for m in modes):
             continue
         row = f"{ft:<11}"
         for m in modes:
-            mv = results["model"][m].get(ft)
-            bv = base.get(m, {}).get(ft)
-            row += f"{mv:>14.3f}" if mv is not None else f"{'-':>14}"
-            row += f"{bv:>13.3f}" if bv is not None else f"{'-':>13}"
+            for name, t in cols:
+                v = t.get(m, {}).get(ft)
+                row += f"{v:>{len(m) + 7}.3f}" if v is not None else f"{'-':>{len(m) + 7}}"
         row += f"{results['counts'][modes[0]].get(ft, 0):>5}"
         lines.append(row)
     return "\n".join(lines)

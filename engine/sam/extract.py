@@ -121,6 +121,7 @@ class StructureExtractor:
         self.predictor = StructurePredictor(model=model, backend=backend, threads=threads,
                                             cache=cache, cache_dir=cache_dir)
         self.view = None
+        self._edges_of, self._edges = None, None  # the view whose (stretched image, edge map) is kept
 
     @property
     def model_name(self):
@@ -134,8 +135,12 @@ class StructureExtractor:
         self.view = view
         return view
 
-    def predict(self, include=(), exclude=(), box=None, mask_input=None):
-        """Prompts in map coordinates of the raster's CRS; returns the predictor's Prediction."""
+    def predict(self, include=(), exclude=(), box=None, mask_input=None, snap=False):
+        """Prompts in map coordinates of the raster's CRS; returns the predictor's Prediction.
+
+        snap: grow or trim the model's mask to the view's edges (`snap.snap_to_edges`), for bodies
+        (intrusions, alteration); `prediction.snapped` says it was done, `score` stays the model's.
+        """
         if self.view is None:
             raise InputError("no view is set", fix="call set_view() (the map tool does it on activation)")
         inc = np.asarray(include, float).reshape(-1, 2)
@@ -150,8 +155,27 @@ class StructureExtractor:
             (bx0, by0), (bx1, by1) = self.view.to_pixels([[box[0], box[1]], [box[2], box[3]]])
             pbox = np.array([min(bx0, bx1), min(by0, by1), max(bx0, bx1), max(by0, by1)], float)
         pred = self.predictor.predict(points=pts, labels=labels, box=pbox, mask_input=mask_input)
-        pred.mask &= np.isfinite(self.view.data).all(axis=0)  # nothing is traced into nodata
+        valid = np.isfinite(self.view.data).all(axis=0)
+        if snap:
+            from .snap import snap_to_edges
+
+            image, edges = self._view_edges()
+            pred.mask = snap_to_edges(image, pred.mask & valid, pts, labels, pbox, edges=edges)
+            pred.snapped = True
+        pred.mask &= valid  # nothing is traced into nodata
         return pred
+
+    def _view_edges(self):
+        """The view's stretched image and edge map, computed on its first snap and kept until the
+        view changes: a click then costs only the watershed."""
+        if self._edges_of is not self.view:
+            from .image import stretch_bands
+            from .snap import view_edges
+
+            image = stretch_bands(self.view.data)
+            self._edges = (image, view_edges(image))
+            self._edges_of = self.view
+        return self._edges
 
     def geometry(self, mask, feature_type, tolerance=0.0, min_size=0.0):
         return mask_to_geometry(mask, self.view.transform, feature_type, tolerance=tolerance, min_size=min_size)
@@ -222,7 +246,7 @@ def _group_prompts(data, group_field, label_field, type_field, feature_type):
 
 def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fault", group_field=None,
                         label_field=None, type_field=None, model=None, backend="auto", tolerance=0.0,
-                        min_size=0.0, context_px=256, overwrite=False, feedback=None, threads=None):
+                        min_size=0.0, context_px=256, overwrite=False, feedback=None, threads=None, snap=True):
     """Batch: one feature per prompt group (every point its own group unless `group_field`).
 
     Each group is segmented in a view centred on its points, at least `context_px` native pixels
@@ -230,7 +254,10 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
     include point, or where no structure is found, are skipped (listed in the result). Features go
     to `out_path` (a GeoPackage) in the raster's CRS: layer 'structure_lines' for faults, lineaments
     and contacts, 'structure_polygons' for intrusions and alteration; written whole or not at all.
+    snap: intrusion and alteration masks are snapped to the view's edges (`snap.py`), as in the tool.
     """
+    from .snap import snaps
+
     from ..vectors import read_vector
 
     steps = Steps(feedback)
@@ -267,7 +294,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
         cx, cy = (allp.min(0) + allp.max(0)) / 2
         span = max(np.ptp(allp[:, 0]), np.ptp(allp[:, 1])) / 2 + half
         ex.set_view((cx - span, cy - span, cx + span, cy + span))
-        pred = ex.predict(inc, exc)
+        pred = ex.predict(inc, exc, snap=snap and snaps(ftype))
         geom = ex.geometry(pred.mask, ftype, tolerance=tolerance, min_size=min_size)
         if geom is None or geom.is_empty:
             skipped.append(str(g))

@@ -40,6 +40,7 @@ class Prediction:
     score: float                # the decoder's predicted IoU
     low_res_logits: np.ndarray  # float32 (1, 1, 4e, 4e): pass as mask_input to refine with the next click
     logits: np.ndarray          # float32 (H, W)
+    snapped: bool = False       # mask grown / trimmed to the image's edges (extract.predict(snap=True))
 
 
 def _has(mod):

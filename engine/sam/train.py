@@ -409,8 +409,9 @@ def train_geosam(out_dir, steps, seed=0, batch=8, feedback=None, minutes=None, p
                                        "what": "south-east quadrant, never cropped for training"}},
             },
         }
-        card_eval = {k: {kk: v[kk] for kk in ("model", "baseline", "n_samples", "baseline_refused") if kk in v}
-                     for k, v in ev.items()}
+        from .evaluate import card_evaluation
+
+        card_eval = card_evaluation(ev)
         from .weights import save_geosam
 
         card = save_geosam(model, tmp, name=name, description=(

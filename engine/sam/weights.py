@@ -30,7 +30,7 @@ def _markdown(card):
              f"- parameters: {card.get('params', '?'):,}" if isinstance(card.get('params'), int) else "",
              f"- input: {card['input_scaling']}",
              f"- weights: `{card['weights_file']}` sha256 `{card['sha256']}`", ""]
-    for key in ("training", "evaluation"):
+    for key in ("training", "evaluation", "evaluated"):
         if card.get(key):
             lines += [f"## {key.capitalize()}", "", "```json", json.dumps(card[key], indent=2), "```", ""]
     return "\n".join(line for line in lines if line is not None)
