@@ -225,7 +225,7 @@ def cmd_sam_train(args, feedback):
     print(f"GeoSAM: {os.path.abspath(args.out)} ({t['steps']} steps, {t['seconds'] / 60:.1f} min on {t['device']}, "
           f"final losses {json.dumps(t['final_losses'])})")
     for key, ev in card["evaluation"].items():
-        print(format_table({**ev, "counts": {m: {} for m in ev["model"]}}, f"held-out {key} mIoU (model, snapped to edges, baseline)"))
+        print(format_table(ev, f"held-out {key} mIoU (model, snapped to edges, baseline)"))
 
 
 def _structures(args, feedback):

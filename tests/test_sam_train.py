@@ -119,6 +119,22 @@ class _Cancel:
         return self.n > self.after
 
 
+def test_centreline_f1_forgives_a_parallel_offset_iou_does_not():
+    from engine.sam.evaluate import centreline_f1, iou
+
+    truth = np.zeros((64, 64), bool)
+    truth[30:32, 8:56] = True  # a 2 px wide mapped fault
+    beside = np.roll(truth, 2, axis=0)  # the same trace, 2 px off
+    across = truth.T.copy()  # a line crossing it
+    half = truth.copy()
+    half[:, 32:] = False  # half of it
+    assert iou(beside, truth) == 0.0 and centreline_f1(beside, truth) == 1.0
+    assert centreline_f1(np.roll(truth, 6, axis=0), truth) == 0.0  # beyond the 3 px tolerance
+    assert centreline_f1(across, truth) < 0.2
+    assert 0.55 < centreline_f1(half, truth) < 0.75  # precision 1, recall about a half
+    assert centreline_f1(np.zeros_like(truth), truth) == 0.0
+
+
 def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
     from engine.sam.train import train_geosam
     from engine.sam.weights import load_geosam, read_card
@@ -138,6 +154,7 @@ def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
     assert c["training"]["steps"] == 24 and c["training"]["final_losses"]["loss"] > 0
     assert c["training"]["data"]["synthetic"]["held_out_seeds"] == f">= {EVAL_SEED0}"
     assert set(c["evaluation"]["synthetic"]["model"]) == {"click1", "click3", "box"}
+    assert set(c["evaluation"]["synthetic"]["centreline_f1"]["model"]) == {"click1", "click3", "box"}
     assert card["sha256"] == c["sha256"]
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".partial")]
 

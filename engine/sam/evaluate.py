@@ -3,8 +3,10 @@
 mIoU per structure type and overall (mean over prompts) for three ways of asking: one click,
 three clicks, a box. The model answers a single click with the best of its three masks by its
 own IoU estimate (what SamPredictor and the ONNX decoder do); more clicks or a box take the single
-mask output. The baseline (`engine.sam.baseline.click_baseline`: marker watershed for bodies, ridge
-filter for lines) gets the same image, points, box and, unlike the model, the structure type.
+mask output. Lines are also scored by `centreline_f1` (their centre lines within 3 px), since a
+trace parallel to the mapped fault 2 px off is useful yet has an IoU near 0. The baseline
+(`engine.sam.baseline.click_baseline`: marker watershed for bodies, ridge filter for lines) gets
+the same image, points, box and, unlike the model, the structure type.
 
 Held-out data: synthetic seeds from EVAL_SEED0 on (training never draws them) and crops inside
 the Kolari block KOLARI_HELD_OUT (no training crop touches it).
@@ -13,6 +15,7 @@ the Kolari block KOLARI_HELD_OUT (no training crop touches it).
 import numpy as np
 
 from .train import EVAL_SEED0, MASK_THRESHOLD, decode, dense_embeddings, embed_prompts, normalise_images, prompt_tensors
+from .geometry import GEOMETRY_OF
 from .training_data import FEATURE_TYPES, kolari_eval_samples, synthetic_eval_samples
 
 MODES = ("click1", "click3", "box")
@@ -26,6 +29,28 @@ def iou(pred, target):
     pred, target = np.asarray(pred, bool), np.asarray(target, bool)
     union = (pred | target).sum()
     return float((pred & target).sum() / union) if union else 1.0
+
+
+CENTRELINE_TOLERANCE = 3  # px: how far a traced centre line may be from the mapped one and still count
+
+
+def centreline_f1(pred, target, tol=CENTRELINE_TOLERANCE):
+    """F1 of the two masks' skeletons, a pixel counting as matched within `tol` px of the other's.
+
+    Why beside IoU for lines: the tool turns a line mask into its centre line, and a fault drawn
+    2 px beside the mapped one, parallel to it, is a good trace with an IoU near 0. This is the
+    relaxed precision / recall of road extraction (Mnih & Hinton 2010) on centre lines.
+    """
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    p, t = skeletonize(np.asarray(pred, bool)), skeletonize(np.asarray(target, bool))
+    if not p.any() or not t.any():
+        return float(p.any() == t.any())
+    near_t = ndimage.distance_transform_edt(~t) <= tol
+    near_p = ndimage.distance_transform_edt(~p) <= tol
+    precision, recall = float(near_t[p].mean()), float(near_p[t].mean())
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def _mode(prompt):
@@ -125,7 +150,8 @@ def evaluate(model, samples, baseline=True, device=None, feedback=None, snap=Tru
     'counts': {mode: {type: n}}}.
 
     'model' is the model's own masks; 'snapped' is what the tool gives by default: bodies snapped to
-    edges (`snap.py`), lines as the model drew them (None with snap=False).
+    edges (`snap.py`), lines as the model drew them (None with snap=False). 'centreline_f1':
+    {'model': ..., 'baseline': ..., 'tolerance_px'} for the line samples.
     `samples`: training_data.Sample with `prompt` set (synthetic_eval_samples / kolari_eval_samples).
     `feedback`: optional callable, called between stages (e.g. a cancel check).
     """
@@ -141,17 +167,25 @@ def evaluate(model, samples, baseline=True, device=None, feedback=None, snap=Tru
                                          for v, m, s in zip(m_scores, snapped, samples)])[0]
         if feedback:
             feedback()
-    if baseline:
-        b = baseline_masks(samples)
-        if b is not None:
-            res["baseline"] = table(samples, [iou(p, s.mask) for p, s in zip(b[0], samples)])[0]
-            res["baseline_refused"] = b[1]
+    b = baseline_masks(samples) if baseline else None
+    if b is not None:
+        res["baseline"] = table(samples, [iou(p, s.mask) for p, s in zip(b[0], samples)])[0]
+        res["baseline_refused"] = b[1]
+    lines = [i for i, s in enumerate(samples) if GEOMETRY_OF.get(s.feature_type) == "line"]
+    if lines:  # how close the traced centre lines run to the mapped ones (what the tool saves)
+        sub = [samples[i] for i in lines]
+        res["centreline_f1"] = {
+            "model": table(sub, [centreline_f1(masks[i], samples[i].mask) for i in lines])[0],
+            "baseline": table(sub, [centreline_f1(b[0][i], samples[i].mask) for i in lines])[0] if b else None,
+            "tolerance_px": CENTRELINE_TOLERANCE}
     return res
 
 
 def card_evaluation(results):
     """The part of evaluate()'s results a model card keeps, per held-out set."""
-    return {k: {kk: v[kk] for kk in ("model", "snapped", "baseline", "n_samples", "baseline_refused") if kk in v}
+    return {k: {kk: v[kk] for kk in ("model", "snapped", "baseline", "centreline_f1", "counts", "n_samples",
+                                    "baseline_refused")
+                if kk in v}
             for k, v in results.items()}
 
 
@@ -176,7 +210,8 @@ def reevaluate_model(model_dir, kolari=None, note=None, feedback=None):
     card["evaluated"] = {
         "date": datetime.date.today().isoformat(), "engine_version": __version__,
         "protocol": f"engine.sam.evaluate: {DEFAULT_EVAL_SCENES} synthetic scenes, {KOLARI_EVAL_WINDOWS} Kolari "
-                    "held-out crops, prompts decoded one by one as in the tool, bodies also snapped to edges",
+                    "held-out crops, prompts decoded one by one as in the tool, bodies also snapped to edges, "
+                    f"lines also scored by centre-line F1 within {CENTRELINE_TOLERANCE} px",
         **({"note": note} if note else {})}
     folder = os.path.dirname(card["_path"])
     path = os.path.join(folder, "evaluation.json")
@@ -202,25 +237,35 @@ def held_out_samples(eval_seeds=None, kolari=None, kolari_windows=KOLARI_EVAL_WI
     return out
 
 
+def _rows(modes, cols, counts=None):
+    """Header and one row per feature type present: cols = [(name, {mode: {type: value}})]."""
+    width = {m: len(m) + 7 for m in modes}
+    head = f"{'type':<11}" + "".join(f"{m + ' ' + name:>{width[m]}}" for m in modes for name, _ in cols)
+    out = [head + (f"{'n':>5}" if counts else "")]
+    for ft in list(FEATURE_TYPES) + ["all"]:
+        if not any(ft in cols[0][1].get(m, {}) for m in modes):
+            continue
+        row = f"{ft:<11}"
+        for m in modes:
+            for _, t in cols:
+                v = t.get(m, {}).get(ft)
+                row += f"{v:>{width[m]}.3f}" if v is not None else f"{'-':>{width[m]}}"
+        out.append(row + (f"{counts[modes[0]].get(ft, 0):>5}" if counts else ""))
+    return out
+
+
 def format_table(results, title=""):
     """Text table: rows = type, columns = model (its own mask), snap (bodies snapped to edges, when
-    evaluated) and baseline, per prompt mode."""
+    evaluated) and baseline, per prompt mode; then the lines' centre-line F1 when evaluated."""
     lines = [title] if title else []
     modes = [m for m in MODES if m in results["model"]]
     cols = [("model", results["model"])]
     if results.get("snapped"):
         cols.append(("snap", results["snapped"]))
     cols.append(("base", results.get("baseline") or {}))
-    head = f"{'type':<11}" + "".join(f"{m + ' ' + name:>{len(m) + 7}}" for m in modes for name, _ in cols) + f"{'n':>5}"
-    lines.append(head)
-    for ft in list(FEATURE_TYPES) + ["all"]:
-        if not any(ft in results["model"][m] for m in modes):
-            continue
-        row = f"{ft:<11}"
-        for m in modes:
-            for name, t in cols:
-                v = t.get(m, {}).get(ft)
-                row += f"{v:>{len(m) + 7}.3f}" if v is not None else f"{'-':>{len(m) + 7}}"
-        row += f"{results['counts'][modes[0]].get(ft, 0):>5}"
-        lines.append(row)
+    lines += _rows(modes, cols, results.get("counts"))
+    f1 = results.get("centreline_f1")
+    if f1:
+        lines.append(f"centre-line F1 within {f1.get('tolerance_px', CENTRELINE_TOLERANCE)} px (lines):")
+        lines += _rows(modes, [("model", f1["model"]), ("base", f1.get("baseline") or {})])
     return "\n".join(lines)
