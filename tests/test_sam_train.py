@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from engine.errors import Cancelled  # noqa: E402
 from engine.sam import training_data as td  # noqa: E402
-from engine.sam.evaluate import EVAL_SEED0, evaluate  # noqa: E402
+from engine.sam.evaluate import EVAL_SEED0, evaluate, format_table  # noqa: E402
 from engine.sam.modeling import GeoSamConfig  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,6 +155,15 @@ def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
     assert c["training"]["data"]["synthetic"]["held_out_seeds"] == f">= {EVAL_SEED0}"
     assert set(c["evaluation"]["synthetic"]["model"]) == {"click1", "click3", "box"}
     assert set(c["evaluation"]["synthetic"]["centreline_f1"]["model"]) == {"click1", "click3", "box"}
+    ev = c["evaluation"]["synthetic"]
+    n_lines = sum(ev["counts"]["click1"].get(t, 0) for t in ("fault", "lineament", "contact"))
+    assert n_lines > 0 and ev["counts"]["click1"]["all"] == ev["n_samples"] // 3
+    table = format_table(ev, "held out").splitlines()
+    assert table[0] == "held out" and table[1].split()[-1] == "n"
+    f1_at = next(i for i, line in enumerate(table) if line.startswith("centre-line F1 within 3 px"))
+    rows = {line.split()[0]: line.split()[1:] for line in table[f1_at + 2:]}
+    assert set(rows) <= {"fault", "lineament", "contact", "all"} and "all" in rows
+    assert float(rows["all"][0]) == pytest.approx(ev["centreline_f1"]["model"]["click1"]["all"], abs=1e-3)
     assert card["sha256"] == c["sha256"]
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".partial")]
 
