@@ -91,9 +91,9 @@ def build_parser():
                    help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
                         "random weights; its architecture is kept")
     t.add_argument("--lr", type=float, help="learning rate (default: 1e-3 from scratch, 3e-4 with --init-from)")
-    t.add_argument("--layer-masking", type=float, default=0.0, metavar="SHARE",
+    t.add_argument("--layer-masking", type=float, default=None, metavar="SHARE",
                    help="share of stage-1 batches masked per layer instead of per patch (0-1): teaches each encoder "
-                        "how its layers relate")
+                        "how its layers relate (default: 0.5 as the shipped model, 0 with --recon-prior idw)")
     t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
     t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
 

@@ -50,12 +50,13 @@ def synthetic_scenes(n, seed=0, size=256):
 
 def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=256, max_tiles=64, exclude_bounds=None,
                         steps1=1000, steps2=500, batch_size=16, seed=0, device=None, resume=True, onnx=False,
-                        feedback=None, config=None, init_model=None, lr=None, layer_masking=0.0):
+                        feedback=None, config=None, init_model=None, lr=None, layer_masking=None):
     """Pretrain from stack folders and/or synthetic scenes (what the CLI and mpm:pretrain run).
 
     exclude_bounds: one (xmin, ymin, xmax, ymax) for every stack, or {folder: bounds} when the
     stacks differ in CRS. init_model: a foundation model to adapt instead of starting from random
-    weights (see engine.model.pretrain.pretrain). Returns the pretraining summary (+ "onnx" paths when exported).
+    weights (see engine.model.pretrain.pretrain); layer_masking None: the shipped recipe's.
+    Returns the pretraining summary (+ "onnx" paths when exported).
     """
     import os
 

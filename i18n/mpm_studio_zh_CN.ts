@@ -1490,37 +1490,37 @@
         <translation>第一阶段按图层掩膜的批次比例（0-1）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="96"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="98"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="98"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="100"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="102"/>
         <source>Model card (model_card.json)</source>
         <translation>模型卡（model_card.json）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="101"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="103"/>
         <source>Loss curves (PNG)</source>
         <translation>损失曲线（PNG）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="114"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="116"/>
         <source>Encoder tokens: ignored, the model to start from keeps its own architecture</source>
         <translation>编码器词元：已忽略，起始模型保持其自身的架构</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="132"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="134"/>
         <source>Final losses: {0}</source>
         <translation>最终损失：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="131"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="133"/>
         <source>ONNX files: {0}</source>
         <translation>ONNX 文件：{0}</translation>
     </message>
@@ -1719,17 +1719,17 @@
         <translation>使预训练模型（随插件提供的或您自己预训练的）适应这些数据，而不是从头训练：所需步数少得多。保留其架构；它缺少的数据源从头开始，此处没有数据的数据源保持不变。模型文件夹或其 model_card.json。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="87"/>
-        <source>0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others at the same place. Sources with one layer always use whole patches.</source>
-        <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。只有一个图层的数据源始终遮盖整个图块。</translation>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="88"/>
+        <source>0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others at the same place. Empty: 0.5 as the shipped model was trained (0 for a model with an interpolation prior). Sources with one layer always use whole patches.</source>
+        <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。留空：0.5，与随插件提供的模型训练时相同（带插值先验的模型为 0）。只有一个图层的数据源始终遮盖整个图块。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="97"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="99"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="99"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="101"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
@@ -1769,7 +1769,7 @@
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="90"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="92"/>
         <source>Encoder tokens</source>
         <translation>编码器词元</translation>
     </message>
@@ -1839,7 +1839,7 @@
         <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/pretrain.py" line="91"/>
+        <location filename="../mpm_plugin/algorithms/pretrain.py" line="93"/>
         <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the retired v1 design, cheaper). default: the engine's default, layer tokens as in the shipped model. Ignored when adapting a model (its architecture is kept).</source>
         <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（已停用的 v1 设计，更省算力）。default：引擎的默认值，即与随附模型相同的 layer 词元。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
@@ -1872,26 +1872,6 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
-    </message>
-    <message>
-        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the v1 design, cheaper). default: the engine's default. Ignored when adapting a model (its architecture is kept).</source>
-        <translation type="vanished">layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（v1 设计，更省算力）。default：引擎的默认值。在改编已有模型时忽略（保持其架构）。</translation>
-    </message>
-    <message>
-        <source>Success rate, out-of-fold</source>
-        <translation type="vanished">成功率（折外）</translation>
-    </message>
-    <message>
-        <source>ROC, deposits against the background, out-of-fold</source>
-        <translation type="vanished">ROC：矿床对背景（折外）</translation>
-    </message>
-    <message>
-        <source>Precision-recall, out-of-fold</source>
-        <translation type="vanished">精确率-召回率（折外）</translation>
-    </message>
-    <message>
-        <source>Pretrains the per-source foundation encoders without labels (deposits are never read): stage 1 reconstructs hidden patches of each source from the rest of that source, stage 2 reconstructs one source from the others through the fusion. Learns from tiles of your aligned stacks and/or seeded synthetic scenes. Stacks: one or more aligned stack folders, or any file inside one (such as the stack.tif an Align evidence stack step outputs: in the modeler, connect the 'Aligned stack' outputs of as many align steps as you like). The output folder gets weights.safetensors, model_card.json, MODEL_CARD.md, loss curves and a checkpoint; re-running into the same folder resumes from the checkpoint. Use the folder as MODEL in the other MPM Studio tools. Needs PyTorch; a GPU is used when there is one.</source>
-        <translation type="vanished">无需标签预训练各数据源的基础模型编码器（不读取矿床）：第 1 阶段由同一数据源的其余部分重建该数据源被遮蔽的图块，第 2 阶段通过融合模块由其他数据源重建某一数据源。训练数据来自您的对齐数据栈分块和/或固定随机种子生成的合成场景。数据栈：一个或多个对齐数据栈文件夹，或其中的任意文件（例如“对齐证据数据栈”步骤输出的 stack.tif；在图形建模器中，可连接任意多个对齐步骤的“对齐数据栈”输出）。输出文件夹包含 weights.safetensors、model_card.json、MODEL_CARD.md、损失曲线和检查点；再次输出到同一文件夹时将从检查点继续训练。在 MPM Studio 的其他工具中将该文件夹用作 MODEL。需要 PyTorch；有 GPU 时会使用 GPU。</translation>
     </message>
 </context>
 </TS>

@@ -14,7 +14,8 @@ from scipy.ndimage import gaussian_filter
 from engine.errors import Cancelled, InputError
 from engine.model.config import ModelConfig
 from engine.model.fusion import FoundationModel
-from engine.model.pretrain import pretrain
+from engine.cli import build_parser
+from engine.model.pretrain import RECIPE_LAYER_MASKING, pretrain
 from engine.model.vocab import layer_ids
 from engine.model.weights import load_model, read_card
 from engine.progress import Feedback
@@ -263,3 +264,10 @@ def test_layer_masking_teaches_layers_from_each_other(tmp_path):
 
     with pytest.raises(InputError, match="prior"):
         pretrain(scenes, replace(SMALL, recon_prior="idw"), 2, 0, str(tmp_path / "y"), layer_masking=0.5)
+    # left unset (CLI, mpm:pretrain): the shipped recipe's share, or 0 where an interpolation prior forbids it
+    for config, share in ((SMALL, RECIPE_LAYER_MASKING), (replace(SMALL, recon_prior="idw"), 0.0)):
+        out = tmp_path / f"recipe-{config.recon_prior}"
+        assert read_card(pretrain(scenes, config, 1, 0, str(out), layer_masking=None)["card"])["training"]["layer_masking"] == share
+    assert RECIPE_LAYER_MASKING == 0.5 and "--layer-masking ${LAYER_MASKING:-0.5}" in open(
+        os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "train_foundation.sh")).read()
+    assert build_parser().parse_args(["pretrain", "--out", "z"]).layer_masking is None

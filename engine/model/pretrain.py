@@ -328,6 +328,9 @@ class _RankFeedback:
 
 
 # --------------------------------------------------------------------------- entry point
+RECIPE_LAYER_MASKING = 0.5  # what the shipped v2 was pretrained with (scripts/train_foundation.sh)
+
+
 def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="pretrain_out", seed=0,
              device=None, feedback=None, resume=True, batch_size=16, lr=None, channel_dropout=0.3,
              checkpoint_every=50, data_description=None, init_model=None, layer_masking=0.0):
@@ -340,7 +343,8 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     from scratch. Its config is used; tensors that fit are copied, new sources start fresh, and its
     sources without data here are kept as they are. lr defaults to 1e-3 from scratch, 3e-4 warm.
     layer_masking: share of stage-1 batches (sources with 2+ layers) masked per layer instead of
-    per patch (SourceEncoder.mae_layers_forward): the encoder learns how its layers relate.
+    per patch (SourceEncoder.mae_layers_forward): the encoder learns how its layers relate; None:
+    the shipped recipe's RECIPE_LAYER_MASKING, or 0 where the config has an interpolation prior.
     Scene labels are never read. Under torchrun (WORLD_SIZE > 1) it trains data-parallel (see the
     module's docstring); rank 0 writes, every rank returns the summary with "rank", "world_size"
     and "state_digest" (equal on all ranks).
@@ -351,6 +355,8 @@ def pretrain(scenes, config=None, steps_stage1=1000, steps_stage2=500, out_dir="
     base = _init_model(init_model, config)
     config = base.config if base is not None else (config or ModelConfig())
     lr = lr if lr is not None else (3e-4 if base is not None else 1e-3)
+    if layer_masking is None:
+        layer_masking = RECIPE_LAYER_MASKING if config.recon_prior == "none" else 0.0
     if not 0.0 <= layer_masking <= 1.0:
         raise InputError(f"layer_masking must be between 0 and 1, got {layer_masking}", fix="pass a share such as 0.5")
     if layer_masking > 0 and config.recon_prior != "none":

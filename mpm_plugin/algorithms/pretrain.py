@@ -83,10 +83,12 @@ class PretrainAlgorithm(EngineAlgorithm):
         self.add(QgsProcessingParameterNumber("SYNTHETIC_SIZE", tr("Synthetic scene size (pixels)"),
                                               QgsProcessingParameterNumber.Integer, 256, minValue=64), advanced=True)
         self.add(QgsProcessingParameterNumber("LAYER_MASKING", tr("Share of stage 1 batches masked per layer (0-1)"),
-                                              QgsProcessingParameterNumber.Double, 0.0, minValue=0.0, maxValue=1.0),
+                                              QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
+                                              maxValue=1.0),
                  "0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches "
                  "hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others "
-                 "at the same place. Sources with one layer always use whole patches.", advanced=True)
+                 "at the same place. Empty: 0.5 as the shipped model was trained (0 for a model with an "
+                 "interpolation prior). Sources with one layer always use whole patches.", advanced=True)
         self.add_enum("TOKEN_MODE", "Encoder tokens", TOKEN_MODES, "default",
                       "layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about "
                       "2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one "
@@ -126,11 +128,18 @@ class PretrainAlgorithm(EngineAlgorithm):
             device=None if device == "auto" else device, resume=self.parameterAsBoolean(parameters, "RESUME", context),
             onnx=self.parameterAsBoolean(parameters, "ONNX", context), feedback=feedback,
             init_model=init_model, config=config,
-            layer_masking=self.parameterAsDouble(parameters, "LAYER_MASKING", context))
+            layer_masking=self._layer_masking(parameters, context))
         if summary.get("onnx"):
             feedback.pushInfo(tr("ONNX files: {0}").format(", ".join(sorted(summary["onnx"].values()))))
         feedback.pushInfo(tr("Final losses: {0}").format(json.dumps(summary["final_losses"])))
         return {"OUTPUT": out, "MODEL_CARD": summary["card"], "LOSSES": summary["losses_png"]}
+
+    def _layer_masking(self, parameters, context):
+        """None (the engine's recipe) when left empty: parameterAsDouble would read it as 0."""
+        value = parameters.get("LAYER_MASKING")
+        if value is None or str(value).strip() == "":
+            return None
+        return self.parameterAsDouble(parameters, "LAYER_MASKING", context)
 
     def _exclude_bounds(self, parameters, context, folder):
         """The held-out extent in the stack's CRS, as (xmin, ymin, xmax, ymax), or None."""
