@@ -18,7 +18,6 @@ from . import PLUGIN_ROOT
 from .i18n import tr
 
 MODELS_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
-DEFAULT_MODEL_NAME = "mpm-foundation-v2"
 SETTINGS_KEY = "mpm_studio/models"
 
 
@@ -145,7 +144,9 @@ class ModelBox(QGroupBox):
             if folder not in seen:
                 seen.add(folder)
                 self.combo.addItem(label, folder)
-        default = os.path.abspath(os.path.join(MODELS_DIR, DEFAULT_MODEL_NAME))
+        from engine.features import DEFAULT_MODEL
+
+        default = os.path.abspath(os.path.join(MODELS_DIR, os.path.basename(DEFAULT_MODEL)))
         index = self.combo.findData(keep) if keep else -1
         self.combo.setCurrentIndex(index if index >= 0 else max(0, self.combo.findData(default)))
         self.combo.blockSignals(False)
