@@ -44,7 +44,7 @@ def structure_fields():
     for name, kind in (("type", QVariant.String), ("score", QVariant.Double), ("n_include", QVariant.Int),
                        ("n_exclude", QVariant.Int), ("has_box", QVariant.Int), ("group", QVariant.String),
                        ("raster", QVariant.String), ("bands", QVariant.String), ("model", QVariant.String),
-                       ("created", QVariant.String)):
+                       ("created", QVariant.String), ("snapped", QVariant.Int)):
         fields.append(QgsField(name, kind))
     return fields
 
@@ -55,6 +55,12 @@ def open_structure_layer(path, kind, crs):
     uri = f"{path}|layername={name}"
     layer = QgsVectorLayer(uri, name, "ogr")
     if layer.isValid():
+        missing = [f for f in structure_fields() if layer.fields().indexOf(f.name()) < 0]
+        if missing:  # a GeoPackage from an earlier version: add the new columns, keep its features
+            if not layer.dataProvider().addAttributes(missing):
+                raise OSError(tr("Could not add the fields {0} to '{1}'").format(
+                    ", ".join(f.name() for f in missing), path))
+            layer.updateFields()
         return layer
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
@@ -260,7 +266,8 @@ class StructureMapTool(QgsMapTool):
                             ("n_include", len(inc)), ("n_exclude", len(exc)), ("has_box", int(box is not None)),
                             ("raster", os.path.basename(self.layer.source())),
                             ("bands", ",".join(map(str, self.bands))), ("model", self.extractor.model_name),
-                            ("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))):
+                            ("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")),
+                            ("snapped", int(bool(self.prediction.snapped)))):
             f.setAttribute(name, value)
         ok, _ = layer.dataProvider().addFeatures([f])
         if not ok:

@@ -217,6 +217,7 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
         assert f["type"] == feature_type and f["score"] == pytest.approx(score)
         assert (f["n_include"], f["n_exclude"], f["has_box"]) == (len(state[0]), 0, 0)
         assert (f["raster"], f["bands"], f["model"]) == ("mag_crop.tif", "1", os.path.basename(sam_model))
+        assert f["snapped"] == int(feature_type == "intrusion")
         assert f.geometry().isGeosValid() and canvas.layer.extent().contains(f.geometry().boundingBox())
         del f, layer
     from engine.sam.extract import FIELDS, LAYER_OF_KIND
@@ -224,6 +225,27 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
     from mpm_plugin.structure_tool import structure_fields
 
     assert TOOL_LAYERS == LAYER_OF_KIND and structure_fields().names() == list(FIELDS)  # = the batch's layers
+
+
+def test_a_geopackage_from_before_the_snapped_field_gains_it_and_keeps_its_features(qgis_app, tmp_path):
+    import shapely
+
+    from engine.sam.extract import FIELDS, write_features
+    from mpm_plugin.structure_tool import open_structure_layer
+
+    path = tmp_path / "old.gpkg"
+    write_features(path, [(shapely.LineString([(0, 0), (100, 50)]), "fault", 0.8, 2, 0, "A")], "EPSG:3067", "m.tif",
+                   [1], "geosam")
+    from osgeo import ogr
+
+    ds = ogr.Open(str(path), update=1)  # make it look like an earlier version's file: no 'snapped' column
+    assert ds.GetLayerByName("structure_lines").DeleteField(len(FIELDS) - 1) == 0
+    del ds
+    layer = open_structure_layer(str(path), "line", QgsCoordinateReferenceSystem("EPSG:3067"))
+    assert layer.fields().names() == ["fid", *FIELDS] and layer.featureCount() == 1
+    f = next(layer.getFeatures())
+    assert (f["type"], f["group"], f["score"]) == ("fault", "A", pytest.approx(0.8))
+    assert not f["snapped"]  # unknown for the old feature: NULL
 
 
 # ------------------------------------------------------------------ the panel's Structures section

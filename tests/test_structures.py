@@ -211,6 +211,7 @@ def test_extract_from_points_writes_one_feature_per_group(mag, sam_model, tmp_pa
         row = dict(zip(FIELDS, (f[0] for f in fields)))
         assert (row["type"], row["group"], row["n_include"], row["n_exclude"], row["has_box"]) == \
             ("fault", "A", 2, 1, 0)
+        assert row["snapped"] == 0  # lines are never snapped
         assert row["raster"] == os.path.basename(mag) and row["bands"] == "1"
         assert row["model"] == os.path.basename(sam_model) and row["created"].endswith("+00:00")
     assert sorted(os.listdir(tmp_path)) == ["prompts.gpkg", "structures.gpkg"]  # no temporary files left

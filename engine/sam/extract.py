@@ -26,7 +26,10 @@ from ..progress import Steps
 from .cache import file_parts
 from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry
 
-FIELDS = ("type", "score", "n_include", "n_exclude", "has_box", "group", "raster", "bands", "model", "created")
+# "snapped": 1 where a body was snapped to the raster's edges (snap.py), so a reviewer knows whose
+# outline it is; last, so GeoPackages written before it only gain a column (structure_tool.py)
+FIELDS = ("type", "score", "n_include", "n_exclude", "has_box", "group", "raster", "bands", "model", "created",
+          "snapped")
 DEFAULT_VIEW_PX = 1024
 # one GeoPackage layer per geometry kind, named as the map tool names them (and their QML styles):
 # a layer holding lines and polygons together opens in QGIS as one geometry type only
@@ -299,7 +302,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
         if geom is None or geom.is_empty:
             skipped.append(str(g))
         else:
-            rows.append((geom, ftype, float(pred.score), len(inc), len(exc), str(g)))
+            rows.append((geom, ftype, float(pred.score), len(inc), len(exc), str(g), bool(pred.snapped)))
         steps.report((i + 1) / len(groups) * 0.95, f"group {g}: {ftype}")
     if not rows:
         raise InputError(f"no structure was found at any of the {len(groups)} prompt groups", layer="prompts",
@@ -310,7 +313,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
 
 
 def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=False):
-    """rows: (geometry, type, score, n_include, n_exclude, group) -> a GeoPackage, atomically: one
+    """rows: (geometry, type, score, n_include, n_exclude, group[, snapped]) -> a GeoPackage, atomically: one
     layer per geometry kind (LAYER_OF_KIND), Multi* geometries. Returns {layer name: features}."""
     from ..vectors import GPKG_OPTIONS, pyogrio
 
@@ -336,6 +339,7 @@ def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=Fal
                 "raster": np.array([os.path.basename(str(raster))] * n, dtype=object),
                 "bands": np.array([",".join(map(str, bands))] * n, dtype=object),
                 "model": np.array([str(model_name)] * n, dtype=object), "created": np.array([now] * n, dtype=object),
+                "snapped": np.array([int(bool(r[6])) if len(r) > 6 else 0 for r in part], np.int32),
             }
             layer = LAYER_OF_KIND[kind]
             pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms), field_data=[cols[f] for f in FIELDS],
