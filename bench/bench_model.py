@@ -69,7 +69,7 @@ def main():
     channels = {s: a.data.shape[0] for s, a in scene.sources.items() if s in model.sources}
     flops = count_flops(model.config, channels)
     print(f"embedding throughput on {scene.shape[0]} x {scene.shape[1]} px, channels {channels}, {flops / 1e6:.0f} MFLOP/window")
-    for name in ("torch-cpu", "onnx-cpu"):
+    for name in ("torch-cpu", "onnx-cpu") + (("torch-cuda",) if torch.cuda.is_available() else ()):
         b = select_backend(args.model, name, cache=False)
         embed_scene(b, scene)  # warm-up
         t = time.perf_counter()
@@ -79,6 +79,8 @@ def main():
         n_win = ((scene.shape[0] - cfg.window) // (cfg.window // 2) + 2) * ((scene.shape[1] - cfg.window) // (cfg.window // 2) + 2)
         print(f"  {name:>9}: {dt:.2f} s, ~{n_win / dt:.0f} windows/s, ~{n_win * flops / dt / 1e9:.1f} GFLOP/s, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if not torch.cuda.is_available():
+        print("  torch-cuda: no GPU seen by torch here (run on a GPU machine for its row)")
 
 
 if __name__ == "__main__":
