@@ -18,10 +18,11 @@ from rasterio.windows import Window
 
 from .errors import InputError
 from .model.infer import axis_weights
+from .shipped import FOUNDATION_MODEL
 from .tiles import group_by_tile
 
 CACHE_ENV = "MPM_CACHE_DIR"
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "mpm-foundation-v2")
+DEFAULT_MODEL = FOUNDATION_MODEL
 
 
 def cache_dir():

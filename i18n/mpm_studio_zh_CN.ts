@@ -493,109 +493,109 @@
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="74"/>
+        <location filename="../mpm_plugin/models_panel.py" line="73"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
         <source>Foundation model</source>
         <translation>基础模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="84"/>
+        <location filename="../mpm_plugin/models_panel.py" line="83"/>
         <source>The pretrained encoders the chain uses. A head only works with the model it was fine-tuned on.</source>
         <translation>流程使用的预训练编码器。预测头只能与其微调时所用的模型一起使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="87"/>
+        <location filename="../mpm_plugin/models_panel.py" line="86"/>
         <source>Add...</source>
         <translation>添加...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="89"/>
+        <location filename="../mpm_plugin/models_panel.py" line="88"/>
         <source>Add a model folder (one holding model_card.json)</source>
         <translation>添加模型文件夹（包含 model_card.json 的文件夹）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="93"/>
+        <location filename="../mpm_plugin/models_panel.py" line="92"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="104"/>
+        <location filename="../mpm_plugin/models_panel.py" line="103"/>
         <source>Stage 1: each source's encoder rebuilds hidden patches of its own layers</source>
         <translation>第一阶段：每个数据源的编码器重建其自身图层中被遮挡的图块</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="109"/>
+        <location filename="../mpm_plugin/models_panel.py" line="108"/>
         <source>Stage 2: the fusion rebuilds a hidden source from the others</source>
         <translation>第二阶段：融合模块由其他数据源重建被隐藏的数据源</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="112"/>
+        <location filename="../mpm_plugin/models_panel.py" line="111"/>
         <source>Steps (stage 1, stage 2)</source>
         <translation>步数（第一阶段，第二阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="113"/>
+        <location filename="../mpm_plugin/models_panel.py" line="112"/>
         <source>Pretrain on my data</source>
         <translation>在我的数据上预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="116"/>
+        <location filename="../mpm_plugin/models_panel.py" line="115"/>
         <source>Adapt the chosen model to the aligned stack without labels (deposits are never read). The new model is written to the output folder, selected, and its loss curves shown; fine-tune on it next.</source>
         <translation>在无标签的情况下使所选模型适应已对齐的数据栈（从不读取矿床）。新模型写入输出文件夹并被选中，同时显示其损失曲线；接下来在其上微调。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="172"/>
+        <location filename="../mpm_plugin/models_panel.py" line="173"/>
         <source>Choose a foundation model folder</source>
         <translation>选择基础模型文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="209"/>
+        <location filename="../mpm_plugin/models_panel.py" line="210"/>
         <source>Pretrain</source>
         <translation>预训练</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="209"/>
+        <location filename="../mpm_plugin/models_panel.py" line="210"/>
         <source>Pretraining on the aligned stack...</source>
         <translation>正在已对齐的数据栈上预训练...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="56"/>
+        <location filename="../mpm_plugin/models_panel.py" line="55"/>
         <source>Weights verified: sha256 {0}... matches the card.</source>
         <translation>权重已验证：sha256 {0}... 与模型卡一致。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="206"/>
+        <location filename="../mpm_plugin/models_panel.py" line="207"/>
         <source>Align a stack first: pretraining learns from it.</source>
         <translation>请先对齐数据栈：预训练从中学习。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="214"/>
+        <location filename="../mpm_plugin/models_panel.py" line="215"/>
         <source>Model written to {0} and selected; fine-tune on it next.</source>
         <translation>模型已写入 {0} 并被选中；接下来在其上微调。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="63"/>
+        <location filename="../mpm_plugin/models_panel.py" line="62"/>
         <source>Sources: {0}</source>
         <translation>数据源：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="163"/>
+        <location filename="../mpm_plugin/models_panel.py" line="164"/>
         <source>{0} holds no MPM Studio foundation model (model_card.json written by pretraining).</source>
         <translation>{0} 中没有 MPM Studio 基础模型（由预训练写出的 model_card.json）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="178"/>
+        <location filename="../mpm_plugin/models_panel.py" line="179"/>
         <source>No foundation model found in {0}.</source>
         <translation>在 {0} 中未找到基础模型。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="58"/>
+        <location filename="../mpm_plugin/models_panel.py" line="57"/>
         <source>This model cannot be used: {0}</source>
         <translation>此模型无法使用：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/models_panel.py" line="133"/>
+        <location filename="../mpm_plugin/models_panel.py" line="132"/>
         <source>{0} (shipped)</source>
         <translation>{0}（随插件提供）</translation>
     </message>
@@ -907,45 +907,50 @@
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="184"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="190"/>
         <location filename="../mpm_plugin/structures_panel.py" line="75"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="244"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="250"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="68"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="74"/>
         <source>Could not create the structures GeoPackage '{0}': {1}</source>
         <translation>无法创建构造 GeoPackage“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="72"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="78"/>
         <source>Could not open layer {0} of '{1}'</source>
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="273"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="280"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="203"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="209"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="206"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="212"/>
         <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
         <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="267"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="274"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="61"/>
+        <source>Could not add the fields {0} to '{1}'</source>
+        <translation>无法向“{1}”添加字段 {0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="31"/>

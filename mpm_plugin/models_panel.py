@@ -144,9 +144,9 @@ class ModelBox(QGroupBox):
             if folder not in seen:
                 seen.add(folder)
                 self.combo.addItem(label, folder)
-        from engine.features import DEFAULT_MODEL
+        from engine.shipped import FOUNDATION_MODEL  # not engine.features: that imports rasterio (engine/shipped.py)
 
-        default = os.path.abspath(os.path.join(MODELS_DIR, os.path.basename(DEFAULT_MODEL)))
+        default = os.path.abspath(os.path.join(MODELS_DIR, os.path.basename(FOUNDATION_MODEL)))
         index = self.combo.findData(keep) if keep else -1
         self.combo.setCurrentIndex(index if index >= 0 else max(0, self.combo.findData(default)))
         self.combo.blockSignals(False)

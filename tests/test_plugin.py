@@ -405,6 +405,26 @@ print(d.report())
     assert "install torch or onnxruntime" in out.stdout
 
 
+def test_opening_the_model_box_imports_no_gis_wheel():
+    """The panel opens before mpm_plugin.deps.preload runs: had the model box imported rasterio (through
+    engine.features), QGIS's PROJ would later read the wheel's newer proj.db and abort (desktop CI saw it)."""
+    code = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from qgis.core import QgsApplication
+app = QgsApplication([], True)
+app.initQgis()
+from mpm_plugin.models_panel import ModelBox
+box = ModelBox(None)
+assert box.current_model().endswith("mpm-foundation-v2"), box.current_model()
+loaded = [m for m in ("rasterio", "pyogrio", "pyproj") if m in sys.modules]
+assert not loaded, f"opening the model box imported {loaded} before mpm_plugin.deps.preload"
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code, ROOT], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
 def test_aligned_kolari_stack_opens_in_qgis_with_crs_and_extent(kolari_stack):
     with open(os.path.join(kolari_stack, "stack.json")) as f:
         import json
