@@ -9,3 +9,4 @@ import os
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 FOUNDATION_MODEL = os.path.join(MODELS_DIR, "mpm-foundation-v2")
+GEOSAM_MODEL = os.path.join(MODELS_DIR, "mpm-geosam-v1")

@@ -234,7 +234,7 @@ def test_a_geopackage_from_before_the_snapped_field_gains_it_and_keeps_its_featu
     from mpm_plugin.structure_tool import open_structure_layer
 
     path = tmp_path / "old.gpkg"
-    write_features(path, [(shapely.LineString([(0, 0), (100, 50)]), "fault", 0.8, 2, 0, "A")], "EPSG:3067", "m.tif",
+    write_features(path, [(shapely.LineString([(0, 0), (100, 50)]), "fault", 0.8, 2, 0, "A", False)], "EPSG:3067", "m.tif",
                    [1], "geosam")
     from osgeo import ogr
 

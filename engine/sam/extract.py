@@ -313,7 +313,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
 
 
 def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=False):
-    """rows: (geometry, type, score, n_include, n_exclude, group[, snapped]) -> a GeoPackage, atomically: one
+    """rows: (geometry, type, score, n_include, n_exclude, group, snapped) -> a GeoPackage, atomically: one
     layer per geometry kind (LAYER_OF_KIND), Multi* geometries. Returns {layer name: features}."""
     from ..vectors import GPKG_OPTIONS, pyogrio
 
@@ -339,7 +339,7 @@ def write_features(out_path, rows, crs, raster, bands, model_name, overwrite=Fal
                 "raster": np.array([os.path.basename(str(raster))] * n, dtype=object),
                 "bands": np.array([",".join(map(str, bands))] * n, dtype=object),
                 "model": np.array([str(model_name)] * n, dtype=object), "created": np.array([now] * n, dtype=object),
-                "snapped": np.array([int(bool(r[6])) if len(r) > 6 else 0 for r in part], np.int32),
+                "snapped": np.array([int(bool(r[6])) for r in part], np.int32),
             }
             layer = LAYER_OF_KIND[kind]
             pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms), field_data=[cols[f] for f in FIELDS],

@@ -20,12 +20,12 @@ import os
 import numpy as np
 
 from ..errors import InputError, MissingDependency
+from ..shipped import GEOSAM_MODEL
 from .cache import EmbeddingCache
 from .image import input_size, prepare, stretch_bands, to_model_xy
 
 NAMES = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
-DEFAULT_SAM_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                 "models", "mpm-geosam-v1")
+DEFAULT_SAM_MODEL = GEOSAM_MODEL
 CHECKPOINT_EXTS = (".pth", ".pt", ".safetensors")
 GET_MODEL = ("train the shipped model with `python -m engine sam-train` (it writes models/mpm-geosam-v1), "
              "or choose an official SAM checkpoint you downloaded (sam_vit_b_01ec64.pth, sam_vit_l_0b3195.pth "
