@@ -193,31 +193,39 @@ def scan_classes(path, band=1, name=None, tile=TILE):
                             ds.transform, (ds.height, ds.width), ds.nodata, ds.dtypes[band - 1])
 
 
+def _deposits_on_grid(deposits, ds, layer):
+    """Deposit points on the raster's grid: (names, rows, cols); any point outside stops the run."""
+    from .labels import deposit_cells
+
+    xy, names, rows, cols, inside = deposit_cells(deposits, ds.crs, ds.transform, (ds.height, ds.width))
+    if not inside.all():
+        _refuse_points(names, ~inside, f"of {len(xy)} deposit points lie outside the grid of '{layer}'",
+                       "clip the deposits layer to the study area (or check both are in the same CRS)")
+    return names, rows, cols
+
+
+def _refuse_points(names, bad, what, fix):
+    out = [names[i] for i in np.flatnonzero(bad)]
+    raise InputError(f"{len(out)} {what} ({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})",
+                     layer="deposits", fix=fix)
+
+
 def deposit_values(path, deposits, band=1, name=None):
     """Class value under each deposit point. Points outside the grid or on nodata stop the run:
     GA counts every deposit against the study area, so such points would bias the weights."""
-    from .labels import deposit_cells
-
     layer = name or os.path.basename(path)
     with _open(path, layer) as ds:
-        xy, names, rows, cols, inside = deposit_cells(deposits, ds.crs, ds.transform, (ds.height, ds.width))
-        if not inside.all():
-            out = [names[i] for i in np.flatnonzero(~inside)]
-            raise InputError(f"{len(out)} of {len(xy)} deposit points lie outside the grid of '{layer}' "
-                             f"({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})", layer="deposits",
-                             fix="clip the deposits layer to the study area (or check both are in the same CRS)")
-        values = np.zeros(len(xy), np.int64)
-        valid = np.zeros(len(xy), bool)
-        for i in range(len(xy)):
+        names, rows, cols = _deposits_on_grid(deposits, ds, layer)
+        values = np.zeros(len(rows), np.int64)
+        valid = np.zeros(len(rows), bool)
+        for i in range(len(rows)):
             win = Window(int(cols[i]), int(rows[i]), 1, 1)
             valid[i] = ds.read_masks(band, window=win)[0, 0] > 0
             if valid[i]:
                 values[i] = _class_values(ds.read(band, window=win), np.ones((1, 1), bool), layer)[0]
         if not valid.all():
-            bad = [names[i] for i in np.flatnonzero(~valid)]
-            raise InputError(f"{len(bad)} deposit points lie on nodata pixels of '{layer}' "
-                             f"({', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''})", layer="deposits",
-                             fix="remove those points, or give the evidence a value (or a missing-data class) there")
+            _refuse_points(names, ~valid, f"deposit points lie on nodata pixels of '{layer}'",
+                           "remove those points, or give the evidence a value (or a missing-data class) there")
         return values, names
 
 
@@ -362,3 +370,275 @@ def write_generalised(raster, table, out, band=1, overwrite=False, tile=TILE):
                 o[valid] = vals[idx]
                 dst.write(o, 1, window=win)
     return out
+
+
+# --------------------------------------------------------------------------- response
+
+RESPONSE_FILES = {"posterior": "posterior.tif", "std": "posterior_std.tif", "confidence": "confidence.tif",
+                  "conditions": "conditions.csv", "auc": "auc.csv", "summary": "summary.json"}
+CI_RATIO_MIN = 0.85  # Bonham-Carter (1994): observed / predicted deposits below this flags dependence
+CI_PROB_MAX = 0.95  # Agterberg & Cheng (2002): T - n this significant flags dependence
+
+
+@dataclass
+class Response:
+    """Posterior per unique condition (combination of classes), the checks, and where files went."""
+
+    names: list
+    classes: np.ndarray  # (K, M) class value of each map per condition (missing kept as its value)
+    area_units: np.ndarray  # (K,) unit cells per condition
+    points: np.ndarray  # (K,) deposits per condition
+    unique_deposit_cells: np.ndarray  # (K,) pixels holding a deposit per condition
+    posterior: np.ndarray
+    std: np.ndarray
+    prior: float
+    n_points: int
+    total_units: float
+    ci: dict
+    warnings: list
+    unit_cell_km2: float = 1.0
+    pixel_km2: float = 1.0
+    auc: float = None
+    auc_rows: list = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def confidence(self):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.posterior / self.std
+
+
+def _norm_cdf(z):
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _evidence_codes(sources, win, lookups, radix):
+    """Mixed-radix condition code per pixel of a window and the study-area mask (valid in every map)."""
+    code = None
+    valid_all = None
+    for (ds, name), (keys, _), r in zip(sources, lookups, radix):
+        a = ds.read(1, window=win)
+        valid = ds.read_masks(1, window=win) > 0
+        idx = np.zeros(a.shape, np.int64)
+        v = _class_values(a, valid, name)
+        pos = np.clip(np.searchsorted(keys, v), 0, len(keys) - 1)
+        if not np.all(keys[pos] == v):
+            bad = np.setdiff1d(v, keys)[:5].tolist()
+            raise InputError(f"holds classes {bad} that its weights table does not list", layer=name,
+                             fix="give the weights table calculated from this raster (or its generalised map)")
+        idx[valid] = pos
+        code = idx * r if code is None else code + idx * r
+        valid_all = valid if valid_all is None else valid_all & valid
+    return code, valid_all
+
+
+def calculate_response(evidence, deposits, out_dir=None, missing=None, unit_cell_km2=1.0, overwrite=False,
+                       tile=TILE, feedback=None):
+    """Posterior probability of a deposit per unit cell from several evidence maps and their weights.
+
+    evidence: [(raster, WeightsTable), ...]; each pixel takes its class's WEIGHT / W_STD (so give the
+    generalised map with its table, or the original map with its cumulative table). Posterior logit =
+    prior logit + sum of weights; variance = P^2 (1/n + sum W_STD^2) (GA / ArcSDM) plus, where a map
+    holds the `missing` class, the missing-data variance sum_k (P_k - P)^2 A_k / A over that map's
+    classes. Also the conditional-independence checks (observed / predicted deposits, Agterberg-Cheng).
+    With out_dir, writes posterior.tif, posterior_std.tif, confidence.tif, conditions.csv, auc.csv and
+    summary.json into it (a new folder, atomically). Returns a Response.
+    """
+    from .progress import Feedback
+
+    feedback = feedback or Feedback()
+    if not evidence:
+        raise InputError("no evidence maps given", fix="give at least one evidence raster with its weights table")
+    names = [t.name for _, t in evidence]
+    lookups = []
+    for _, t in evidence:
+        lut = t.weight_lookup()
+        keys = np.array(sorted(lut), np.int64)
+        lookups.append((keys, np.array([lut[k] for k in keys.tolist()], float).reshape(-1, 2)))
+    radix = np.cumprod([1] + [len(k) for k, _ in lookups[:-1]]).astype(np.int64)
+    if float(np.prod([float(len(k)) for k, _ in lookups])) >= 2 ** 62:
+        raise InputError("the evidence maps have too many class combinations to track",
+                         fix="use generalised (few-class) maps in the response")
+    srcs = [(_open(p, t.name), t.name) for p, t in evidence]
+    try:
+        first = srcs[0][0]
+        for ds, name in srcs[1:]:
+            if ds.shape != first.shape or ds.transform != first.transform or ds.crs != first.crs:
+                raise InputError(f"is not on the grid of '{srcs[0][1]}' (size, pixel, origin or CRS differ)",
+                                 layer=name, fix="align the evidence maps onto one grid first")
+        km2 = _pixel_km2(first, srcs[0][1])
+        acc = {}
+        wins = list(_windows(first, tile))
+        for i, win in enumerate(wins):
+            if feedback.isCanceled():
+                from .errors import Cancelled
+                raise Cancelled()
+            code, valid = _evidence_codes(srcs, win, lookups, radix)
+            u, c = np.unique(code[valid], return_counts=True)
+            for k, n in zip(u.tolist(), c.tolist()):
+                acc[k] = acc.get(k, 0) + n
+            feedback.setProgress(40.0 * (i + 1) / len(wins))
+        codes = np.array(sorted(acc), np.int64)
+        pixels = np.array([acc[k] for k in codes.tolist()], np.int64)
+        # deposits: the condition under each point
+        dnames, rows, cols = _deposits_on_grid(deposits, first, srcs[0][1])
+        dcode = np.zeros(len(rows), np.int64)
+        dvalid = np.ones(len(rows), bool)
+        for i in range(len(rows)):
+            c, v = _evidence_codes(srcs, Window(int(cols[i]), int(rows[i]), 1, 1), lookups, radix)
+            dcode[i], dvalid[i] = c[0, 0], v[0, 0]
+        if not dvalid.all():
+            _refuse_points(dnames, ~dvalid, "deposit points lie on nodata of an evidence map",
+                           "remove those points or fill the evidence there (a missing-data class)")
+        pos = np.searchsorted(codes, dcode)
+        points = np.bincount(pos, minlength=len(codes))
+        cells = np.unique(np.column_stack([rows, cols, pos]), axis=0)
+        unique_cells = np.bincount(cells[:, 2], minlength=len(codes))
+    except BaseException:
+        for ds, _ in srcs:
+            ds.close()
+        raise
+    # per condition: classes, weights, posterior, variance
+    idx = (codes[:, None] // radix[None, :]) % np.array([len(k) for k, _ in lookups])[None, :]
+    classes = np.column_stack([keys[idx[:, j]] for j, (keys, _) in enumerate(lookups)])
+    area_units = pixels * km2 / unit_cell_km2
+    n = int(len(rows))
+    total = float(area_units.sum())
+    prior = n / total
+    logit = np.full(len(codes), math.log(prior / (1 - prior)))
+    var_w = np.full(len(codes), 1.0 / n)
+    miss = classes == missing if missing is not None else np.zeros(classes.shape, bool)
+    for j, (keys, wt) in enumerate(lookups):
+        w, s = wt[idx[:, j], 0], wt[idx[:, j], 1]
+        logit += np.where(miss[:, j], 0.0, w)
+        var_w += np.where(miss[:, j], 0.0, s * s)
+    post = 1.0 / (1.0 + np.exp(-logit))
+    var = post * post * var_w
+    for j, (keys, wt) in enumerate(lookups):
+        if not miss[:, j].any():
+            continue
+        # area of each class of map j in the study area (missing excluded), from the conditions
+        present = ~miss[:, j]
+        cls_area = np.bincount(idx[present, j], weights=area_units[present], minlength=len(keys))
+        frac = cls_area / cls_area.sum()
+        for r in np.flatnonzero(miss[:, j]):
+            pk = 1.0 / (1.0 + np.exp(-(logit[r] + wt[:, 0])))
+            var[r] += np.sum(frac * (pk - post[r]) ** 2)
+    std = np.sqrt(var)
+    predicted = float(np.sum(post * area_units))
+    s_t = float(np.sqrt(np.sum((area_units * std) ** 2)))
+    z = (predicted - n) / s_t if s_t > 0 else float("inf")
+    ci = {"observed": n, "predicted": predicted, "ratio": n / predicted, "predicted_std": s_t, "z": z,
+          "probability_not_independent": _norm_cdf(z)}
+    warnings = []
+    if ci["ratio"] < CI_RATIO_MIN:
+        warnings.append(f"conditional independence is doubtful: the model predicts {predicted:.1f} deposits for "
+                        f"{n} observed (ratio {ci['ratio']:.2f} < {CI_RATIO_MIN}); drop or merge correlated "
+                        f"evidence maps (e.g. two distance-to-structure maps) and rerun")
+    if ci["probability_not_independent"] > CI_PROB_MAX:
+        warnings.append(f"Agterberg-Cheng test: T - n = {predicted - n:.1f} is significant (z = {z:.2f}, probability "
+                        f"{ci['probability_not_independent']:.3f} > {CI_PROB_MAX}); the posterior is inflated by "
+                        f"conditionally dependent evidence")
+    res = Response(names, classes, area_units, points, unique_cells, post, std, prior, n, total, ci, warnings,
+                   unit_cell_km2, km2)
+    res.auc_rows, res.auc = auc_table(post.astype(np.float32), points, pixels - unique_cells)
+    try:
+        if out_dir is not None:
+            _write_response(res, srcs, lookups, radix, codes, out_dir, overwrite, tile, feedback)
+    finally:
+        for ds, _ in srcs:
+            ds.close()
+    feedback.setProgress(100)
+    return res
+
+
+def auc_table(values, presences, absences, step=0.01):
+    """Threshold table and ROC AUC of a map from its distinct values (GA's CalculateAUC / modEvA).
+
+    values: distinct map values; presences: deposits on each value (every point counts);
+    absences: pixels of each value holding no deposit. A pixel is predicted positive when its
+    value >= the threshold; AUC counts ties as one half (Mann-Whitney); n_predictions counts the
+    observations (deposits + deposit-free pixels) whose value rounds to the threshold. Returns
+    (rows, auc).
+    """
+    values = np.asarray(values, float)
+    pres = np.asarray(presences, float)
+    absn = np.asarray(absences, float)
+    order = np.argsort(values)
+    values, pres, absn = values[order], pres[order], absn[order]
+    n1, n0 = pres.sum(), absn.sum()
+    if n1 == 0 or n0 == 0:
+        raise InputError("a ROC curve needs both deposits and deposit-free pixels", layer="deposits",
+                         fix="check the deposits lie on the map")
+    below = np.cumsum(absn) - absn
+    auc = float((np.sum(pres * below) + 0.5 * np.sum(pres * absn)) / (n1 * n0))
+    thresholds = np.arange(int(round(1 / step)) + 1) * step
+    n = n1 + n0
+    nearest = np.rint(values / step)  # n_predictions: observations whose value rounds to the threshold
+    rows = []
+    for i, t in enumerate(thresholds):
+        pos = values >= t
+        tp, fp = pres[pos].sum(), absn[pos].sum()
+        tn = n0 - fp
+        n_bin = (pres + absn)[nearest == i].sum()
+        rows.append({"threshold": float(t), "true_positives": int(tp), "true_negatives": int(tn),
+                     "sensitivity": tp / n1, "specificity": tn / n0,
+                     "precision": tp / (tp + fp) if tp + fp else float("nan"), "false_positive_rate": fp / n0,
+                     "n_predictions": int(n_bin), "share_predictions": n_bin / n})
+    precisions = [r["precision"] for r in rows if not math.isnan(r["precision"])]
+    for r in rows:
+        r.update(N=int(n), prevalence=n1 / n, AUC=auc, AUC_ratio=auc / 0.5, mean_precision=float(np.mean(precisions)))
+    return rows, auc
+
+
+def _write_csv(path, rows, header):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([_fmt(r[h]) if isinstance(r[h], float) else r[h] for h in header])
+
+
+def _write_response(res, srcs, lookups, radix, codes, out_dir, overwrite, tile, feedback):
+    """The three rasters by windows (posterior per condition looked up per pixel) and the tables."""
+    import json
+
+    first = srcs[0][0]
+    post32 = res.posterior.astype(np.float32)
+    std32 = res.std.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conf32 = (res.posterior / res.std).astype(np.float32)
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="response folder") as tmp:
+        profile = dict(driver="GTiff", width=first.width, height=first.height, count=1, dtype="float32",
+                       crs=first.crs, transform=first.transform, nodata=float("nan"), tiled=True, blockxsize=256,
+                       blockysize=256, compress="deflate", predictor=3)
+        outs = {k: rasterio.open(os.path.join(tmp, RESPONSE_FILES[k]), "w", **profile)
+                for k in ("posterior", "std", "confidence")}
+        try:
+            wins = list(_windows(first, tile))
+            for i, win in enumerate(wins):
+                code, valid = _evidence_codes(srcs, win, lookups, radix)
+                pos = np.searchsorted(codes, code[valid])
+                for k, v in (("posterior", post32), ("std", std32), ("confidence", conf32)):
+                    o = np.full(code.shape, np.nan, np.float32)
+                    o[valid] = v[pos]
+                    outs[k].write(o, 1, window=win)
+                feedback.setProgress(40.0 + 55.0 * (i + 1) / len(wins))
+        finally:
+            for d in outs.values():
+                d.close()
+        header = res.names + ["AREA_UNITS", "NO_POINTS", "POSTERIOR", "STD", "CONFIDENCE"]
+        rows = []
+        for k in range(len(res.posterior)):
+            r = {nm: int(res.classes[k, j]) for j, nm in enumerate(res.names)}
+            r.update(AREA_UNITS=float(res.area_units[k]), NO_POINTS=int(res.points[k]),
+                     POSTERIOR=float(res.posterior[k]), STD=float(res.std[k]), CONFIDENCE=float(res.confidence[k]))
+            rows.append(r)
+        _write_csv(os.path.join(tmp, RESPONSE_FILES["conditions"]), rows, header)
+        _write_csv(os.path.join(tmp, RESPONSE_FILES["auc"]), res.auc_rows, list(res.auc_rows[0]))
+        summary = {"evidence": res.names, "deposits": res.n_points, "study_area_unit_cells": res.total_units,
+                   "unit_cell_km2": res.unit_cell_km2, "prior": res.prior, "auc": res.auc,
+                   "conditional_independence": res.ci, "warnings": res.warnings}
+        with open(os.path.join(tmp, RESPONSE_FILES["summary"]), "w") as f:
+            json.dump(summary, f, indent=2)
+    res.files = {k: os.path.join(out_dir, v) for k, v in RESPONSE_FILES.items()}

@@ -148,3 +148,115 @@ def test_missing_data_class_is_left_out_of_the_totals(tmp_path):
     assert c["NO_POINTS"].tolist() == [0, 4, 1] and c["GEN_CLASS"][0] == 0 and c["WEIGHT"][0] == 0
     # class 1 holds 150 of 300 unit cells and 4 of 5 deposits: W+ = ln((4/5) / (146/295))
     assert c["WPLUS"][1] == pytest.approx(np.log((4 / 5) / (146 / 295)))
+
+
+REFERENCE_MAPS = {"posterior": "PosteriorProbability", "std": "PosteriorProbability_StdDev",
+                  "confidence": "PosteriorProbability_Conf"}
+
+
+@pytest.fixture(scope="module")
+def response(cloncurry, tmp_path_factory):
+    """GA's response: the four binary maps with their categorical weights."""
+    evidence = []
+    for n in ("Dist2Breccia", "Dist2Fault", "FaultDensity", "StratNo"):
+        path = os.path.join(cloncurry, "response_inputs", n + ".tif")
+        evidence.append((path, wofe.calculate_weights(path, DEPOSITS, method="categorical")))
+    out = str(tmp_path_factory.mktemp("wofe") / "response")
+    return wofe.calculate_response(evidence, DEPOSITS, out_dir=out)
+
+
+def test_response_rasters_equal_ga_reference(response):
+    for key, ref in REFERENCE_MAPS.items():
+        with rasterio.open(response.files[key]) as a, rasterio.open(os.path.join(DATA, "reference", ref + ".tif")) as b:
+            ours, theirs = a.read(1), b.read(1)
+            assert a.transform == b.transform and a.crs == b.crs
+        assert np.array_equal(np.isnan(ours), np.isnan(theirs))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=0, err_msg=key)
+    assert response.prior == pytest.approx(258 / 31311.33, rel=1e-12)
+    assert len(response.posterior) == 16  # 2^4 unique conditions
+
+
+def test_response_auc_table_equals_ga_reference(response):
+    with open(os.path.join(DATA, "reference", "IOCG_PostProb_AUC.csv"), newline="") as f:
+        ref = list(csv.DictReader(f))
+    with open(response.files["auc"], newline="") as f:
+        ours = list(csv.DictReader(f))
+    assert len(ours) == len(ref) == 101
+    names = {"thresholds": "threshold", "true.positives": "true_positives", "true.negatives": "true_negatives",
+             "sensitivity": "sensitivity", "specificity": "specificity", "precision": "precision",
+             "false.pos.rate": "false_positive_rate", "n.preds": "n_predictions", "prop.preds": "share_predictions"}
+    for theirs, mine in zip(ref, ours):
+        for k, v in names.items():
+            if theirs["thresholds." + k] == "NA":
+                assert mine[v] == "nan", (theirs["thresholds.thresholds"], k)
+            else:
+                assert float(mine[v]) == pytest.approx(float(theirs["thresholds." + k]), rel=1e-9, abs=1e-12), k
+        for k, v in (("N", "N"), ("prevalence", "prevalence"), ("AUC", "AUC"), ("AUCratio", "AUC_ratio"),
+                     ("meanPrecision", "mean_precision")):
+            assert float(mine[v]) == pytest.approx(float(theirs[k]), rel=1e-9), k
+    assert round(response.auc, 4) == 0.7145
+
+
+def test_conditional_independence_is_checked_and_warned(response):
+    """In-sample, GA's four maps predict far more deposits than the 258 known: both checks fire."""
+    ci = response.ci
+    assert ci["observed"] == 258
+    assert ci["predicted"] == pytest.approx(float(np.sum(response.posterior * response.area_units)))
+    assert ci["ratio"] < wofe.CI_RATIO_MIN and ci["probability_not_independent"] > wofe.CI_PROB_MAX
+    assert any("conditional independence is doubtful" in w for w in response.warnings)
+    assert any("Agterberg-Cheng" in w for w in response.warnings)
+    import json
+
+    with open(response.files["summary"]) as f:
+        summary = json.load(f)
+    assert summary["warnings"] == response.warnings and summary["auc"] == response.auc
+
+
+def test_missing_data_adds_its_variance_and_leaves_the_weight_out(tmp_path):
+    """Map B is unknown (class 9) on some pixels: there the posterior uses A alone, and the std grows by
+    the missing-data variance sum_k (P_k - P)^2 A_k / A over B's classes."""
+    rng = np.random.default_rng(0)
+    a = (rng.random((40, 40)) < 0.5).astype(np.int16) + 1
+    b = (rng.random((40, 40)) < 0.3).astype(np.int16) + 1
+    b[30:, :] = 9
+    rows, cols = np.nonzero((a == 2) & (rng.random((40, 40)) < 0.08))
+    pts = _points(tmp_path / "d.gpkg", _xy(rows, cols))
+    pa, pb = _raster(tmp_path / "a.tif", a), _raster(tmp_path / "b.tif", b)
+    ta = wofe.calculate_weights(pa, pts, unit_cell_km2=0.01, studentized_threshold=0)
+    tb = wofe.calculate_weights(pb, pts, unit_cell_km2=0.01, studentized_threshold=0, missing=9)
+    res = wofe.calculate_response([(pa, ta), (pb, tb)], pts, missing=9, unit_cell_km2=0.01)
+    wa, wb = ta.weight_lookup(), tb.weight_lookup()
+    n = len(rows)
+    prior = n / 1600
+    logit0 = np.log(prior / (1 - prior))
+    share = {k: np.count_nonzero(b == k) / np.count_nonzero(b != 9) for k in (1, 2)}
+    for k in range(len(res.posterior)):
+        ca, cb = res.classes[k]
+        if cb == 9:
+            p = 1 / (1 + np.exp(-(logit0 + wa[ca][0])))
+            var = p * p * (1 / n + wa[ca][1] ** 2)
+            var += sum(share[j] * (1 / (1 + np.exp(-(logit0 + wa[ca][0] + wb[j][0]))) - p) ** 2 for j in (1, 2))
+        else:
+            p = 1 / (1 + np.exp(-(logit0 + wa[ca][0] + wb[cb][0])))
+            var = p * p * (1 / n + wa[ca][1] ** 2 + wb[cb][1] ** 2)
+        assert res.posterior[k] == pytest.approx(p, rel=1e-12)
+        assert res.std[k] == pytest.approx(np.sqrt(var), rel=1e-12)
+
+
+def test_response_refuses_misaligned_maps_and_keeps_outputs_whole(tmp_path):
+    a = np.ones((20, 20), np.int16)
+    a[:, :10] = 2
+    pa = _raster(tmp_path / "a.tif", a)
+    pts = _points(tmp_path / "d.gpkg", _xy([1, 2, 3], [1, 2, 12]))
+    ta = wofe.calculate_weights(pa, pts, unit_cell_km2=0.01)
+    with rasterio.open(tmp_path / "small.tif", "w", driver="GTiff", width=10, height=10, count=1, dtype="int16",
+                       crs="EPSG:3067", transform=from_origin(500000, 7000000, 100, 100)) as d:
+        d.write(a[:10, :10], 1)
+    with pytest.raises(InputError, match="not on the grid"):
+        wofe.calculate_response([(pa, ta), (str(tmp_path / "small.tif"), ta)], pts, out_dir=str(tmp_path / "r"))
+    assert not os.path.exists(tmp_path / "r")
+    res = wofe.calculate_response([(pa, ta)], pts, out_dir=str(tmp_path / "r"), unit_cell_km2=0.01)
+    assert sorted(os.listdir(tmp_path / "r")) == sorted(wofe.RESPONSE_FILES.values())
+    with pytest.raises(Exception, match="already exists"):
+        wofe.calculate_response([(pa, ta)], pts, out_dir=str(tmp_path / "r"), unit_cell_km2=0.01)
+    assert res.files["posterior"].startswith(str(tmp_path / "r"))
