@@ -159,6 +159,32 @@ def build_parser():
     v.add_argument("--out", required=True, help="output folder (validation.json, validation.png)")
     v.add_argument("--overwrite", action="store_true")
 
+    ww = sub.add_parser("wofe-weights", help="weights of evidence of one integer evidence raster against deposit "
+                                             "points (GA / ArcSDM weights table + generalised raster)")
+    ww.add_argument("raster", help="evidence raster of integer classes (e.g. distance in 100 m steps, lithology codes)")
+    ww.add_argument("--deposits", required=True, help="deposit points (all inside the raster's valid area)")
+    ww.add_argument("--method", choices=["categorical", "ascending", "descending"], default="categorical",
+                    help="categorical: each class alone; ascending: favourable when low (cumulative from the lowest "
+                         "class); descending: favourable when high (default: categorical)")
+    ww.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
+    ww.add_argument("--studc", type=float, default=2.0,
+                    help="studentised contrast a class must reach to be used in the generalisation (default: 2)")
+    ww.add_argument("--missing", type=int, help="class value meaning 'evidence unknown here' (kept out of the totals)")
+    ww.add_argument("--out", required=True, help="weights table (CSV)")
+    ww.add_argument("--generalised", help="also write the raster reclassified to GEN_CLASS (GeoTIFF)")
+    ww.add_argument("--overwrite", action="store_true")
+
+    wr = sub.add_parser("wofe-response", help="weights-of-evidence posterior probability, its standard deviation "
+                                              "and confidence from evidence maps and their weights tables")
+    wr.add_argument("--evidence", nargs=2, action="append", required=True, metavar=("RASTER", "TABLE"),
+                    help="an evidence raster (usually the generalised one) and its weights table CSV; repeat per map")
+    wr.add_argument("--deposits", required=True, help="deposit points (the ones the weights were calculated from)")
+    wr.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
+    wr.add_argument("--missing", type=int, help="class value meaning 'evidence unknown here' (adds its variance)")
+    wr.add_argument("--out", required=True, help="output folder (posterior.tif, posterior_std.tif, confidence.tif, "
+                                                 "conditions.csv, auc.csv, summary.json)")
+    wr.add_argument("--overwrite", action="store_true")
+
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
 
@@ -346,6 +372,55 @@ def cmd_anomalies(args, feedback):
     print(f"Anomalies: {os.path.abspath(args.out)} ({', '.join(r['files'])})")
 
 
+def cmd_wofe_weights(args, _feedback):
+    import numpy as np
+
+    from .atomic import check_output_path
+    from .wofe import calculate_weights, write_generalised
+
+    check_output_path(args.out, args.overwrite, "weights table")
+    if args.generalised:
+        check_output_path(args.generalised, args.overwrite, "generalised raster")
+    t = calculate_weights(args.raster, args.deposits, method=args.method, unit_cell_km2=args.unit_cell,
+                          studentized_threshold=args.studc, missing=args.missing)
+    t.write_csv(args.out, overwrite=args.overwrite)
+    c = t.columns
+    print(f"Weights ({t.method}): {os.path.abspath(args.out)}: {len(t)} classes, {t.n_points} deposits in "
+          f"{t.total_units:.2f} unit cells of {t.unit_cell_km2:g} km2, prior {t.prior:.6g}")
+    if t.method != "categorical" and 2 in set(c["GEN_CLASS"].tolist()):
+        last = int(np.flatnonzero(c["GEN_CLASS"] == 2)[-1])
+        side = "<=" if t.method == "ascending" else ">="
+        print(f"  favourable: class {side} {c['CLASS'][last]} (contrast {c['CONTRAST'][last]:.3f}, studentised "
+              f"{c['STUDC'][last]:.2f}): W+ {c['WPLUS'][last]:.4f} +- {c['S_WPLUS'][last]:.4f}, "
+              f"W- {c['WMINUS'][last]:.4f} +- {c['S_WMINUS'][last]:.4f}")
+    elif t.method == "categorical":
+        sig = int(np.count_nonzero(c["STUDC"] >= t.studentized_threshold))
+        print(f"  {sig} of {len(t)} classes with studentised contrast >= {t.studentized_threshold:g}")
+    for note in t.notes:
+        print(f"  warning: {note}")
+    if args.generalised:
+        write_generalised(args.raster, t, args.generalised, overwrite=args.overwrite)
+        print(f"  generalised raster: {os.path.abspath(args.generalised)}")
+
+
+def cmd_wofe_response(args, feedback):
+    from .atomic import check_output_path
+    from .wofe import calculate_response, read_weights_csv
+
+    check_output_path(args.out, args.overwrite, "response folder")
+    evidence = [(r, read_weights_csv(t, name=os.path.splitext(os.path.basename(r))[0])) for r, t in args.evidence]
+    res = calculate_response(evidence, args.deposits, out_dir=args.out, missing=args.missing,
+                             unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
+    ci = res.ci
+    print(f"Response: {os.path.abspath(args.out)}: {len(evidence)} evidence maps, {len(res.posterior)} unique "
+          f"conditions, prior {res.prior:.6g}, posterior {res.posterior.min():.4g} to {res.posterior.max():.4g}, "
+          f"AUC {res.auc:.4f}")
+    print(f"  conditional independence: {ci['observed']} deposits observed, {ci['predicted']:.1f} predicted "
+          f"(ratio {ci['ratio']:.2f}); Agterberg-Cheng z {ci['z']:.2f}")
+    for w in res.warnings:
+        print(f"  warning: {w}")
+
+
 def cmd_info(args, _feedback):
     from .reader import Stack
 
@@ -395,7 +470,8 @@ def main(argv=None):
     try:
         {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed, "validate": cmd_validate,
          "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
-         "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures}[args.command](args, feedback)
+         "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures,
+         "wofe-weights": cmd_wofe_weights, "wofe-response": cmd_wofe_response}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130

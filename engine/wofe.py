@@ -302,6 +302,10 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
     pts_in = np.where(miss, 0, pts)
     total_units = float(area_in.sum() / unit_cell_km2)
     total_points = int(pts_in.sum())
+    if np.count_nonzero(~miss) < 2:
+        raise InputError(f"has {np.count_nonzero(~miss)} class(es) with evidence; weights need at least two "
+                         "(one to compare with the rest)", layer=name,
+                         fix="check the raster's nodata / missing-data value, or reclassify it into several classes")
     if total_points == 0:
         raise InputError("no deposit lies on a class with evidence", layer=name,
                          fix="check the deposits belong to this area and are not all on the missing-data class")
@@ -320,6 +324,10 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
     cols = {"CLASS": classes, "CLASS_AREA": np.where(miss, 0.0, area), "AREA_SQ_KM": sq_km, "AREA_UNITS": units,
             "NO_POINTS": points, **w}
     notes = []
+    empty = np.count_nonzero((pts_in == 0) & ~miss)
+    if empty:
+        notes.append(f"{empty} of {len(classes)} classes hold no deposit: their weights are 0 (as in GA's tables); "
+                     "merge them with a neighbouring class if that is not meant")
     gen, weight, wstd = _generalise(cols, method, studentized_threshold, miss, notes)
     if missing is not None:
         gen = np.where(miss, missing, gen)

@@ -260,3 +260,44 @@ def test_response_refuses_misaligned_maps_and_keeps_outputs_whole(tmp_path):
     with pytest.raises(Exception, match="already exists"):
         wofe.calculate_response([(pa, ta)], pts, out_dir=str(tmp_path / "r"), unit_cell_km2=0.01)
     assert res.files["posterior"].startswith(str(tmp_path / "r"))
+
+
+def test_single_class_raster_is_refused(tmp_path):
+    pts = _points(tmp_path / "d.gpkg", _xy([1, 2], [1, 2]))
+    with pytest.raises(InputError, match="1 class.*at least two"):
+        wofe.calculate_weights(_raster(tmp_path / "one.tif", np.full((20, 20), 5, np.int16)), pts)
+
+
+def test_cli_weights_and_response_on_cloncurry(cloncurry, tmp_path):
+    """The two commands a geologist runs, end to end: tables equal GA's, the response's AUC and warnings."""
+    import subprocess
+    import sys
+
+    def engine(*args):
+        return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=300,
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+
+    r = engine("wofe-weights", os.path.join(cloncurry, "weights_inputs/FaultDensity.tif"), "--deposits", DEPOSITS,
+               "--method", "descending", "--unit-cell", "1", "--out", str(tmp_path / "fd.csv"),
+               "--generalised", str(tmp_path / "fd_gen.tif"))
+    assert r.returncode == 0, r.stderr
+    assert "favourable: class >= 3" in r.stdout
+    assert_matches(wofe.read_weights_csv(str(tmp_path / "fd.csv")), read_reference("FaultDensity_CD"))
+    with rasterio.open(tmp_path / "fd_gen.tif") as g:
+        assert set(np.unique(g.read(1)).tolist()) == {1, 2}
+    args = []
+    for n in ("Dist2Breccia", "Dist2Fault", "FaultDensity", "StratNo"):  # GA's own tables as input
+        args += ["--evidence", os.path.join(cloncurry, "response_inputs", n + ".tif"),
+                 os.path.join(cloncurry, "reference", f"binary_{n}_CT.csv")]
+    r = engine("wofe-response", *args, "--deposits", DEPOSITS, "--out", str(tmp_path / "resp"))
+    assert r.returncode == 0, r.stderr
+    assert "16 unique conditions" in r.stdout and "AUC 0.7145" in r.stdout
+    assert "warning: conditional independence is doubtful" in r.stdout
+    with rasterio.open(tmp_path / "resp" / "posterior.tif") as a, \
+            rasterio.open(os.path.join(cloncurry, "reference", "PosteriorProbability.tif")) as b:
+        np.testing.assert_allclose(a.read(1), b.read(1), rtol=1e-5)
+    # a continuous map is not a set of classes: the error says what to do, nothing is written
+    r = engine("wofe-weights", str(tmp_path / "resp" / "posterior.tif"), "--deposits", DEPOSITS,
+               "--out", str(tmp_path / "bad.csv"))
+    assert r.returncode == 2 and "non-integer values" in r.stderr and "reclassify" in r.stderr
+    assert not os.path.exists(tmp_path / "bad.csv")
