@@ -301,3 +301,32 @@ def test_cli_weights_and_response_on_cloncurry(cloncurry, tmp_path):
                "--out", str(tmp_path / "bad.csv"))
     assert r.returncode == 2 and "non-integer values" in r.stderr and "reclassify" in r.stderr
     assert not os.path.exists(tmp_path / "bad.csv")
+
+
+def test_baseline_picks_direction_and_threshold_on_training_rows():
+    """The validation baseline: deposits sit at low values of band 0 (distance-like) and high values
+    of band 1; band 2 is noise and adds nothing; NaN adds nothing."""
+    from engine.baselines import WeightsOfEvidence
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    x = rng.random((n, 3))
+    y = np.zeros(n, int)
+    y[np.flatnonzero((x[:, 0] < 0.2) & (x[:, 1] > 0.6))[:60]] = 1
+    model = WeightsOfEvidence([False, False, False]).fit(x, y)
+    d0, t0, wp0, wm0 = model.weights[0]
+    d1, t1, wp1, wm1 = model.weights[1]
+    assert d0 == "ascending" and 0.1 < t0 <= 0.3 and wp0 > 1 > 0 > wm0
+    assert d1 == "descending" and 0.5 <= t1 < 0.8 and wp1 > 0 > wm1
+    assert model.weights[2] is None
+    p = model.predict(x)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y, p) > 0.9
+    xn = x.copy()
+    xn[:, 0] = np.nan
+    assert np.all(np.isfinite(model.predict(xn)))
+    # the weights are the engine's: the same counts through engine.wofe give the same W+ / W-
+    inside = x[:, 0] <= t0
+    w = wofe.weights_from_counts([inside.sum()], [y[inside].sum()], n, y.sum())
+    assert (w["WPLUS"][0], w["WMINUS"][0]) == pytest.approx((wp0, wm0))
