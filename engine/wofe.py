@@ -440,6 +440,130 @@ def _evidence_codes(sources, win, lookups, radix):
     return code, valid_all
 
 
+@dataclass
+class Conditions:
+    """The unique conditions (combinations of classes) of several evidence maps on one grid."""
+
+    names: list
+    paths: list
+    lookups: list  # per map: (sorted class values, (n, 2) WEIGHT / W_STD per class)
+    radix: np.ndarray
+    codes: np.ndarray  # (K,) condition codes, sorted
+    pixels: np.ndarray  # (K,) pixels per condition
+    points: np.ndarray  # (K,) deposits per condition (every point counts)
+    unique_cells: np.ndarray  # (K,) pixels holding at least one deposit
+    idx: np.ndarray  # (K, M) index of each map's class in its lookup
+    pixel_km2: float
+
+    @property
+    def classes(self):
+        return np.column_stack([keys[self.idx[:, j]] for j, (keys, _) in enumerate(self.lookups)])
+
+
+def _open_all(paths, names):
+    srcs = []
+    try:
+        for p, nm in zip(paths, names):
+            srcs.append((_open(p, nm), nm))
+        first = srcs[0][0]
+        for ds, name in srcs[1:]:
+            if ds.shape != first.shape or ds.transform != first.transform or ds.crs != first.crs:
+                raise InputError(f"is not on the grid of '{srcs[0][1]}' (size, pixel, origin or CRS differ)",
+                                 layer=name, fix="align the evidence maps onto one grid first")
+    except BaseException:
+        for ds, _ in srcs:
+            ds.close()
+        raise
+    return srcs
+
+
+def scan_conditions(evidence, deposits, tile=TILE, feedback=None, share=40.0):
+    """Unique conditions of [(raster, WeightsTable), ...] with pixel and deposit counts, by windows."""
+    from .errors import Cancelled
+    from .progress import Feedback
+
+    feedback = feedback or Feedback()
+    if not evidence:
+        raise InputError("no evidence maps given", fix="give at least one evidence raster with its weights table")
+    names = [t.name for _, t in evidence]
+    lookups = []
+    for _, t in evidence:
+        lut = t.weight_lookup()
+        keys = np.array(sorted(lut), np.int64)
+        lookups.append((keys, np.array([lut[k] for k in keys.tolist()], float).reshape(-1, 2)))
+    sizes = np.array([len(k) for k, _ in lookups], np.int64)
+    if float(np.prod(sizes.astype(float))) >= 2 ** 62:
+        raise InputError("the evidence maps have too many class combinations to track",
+                         fix="use generalised (few-class) maps")
+    radix = np.cumprod(np.concatenate([[1], sizes[:-1]])).astype(np.int64)
+    paths = [p for p, _ in evidence]
+    srcs = _open_all(paths, names)
+    try:
+        first = srcs[0][0]
+        km2 = _pixel_km2(first, names[0])
+        acc = {}
+        wins = list(_windows(first, tile))
+        for i, win in enumerate(wins):
+            if feedback.isCanceled():
+                raise Cancelled()
+            code, valid = _evidence_codes(srcs, win, lookups, radix)
+            u, c = np.unique(code[valid], return_counts=True)
+            for k, n in zip(u.tolist(), c.tolist()):
+                acc[k] = acc.get(k, 0) + n
+            feedback.setProgress(share * (i + 1) / len(wins))
+        codes = np.array(sorted(acc), np.int64)
+        pixels = np.array([acc[k] for k in codes.tolist()], np.int64)
+        dnames, rows, cols = _deposits_on_grid(deposits, first, names[0])
+        dcode = np.zeros(len(rows), np.int64)
+        dvalid = np.ones(len(rows), bool)
+        for i in range(len(rows)):
+            c, v = _evidence_codes(srcs, Window(int(cols[i]), int(rows[i]), 1, 1), lookups, radix)
+            dcode[i], dvalid[i] = c[0, 0], v[0, 0]
+        if not dvalid.all():
+            _refuse_points(dnames, ~dvalid, "deposit points lie on nodata of an evidence map",
+                           "remove those points or fill the evidence there (a missing-data class)")
+    finally:
+        for ds, _ in srcs:
+            ds.close()
+    pos = np.searchsorted(codes, dcode)
+    points = np.bincount(pos, minlength=len(codes))
+    cells = np.unique(np.column_stack([rows, cols, pos]), axis=0)
+    unique_cells = np.bincount(cells[:, 2], minlength=len(codes))
+    idx = (codes[:, None] // radix[None, :]) % sizes[None, :]
+    return Conditions(names, paths, lookups, radix, codes, pixels, points, unique_cells, idx, km2)
+
+
+def write_condition_maps(cond, maps, folder, tile=TILE, feedback=None, start=40.0, share=55.0):
+    """Rasters whose pixels take a per-condition value: maps = {file name: (K,) values}; by windows."""
+    from .progress import Feedback
+
+    feedback = feedback or Feedback()
+    srcs = _open_all(cond.paths, cond.names)
+    outs = {}
+    try:
+        first = srcs[0][0]
+        profile = dict(driver="GTiff", width=first.width, height=first.height, count=1, dtype="float32",
+                       crs=first.crs, transform=first.transform, nodata=float("nan"), tiled=True, blockxsize=256,
+                       blockysize=256, compress="deflate", predictor=3)
+        for fname in maps:
+            outs[fname] = rasterio.open(os.path.join(folder, fname), "w", **profile)
+        values = {k: np.asarray(v).astype(np.float32) for k, v in maps.items()}
+        wins = list(_windows(first, tile))
+        for i, win in enumerate(wins):
+            code, valid = _evidence_codes(srcs, win, cond.lookups, cond.radix)
+            pos = np.searchsorted(cond.codes, code[valid])
+            for k, v in values.items():
+                o = np.full(code.shape, np.nan, np.float32)
+                o[valid] = v[pos]
+                outs[k].write(o, 1, window=win)
+            feedback.setProgress(start + share * (i + 1) / len(wins))
+    finally:
+        for d in outs.values():
+            d.close()
+        for ds, _ in srcs:
+            ds.close()
+
+
 def calculate_response(evidence, deposits, out_dir=None, missing=None, unit_cell_km2=1.0, overwrite=False,
                        tile=TILE, feedback=None):
     """Posterior probability of a deposit per unit cell from several evidence maps and their weights.
@@ -455,66 +579,18 @@ def calculate_response(evidence, deposits, out_dir=None, missing=None, unit_cell
     from .progress import Feedback
 
     feedback = feedback or Feedback()
-    if not evidence:
-        raise InputError("no evidence maps given", fix="give at least one evidence raster with its weights table")
-    names = [t.name for _, t in evidence]
-    lookups = []
-    for _, t in evidence:
-        lut = t.weight_lookup()
-        keys = np.array(sorted(lut), np.int64)
-        lookups.append((keys, np.array([lut[k] for k in keys.tolist()], float).reshape(-1, 2)))
-    radix = np.cumprod([1] + [len(k) for k, _ in lookups[:-1]]).astype(np.int64)
-    if float(np.prod([float(len(k)) for k, _ in lookups])) >= 2 ** 62:
-        raise InputError("the evidence maps have too many class combinations to track",
-                         fix="use generalised (few-class) maps in the response")
-    srcs = [(_open(p, t.name), t.name) for p, t in evidence]
-    try:
-        first = srcs[0][0]
-        for ds, name in srcs[1:]:
-            if ds.shape != first.shape or ds.transform != first.transform or ds.crs != first.crs:
-                raise InputError(f"is not on the grid of '{srcs[0][1]}' (size, pixel, origin or CRS differ)",
-                                 layer=name, fix="align the evidence maps onto one grid first")
-        km2 = _pixel_km2(first, srcs[0][1])
-        acc = {}
-        wins = list(_windows(first, tile))
-        for i, win in enumerate(wins):
-            if feedback.isCanceled():
-                from .errors import Cancelled
-                raise Cancelled()
-            code, valid = _evidence_codes(srcs, win, lookups, radix)
-            u, c = np.unique(code[valid], return_counts=True)
-            for k, n in zip(u.tolist(), c.tolist()):
-                acc[k] = acc.get(k, 0) + n
-            feedback.setProgress(40.0 * (i + 1) / len(wins))
-        codes = np.array(sorted(acc), np.int64)
-        pixels = np.array([acc[k] for k in codes.tolist()], np.int64)
-        # deposits: the condition under each point
-        dnames, rows, cols = _deposits_on_grid(deposits, first, srcs[0][1])
-        dcode = np.zeros(len(rows), np.int64)
-        dvalid = np.ones(len(rows), bool)
-        for i in range(len(rows)):
-            c, v = _evidence_codes(srcs, Window(int(cols[i]), int(rows[i]), 1, 1), lookups, radix)
-            dcode[i], dvalid[i] = c[0, 0], v[0, 0]
-        if not dvalid.all():
-            _refuse_points(dnames, ~dvalid, "deposit points lie on nodata of an evidence map",
-                           "remove those points or fill the evidence there (a missing-data class)")
-        pos = np.searchsorted(codes, dcode)
-        points = np.bincount(pos, minlength=len(codes))
-        cells = np.unique(np.column_stack([rows, cols, pos]), axis=0)
-        unique_cells = np.bincount(cells[:, 2], minlength=len(codes))
-    except BaseException:
-        for ds, _ in srcs:
-            ds.close()
-        raise
-    # per condition: classes, weights, posterior, variance
-    idx = (codes[:, None] // radix[None, :]) % np.array([len(k) for k, _ in lookups])[None, :]
-    classes = np.column_stack([keys[idx[:, j]] for j, (keys, _) in enumerate(lookups)])
-    area_units = pixels * km2 / unit_cell_km2
-    n = int(len(rows))
+    if out_dir is not None:
+        from .atomic import check_output_path
+
+        check_output_path(out_dir, overwrite, "response folder")
+    cond = scan_conditions(evidence, deposits, tile, feedback)
+    idx, lookups, classes = cond.idx, cond.lookups, cond.classes
+    area_units = cond.pixels * cond.pixel_km2 / unit_cell_km2
+    n = int(cond.points.sum())
     total = float(area_units.sum())
     prior = n / total
-    logit = np.full(len(codes), math.log(prior / (1 - prior)))
-    var_w = np.full(len(codes), 1.0 / n)
+    logit = np.full(len(cond.codes), math.log(prior / (1 - prior)))
+    var_w = np.full(len(cond.codes), 1.0 / n)
     miss = classes == missing if missing is not None else np.zeros(classes.shape, bool)
     for j, (keys, wt) in enumerate(lookups):
         w, s = wt[idx[:, j], 0], wt[idx[:, j], 1]
@@ -547,15 +623,11 @@ def calculate_response(evidence, deposits, out_dir=None, missing=None, unit_cell
         warnings.append(f"Agterberg-Cheng test: T - n = {predicted - n:.1f} is significant (z = {z:.2f}, probability "
                         f"{ci['probability_not_independent']:.3f} > {CI_PROB_MAX}); the posterior is inflated by "
                         f"conditionally dependent evidence")
-    res = Response(names, classes, area_units, points, unique_cells, post, std, prior, n, total, ci, warnings,
-                   unit_cell_km2, km2)
-    res.auc_rows, res.auc = auc_table(post.astype(np.float32), points, pixels - unique_cells)
-    try:
-        if out_dir is not None:
-            _write_response(res, srcs, lookups, radix, codes, out_dir, overwrite, tile, feedback)
-    finally:
-        for ds, _ in srcs:
-            ds.close()
+    res = Response(cond.names, classes, area_units, cond.points, cond.unique_cells, post, std, prior, n, total, ci,
+                   warnings, unit_cell_km2, cond.pixel_km2)
+    res.auc_rows, res.auc = auc_table(post.astype(np.float32), cond.points, cond.pixels - cond.unique_cells)
+    if out_dir is not None:
+        _write_response(res, cond, out_dir, overwrite, tile, feedback)
     feedback.setProgress(100)
     return res
 
@@ -607,46 +679,34 @@ def _write_csv(path, rows, header):
             w.writerow([_fmt(r[h]) if isinstance(r[h], float) else r[h] for h in header])
 
 
-def _write_response(res, srcs, lookups, radix, codes, out_dir, overwrite, tile, feedback):
+def _write_response(res, cond, out_dir, overwrite, tile, feedback):
     """The three rasters by windows (posterior per condition looked up per pixel) and the tables."""
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="response folder") as tmp:
+        write_condition_maps(cond, {RESPONSE_FILES["posterior"]: res.posterior, RESPONSE_FILES["std"]: res.std,
+                                    RESPONSE_FILES["confidence"]: res.confidence}, tmp, tile, feedback)
+        extra = {"POSTERIOR": res.posterior, "STD": res.std, "CONFIDENCE": res.confidence}
+        _write_conditions(os.path.join(tmp, RESPONSE_FILES["conditions"]), res, extra)
+        _write_csv(os.path.join(tmp, RESPONSE_FILES["auc"]), res.auc_rows, list(res.auc_rows[0]))
+        _write_json(os.path.join(tmp, RESPONSE_FILES["summary"]),
+                    {"evidence": res.names, "deposits": res.n_points, "study_area_unit_cells": res.total_units,
+                     "unit_cell_km2": res.unit_cell_km2, "prior": res.prior, "auc": res.auc,
+                     "conditional_independence": res.ci, "warnings": res.warnings})
+    res.files = {k: os.path.join(out_dir, v) for k, v in RESPONSE_FILES.items()}
+
+
+def _write_conditions(path, res, extra):
+    """One row per unique condition: each map's class, area, deposits and the per-condition values."""
+    rows = []
+    for k in range(len(res.area_units)):
+        r = {nm: int(res.classes[k, j]) for j, nm in enumerate(res.names)}
+        r.update(AREA_UNITS=float(res.area_units[k]), NO_POINTS=int(res.points[k]))
+        r.update({name: float(v[k]) for name, v in extra.items()})
+        rows.append(r)
+    _write_csv(path, rows, res.names + ["AREA_UNITS", "NO_POINTS"] + list(extra))
+
+
+def _write_json(path, obj):
     import json
 
-    first = srcs[0][0]
-    post32 = res.posterior.astype(np.float32)
-    std32 = res.std.astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf32 = (res.posterior / res.std).astype(np.float32)
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="response folder") as tmp:
-        profile = dict(driver="GTiff", width=first.width, height=first.height, count=1, dtype="float32",
-                       crs=first.crs, transform=first.transform, nodata=float("nan"), tiled=True, blockxsize=256,
-                       blockysize=256, compress="deflate", predictor=3)
-        outs = {k: rasterio.open(os.path.join(tmp, RESPONSE_FILES[k]), "w", **profile)
-                for k in ("posterior", "std", "confidence")}
-        try:
-            wins = list(_windows(first, tile))
-            for i, win in enumerate(wins):
-                code, valid = _evidence_codes(srcs, win, lookups, radix)
-                pos = np.searchsorted(codes, code[valid])
-                for k, v in (("posterior", post32), ("std", std32), ("confidence", conf32)):
-                    o = np.full(code.shape, np.nan, np.float32)
-                    o[valid] = v[pos]
-                    outs[k].write(o, 1, window=win)
-                feedback.setProgress(40.0 + 55.0 * (i + 1) / len(wins))
-        finally:
-            for d in outs.values():
-                d.close()
-        header = res.names + ["AREA_UNITS", "NO_POINTS", "POSTERIOR", "STD", "CONFIDENCE"]
-        rows = []
-        for k in range(len(res.posterior)):
-            r = {nm: int(res.classes[k, j]) for j, nm in enumerate(res.names)}
-            r.update(AREA_UNITS=float(res.area_units[k]), NO_POINTS=int(res.points[k]),
-                     POSTERIOR=float(res.posterior[k]), STD=float(res.std[k]), CONFIDENCE=float(res.confidence[k]))
-            rows.append(r)
-        _write_csv(os.path.join(tmp, RESPONSE_FILES["conditions"]), rows, header)
-        _write_csv(os.path.join(tmp, RESPONSE_FILES["auc"]), res.auc_rows, list(res.auc_rows[0]))
-        summary = {"evidence": res.names, "deposits": res.n_points, "study_area_unit_cells": res.total_units,
-                   "unit_cell_km2": res.unit_cell_km2, "prior": res.prior, "auc": res.auc,
-                   "conditional_independence": res.ci, "warnings": res.warnings}
-        with open(os.path.join(tmp, RESPONSE_FILES["summary"]), "w") as f:
-            json.dump(summary, f, indent=2)
-    res.files = {k: os.path.join(out_dir, v) for k, v in RESPONSE_FILES.items()}
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
