@@ -185,6 +185,24 @@ def build_parser():
                                                  "conditions.csv, auc.csv, summary.json)")
     wr.add_argument("--overwrite", action="store_true")
 
+    lr = sub.add_parser("logistic", help="logistic regression on weights-of-evidence maps (their generalised classes)")
+    lr.add_argument("--evidence", nargs=2, action="append", required=True, metavar=("RASTER", "TABLE"),
+                    help="an evidence raster and its weights table CSV (classes -> GEN_CLASS); repeat per map")
+    lr.add_argument("--deposits", required=True, help="deposit points")
+    lr.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
+    lr.add_argument("--out", required=True, help="output folder (lr_posterior.tif, lr_posterior_std.tif, "
+                                                 "coefficients.csv, conditions.csv, auc.csv, summary.json)")
+    lr.add_argument("--overwrite", action="store_true")
+
+    fz = sub.add_parser("fuzzy", help="fuzzy overlay: memberships of evidence rasters combined (knowledge-driven)")
+    fz.add_argument("--layer", nargs=4, action="append", required=True, metavar=("RASTER", "FUNCTION", "A", "B"),
+                    help="raster, membership (linear A=value of 0, B=value of 1; small / large A=midpoint "
+                         "B=spread; gaussian A=centre B=spread); repeat per layer")
+    fz.add_argument("--operator", choices=["and", "or", "product", "sum", "gamma"], default="gamma")
+    fz.add_argument("--gamma", type=float, default=0.9, help="gamma of the gamma operator (default: 0.9)")
+    fz.add_argument("--out", required=True, help="output GeoTIFF")
+    fz.add_argument("--overwrite", action="store_true")
+
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
 
@@ -405,10 +423,10 @@ def cmd_wofe_weights(args, _feedback):
 
 def cmd_wofe_response(args, feedback):
     from .atomic import check_output_path
-    from .wofe import calculate_response, read_weights_csv
+    from .wofe import calculate_response
 
     check_output_path(args.out, args.overwrite, "response folder")
-    evidence = [(r, read_weights_csv(t, name=os.path.splitext(os.path.basename(r))[0])) for r, t in args.evidence]
+    evidence = _evidence_tables(args.evidence)
     res = calculate_response(evidence, args.deposits, out_dir=args.out, missing=args.missing,
                              unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
     ci = res.ci
@@ -419,6 +437,40 @@ def cmd_wofe_response(args, feedback):
           f"(ratio {ci['ratio']:.2f}); Agterberg-Cheng z {ci['z']:.2f}")
     for w in res.warnings:
         print(f"  warning: {w}")
+
+
+def _evidence_tables(pairs):
+    from .wofe import read_weights_csv
+
+    return [(r, read_weights_csv(t, name=os.path.splitext(os.path.basename(r))[0])) for r, t in pairs]
+
+
+def cmd_logistic(args, feedback):
+    from .logistic import logistic_regression
+
+    fit = logistic_regression(_evidence_tables(args.evidence), args.deposits, out_dir=args.out,
+                              unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
+    print(f"Logistic regression: {os.path.abspath(args.out)}: {'converged' if fit.converged else 'NOT converged'} "
+          f"in {fit.iterations} iterations, AUC {fit.auc:.4f}")
+    for t, b, s in zip(fit.terms, fit.coefficients, fit.std_errors):
+        print(f"  {t}: {b:.4f} +- {s:.4f}")
+    for w in fit.warnings:
+        print(f"  warning: {w}")
+
+
+def cmd_fuzzy(args, _feedback):
+    from .errors import InputError
+    from .fuzzy import fuzzy_overlay
+
+    layers = []
+    for path, function, a, b in args.layer:
+        try:
+            layers.append((path, function, float(a), float(b)))
+        except ValueError:
+            raise InputError(f"membership parameters '{a}' '{b}' are not numbers", layer=path,
+                             fix="give --layer RASTER FUNCTION A B with numbers A and B") from None
+    fuzzy_overlay(layers, args.operator, args.out, gamma=args.gamma, overwrite=args.overwrite)
+    print(f"Fuzzy overlay ({args.operator}): {os.path.abspath(args.out)}")
 
 
 def cmd_info(args, _feedback):
@@ -471,7 +523,8 @@ def main(argv=None):
         {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed, "validate": cmd_validate,
          "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
          "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures,
-         "wofe-weights": cmd_wofe_weights, "wofe-response": cmd_wofe_response}[args.command](args, feedback)
+         "wofe-weights": cmd_wofe_weights, "wofe-response": cmd_wofe_response,
+         "logistic": cmd_logistic, "fuzzy": cmd_fuzzy}[args.command](args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130

@@ -131,3 +131,12 @@ def plugin(qgis_iface, qgis_processing):
     yield p
     p.unload()
     QgsProject.instance().removeAllMapLayers()
+
+
+def run_engine(*args, timeout=300):
+    """`python -m engine ARGS` in a subprocess from the repository root: (returncode, stdout, stderr)."""
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "engine", *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    return r

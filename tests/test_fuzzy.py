@@ -74,3 +74,17 @@ def test_overlay_on_cloncurry_is_windowed_and_ranks_deposits(tmp_path):
     with pytest.raises(InputError, match="not on the grid"):
         fuzzy.fuzzy_overlay([(d2b, "small", 5000, 3), (small, "linear", 0, 1)], "and", str(tmp_path / "bad.tif"))
     assert not os.path.exists(tmp_path / "bad.tif")
+
+
+def test_cli_fuzzy(tmp_path):
+    if not os.path.exists(DATA):
+        pytest.skip(f"GA's Cloncurry data not found at {DATA}")
+    from conftest import run_engine
+
+    d2b = os.path.join(DATA, "weights_inputs", "Dist2Breccia.tif")
+    r = run_engine("fuzzy", "--layer", d2b, "small", 5000, 3, "--operator", "or", "--out", tmp_path / "f.tif")
+    assert r.returncode == 0, r.stderr
+    with rasterio.open(tmp_path / "f.tif") as f, rasterio.open(d2b) as a:
+        np.testing.assert_allclose(f.read(1), fuzzy.membership(a.read(1), "small", 5000, 3).astype(np.float32))
+    r = run_engine("fuzzy", "--layer", d2b, "small", "near", 3, "--out", tmp_path / "g.tif")
+    assert r.returncode == 2 and "not numbers" in r.stderr and not os.path.exists(tmp_path / "g.tif")

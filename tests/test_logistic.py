@@ -53,3 +53,19 @@ def test_cloncurry_fit_keeps_observed_deposits_and_agrees_in_sign_with_wofe(tmp_
         a = p.read(1)
     assert np.isfinite(a).all() and set(np.unique(a)) == set(fit.posterior.astype(np.float32))
     assert sorted(os.listdir(tmp_path / "lr")) == sorted(logistic.LR_FILES.values())
+
+
+def test_cli_logistic_with_ga_tables(tmp_path):
+    if not os.path.exists(DEPOSITS):
+        pytest.skip(f"GA's Cloncurry data not found at {DATA}")
+    from conftest import run_engine
+
+    args = []
+    for n in MAPS:
+        args += ["--evidence", os.path.join(DATA, "response_inputs", n + ".tif"),
+                 os.path.join(DATA, "reference", f"binary_{n}_CT.csv")]
+    r = run_engine("logistic", *args, "--deposits", DEPOSITS, "--out", tmp_path / "lr")
+    assert r.returncode == 0, r.stderr
+    assert "converged in" in r.stdout and "StratNo=2: 1.1750" in r.stdout
+    r = run_engine("logistic", *args, "--deposits", DEPOSITS, "--out", tmp_path / "lr")
+    assert r.returncode == 2 and "already exists" in r.stderr

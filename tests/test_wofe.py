@@ -270,12 +270,7 @@ def test_single_class_raster_is_refused(tmp_path):
 
 def test_cli_weights_and_response_on_cloncurry(cloncurry, tmp_path):
     """The two commands a geologist runs, end to end: tables equal GA's, the response's AUC and warnings."""
-    import subprocess
-    import sys
-
-    def engine(*args):
-        return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=300,
-                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    from conftest import run_engine as engine
 
     r = engine("wofe-weights", os.path.join(cloncurry, "weights_inputs/FaultDensity.tif"), "--deposits", DEPOSITS,
                "--method", "descending", "--unit-cell", "1", "--out", str(tmp_path / "fd.csv"),
