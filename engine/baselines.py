@@ -95,7 +95,7 @@ class WeightsOfEvidence:
         return None if best is None else best[1:]
 
     def _fit_categorical(self, v, y):
-        from .wofe import weights_from_counts
+        from .wofe import pooled_weight, weights_from_counts
 
         classes = np.unique(v)
         b = np.array([np.count_nonzero(v == c) for c in classes])
@@ -104,10 +104,7 @@ class WeightsOfEvidence:
         sig = self._significant(w)
         if not sig.any():
             return None
-        if sig.all():
-            other = 0.0
-        else:  # the pooled rest: W- of the significant classes taken together
-            other = float(weights_from_counts([b[sig].sum()], [db[sig].sum()], len(v), int(y.sum()))["WMINUS"][0])
+        other = 0.0 if sig.all() else pooled_weight(b, db, sig, len(v), int(y.sum()))[0]
         lut = {float(c): (float(wp) if s else other) for c, wp, s in zip(classes, w["WPLUS"], sig)}
         lut["other"] = other
         return lut

@@ -170,6 +170,9 @@ def build_parser():
     ww.add_argument("--studc", type=float, default=2.0,
                     help="studentised contrast a class must reach to be used in the generalisation (default: 2)")
     ww.add_argument("--missing", type=int, help="class value meaning 'evidence unknown here' (kept out of the totals)")
+    ww.add_argument("--pool", action="store_true",
+                    help="categorical: pool the classes below --studc into class 99 (ArcSDM) instead of keeping "
+                         "each class's own W+ (GA)")
     ww.add_argument("--out", required=True, help="weights table (CSV)")
     ww.add_argument("--generalised", help="also write the raster reclassified to GEN_CLASS (GeoTIFF)")
     ww.add_argument("--overwrite", action="store_true")
@@ -400,7 +403,7 @@ def cmd_wofe_weights(args, _feedback):
     if args.generalised:
         check_output_path(args.generalised, args.overwrite, "generalised raster")
     t = calculate_weights(args.raster, args.deposits, method=args.method, unit_cell_km2=args.unit_cell,
-                          studentized_threshold=args.studc, missing=args.missing)
+                          studentized_threshold=args.studc, missing=args.missing, pool=args.pool)
     t.write_csv(args.out, overwrite=args.overwrite)
     c = t.columns
     print(f"Weights ({t.method}): {os.path.abspath(args.out)}: {len(t)} classes, {t.n_points} deposits in "

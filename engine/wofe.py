@@ -14,7 +14,8 @@ bar our head must clear. The numbers follow GA's MPM-WofE "Calculate Weights" / 
   the class of maximum contrast among those whose studentised contrast reaches the threshold
   (weight W+ there), 1 = beyond it (weight W- there); when no class reaches it, GEN_CLASS 999 and
   zero weights (no significant association). Categorical tables keep each class with its own W+
-  (as GA's script does), or 999.
+  (as GA's script does), or 999; with pool=True (ArcSDM) the classes below the threshold become one
+  class, 99, weighted with the W- of the significant classes together.
 - Missing data (a class value meaning "inside the study area, evidence unknown"): a zero row,
   its area and deposits left out of the totals; in the response it adds the missing-data variance.
 
@@ -39,6 +40,7 @@ COLUMNS = ("CLASS", "CLASS_AREA", "AREA_SQ_KM", "AREA_UNITS", "NO_POINTS", "WPLU
            "S_WMINUS", "CONTRAST", "S_CONTRAST", "STUDC", "GEN_CLASS", "WEIGHT", "W_STD")
 METHODS = ("categorical", "ascending", "descending")
 NOT_SIGNIFICANT = 999  # GEN_CLASS when no class reaches the studentised-contrast threshold (GA)
+POOLED = 99  # GEN_CLASS of categorical classes pooled for not reaching it (pool=True; ArcSDM)
 INSIDE, OUTSIDE = 2, 1  # generalised classes of a cumulative table
 TILE = 1024
 
@@ -262,12 +264,14 @@ def weights_from_counts(area_units, points, total_units, total_points):
 
 
 def calculate_weights(raster, deposits, method="categorical", unit_cell_km2=1.0, studentized_threshold=2.0,
-                      missing=None, band=1, name=None, tile=TILE):
+                      missing=None, pool=False, band=1, name=None, tile=TILE):
     """Weights table of one evidence raster (integer classes) against deposit points.
 
     method: 'categorical' (each class on its own), 'ascending' (favourable when low: class k means
     value <= k) or 'descending' (favourable when high: value >= k). missing: the class value that
-    means "no evidence here" (kept out of the totals). Returns a WeightsTable.
+    means "no evidence here" (kept out of the totals). pool (categorical): ArcSDM's generalisation,
+    classes below the threshold pooled into one (see pooled_weight) instead of GA's per-class W+.
+    Returns a WeightsTable.
     """
     if method not in METHODS:
         raise InputError(f"unknown method '{method}'", fix="use one of " + ", ".join(METHODS))
@@ -278,11 +282,11 @@ def calculate_weights(raster, deposits, method="categorical", unit_cell_km2=1.0,
     grid = scan_classes(raster, band, name, tile)
     values, _names = deposit_values(raster, deposits, band, name)
     return weights_table(grid.classes, grid.counts, values, grid.pixel_km2, method, unit_cell_km2,
-                         studentized_threshold, missing, name)
+                         studentized_threshold, missing, name, pool)
 
 
 def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="categorical", unit_cell_km2=1.0,
-                  studentized_threshold=2.0, missing=None, name="evidence"):
+                  studentized_threshold=2.0, missing=None, name="evidence", pool=False):
     """The table from per-class pixel counts and the class under each deposit (pure numpy)."""
     classes = np.asarray(classes, np.int64)
     pixel_counts = np.asarray(pixel_counts, np.int64)
@@ -326,9 +330,10 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
     notes = []
     empty = np.count_nonzero((pts_in == 0) & ~miss)
     if empty:
-        notes.append(f"{empty} of {len(classes)} classes hold no deposit: their weights are 0 (as in GA's tables); "
-                     "merge them with a neighbouring class if that is not meant")
-    gen, weight, wstd = _generalise(cols, method, studentized_threshold, miss, notes)
+        notes.append(f"{empty} of {len(classes)} classes hold no deposit: their W+ and W- are set to 0 (GA's "
+                     "convention); merge them with a neighbouring class, or pool them (pool=True, --pool)")
+    gen, weight, wstd = _generalise(cols, method, studentized_threshold, miss, notes, pool, total_units,
+                                    total_points)
     if missing is not None:
         gen = np.where(miss, missing, gen)
     cols.update(GEN_CLASS=gen.astype(np.int64), WEIGHT=weight, W_STD=wstd)
@@ -336,7 +341,16 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
                         float(studentized_threshold), missing, notes)
 
 
-def _generalise(cols, method, threshold, miss, notes):
+def pooled_weight(area_units, points, significant, total_units, total_points):
+    """Weight and its std of the classes pooled for not reaching the threshold: the W- of the
+    significant classes taken together (finite even when the pooled classes hold no deposit)."""
+    sig = np.asarray(significant, bool)
+    w = weights_from_counts([np.sum(np.asarray(area_units)[sig])], [np.sum(np.asarray(points)[sig])], total_units,
+                            total_points)
+    return float(w["WMINUS"][0]), float(w["S_WMINUS"][0])
+
+
+def _generalise(cols, method, threshold, miss, notes, pool=False, total_units=None, total_points=None):
     """GEN_CLASS, WEIGHT, W_STD per row (see the module docstring)."""
     n = len(cols["CLASS"])
     studc = np.where(miss, -np.inf, cols["STUDC"])
@@ -344,8 +358,15 @@ def _generalise(cols, method, threshold, miss, notes):
         notes.append(f"no class reaches studentised contrast {threshold}: not generalised (GEN_CLASS "
                      f"{NOT_SIGNIFICANT}, zero weights)")
         return np.full(n, NOT_SIGNIFICANT), np.zeros(n), np.zeros(n)
-    if method == "categorical":
+    if method == "categorical" and not pool:
         return cols["CLASS"].copy(), cols["WPLUS"].copy(), cols["S_WPLUS"].copy()
+    if method == "categorical":
+        sig = (studc >= threshold) & ~miss
+        rest = ~sig & ~miss
+        code = POOLED if POOLED not in set(cols["CLASS"].tolist()) else int(cols["CLASS"].max()) + 1
+        w, s = pooled_weight(cols["AREA_UNITS"], cols["NO_POINTS"], sig, total_units, total_points)
+        return (np.where(sig, cols["CLASS"], code), np.where(sig, cols["WPLUS"], np.where(rest, w, 0.0)),
+                np.where(sig, cols["S_WPLUS"], np.where(rest, s, 0.0)))
     contrast = np.where(studc >= threshold, cols["CONTRAST"], -np.inf)
     best = int(np.argmax(contrast))  # first row of maximum contrast among the significant ones
     inside = np.arange(n) <= best

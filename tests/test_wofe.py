@@ -325,3 +325,24 @@ def test_baseline_picks_direction_and_threshold_on_training_rows():
     inside = x[:, 0] <= t0
     w = wofe.weights_from_counts([inside.sum()], [y[inside].sum()], n, y.sum())
     assert (w["WPLUS"][0], w["WMINUS"][0]) == pytest.approx((wp0, wm0))
+
+
+def test_pooled_categorical_generalisation_equals_the_binary_map(cloncurry, tmp_path):
+    """ArcSDM's categorical generalisation on StratNo: the 9 significant units keep their W+, the other 78
+    become class 99 with the weight that the same split, saved as a binary map, gets from scratch."""
+    src = os.path.join(cloncurry, "weights_inputs/StratNo.tif")
+    t = wofe.calculate_weights(src, DEPOSITS, pool=True)
+    c = t.columns
+    sig = c["STUDC"] >= 2
+    assert sig.sum() == 9 and np.all(c["GEN_CLASS"][sig] == c["CLASS"][sig])
+    assert set(c["GEN_CLASS"][~sig].tolist()) == {wofe.POOLED}
+    np.testing.assert_array_equal(c["WEIGHT"][sig], c["WPLUS"][sig])
+    with rasterio.open(src) as a:
+        v = a.read(1)
+        prof = dict(a.profile, dtype="uint8", nodata=None)
+    binary = np.where(np.isin(v, c["CLASS"][sig]), 2, 1).astype(np.uint8)
+    with rasterio.open(tmp_path / "bin.tif", "w", **prof) as d:
+        d.write(binary, 1)
+    b = wofe.calculate_weights(str(tmp_path / "bin.tif"), DEPOSITS).columns
+    assert np.all(c["WEIGHT"][~sig] == pytest.approx(b["WPLUS"][0], rel=1e-9))
+    assert np.all(c["W_STD"][~sig] == pytest.approx(b["S_WPLUS"][0], rel=1e-9))
