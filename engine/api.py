@@ -13,6 +13,13 @@
     api.make_targets("out/prediction/prospectivity.tif", "out/targets.gpkg", capture=0.8, deposits=[(x, y), ...])
     api.geochem_anomalies("out/stack", "out/anomalies")
 
+    # weights of evidence (ArcSDM / GA), logistic regression and fuzzy overlay on integer evidence rasters
+    t = api.calculate_weights("dist.tif", "deposits.shp", method="ascending", unit_cell_km2=1.0)
+    t.write_csv("dist.csv"); api.write_generalised("dist.tif", t, "dist_gen.tif")
+    r = api.calculate_response([("dist_gen.tif", api.read_weights_csv("dist_gen.csv")), ...], "deposits.shp", "out/wofe")
+    api.logistic_regression([...same pairs...], "deposits.shp", "out/lr")
+    api.fuzzy_overlay([("dist.tif", "small", 5000, 3), ...], "gamma", "out/fuzzy.tif", gamma=0.9)
+
     # adapt the shipped foundation model to your own area (label-free; deposits are never read)
     api.pretrain_foundation(["out/stack"], "out/model", init_model=api.DEFAULT_MODEL, steps1=300, steps2=150)
 """
@@ -31,6 +38,9 @@ from .features import DEFAULT_MODEL  # noqa: F401
 from .pretrain_data import pretrain_foundation  # noqa: F401
 from .prospectivity import finetune, predict  # noqa: F401
 from .targets import make_targets  # noqa: F401
+from .fuzzy import fuzzy_overlay  # noqa: F401
+from .logistic import logistic_regression  # noqa: F401
+from .wofe import calculate_response, calculate_weights, read_weights_csv, write_generalised  # noqa: F401
 
 
 def open_stack(folder):

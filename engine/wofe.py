@@ -213,8 +213,9 @@ def _refuse_points(names, bad, what, fix):
 
 
 def deposit_values(path, deposits, band=1, name=None):
-    """Class value under each deposit point. Points outside the grid or on nodata stop the run:
-    GA counts every deposit against the study area, so such points would bias the weights."""
+    """Class value under each deposit point, names, and how many points share a pixel with another.
+    Points outside the grid or on nodata stop the run: GA counts every deposit against the study
+    area, so such points would bias the weights."""
     layer = name or os.path.basename(path)
     with _open(path, layer) as ds:
         names, rows, cols = _deposits_on_grid(deposits, ds, layer)
@@ -228,7 +229,8 @@ def deposit_values(path, deposits, band=1, name=None):
         if not valid.all():
             _refuse_points(names, ~valid, f"deposit points lie on nodata pixels of '{layer}'",
                            "remove those points, or give the evidence a value (or a missing-data class) there")
-        return values, names
+        shared = len(rows) - len(np.unique(np.column_stack([rows, cols]), axis=0))
+        return values, names, shared
 
 
 # --------------------------------------------------------------------------- weights
@@ -280,9 +282,13 @@ def calculate_weights(raster, deposits, method="categorical", unit_cell_km2=1.0,
                          fix="give the unit cell area in km², e.g. 1")
     name = name or os.path.splitext(os.path.basename(raster))[0]
     grid = scan_classes(raster, band, name, tile)
-    values, _names = deposit_values(raster, deposits, band, name)
-    return weights_table(grid.classes, grid.counts, values, grid.pixel_km2, method, unit_cell_km2,
-                         studentized_threshold, missing, name, pool)
+    values, _names, shared = deposit_values(raster, deposits, band, name)
+    table = weights_table(grid.classes, grid.counts, values, grid.pixel_km2, method, unit_cell_km2,
+                          studentized_threshold, missing, name, pool)
+    if shared:
+        table.notes.append(f"{shared} deposit points share a pixel with another point; each counts (GA's "
+                           "convention): thin the deposits to one per unit cell if that is not meant")
+    return table
 
 
 def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="categorical", unit_cell_km2=1.0,
