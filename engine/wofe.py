@@ -319,6 +319,10 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
     if total_points == 0:
         raise InputError("no deposit lies on a class with evidence", layer=name,
                          fix="check the deposits belong to this area and are not all on the missing-data class")
+    if total_points >= total_units:
+        raise InputError(f"{total_points} deposits in a study area of {total_units:g} unit cells: weights of "
+                         "evidence needs far fewer deposits than unit cells", layer=name,
+                         fix=f"use a smaller unit cell (now {unit_cell_km2:g} km²; 1 km² is usual)")
     if method == "categorical":
         sq_km = area_in
         points = pts_in

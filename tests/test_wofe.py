@@ -123,6 +123,8 @@ def test_clear_errors_for_unusable_inputs(tmp_path):
     outside = _points(tmp_path / "o.gpkg", _xy([1, 50], [1, 1]))
     with pytest.raises(InputError, match="1 of 2 deposit points lie outside the grid.*clip"):
         wofe.calculate_weights(ok, outside)
+    with pytest.raises(InputError, match="3 deposits in a study area of 0.4 unit cells.*smaller unit cell"):
+        wofe.calculate_weights(ok, pts, unit_cell_km2=10)  # 400 pixels of 0.01 km² = 4 km²
     with pytest.raises(InputError, match="unknown method"):
         wofe.calculate_weights(ok, pts, method="sideways")
     geo = _raster(tmp_path / "g.tif", (np.arange(400).reshape(20, 20) // 100).astype(np.int16), crs="EPSG:4326")
