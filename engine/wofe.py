@@ -338,10 +338,12 @@ def weights_table(classes, pixel_counts, deposit_classes, pixel_km2, method="cat
     cols = {"CLASS": classes, "CLASS_AREA": np.where(miss, 0.0, area), "AREA_SQ_KM": sq_km, "AREA_UNITS": units,
             "NO_POINTS": points, **w}
     notes = []
-    empty = np.count_nonzero((pts_in == 0) & ~miss)
+    empty = np.count_nonzero((points == 0) & ~miss)
     if empty:
-        notes.append(f"{empty} of {len(classes)} classes hold no deposit: their W+ and W- are set to 0 (GA's "
-                     "convention); merge them with a neighbouring class, or pool them (pool=True, --pool)")
+        what = "classes" if method == "categorical" else "cumulative classes"
+        notes.append(f"{empty} of {len(classes)} {what} hold no deposit: their W+ and W- are set to 0 (GA's "
+                     "convention); merge them with a neighbouring class"
+                     + (", or pool them (pool=True, --pool)" if method == "categorical" else ""))
     gen, weight, wstd = _generalise(cols, method, studentized_threshold, miss, notes, pool, total_units,
                                     total_points)
     if missing is not None:
