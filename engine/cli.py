@@ -112,7 +112,8 @@ def build_parser():
     f.add_argument("stack", help="aligned stack folder (made with --deposits)")
     f.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
     f.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
-    f.add_argument("--background", type=int, default=20000, help="unlabelled background pixels sampled")
+    f.add_argument("--background", type=int, default=10000,
+                   help="unlabelled background cells sampled in each training fold")
     f.add_argument("--buffer", type=float, default=2000.0, help="metres around deposits kept out of the background")
     f.add_argument("--folds", type=int, default=5, help="spatial cross-validation folds")
     f.add_argument("--block", type=float, default=10000.0, help="spatial block size in metres")
@@ -344,14 +345,19 @@ def cmd_finetune(args, feedback):
     print(f"Head: {r['head']} ({r['deposits']} deposits)")
     if r["cv"]:
         print(_cv_table(r["cv"]))
+        if r.get("embeddings"):
+            print(r["embeddings"]["text"])
         print(f"Validation report: {os.path.join(r['head'], 'validation.json')} and validation.png")
 
 
 def _cv_table(cv):
-    rows = ["  method                ROC-AUC  PR-AUC  success-AUC  fold ROC-AUC (mean)"]
+    """Spatial CV, every valid cell scored out-of-fold; PR-AUC beside the deposit cells' share (chance)."""
+    rows = ["  method                 ROC-AUC  PR-AUC (chance)   top 10 % area  fold ROC-AUC (min-max)"]
     for m, v in cv.items():
-        rows.append(f"  {m:<21} {v['roc_auc']:7.3f} {v['pr_auc']:7.3f} {v['success_rate_auc']:12.3f} "
-                    f"{v['fold_roc_auc_mean'] or float('nan'):10.3f}")
+        folds = v.get("fold_roc_auc") or [float("nan")]
+        top = v.get("captured_at_10pct_area", float("nan"))
+        rows.append(f"  {m:<22} {v['roc_auc']:7.3f} {v['pr_auc']:7.4f} ({v.get('positive_rate', float('nan')):.5f}) "
+                    f"{top:8.0%} captured  {min(folds):.2f}-{max(folds):.2f}")
     return "\n".join(rows)
 
 

@@ -12,6 +12,7 @@ Training needs torch; applying a head does not (plain numpy), so prediction runs
 ONNX encoders run. Weights are safetensors with their sha256 in head_card.json.
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -28,8 +29,17 @@ WEIGHTS = "head.safetensors"
 CARD = "head_card.json"
 
 
+INPUTS = ("bands", "both", "emb")
+BINS_PER_DEPOSITS, MAX_BINS = 20, 10
+CALIBRATION_LEVELS = 1001  # quantiles kept per member to put every member on the background-share scale  # what the head reads: evidence bands, bands + embedding, embedding only
+
+
 @dataclass
 class HeadConfig:
+    inputs: str = "bands"  # see INPUTS; chosen by bench/bench_skill.py (bench/SKILL.md)
+    bins: int = -1  # > 0: continuous bands also enter as their binned weight of evidence (engine.evidence);
+    # -1: one bin per BINS_PER_DEPOSITS training deposits, at most MAX_BINS (none with few deposits: they would overfit)
+    forest: int = 150  # trees of the random-forest members on the raw bands (engine.forest); 0 = linear members only
     hidden: int = 0  # 0 = linear members; > 0 = one GELU hidden layer of this width
     dropout: float = 0.0
     members: int = 5
@@ -50,11 +60,64 @@ def _gelu(x):
 class HeadEnsemble:
     """members: list of dicts W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,); mean/std standardise features."""
 
-    def __init__(self, members, mean, std, config=None):
+    def __init__(self, members, mean, std, config=None, encoder=None):
         self.members = members
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
         self.config = config or HeadConfig()
+        self.encoder = encoder  # engine.evidence.EvidenceEncoder when the head reads bands
+        self.forest = None  # engine.forest sub-forests on the raw bands, one member each
+        self.forest_features = 0
+        self.calibration = None  # (M, Q) quantiles of each member's output over the training background
+
+    @property
+    def reads_bands(self):
+        return self.encoder is not None
+
+    @property
+    def reads_embedding(self):
+        return self.encoder is None or self.config.inputs == "both"
+
+    def features(self, bands=None, emb=None):
+        """(n, D) head features from stack bands (n, C) and / or embeddings (n, E), as the head was trained."""
+        parts = []
+        if self.reads_bands:
+            parts.append(self.encoder.transform(bands))
+        if self.reads_embedding:
+            parts.append(np.asarray(emb, np.float32))
+        return np.concatenate(parts, 1)
+
+    def member_probs_from(self, bands=None, emb=None):
+        """(M, n): the linear members on the head features, then the tree members on the raw bands."""
+        p = self.member_probs(self.features(bands, emb))
+        if self.forest:
+            from .forest import forest_probs
+
+            p = np.concatenate([p, forest_probs(self.forest, bands)])
+        if self.calibration is not None:
+            p = self._to_background_share(p)
+        return p
+
+    def _to_background_share(self, p):
+        """Each member's output as the share of the training background it exceeds: the linear and
+        tree members speak on one scale (their raw probabilities differ by 100x), and 0.9 reads as
+        'above 90 % of the background'."""
+        n = self.calibration.shape[1]
+        levels = np.linspace(0.0, 1.0, n)
+        out = np.empty_like(p)
+        for i, q in enumerate(self.calibration):
+            bad = ~np.isfinite(p[i])
+            x = np.where(bad, 0.0, p[i])
+            lo, hi = np.searchsorted(q, x, "left"), np.searchsorted(q, x, "right")
+            # a value many background cells share (a forest's 0) takes the middle of their block, not its top
+            out[i] = np.where(hi - lo > 1, (lo + hi - 1) / (2.0 * (n - 1)), np.interp(x, q, levels))
+            out[i][bad] = np.nan
+        return out
+
+    def predict_from(self, bands=None, emb=None):
+        """(probability, uncertainty) from bands and / or embeddings: the members' mean and spread."""
+        p = self.member_probs_from(bands, emb)
+        return p.mean(0), p.std(0)
 
     @property
     def dim(self):
@@ -162,6 +225,52 @@ def _train_member(torch, nn, xt, yt, xv, yv, cfg, seed):
     return {"W1": sd["0.weight"].T.copy(), "b1": sd["0.bias"].copy(), "W2": sd["3.weight"].T.copy(), "b2": sd["3.bias"].copy()}
 
 
+def fit_evidence_head(bands, emb, y, config=None, categorical=None, feedback=None):
+    """A head on the inputs config.inputs names: bands encoded by engine.evidence, embeddings as they are."""
+    from .evidence import EvidenceEncoder
+
+    cfg = config or HeadConfig()
+    if cfg.inputs not in INPUTS:
+        raise InputError(f"unknown head inputs '{cfg.inputs}'", fix=f"use one of {', '.join(INPUTS)}")
+    y = np.asarray(y).astype(int)
+    if cfg.bins < 0:
+        cfg = dataclasses.replace(cfg, bins=min(MAX_BINS, int(y.sum()) // BINS_PER_DEPOSITS))
+    encoder = None
+    if cfg.inputs != "emb":
+        encoder = EvidenceEncoder(categorical if categorical is not None else [False] * bands.shape[1], bins=cfg.bins)
+        encoder.fit(bands, y)
+    probe = HeadEnsemble([], np.zeros(1), np.ones(1), cfg, encoder)
+    head = fit_head(probe.features(bands, emb), y, cfg, feedback=feedback)
+    head.encoder = encoder
+    if cfg.forest and encoder is not None:
+        from .forest import fit_forest
+
+        head.forest, head.forest_features = fit_forest(bands, y, cfg.forest, cfg.members, seed=cfg.seed)
+    bg = y == 0
+    raw = head.member_probs_from(None if bands is None else bands[bg], None if emb is None else emb[bg])
+    head.calibration = np.quantile(raw, np.linspace(0.0, 1.0, CALIBRATION_LEVELS), axis=1).T.astype(np.float32)
+    return head
+
+
+class HeadMethod:
+    """fit(x, y) / predict(x) on the columns engine.assess hands over (bands, then embeddings)."""
+
+    def __init__(self, config, categorical, n_bands):
+        self.config, self.categorical, self.n_bands = config, categorical, n_bands
+
+    def _split(self, x):
+        if self.config.inputs == "emb":
+            return None, x
+        return x[:, :self.n_bands], (x[:, self.n_bands:] if self.config.inputs == "both" else None)
+
+    def fit(self, x, y):
+        self.head = fit_evidence_head(*self._split(x), y, self.config, self.categorical[:self.n_bands or 0])
+        return self
+
+    def predict(self, x):
+        return self.head.predict_from(*self._split(x))[0]
+
+
 # --------------------------------------------------------------------------- save / load
 def save_head(head, out_dir, card_extra):
     """Write head.safetensors + head_card.json (with sha256) into out_dir; return the card path."""
@@ -169,6 +278,14 @@ def save_head(head, out_dir, card_extra):
 
     os.makedirs(out_dir, exist_ok=True)
     tensors = {"mean": head.mean, "std": head.std}
+    if head.encoder is not None:
+        tensors.update(head.encoder.to_tensors())
+    if head.calibration is not None:
+        tensors["calibration"] = np.ascontiguousarray(head.calibration, np.float32)
+    if head.forest:
+        from .forest import to_tensors
+
+        tensors.update(to_tensors(head.forest, head.forest_features))
     for i, m in enumerate(head.members):
         for k, v in m.items():
             tensors[f"member{i}.{k}"] = np.ascontiguousarray(v, np.float32)
@@ -214,5 +331,17 @@ def load_head(path):
     members = [{k: t[f"member{i}.{k}"] for k in ("W1", "b1", "W2", "b2") if f"member{i}.{k}" in t}
                for i in range(card["members"])]
     fields = HeadConfig.__dataclass_fields__
-    cfg = HeadConfig(**{k: v for k, v in card.get("config", {}).items() if k in fields})
-    return HeadEnsemble(members, t["mean"], t["std"], cfg), card
+    config = dict(card.get("config", {}))
+    config.setdefault("inputs", "emb")  # heads written before the evidence encoding read embeddings only
+    cfg = HeadConfig(**{k: v for k, v in config.items() if k in fields})
+    encoder = None
+    if "enc.fill" in t:
+        from .evidence import EvidenceEncoder
+
+        encoder = EvidenceEncoder.from_tensors(t)
+    head = HeadEnsemble(members, t["mean"], t["std"], cfg, encoder)
+    from .forest import from_tensors
+
+    head.forest, head.forest_features = from_tensors(t)
+    head.calibration = t.get("calibration")
+    return head, card

@@ -10,6 +10,7 @@ out of the fusion (the encoders were pretrained to cope with a missing source). 
 source raises the prospectivity here; it is an ablation, so contributions need not sum to p.
 """
 
+import dataclasses
 import functools
 import json
 import os
@@ -30,58 +31,102 @@ def stack_signature(stack):
     return [[b["source"], b["layer_type"], b["kind"]] for b in stack.bands]
 
 
-def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000, buffer_m=2000.0, validate=True,
-             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None):
+ABLATION = {"bands": ("head_with_embeddings", "both"), "both": ("head_bands_only", "bands"),
+            "emb": ("head_bands_only", "bands")}  # the other head the validation runs beside the default
+
+
+def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000, buffer_m=2000.0, validate=True,
+             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None,
+             max_cells=None):
     """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
 
+    Validation is spatial block CV scored on every valid cell out-of-fold (engine.assess), for the
+    head, the same head with / without the embeddings (so the report says whether the foundation
+    model adds skill here), random forest and weights of evidence.
     threads: CPU threads of the encoders while embedding (None: the library's default)."""
-    from .baselines import band_values, categorical_mask
-    from .head import HeadConfig, fit_head, save_head
-    from .samples import build_samples, spatial_folds
-    from .validate import cross_validate, plot_report
+    from .assess import MAX_CELLS, cell_folds, cell_table, cross_validate_cells, training_rows
+    from .baselines import RandomForestBaseline, WeightsOfEvidence
+    from .head import HeadConfig, HeadMethod, fit_evidence_head, save_head
+    from .samples import deposit_pixels
+    from .validate import plot_report
 
     steps = Steps(feedback)
     check_output_path(out_dir, overwrite, "head folder")
     cfg = head_config or HeadConfig(seed=seed)
     card_path, sha, model_name = model_identity(model)
     with Stack(stack_dir) as st:
-        samples = build_samples(st, n_background=n_background, buffer_m=buffer_m, seed=seed)
-        steps.info(f"{samples.n_pos} deposits, {samples.n_background} background pixels")
+        deposit_pixels(st)  # enough deposits on valid cells, or a clear error before any work
         unused = [f"{p['name']} ({p['status']})" for p in st.manifest["deposits"]["points"] if p["status"] != "used"]
         if unused:
             steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
-        emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.6),
-                             threads=threads)
-        steps.report(0.6, "embedding ready")
-        with EmbeddingReader(emb, st.grid) as er:
-            x = er.at_pixels(samples.rows, samples.cols)
-        ok = np.isfinite(x).all(1)
-        bad = [samples.names[i] for i in np.flatnonzero(~ok & (samples.label == 1))]
-        if bad:
-            raise InputError(f"deposit(s) {', '.join(bad)} lie where the embedding has no data", layer="deposits",
-                             fix="check those points lie inside the layers' coverage, or remove them")
-        samples, x = samples.take(np.flatnonzero(ok)), x[ok]
+        need_emb = validate or cfg.inputs != "bands"
+        emb = None
+        if need_emb:
+            emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.4),
+                                 threads=threads)
+            steps.report(0.4, "embedding ready")
+        if emb is not None:
+            with EmbeddingReader(emb, st.grid) as er:
+                table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed)
+        else:
+            table = cell_table(st, None, max_cells=max_cells or MAX_CELLS, seed=seed)
+        if table.emb is not None:  # cells whose patch has no embedding cannot be scored by every method
+            ok = np.isfinite(table.emb).all(1)
+            bad = int((~ok & (table.label == 1)).sum())
+            if bad:
+                steps.info(f"{bad} deposit cell(s) lie where the embedding has no data; left out")
+            table = _take(table, np.flatnonzero(ok))
+        n_pos = int(table.label.sum())
+        steps.info(f"{n_pos} deposit cells; {len(table.label):,} valid cells scored"
+                   + (f" (a uniform sample of {table.n_valid:,})" if table.sampled else ""))
+        buffer_px = int(round(buffer_m / st.grid.res))
         report, meta = None, {}
         if validate:
-            fold, k = spatial_folds(samples, folds, max(1, int(round(block_m / st.grid.res))), seed)
-            bx = band_values(st, samples.rows, samples.cols)
-            report, _ = cross_validate(samples, fold, k, x, bx, categorical_mask(st), cfg,
-                                       feedback=steps.child_feedback(0.6, 0.9), seed=seed)
-            meta = {"folds": k, "block_m": block_m, "deposits": samples.n_pos,
-                    "background": samples.n_background, "buffer_m": buffer_m, "seed": seed,
+            fold, k = cell_folds(table, max(1, int(round(block_m / st.grid.res))), folds, seed)
+            n_bands = table.bands.shape[1]
+            other_key, other_inputs = ABLATION[cfg.inputs]
+            methods = {
+                "head": ("both", lambda sd, cat: HeadMethod(cfg, cat, n_bands)),
+                other_key: ("both", lambda sd, cat: HeadMethod(dataclasses.replace(cfg, inputs=other_inputs), cat,
+                                                                n_bands)),
+                "random_forest": ("bands", lambda sd, cat: RandomForestBaseline(sd)),
+                "weights_of_evidence": ("bands", lambda sd, cat: WeightsOfEvidence(cat)),
+            }
+            report, oof = cross_validate_cells(table, fold, k, methods, n_background=n_background,
+                                               buffer_px=buffer_px, seed=seed, feedback=steps.child_feedback(0.4, 0.9))
+            names = {(p["row"], p["col"]): p["name"] for p in st.manifest["deposits"]["points"] if p["status"] == "used"}
+            pos = np.flatnonzero(table.label == 1)
+            for m, r in report.items():
+                r["deposit_scores"] = {names.get((int(table.rows[i]), int(table.cols[i])), str(i)): float(oof[m][i])
+                                       for i in pos}
+            meta = {"folds": k, "block_m": block_m, "deposits": n_pos, "cells": len(table.label),
+                    "valid_cells": table.n_valid, "scored": ("every valid cell" if not table.sampled else
+                                                             f"a uniform sample of {len(table.label)} valid cells"),
+                    "background_per_fold": n_background, "buffer_m": buffer_m, "seed": seed,
+                    "head_inputs": cfg.inputs,
                     "title": f"{os.path.basename(os.path.abspath(stack_dir))}: spatial {k}-fold CV, "
-                             f"{samples.n_pos} deposits, blocks {block_m / 1000:g} km"}
-        head = fit_head(x, samples.label, cfg)
+                             f"{n_pos} deposits, blocks {block_m / 1000:g} km, all cells scored"}
+            meta["embeddings"] = embeddings_verdict(report, cfg.inputs)
+            if meta["embeddings"]:
+                steps.info(meta["embeddings"]["text"])
+        tr = training_rows(table, np.ones(len(table.label), bool), n_background, buffer_px, np.random.default_rng(seed))
+        y = table.label[tr].astype(int)
+        head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
+                                 table.categorical)
         steps.report(0.95, "head trained on all deposits")
+        names = {(p["row"], p["col"]): p["name"] for p in st.manifest["deposits"]["points"] if p["status"] == "used"}
         card = {"encoder": {"name": model_name, "sha256": sha},
                 "stack_signature": stack_signature(st),
                 "sources": st.sources,
                 "stack": os.path.abspath(stack_dir),
-                "deposits": [n for n, y in zip(samples.names, samples.label) if y == 1],
-                "background": samples.n_background, "buffer_m": buffer_m,
-                "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "success_rate_auc",
-                                                                          "fold_roc_auc_mean", "pa_intersection")}
-                                                   for m, r in report.items()}}
+                "deposits": [names.get((int(r), int(c)), "") for r, c in zip(table.rows[tr][y == 1], table.cols[tr][y == 1])],
+                "background": int((y == 0).sum()), "buffer_m": buffer_m, "inputs": cfg.inputs,
+                "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "positive_rate",
+                                                                          "success_rate_auc", "captured_at_10pct_area",
+                                                                          "fold_roc_auc", "fold_roc_auc_mean",
+                                                                          "pa_intersection")}
+                                                   for m, r in report.items()},
+                "embeddings": meta.get("embeddings")}
     with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder") as tmp:
         save_head(head, tmp, card)
         if report is not None:
@@ -89,11 +134,34 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
                 json.dump({"meta": meta, "methods": report}, f, indent=1)
             plot_report(report, os.path.join(tmp, "validation.png"), title=meta["title"])
     steps.report(1.0, f"Head written to {out_dir}")
-    return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"])}
+    return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"]),
+            "embeddings": card["embeddings"]}
+
+
+def _take(table, idx):
+    return dataclasses.replace(table, rows=table.rows[idx], cols=table.cols[idx], label=table.label[idx],
+                               bands=table.bands[idx], emb=None if table.emb is None else table.emb[idx])
+
+
+def embeddings_verdict(report, inputs):
+    """Did the foundation model's embeddings add skill on this stack (all-cell CV)? A dict with the
+    figures and one sentence, or None when the report has no such pair of heads."""
+    with_key, without_key = (("head", "head_bands_only") if inputs != "bands" else ("head_with_embeddings", "head"))
+    if with_key not in report or without_key not in report:
+        return None
+    w, wo = report[with_key], report[without_key]
+    v = {"roc_with": w["roc_auc"], "roc_without": wo["roc_auc"], "top10_with": w["captured_at_10pct_area"],
+         "top10_without": wo["captured_at_10pct_area"]}
+    v["adds_skill"] = bool(v["roc_with"] - v["roc_without"] > 0.005 and v["top10_with"] >= v["top10_without"])
+    v["text"] = (f"The foundation model's embeddings add {'skill' if v['adds_skill'] else 'no skill'} on this stack: "
+                 f"ROC-AUC {v['roc_with']:.3f} with the embeddings vs {v['roc_without']:.3f} on the bands alone; "
+                 f"the top 10 % of the area captures {v['top10_with']:.0%} vs {v['top10_without']:.0%} of the deposits.")
+    return v
 
 
 def _check_head_fits(card, st, sha):
-    if card["encoder"]["sha256"] != sha:
+    """sha: the foundation model's, or None for a head that does not read embeddings."""
+    if sha is not None and card["encoder"]["sha256"] != sha:
         raise InputError(f"this head was trained on encoder '{card['encoder']['name']}' "
                          f"(sha256 {card['encoder']['sha256'][:12]}), not on the model given (sha256 {sha[:12]})",
                          fix="pass the foundation model the head was fine-tuned with (--model)")
@@ -119,7 +187,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
-        _check_head_fits(card, st, sha)
+        _check_head_fits(card, st, sha if head.reads_embedding else None)
     args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
     if scheduler is not None:
         from .distributed import cluster_client, is_client
@@ -135,10 +203,16 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
     steps = Steps(feedback)
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         sources = st.sources if contributions and len(st.sources) > 1 else []
-        n_emb = 1 + len(sources)
-        paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb),
-                                      threads=threads, scheduler=scheduler, workers=workers)}
-        for i, s in enumerate(sources):
+        # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
+        # an embedding-only head needs one embedding per left-out source.
+        ablate = [] if head.reads_bands else sources
+        n_emb = int(head.reads_embedding) + len(ablate)
+        paths = {}
+        if head.reads_embedding:
+            paths[None] = embedding_path(stack_dir, card_path, backend=backend,
+                                         feedback=steps.child_feedback(0, 0.5 / n_emb), threads=threads,
+                                         scheduler=scheduler, workers=workers)
+        for i, s in enumerate(ablate):
             paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
                                       feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb),
                                       threads=threads, scheduler=scheduler, workers=workers)
@@ -185,6 +259,8 @@ def predict_tile(st, head, readers, sources, w):
     readers: EmbeddingReader per left-out source (None = all sources); NaN outside the valid mask.
     """
     valid = st.read_valid(w)
+    if head.reads_bands:
+        return _evidence_tile(st, head, readers.get(None), sources, w, valid)
     members = _member_maps(head, readers[None], w)
     p, u = members.mean(0), members.std(0)
     h, ww = p.shape
@@ -194,6 +270,37 @@ def predict_tile(st, head, readers, sources, w):
         ps = _member_maps(head, readers[s], w).mean(0)
         c[i] = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
         c[i][~valid] = np.nan
+    return p, u, c
+
+
+def _evidence_tile(st, head, reader, sources, w, valid):
+    """predict_tile for a head on the bands: the valid pixels' features, the members, and per source
+    the probability with that source's bands blanked (read as missing: mean value, class weight 0)."""
+    bands = st.read(w)
+    c_, h, ww = bands.shape
+    idx = np.flatnonzero(valid.ravel())
+    b = bands.reshape(c_, -1)[:, idx].T
+    e = None
+    if head.reads_embedding:
+        f = reader.pixel_features(w)
+        e = f.reshape(f.shape[0], -1)[:, idx].T
+
+    def probs(bb):
+        return head.member_probs_from(bb, e)
+
+    def to_map(v):
+        out = np.full(h * ww, np.nan, np.float32)
+        out[idx] = v
+        return out.reshape(h, ww)
+
+    m = probs(b) if len(idx) else np.zeros((len(head.members), 0), np.float32)
+    p, u = to_map(m.mean(0)), to_map(m.std(0))
+    c = np.empty((len(sources), h, ww), np.float32) if sources else None
+    for i, s in enumerate(sources):
+        cols = [j for j, band in enumerate(st.bands) if band["source"] == s]
+        bb = b.copy()
+        bb[:, cols] = np.nan
+        c[i] = p - to_map(probs(bb).mean(0) if len(idx) else np.zeros(0, np.float32))
     return p, u, c
 
 

@@ -20,33 +20,68 @@ from .atomic import atomic_path
 from .progress import Steps
 
 
-def curves(score_pos, score_bg):
-    """Success-rate and P-A figures from deposit scores and background scores."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def area_above(score_pos, score_area):
+    """(share of the area scoring strictly above each deposit, share tied with it).
 
-    sp, sb = np.asarray(score_pos, float), np.sort(np.asarray(score_bg, float))
-    y = np.r_[np.ones(len(sp)), np.zeros(len(sb))]
-    s = np.r_[sp, sb]
-    # area flagged when the threshold is each deposit's score (ties count as flagged)
-    area_at = 1.0 - np.searchsorted(sb, sp, side="left") / len(sb)
-    order = np.sort(area_at)
-    area = np.r_[0.0, order, 1.0]
+    Why both: a map with many tied scores (classes, a clipped ramp) must not be credited or
+    blamed for how a sort happens to order its ties; a tied block is entered in a fair random
+    order, so a deposit inside it is captured in proportion to how much of the block is flagged."""
+    sa = np.sort(np.asarray(score_area, float))
+    sp = np.asarray(score_pos, float)
+    lo = np.searchsorted(sa, sp, side="left")
+    hi = np.searchsorted(sa, sp, side="right")
+    return (len(sa) - hi) / len(sa), (hi - lo) / len(sa)
+
+
+def captured_at(area, above, tied):
+    """Tie-fair share of deposits captured when the top `area` (0-1) of the map is flagged."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        part = np.where(tied > 0, (area - above) / np.where(tied > 0, tied, 1), (area > above).astype(float))
+    return float(np.mean(np.clip(part, 0.0, 1.0)))
+
+
+def _area_curves(sp, sa, roc_auc, pr_auc, positive_rate):
+    """The success-rate and P-A figures shared by sample-based and all-cell scoring."""
+    above, tied = area_above(sp, sa)
+    # one step per deposit, at the middle of its tied block (plots rebuild ROC and PR from these steps)
+    area = np.r_[0.0, np.sort(above + tied / 2.0), 1.0]
     captured = np.r_[0.0, np.arange(1, len(sp) + 1) / len(sp), 1.0]
-    src_auc = float(np.mean(1.0 - area_at))  # area above the step curve: each deposit's share of area left
-    thr = np.unique(np.quantile(s, np.linspace(0, 1, 201)))
+    sa = np.sort(sa)
+    thr = np.unique(np.quantile(np.r_[sp, sa], np.linspace(0, 1, 201)))
     pred_rate = np.array([(sp >= t).mean() for t in thr])
-    area_rate = 1.0 - np.searchsorted(sb, thr, side="left") / len(sb)
+    area_rate = 1.0 - np.searchsorted(sa, thr, side="left") / len(sa)
     i = int(np.argmin(np.abs(pred_rate - (1.0 - area_rate))))
     return {
-        "roc_auc": float(roc_auc_score(y, s)),
-        "pr_auc": float(average_precision_score(y, s)),
-        "positive_rate": float(len(sp) / len(s)),
-        "success_rate_auc": src_auc,
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "positive_rate": positive_rate,
+        "success_rate_auc": float(np.mean(1.0 - above - tied / 2.0)),  # = ROC-AUC against the area, ties halved
         "success_rate_curve": {"area": area.tolist(), "captured": captured.tolist()},
         "pa_curve": {"threshold": thr.tolist(), "prediction_rate": pred_rate.tolist(), "area": area_rate.tolist()},
         "pa_intersection": {"threshold": float(thr[i]), "prediction_rate": float(pred_rate[i]), "area": float(area_rate[i])},
-        "captured_at_10pct_area": float(np.interp(0.10, area, captured)),
+        "captured_at_10pct_area": captured_at(0.10, above, tied),
     }
+
+
+def curves(score_pos, score_bg):
+    """Success-rate and P-A figures from deposit scores and background scores (tie-fair)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    sp, sb = np.asarray(score_pos, float), np.asarray(score_bg, float)
+    y = np.r_[np.ones(len(sp)), np.zeros(len(sb))]
+    s = np.r_[sp, sb]
+    return _area_curves(sp, sb, float(roc_auc_score(y, s)), float(average_precision_score(y, s)),
+                        float(len(sp) / len(s)))
+
+
+def cell_curves(score, label):
+    """The same figures when every cell of the map is scored: deposit cells against the whole area."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    s, y = np.asarray(score, float), np.asarray(label).astype(int)
+    r = _area_curves(s[y == 1], s, float(roc_auc_score(y, s)), float(average_precision_score(y, s)), float(y.mean()))
+    r["cells"] = int(len(y))
+    return r
 
 
 def cross_validate(samples, folds, k, features, band_x, categorical, head_config=None, feedback=None, seed=0):
@@ -96,7 +131,8 @@ def write_report(results, meta, out_dir, overwrite=False):
     return os.path.join(out_dir, "report.json")
 
 
-LABELS = {"head": "foundation head", "random_forest": "random forest", "weights_of_evidence": "weights of evidence"}
+LABELS = {"head": "MPM head", "head_with_embeddings": "head + embeddings", "head_bands_only": "head, bands only",
+          "random_forest": "random forest", "weights_of_evidence": "weights of evidence"}
 
 
 def plot_report(results, path, title=""):

@@ -4,232 +4,232 @@
 <context>
     <name>MPMStudio</name>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="181"/>
-        <location filename="../mpm_plugin/dock.py" line="942"/>
+        <location filename="../mpm_plugin/dock.py" line="182"/>
+        <location filename="../mpm_plugin/dock.py" line="950"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
         <location filename="../mpm_plugin/provider.py" line="32"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="211"/>
+        <location filename="../mpm_plugin/dock.py" line="212"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="216"/>
+        <location filename="../mpm_plugin/dock.py" line="217"/>
         <source>Area of interest</source>
         <translation>研究区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="220"/>
+        <location filename="../mpm_plugin/dock.py" line="221"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="221"/>
+        <location filename="../mpm_plugin/dock.py" line="222"/>
         <source>Pixel size</source>
         <translation>像元大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="227"/>
+        <location filename="../mpm_plugin/dock.py" line="228"/>
         <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
         <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="229"/>
+        <location filename="../mpm_plugin/dock.py" line="230"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="232"/>
+        <location filename="../mpm_plugin/dock.py" line="233"/>
         <source>Open results...</source>
         <translation>打开结果...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="234"/>
+        <location filename="../mpm_plugin/dock.py" line="235"/>
         <source>Open an existing stack, head or prediction folder (or an output folder holding them): its layers load and the next steps can run on it.</source>
         <translation>打开已有的数据栈、预测头或预测文件夹（或包含它们的输出文件夹）：加载其图层，后续步骤即可在其上运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="237"/>
+        <location filename="../mpm_plugin/dock.py" line="238"/>
         <source>Settings...</source>
         <translation>设置...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="239"/>
+        <location filename="../mpm_plugin/dock.py" line="240"/>
         <source>Inference backend, CPU threads, tile size and cache folder of the runs</source>
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="245"/>
-        <location filename="../mpm_plugin/dock.py" line="463"/>
+        <location filename="../mpm_plugin/dock.py" line="246"/>
+        <location filename="../mpm_plugin/dock.py" line="464"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="248"/>
+        <location filename="../mpm_plugin/dock.py" line="249"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="265"/>
+        <location filename="../mpm_plugin/dock.py" line="266"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="291"/>
+        <location filename="../mpm_plugin/dock.py" line="292"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="302"/>
+        <location filename="../mpm_plugin/dock.py" line="303"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <location filename="../mpm_plugin/dock.py" line="304"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="306"/>
-        <location filename="../mpm_plugin/dock.py" line="492"/>
+        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock.py" line="308"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="310"/>
-        <location filename="../mpm_plugin/dock.py" line="499"/>
-        <location filename="../mpm_plugin/dock.py" line="668"/>
+        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock.py" line="669"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock.py" line="312"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="314"/>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <location filename="../mpm_plugin/dock.py" line="508"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <location filename="../mpm_plugin/dock.py" line="316"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="322"/>
+        <location filename="../mpm_plugin/dock.py" line="323"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="334"/>
+        <location filename="../mpm_plugin/dock.py" line="335"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="348"/>
+        <location filename="../mpm_plugin/dock.py" line="349"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="350"/>
+        <location filename="../mpm_plugin/dock.py" line="351"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="354"/>
+        <location filename="../mpm_plugin/dock.py" line="355"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="355"/>
+        <location filename="../mpm_plugin/dock.py" line="356"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="463"/>
+        <location filename="../mpm_plugin/dock.py" line="464"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="485"/>
+        <location filename="../mpm_plugin/dock.py" line="486"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="486"/>
+        <location filename="../mpm_plugin/dock.py" line="487"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="494"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock.py" line="501"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock.py" line="508"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="682"/>
+        <location filename="../mpm_plugin/dock.py" line="683"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="709"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="709"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="709"/>
         <source>validation</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
+        <location filename="../mpm_plugin/dock.py" line="810"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -255,102 +255,114 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="324"/>
+        <location filename="../mpm_plugin/dock.py" line="325"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="415"/>
+        <location filename="../mpm_plugin/dock.py" line="416"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <location filename="../mpm_plugin/dock.py" line="460"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="483"/>
+        <location filename="../mpm_plugin/dock.py" line="484"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="490"/>
+        <location filename="../mpm_plugin/dock.py" line="491"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="497"/>
+        <location filename="../mpm_plugin/dock.py" line="498"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="504"/>
+        <location filename="../mpm_plugin/dock.py" line="505"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="542"/>
-        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <location filename="../mpm_plugin/dock.py" line="543"/>
+        <location filename="../mpm_plugin/dock.py" line="694"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="857"/>
+        <location filename="../mpm_plugin/dock.py" line="813"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="83"/>
+        <source>Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
+        <translation>在此数据上嵌入提高了预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="814"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="84"/>
+        <source>Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
+        <translation>在此数据上嵌入没有提高预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="865"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="887"/>
+        <location filename="../mpm_plugin/dock.py" line="895"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="530"/>
+        <location filename="../mpm_plugin/dock.py" line="531"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="599"/>
+        <location filename="../mpm_plugin/dock.py" line="600"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="620"/>
+        <location filename="../mpm_plugin/dock.py" line="621"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="628"/>
+        <location filename="../mpm_plugin/dock.py" line="629"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="632"/>
+        <location filename="../mpm_plugin/dock.py" line="633"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="637"/>
+        <location filename="../mpm_plugin/dock.py" line="638"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="648"/>
+        <location filename="../mpm_plugin/dock.py" line="649"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="649"/>
+        <location filename="../mpm_plugin/dock.py" line="650"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="661"/>
+        <location filename="../mpm_plugin/dock.py" line="662"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -360,135 +372,147 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="662"/>
+        <location filename="../mpm_plugin/dock.py" line="663"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="664"/>
+        <location filename="../mpm_plugin/dock.py" line="665"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="674"/>
+        <location filename="../mpm_plugin/dock.py" line="675"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="676"/>
+        <location filename="../mpm_plugin/dock.py" line="677"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="709"/>
+        <location filename="../mpm_plugin/dock.py" line="710"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <location filename="../mpm_plugin/plots.py" line="44"/>
-        <source>random forest</source>
-        <translation>随机森林</translation>
+        <source>head + embeddings</source>
+        <translation>预测头 + 嵌入</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
+        <source>head, bands only</source>
+        <translation>预测头（仅证据图层）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/plots.py" line="45"/>
+        <source>random forest</source>
+        <translation>随机森林</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/plots.py" line="46"/>
         <source>weights of evidence</source>
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
+        <location filename="../mpm_plugin/dock.py" line="810"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="548"/>
+        <location filename="../mpm_plugin/dock.py" line="549"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="624"/>
+        <location filename="../mpm_plugin/dock.py" line="625"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="698"/>
+        <location filename="../mpm_plugin/dock.py" line="699"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="895"/>
+        <location filename="../mpm_plugin/dock.py" line="903"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="596"/>
         <location filename="../mpm_plugin/dock.py" line="597"/>
+        <location filename="../mpm_plugin/dock.py" line="598"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="600"/>
+        <location filename="../mpm_plugin/dock.py" line="601"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="601"/>
+        <location filename="../mpm_plugin/dock.py" line="602"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="811"/>
-        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
-        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
+        <location filename="../mpm_plugin/dock.py" line="818"/>
+        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
+        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="837"/>
+        <location filename="../mpm_plugin/dock.py" line="845"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="922"/>
+        <location filename="../mpm_plugin/dock.py" line="930"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="610"/>
+        <location filename="../mpm_plugin/dock.py" line="611"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="612"/>
+        <location filename="../mpm_plugin/dock.py" line="613"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="856"/>
-        <location filename="../mpm_plugin/plots.py" line="385"/>
+        <location filename="../mpm_plugin/dock.py" line="864"/>
+        <location filename="../mpm_plugin/plots.py" line="387"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="930"/>
+        <location filename="../mpm_plugin/dock.py" line="938"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="754"/>
+        <location filename="../mpm_plugin/dock.py" line="755"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="764"/>
+        <location filename="../mpm_plugin/dock.py" line="765"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="769"/>
+        <location filename="../mpm_plugin/dock.py" line="770"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
@@ -601,206 +625,206 @@
     </message>
     <message>
         <location filename="../mpm_plugin/plots.py" line="44"/>
-        <source>foundation head</source>
-        <translation>基础模型预测头</translation>
+        <source>MPM head</source>
+        <translation>MPM 预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="169"/>
+        <location filename="../mpm_plugin/plots.py" line="171"/>
         <source>Export PNG...</source>
         <translation>导出 PNG...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="171"/>
+        <location filename="../mpm_plugin/plots.py" line="173"/>
         <source>Save the plot of this tab as a PNG image</source>
         <translation>将此标签页的图表保存为 PNG 图像</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="191"/>
+        <location filename="../mpm_plugin/plots.py" line="193"/>
         <source>No validation report loaded.</source>
         <translation>未加载验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="211"/>
+        <location filename="../mpm_plugin/plots.py" line="213"/>
         <source>out-of-fold</source>
         <translation>折外</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="211"/>
+        <location filename="../mpm_plugin/plots.py" line="213"/>
         <source>whole map</source>
         <translation>整幅图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="247"/>
+        <location filename="../mpm_plugin/plots.py" line="249"/>
         <source>step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="248"/>
+        <location filename="../mpm_plugin/plots.py" line="250"/>
         <source>loss (MSE, z-score units)</source>
         <translation>损失（MSE，z 分数单位）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="291"/>
+        <location filename="../mpm_plugin/plots.py" line="293"/>
         <source>random</source>
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="298"/>
+        <location filename="../mpm_plugin/plots.py" line="300"/>
         <source>chance (ROC-AUC 0.5)</source>
         <translation>随机水平（ROC-AUC 0.5）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="317"/>
+        <location filename="../mpm_plugin/plots.py" line="319"/>
         <source>recall (deposits found)</source>
         <translation>召回率（找到的矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="318"/>
+        <location filename="../mpm_plugin/plots.py" line="320"/>
         <source>precision</source>
         <translation>精确率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="341"/>
+        <location filename="../mpm_plugin/plots.py" line="343"/>
         <source>score threshold</source>
         <translation>得分阈值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="342"/>
+        <location filename="../mpm_plugin/plots.py" line="344"/>
         <source>share (%)</source>
         <translation>比例（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="378"/>
+        <location filename="../mpm_plugin/plots.py" line="380"/>
         <source>Export plot as PNG</source>
         <translation>将图表导出为 PNG</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="379"/>
+        <location filename="../mpm_plugin/plots.py" line="381"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <location filename="../mpm_plugin/plots.py" line="52"/>
         <source>Success rate</source>
         <translation>成功率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <location filename="../mpm_plugin/plots.py" line="52"/>
         <source>ROC</source>
         <translation>ROC 曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <location filename="../mpm_plugin/plots.py" line="52"/>
         <source>Precision-recall</source>
         <translation>精确率-召回率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="50"/>
+        <location filename="../mpm_plugin/plots.py" line="52"/>
         <source>Prediction-area</source>
         <translation>预测-面积</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="51"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Training loss</source>
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="235"/>
+        <location filename="../mpm_plugin/plots.py" line="237"/>
         <source>No loss history</source>
         <translation>无损失记录</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="246"/>
+        <location filename="../mpm_plugin/plots.py" line="248"/>
         <source>Pretraining loss (running mean)</source>
         <translation>预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="292"/>
+        <location filename="../mpm_plugin/plots.py" line="294"/>
         <source>area flagged (%)</source>
         <translation>圈定面积（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="292"/>
+        <location filename="../mpm_plugin/plots.py" line="294"/>
         <source>deposits captured (%)</source>
         <translation>捕获的矿床（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="299"/>
+        <location filename="../mpm_plugin/plots.py" line="301"/>
         <source>false positive rate (background pixels)</source>
         <translation>假阳性率（背景像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="299"/>
+        <location filename="../mpm_plugin/plots.py" line="301"/>
         <source>true positive rate (deposits)</source>
         <translation>真阳性率（矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="332"/>
+        <location filename="../mpm_plugin/plots.py" line="334"/>
         <source>prediction rate (deposits, %)</source>
         <translation>预测率（矿床，%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="334"/>
+        <location filename="../mpm_plugin/plots.py" line="336"/>
         <source>area not flagged (100 - area %)</source>
         <translation>未圈定面积（100 - 面积 %）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="293"/>
+        <location filename="../mpm_plugin/plots.py" line="295"/>
         <source>Success rate, {0}</source>
         <translation>成功率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="300"/>
+        <location filename="../mpm_plugin/plots.py" line="302"/>
         <source>ROC, deposits against the background, {0}</source>
         <translation>ROC：矿床对背景（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="319"/>
+        <location filename="../mpm_plugin/plots.py" line="321"/>
         <source>Precision-recall, {0}</source>
         <translation>精确率-召回率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="343"/>
+        <location filename="../mpm_plugin/plots.py" line="345"/>
         <source>Prediction-area plot: {0}</source>
         <translation>预测-面积图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="147"/>
+        <location filename="../mpm_plugin/plots.py" line="149"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="291"/>
+        <location filename="../mpm_plugin/plots.py" line="293"/>
         <source>{0} (AUC {1:.3f})</source>
         <translation>{0}（成功率 AUC {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="297"/>
+        <location filename="../mpm_plugin/plots.py" line="299"/>
         <source>{0} (ROC-AUC {1:.3f})</source>
         <translation>{0}（ROC-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="207"/>
+        <location filename="../mpm_plugin/plots.py" line="209"/>
         <source>No validation report: {0}</source>
         <translation>无验证报告：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <location filename="../mpm_plugin/plots.py" line="247"/>
         <source>{0} (stage {1})</source>
         <translation>{0}（第 {1} 阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="310"/>
+        <location filename="../mpm_plugin/plots.py" line="312"/>
         <source>{0} (PR-AUC {1:.3f})</source>
         <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="315"/>
+        <location filename="../mpm_plugin/plots.py" line="317"/>
         <source>chance (share of deposits {0:.3f})</source>
         <translation>随机水平（矿床占比 {0:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="338"/>
+        <location filename="../mpm_plugin/plots.py" line="340"/>
         <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
@@ -1233,8 +1257,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
-        <source>Trains a small prospectivity head on the frozen foundation embedding of an aligned stack, using the stack's known deposits as positives and random background pixels (away from the deposits) as unlabelled samples. With validation on, the deposits are split into spatial blocks and the head is cross-validated against a random forest and weights of evidence on the same folds; the ROC-AUC of each method is returned and the full report is written as validation.json and validation.png in the head folder. The embedding is cached (MPM_CACHE_DIR), so predict reuses it. The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
-        <translation>在对齐数据栈的冻结基础模型嵌入上训练一个小型成矿远景预测头：以数据栈中的已知矿床为正样本，以随机背景像元（远离矿床）为无标签样本。开启验证时，矿床按空间块划分，预测头在相同的折上与随机森林和证据权进行交叉验证；返回各方法的 ROC-AUC，完整报告以 validation.json 和 validation.png 写入预测头文件夹。嵌入会被缓存（MPM_CACHE_DIR），供预测步骤复用。数据栈必须在对齐时包含矿床。输出：供“预测成矿远景”使用的预测头文件夹。</translation>
+        <source>Trains the prospectivity head of an aligned stack: linear members on the evidence layers (rock units and other classes as their weights of evidence) and random-forest members, averaged, with the stack's known deposits as positives and random background cells (away from the deposits) as unlabelled samples. With validation on, the area is split into square spatial blocks, each method is trained on the other blocks and scores every valid cell of the held-out ones: the head, the same head with the foundation model's embeddings added (so the log says whether they add skill on your data), a random forest and weights of evidence. ROC-AUC, PR-AUC beside chance and the share of deposits in the top 10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
+        <translation>训练对齐数据栈的成矿远景预测头：基于证据图层的线性成员（岩石单元等类别以其证据权表示）与随机森林成员取平均，以数据栈中的已知矿床为正样本、远离矿床的随机背景像元为无标签样本。开启验证时，研究区被划分为正方形空间块，每种方法在其余块上训练，并对留出块的每个有效像元打分：预测头、加入基础模型嵌入的同一预测头（日志会说明嵌入在您的数据上是否提高了预测能力）、随机森林和证据权。ROC-AUC、PR-AUC（附随机水平）以及面积前 10 % 中的矿床比例写入预测头文件夹中的 validation.json 和 validation.png；返回各方法的 ROC-AUC。嵌入会被缓存（MPM_CACHE_DIR）。数据栈必须在对齐时提供矿床。输出：供“预测远景”使用的预测头文件夹。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/predict.py" line="20"/>
@@ -1358,43 +1382,43 @@
         <translation>已使用后端 {0} 写出嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="39"/>
         <source>Background (unlabelled) pixels sampled</source>
         <translation>背景（无标签）像元采样数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="39"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="42"/>
         <source>Buffer around deposits kept out of the background (m)</source>
         <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="41"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
         <source>Spatial cross-validation against baselines</source>
         <translation>与基准方法进行空间交叉验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
         <source>Cross-validation folds</source>
         <translation>交叉验证折数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
         <source>Spatial block size (m)</source>
         <translation>空间块大小（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="72"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="55"/>
         <source>Head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="54"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="57"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="34"/>
         <source>Validation report (JSON)</source>
         <translation>验证报告（JSON）</translation>
@@ -1415,7 +1439,7 @@
         <translation>证据权基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="75"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="78"/>
         <source>Head trained on {0} deposits: {1}</source>
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
     </message>
@@ -1667,7 +1691,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="56"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
         <source>A new folder (it must not exist, or be empty).</source>
@@ -1694,17 +1718,17 @@
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="37"/>
-        <source>Random pixels used as unlabelled samples; more is slower and steadier.</source>
-        <translation>用作无标签样本的随机像元；数量越多，速度越慢、结果越稳定。</translation>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="40"/>
+        <source>Random cells used as unlabelled samples in each training fold; more is slower and steadier.</source>
+        <translation>每个训练折中用作无标签样本的随机像元；越多越慢、越稳定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="42"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="45"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="48"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="51"/>
         <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
         <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
     </message>
@@ -1795,7 +1819,7 @@
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="30"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <source>Aligned stack folder (with deposits)</source>
         <translation>对齐数据栈文件夹（含矿床）</translation>
     </message>
@@ -1817,7 +1841,7 @@
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="31"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="64"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="45"/>
         <source>an aligned stack folder</source>
@@ -1859,7 +1883,7 @@
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="31"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="34"/>
         <source>A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).</source>
         <translation>由“对齐证据数据栈”在含已知矿床时生成的文件夹（stack.json、deposits.tif）。</translation>
     </message>

@@ -63,7 +63,8 @@ CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model", "
 STYLE_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
 STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml")  # ramps re-stretched to each layer's own value range
 # method key in the cross-validation report -> label in the validation summary
-CV_METHODS = (("head", "head"), ("random_forest", "random forest"), ("weights_of_evidence", "weights of evidence"))
+CV_METHODS = (("head", "head"), ("head_with_embeddings", "head + embeddings"), ("head_bands_only", "head, bands only"),
+              ("random_forest", "random forest"), ("weights_of_evidence", "weights of evidence"))
 
 
 def fresh_path(folder, name):
@@ -801,15 +802,22 @@ class MPMDock(QgsDockWidget):
         """The validation plot and a one-line ROC-AUC summary of head_dir's cross-validation; the summary."""
         try:
             with open(os.path.join(head_dir, "head_card.json")) as f:
-                cv = json.load(f).get("cv") or {}
+                card = json.load(f)
         except (OSError, ValueError):
-            cv = {}
+            card = {}
+        cv = card.get("cv") or {}
         parts = [f"{tr(label)} {cv[key]['roc_auc']:.2f}" for key, label in CV_METHODS if key in cv]
         summary = tr("ROC-AUC {0}").format(" | ".join(parts)) if parts else tr("No validation report for this head.")
+        emb = card.get("embeddings")
+        if emb:  # the ablation, said plainly: does the foundation model help on these data?
+            text = (tr("Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.") if emb["adds_skill"]
+                    else tr("Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without."))
+            summary += "\n" + text.format(emb["roc_with"], emb["roc_without"])
         self.validation_summary.setText(summary)
         self.validation_summary.setToolTip("\n".join(
-            tr("{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}").format(
-                tr(label), cv[key]["roc_auc"], cv[key]["pr_auc"], cv[key]["success_rate_auc"])
+            tr("{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}").format(
+                tr(label), cv[key]["roc_auc"], cv[key]["pr_auc"], cv[key].get("positive_rate", float("nan")),
+                cv[key].get("captured_at_10pct_area", float("nan")))
             for key, label in CV_METHODS if key in cv))
         png = os.path.join(head_dir, "validation.png")
         self._plot_path = png if os.path.exists(png) else None

@@ -41,9 +41,11 @@ except Exception as exc:  # noqa: BLE001 (missing, or built for another Qt: the 
     pg, HAVE_PYQTGRAPH, IMPORT_ERROR = None, False, str(exc)
 
 # method key in validation.json -> legend label
-METHODS = (("head", "foundation head"), ("random_forest", "random forest"),
+METHODS = (("head", "MPM head"), ("head_with_embeddings", "head + embeddings"),
+           ("head_bands_only", "head, bands only"), ("random_forest", "random forest"),
            ("weights_of_evidence", "weights of evidence"))
-COLOURS = {"head": "#d62728", "random_forest": "#1f77b4", "weights_of_evidence": "#2ca02c"}
+COLOURS = {"head": "#d62728", "head_with_embeddings": "#9467bd", "head_bands_only": "#9467bd",
+           "random_forest": "#1f77b4", "weights_of_evidence": "#2ca02c"}
 SOURCE_COLOURS = {"geology": "#8c564b", "geochemistry": "#2ca02c", "geophysics": "#1f77b4",
                   "remote_sensing": "#ff7f0e"}
 # tab key -> tab label

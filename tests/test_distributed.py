@@ -27,8 +27,11 @@ BACKEND = "onnx-cpu"  # the same CPU kernels everywhere (a GPU, under "auto", pr
 def head(kolari_400, tmp_path_factory):
     from engine.prospectivity import finetune
 
+    from engine.head import HeadConfig
+
     out = str(tmp_path_factory.mktemp("headd") / "head")
-    finetune(kolari_400, out, backend=BACKEND, n_background=2000, validate=False)
+    # bands + embeddings: the tiles need the embedding (computed on the cluster) and the tree members travel
+    finetune(kolari_400, out, backend=BACKEND, n_background=2000, validate=False, head_config=HeadConfig(inputs="both"))
     return out
 
 
@@ -89,10 +92,10 @@ def test_predict_on_a_cluster_address_is_identical(kolari_400, head, cluster, tm
     from engine.prospectivity import predict
 
     single = predict(kolari_400, head, str(tmp_path / "single"), backend=BACKEND, tile=TILE)
-    # a fresh cache: the four embeddings (all sources, each one left out) are computed on the cluster too
+    # a fresh cache: the embedding is computed on the cluster too (contributions blank bands: no more embeddings)
     monkeypatch.setenv("MPM_CACHE_DIR", str(tmp_path / "cache2"))
     dist = predict(kolari_400, head, str(tmp_path / "dist"), backend=BACKEND, tile=TILE, scheduler=cluster)
-    assert len(os.listdir(tmp_path / "cache2")) == 4
+    assert len(os.listdir(tmp_path / "cache2")) == 1
     assert dist["files"] == single["files"] == {k: f"{k}.tif" for k in ("prospectivity", "uncertainty", "contributions")}
     for f in single["files"].values():
         a, pa = _read(os.path.join(single["out_dir"], f))

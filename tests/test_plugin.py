@@ -317,9 +317,10 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     summary = dock.validation_summary.text()
     assert summary.startswith("ROC-AUC") and "random forest" in summary and "weights of evidence" in summary
     assert f"{results['ROC_AUC_HEAD']:.2f}" in summary
-    # the validation curves beside the map (pyqtgraph): three methods and the chance line per plot
+    assert "Embeddings add" in summary  # the ablation, said to the user
+    # the validation curves beside the map (pyqtgraph): four methods and the chance line per plot
     assert not dock.plots_dock.isHidden() and dock.plots.report_path == str(tmp_path / "head_2" / "validation.json")
-    assert all(len(dock.plots.curve_labels(k)) == 4 for k in ("success_rate", "roc", "pr"))
+    assert all(len(dock.plots.curve_labels(k)) == 5 for k in ("success_rate", "roc", "pr"))
     assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f})" in dock.plots.curve_labels("roc")[0]
     assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
 

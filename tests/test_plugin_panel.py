@@ -60,7 +60,7 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
     assert w.load_validation(str(tmp_path / "head"))
     assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == [
         "Success rate", "ROC", "Precision-recall", "Prediction-area", "Training loss"]
-    names = ("foundation head", "random forest", "weights of evidence")
+    names = ("MPM head", "random forest", "weights of evidence")
     assert w.curve_labels("success_rate") == [f"{n} (AUC {methods[k]['success_rate_auc']:.3f})"
                                               for n, k in zip(names, METHOD_KEYS)] + ["random"]
     assert w.curve_labels("roc") == [f"{n} (ROC-AUC {methods[k]['roc_auc']:.3f})"
@@ -296,7 +296,11 @@ def test_engine_predict_and_finetune_pass_threads_to_the_embedding(monkeypatch, 
         return real(*a, threads=threads, **kw)
 
     monkeypatch.setattr(P, "embedding_path", spy)
-    P.finetune(kolari_stack, str(tmp_path / "head"), validate=False, n_background=500, threads=1)
+    from engine.head import HeadConfig
+
+    # a head that reads the embeddings (the default reads the bands and, without validation, embeds nothing)
+    P.finetune(kolari_stack, str(tmp_path / "head"), validate=False, n_background=500, threads=1,
+               head_config=HeadConfig(inputs="both"))
     P.predict(kolari_stack, str(tmp_path / "head"), str(tmp_path / "pred"), contributions=False, threads=1)
     assert seen == [1, 1]
 

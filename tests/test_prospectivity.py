@@ -11,6 +11,7 @@ from rasterio.windows import Window
 
 from engine.errors import InputError
 from engine.features import DEFAULT_MODEL
+from engine.reader import Stack
 
 
 # --------------------------------------------------------------------------- features
@@ -185,19 +186,30 @@ def trained_head(kolari_400, tmp_path_factory):
     return out, r
 
 
+def kolari_400_path(trained_head):
+    return json.load(open(os.path.join(trained_head[0], "head_card.json")))["stack"]
+
+
 def test_finetune_validates_against_baselines_on_kolari(trained_head):
     out, r = trained_head
     rep = json.load(open(os.path.join(out, "validation.json")))
-    assert set(rep["methods"]) == {"head", "random_forest", "weights_of_evidence"}
-    assert rep["meta"]["folds"] == 4 and rep["meta"]["deposits"] == 13
+    assert set(rep["methods"]) == {"head", "head_with_embeddings", "random_forest", "weights_of_evidence"}
+    assert rep["meta"]["folds"] == 4 and rep["meta"]["deposits"] == len(rep["methods"]["head"]["deposit_scores"])
+    # every valid cell of the stack is scored out-of-fold, not a background sample
+    with Stack(kolari_400_path(trained_head)) as st:
+        assert rep["meta"]["cells"] == rep["meta"]["valid_cells"] == int(st.read_valid().sum())
     for m, v in rep["methods"].items():
-        assert len(v["deposit_scores"]) == 13 and len(v["fold_roc_auc"]) == 4
-        assert 0.0 <= v["pr_auc"] <= 1.0
-    # the frozen embeddings carry real signal: held-out deposits rank far above chance
+        assert len(v["fold_roc_auc"]) == 4 and v["cells"] == rep["meta"]["cells"]
+        assert 0.0 <= v["pr_auc"] <= 1.0 and v["positive_rate"] == pytest.approx(rep["meta"]["deposits"] / v["cells"])
+    # held-out deposits rank far above chance, and the report says whether the embeddings helped
     assert rep["methods"]["head"]["roc_auc"] > 0.7
+    v = rep["meta"]["embeddings"]
+    assert v["roc_with"] == rep["methods"]["head_with_embeddings"]["roc_auc"]
+    assert v["roc_without"] == rep["methods"]["head"]["roc_auc"]
+    assert ("add no skill" in v["text"]) != v["adds_skill"] and r["embeddings"] == v
     assert os.path.getsize(os.path.join(out, "validation.png")) > 10_000
     card = json.load(open(os.path.join(out, "head_card.json")))
-    assert card["encoder"]["name"] == os.path.basename(DEFAULT_MODEL) and len(card["deposits"]) == 13
+    assert card["encoder"]["name"] == os.path.basename(DEFAULT_MODEL) and len(card["deposits"]) == rep["meta"]["deposits"]
     assert card["cv"]["head"]["roc_auc"] == rep["methods"]["head"]["roc_auc"]
 
 

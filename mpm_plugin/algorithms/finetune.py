@@ -18,13 +18,16 @@ class FinetuneAlgorithm(EngineAlgorithm):
     NAME = "finetune"
     DISPLAY = "Fine-tune prospectivity head"
     GROUP = ("prospectivity", "Prospectivity")
-    HELP = ("Trains a small prospectivity head on the frozen foundation embedding of an aligned stack, using the "
-            "stack's known deposits as positives and random background pixels (away from the deposits) as "
-            "unlabelled samples. With validation on, the deposits are split into spatial blocks and the head is "
-            "cross-validated against a random forest and weights of evidence on the same folds; the ROC-AUC of "
-            "each method is returned and the full report is written as validation.json and validation.png in the "
-            "head folder. The embedding is cached (MPM_CACHE_DIR), so predict reuses it. The stack must have been "
-            "aligned with deposits. Output: a head folder for Predict prospectivity.")
+    HELP = ("Trains the prospectivity head of an aligned stack: linear members on the evidence layers (rock units "
+            "and other classes as their weights of evidence) and random-forest members, averaged, with the stack's "
+            "known deposits as positives and random background cells (away from the deposits) as unlabelled "
+            "samples. With validation on, the area is split into square spatial blocks, each method is trained on "
+            "the other blocks and scores every valid cell of the held-out ones: the head, the same head with the "
+            "foundation model's embeddings added (so the log says whether they add skill on your data), a random "
+            "forest and weights of evidence. ROC-AUC, PR-AUC beside chance and the share of deposits in the top "
+            "10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs "
+            "are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with "
+            "deposits. Output: a head folder for Predict prospectivity.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_folder("STACK", "Aligned stack folder (with deposits)",
@@ -33,8 +36,8 @@ class FinetuneAlgorithm(EngineAlgorithm):
         self.add_backend()
         self.add_threads()
         self.add(QgsProcessingParameterNumber(
-            "BACKGROUND", tr("Background (unlabelled) pixels sampled"), QgsProcessingParameterNumber.Integer, 20000,
-            minValue=100), "Random pixels used as unlabelled samples; more is slower and steadier.")
+            "BACKGROUND", tr("Background (unlabelled) pixels sampled"), QgsProcessingParameterNumber.Integer, 10000,
+            minValue=100), "Random cells used as unlabelled samples in each training fold; more is slower and steadier.")
         self.add(QgsProcessingParameterNumber(
             "BUFFER", tr("Buffer around deposits kept out of the background (m)"), QgsProcessingParameterNumber.Double,
             2000.0, minValue=0.0))
@@ -75,6 +78,11 @@ class FinetuneAlgorithm(EngineAlgorithm):
         feedback.pushInfo(tr("Head trained on {0} deposits: {1}").format(r["deposits"], r["head"]))
         if r["cv"]:
             results["VALIDATION_REPORT"] = os.path.join(r["head"], "validation.json")
+            emb = r.get("embeddings")
+            if emb:
+                text = (tr("Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.") if emb["adds_skill"]
+                        else tr("Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without."))
+                feedback.pushInfo(text.format(emb["roc_with"], emb["roc_without"]))
             for key, method, label in AUC_OUTPUTS:
                 if method in r["cv"]:
                     results[key] = r["cv"][method]["roc_auc"]
