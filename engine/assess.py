@@ -41,12 +41,14 @@ class CellTable:
         return self.emb if which == "emb" else np.concatenate([self.bands, self.emb], 1)
 
 
-def cell_table(stack, embedding=None, max_cells=MAX_CELLS, seed=0, tile=512):
-    """CellTable of an open engine.reader.Stack; embedding: an EmbeddingReader on its grid or None."""
+def cell_table(stack, embedding=None, max_cells=MAX_CELLS, seed=0, tile=512, deposits=None):
+    """CellTable of an open engine.reader.Stack; embedding: an EmbeddingReader on its grid or None;
+    deposits: an engine.labels.deposit_report placed on the stack (default: the stack's own deposits)."""
     from rasterio.windows import Window
 
     width = stack.grid.width
-    pos = np.unique([p["row"] * width + p["col"] for p in stack.manifest.get("deposits", {}).get("points", [])
+    report = deposits or stack.manifest.get("deposits", {})
+    pos = np.unique([p["row"] * width + p["col"] for p in report.get("points", [])
                      if p["status"] == "used"]).astype(np.int64)
     if not len(pos):
         raise InputError("the stack has no deposit on a valid cell", layer="deposits",

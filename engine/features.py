@@ -41,6 +41,20 @@ def model_identity(model):
     return card["_path"], card["sha256"], name
 
 
+def layers_identity(stack_dir):
+    """What an embedding depends on: the grid and the layers with their normalisation, not the deposits
+    nor when the stack was written, so another deposit type aligned over the same layers reuses it."""
+    try:
+        with open(os.path.join(stack_dir, "stack.json")) as f:
+            m = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the stack manifest of '{stack_dir}' ({exc})",
+                         fix="give a folder written by align, or re-run align") from None
+    spec = {k: v for k, v in m.get("spec", {}).items() if k != "deposits"}
+    keep = {"grid": m.get("grid"), "bands": m.get("bands"), "layers": m.get("layers"), "spec": spec}
+    return json.dumps(keep, sort_keys=True).encode()
+
+
 def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=None, threads=None, scheduler=None,
                    workers=2):
     """Path of the cached embedding GeoTIFF of `stack_dir` (computed now if missing).
@@ -51,9 +65,7 @@ def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=N
     from .embed import embed_stack
 
     card_path, sha, _ = model_identity(model)
-    with open(os.path.join(stack_dir, "stack.json"), "rb") as f:
-        manifest = f.read()
-    key = hashlib.sha256(manifest + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
+    key = hashlib.sha256(layers_identity(stack_dir) + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
     path = os.path.join(cache_dir(), f"embedding-{key}.tif")
     if not os.path.exists(path):
         embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude,

@@ -12,13 +12,11 @@ from .vectors import read_vector
 _NAME_FIELDS = ("name", "Name", "NAME", "NAMEFIN", "Deposit", "deposit_name", "Nimi")
 
 
-def rasterise_deposits(path, grid, folder):
-    """Write deposits.tif (count per pixel) into `folder`; return the report for the manifest.
+def deposit_report(path, grid, valid_path):
+    """Every deposit of `path` placed on the grid, with its status (used / on_nodata / outside).
 
-    Raises when no deposit lands on a valid pixel: a model cannot be trained on none.
-    """
+    Raises when no deposit lands on a valid pixel: a model cannot be trained on none."""
     xy, names, rows, cols, inside = deposit_cells(path, grid.crs, grid.transform, (grid.height, grid.width))
-    valid_path = os.path.join(folder, "valid.tif")
     on_valid = np.zeros(len(xy), bool)
     with rasterio.open(valid_path) as v:
         for i in np.flatnonzero(inside):
@@ -34,15 +32,22 @@ def rasterise_deposits(path, grid, folder):
         where = "outside the target area" if not inside.any() else "on pixels without data"
         raise InputError(f"all {len(xy)} deposits lie {where} {tuple(round(b) for b in grid.bounds)}", layer="deposits",
                          fix="check the deposits layer's CRS and that it belongs to this area, or enlarge the area of interest")
-    cells, counts = np.unique(np.column_stack([rows[on_valid], cols[on_valid]]), axis=0, return_counts=True)
+    return {"path": path, "total": len(xy), "used": int(on_valid.sum()),
+            "outside": int((~inside).sum()), "on_nodata": int((inside & ~on_valid).sum()), "points": points}
+
+
+def rasterise_deposits(path, grid, folder):
+    """Write deposits.tif (count per pixel) into `folder`; return the report for the manifest."""
+    report = deposit_report(path, grid, os.path.join(folder, "valid.tif"))
+    used = [p for p in report["points"] if p["status"] == "used"]
+    cells, counts = np.unique(np.array([[p["row"], p["col"]] for p in used]), axis=0, return_counts=True)
     profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="uint8", crs=grid.rio_crs,
                    transform=grid.transform, tiled=True, compress="deflate", nodata=None, SPARSE_OK=True)
     # deposits are sparse: write only their pixels; untouched tiles read back as 0
     with rasterio.open(os.path.join(folder, "deposits.tif"), "w", **profile) as dst:
         for (r, c), n in zip(cells, counts):
             dst.write(np.array([[[min(n, 255)]]], np.uint8), window=rasterio.windows.Window(int(c), int(r), 1, 1))
-    return {"path": path, "total": len(xy), "used": int(on_valid.sum()),
-            "outside": int((~inside).sum()), "on_nodata": int((inside & ~on_valid).sum()), "points": points}
+    return report
 
 
 def deposit_cells(path, crs, transform, shape):

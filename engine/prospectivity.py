@@ -37,13 +37,15 @@ ABLATION = {"bands": ("head_with_embeddings", "both"), "both": ("head_bands_only
 
 def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000, buffer_m=2000.0, validate=True,
              folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None,
-             max_cells=None):
+             max_cells=None, deposits=None):
     """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
 
     Validation is spatial block CV scored on every valid cell out-of-fold (engine.assess), for the
     head, the same head with / without the embeddings (so the report says whether the foundation
     model adds skill here), random forest and weights of evidence.
-    threads: CPU threads of the encoders while embedding (None: the library's default)."""
+    threads: CPU threads of the encoders while embedding (None: the library's default).
+    deposits: a point layer of another deposit type to train on instead of the stack's own deposits
+    (the stack and its cached embedding are reused: no re-alignment, no re-embedding)."""
     from .assess import MAX_CELLS, cell_folds, cell_table, cross_validate_cells, training_rows
     from .baselines import RandomForestBaseline, WeightsOfEvidence
     from .head import HeadConfig, HeadMethod, fit_evidence_head, save_head
@@ -55,8 +57,14 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
     cfg = head_config or HeadConfig(seed=seed)
     card_path, sha, model_name = model_identity(model)
     with Stack(stack_dir) as st:
-        deposit_pixels(st)  # enough deposits on valid cells, or a clear error before any work
-        unused = [f"{p['name']} ({p['status']})" for p in st.manifest["deposits"]["points"] if p["status"] != "used"]
+        report_dep = None
+        if deposits:
+            from .labels import deposit_report
+
+            report_dep = deposit_report(deposits, st.grid, os.path.join(stack_dir, st.manifest["files"]["valid"]))
+        deposit_pixels(st, report=report_dep)  # enough deposits on valid cells, or a clear error before any work
+        dep_points = (report_dep or st.manifest["deposits"])["points"]
+        unused = [f"{p['name']} ({p['status']})" for p in dep_points if p["status"] != "used"]
         if unused:
             steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
         need_emb = validate or cfg.inputs != "bands"
@@ -67,9 +75,9 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             steps.report(0.4, "embedding ready")
         if emb is not None:
             with EmbeddingReader(emb, st.grid) as er:
-                table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed)
+                table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
         else:
-            table = cell_table(st, None, max_cells=max_cells or MAX_CELLS, seed=seed)
+            table = cell_table(st, None, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
         if table.emb is not None:  # cells whose patch has no embedding cannot be scored by every method
             ok = np.isfinite(table.emb).all(1)
             bad = int((~ok & (table.label == 1)).sum())
@@ -94,7 +102,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             }
             report, oof = cross_validate_cells(table, fold, k, methods, n_background=n_background,
                                                buffer_px=buffer_px, seed=seed, feedback=steps.child_feedback(0.4, 0.9))
-            names = {(p["row"], p["col"]): p["name"] for p in st.manifest["deposits"]["points"] if p["status"] == "used"}
+            names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
             pos = np.flatnonzero(table.label == 1)
             for m, r in report.items():
                 r["deposit_scores"] = {names.get((int(table.rows[i]), int(table.cols[i])), str(i)): float(oof[m][i])
@@ -114,11 +122,12 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
                                  table.categorical)
         steps.report(0.95, "head trained on all deposits")
-        names = {(p["row"], p["col"]): p["name"] for p in st.manifest["deposits"]["points"] if p["status"] == "used"}
+        names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
         card = {"encoder": {"name": model_name, "sha256": sha},
                 "stack_signature": stack_signature(st),
                 "sources": st.sources,
                 "stack": os.path.abspath(stack_dir),
+                "deposits_file": os.path.abspath(deposits) if deposits else (st.manifest["deposits"] or {}).get("path"),
                 "deposits": [names.get((int(r), int(c)), "") for r, c in zip(table.rows[tr][y == 1], table.cols[tr][y == 1])],
                 "background": int((y == 0).sum()), "buffer_m": buffer_m, "inputs": cfg.inputs,
                 "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "positive_rate",

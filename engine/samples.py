@@ -35,12 +35,14 @@ class Samples:
         return Samples(self.rows[idx], self.cols[idx], self.label[idx], [self.names[i] for i in idx])
 
 
-def deposit_pixels(stack, min_deposits=MIN_DEPOSITS):
-    """Rows, cols, names of the deposits the stack could use; errors say how many are needed."""
-    dep = stack.manifest.get("deposits")
+def deposit_pixels(stack, min_deposits=MIN_DEPOSITS, report=None):
+    """Rows, cols, names of the deposits the stack could use; errors say how many are needed.
+
+    report: engine.labels.deposit_report of other deposits placed on the stack (default: the stack's own)."""
+    dep = report or stack.manifest.get("deposits")
     if not dep:
         raise InputError("the stack has no known deposits", layer="deposits",
-                         fix="re-run align with a deposits point layer (--deposits)")
+                         fix="pass a deposits point layer to finetune (--deposits), or re-run align with one")
     used = [p for p in dep["points"] if p["status"] == "used"]
     if len(used) < min_deposits:
         skipped = [f"{p['name']} ({p['status']})" for p in dep["points"] if p["status"] != "used"]

@@ -136,10 +136,9 @@ LABELS = {"head": "MPM head", "head_with_embeddings": "head + embeddings", "head
 
 
 def plot_report(results, path, title=""):
-    import matplotlib
+    from .mpl import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.6))
     for m, r in results.items():

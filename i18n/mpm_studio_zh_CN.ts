@@ -297,13 +297,13 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="813"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="83"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="89"/>
         <source>Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
         <translation>在此数据上嵌入提高了预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="814"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="84"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="90"/>
         <source>Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
         <translation>在此数据上嵌入没有提高预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
     </message>
@@ -363,7 +363,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="662"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="15"/>
@@ -1200,7 +1200,7 @@
         <translation>基础模型嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="19"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <source>Fine-tune prospectivity head</source>
         <translation>微调成矿远景预测头</translation>
     </message>
@@ -1256,7 +1256,7 @@
         <translation>在整个对齐数据栈上逐块（带重叠边带，无接缝，内存占用受分块大小限制）运行各数据源的预训练编码器及其融合模块，并将融合嵌入写为图块分辨率的多波段 GeoTIFF（每个像元图块一个值，每个嵌入维度一个波段，所有数据源均无数据处为无数据值）。可用于聚类、相似性检索或您自己的模型；成矿远景工具会自行计算并缓存嵌入。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="22"/>
         <source>Trains the prospectivity head of an aligned stack: linear members on the evidence layers (rock units and other classes as their weights of evidence) and random-forest members, averaged, with the stack's known deposits as positives and random background cells (away from the deposits) as unlabelled samples. With validation on, the area is split into square spatial blocks, each method is trained on the other blocks and scores every valid cell of the held-out ones: the head, the same head with the foundation model's embeddings added (so the log says whether they add skill on your data), a random forest and weights of evidence. ROC-AUC, PR-AUC beside chance and the share of deposits in the top 10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
         <translation>训练对齐数据栈的成矿远景预测头：基于证据图层的线性成员（岩石单元等类别以其证据权表示）与随机森林成员取平均，以数据栈中的已知矿床为正样本、远离矿床的随机背景像元为无标签样本。开启验证时，研究区被划分为正方形空间块，每种方法在其余块上训练，并对留出块的每个有效像元打分：预测头、加入基础模型嵌入的同一预测头（日志会说明嵌入在您的数据上是否提高了预测能力）、随机森林和证据权。ROC-AUC、PR-AUC（附随机水平）以及面积前 10 % 中的矿床比例写入预测头文件夹中的 validation.json 和 validation.png；返回各方法的 ROC-AUC。嵌入会被缓存（MPM_CACHE_DIR）。数据栈必须在对齐时提供矿床。输出：供“预测远景”使用的预测头文件夹。</translation>
     </message>
@@ -1382,64 +1382,69 @@
         <translation>已使用后端 {0} 写出嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="39"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
+        <source>Deposits to train on (points, optional)</source>
+        <translation>用于训练的矿床（点，可选）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
         <source>Background (unlabelled) pixels sampled</source>
         <translation>背景（无标签）像元采样数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="42"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
         <source>Buffer around deposits kept out of the background (m)</source>
         <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="49"/>
         <source>Spatial cross-validation against baselines</source>
         <translation>与基准方法进行空间交叉验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
         <source>Cross-validation folds</source>
         <translation>交叉验证折数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="55"/>
         <source>Spatial block size (m)</source>
         <translation>空间块大小（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="58"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="72"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="55"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="60"/>
         <source>Head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="57"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="62"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="34"/>
         <source>Validation report (JSON)</source>
         <translation>验证报告（JSON）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="12"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="13"/>
         <source>ROC-AUC of the foundation head (spatial CV)</source>
         <translation>基础模型预测头的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="13"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="14"/>
         <source>ROC-AUC of the random forest baseline (spatial CV)</source>
         <translation>随机森林基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="14"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="15"/>
         <source>ROC-AUC of the weights-of-evidence baseline (spatial CV)</source>
         <translation>证据权基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="78"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="84"/>
         <source>Head trained on {0} deposits: {1}</source>
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
     </message>
@@ -1691,7 +1696,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="56"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
         <source>A new folder (it must not exist, or be empty).</source>
@@ -1718,17 +1723,22 @@
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="40"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="38"/>
+        <source>Another deposit type on the same stack: the stack and its cached embedding are reused. Empty: the deposits given to Align.</source>
+        <translation>同一数据栈上的另一种矿床类型：沿用数据栈及其缓存的嵌入。留空：使用对齐时给出的矿床。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="45"/>
         <source>Random cells used as unlabelled samples in each training fold; more is slower and steadier.</source>
         <translation>每个训练折中用作无标签样本的随机像元；越多越慢、越稳定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="45"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="51"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="56"/>
         <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
         <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
     </message>
@@ -1819,7 +1829,7 @@
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="34"/>
         <source>Aligned stack folder (with deposits)</source>
         <translation>对齐数据栈文件夹（含矿床）</translation>
     </message>
@@ -1841,7 +1851,7 @@
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="31"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="64"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="69"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="45"/>
         <source>an aligned stack folder</source>
@@ -1883,7 +1893,7 @@
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="35"/>
         <source>A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).</source>
         <translation>由“对齐证据数据栈”在含已知矿床时生成的文件夹（stack.json、deposits.tif）。</translation>
     </message>

@@ -287,3 +287,33 @@ def test_head_reapplies_to_a_new_area_with_the_same_layers(kolari, trained_head,
         p = ds.read(1)
         assert ds.bounds.left == xmin - 8000 and ds.bounds.top == ymax and ds.res == (400.0, 400.0)
     assert np.isfinite(p).mean() > 0.9 and 0 <= np.nanmin(p) < np.nanmax(p) <= 1
+
+
+def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_400, trained_head, tmp_path):
+    """finetune --deposits: a second deposit type on the same stack, with no re-alignment and no re-embedding."""
+    import shapely
+
+    from conftest import write_vector
+    from engine.features import cache_dir, layers_identity
+    from engine.prospectivity import finetune
+
+    with Stack(kolari_400) as st:
+        used = [p for p in st.manifest["deposits"]["points"] if p["status"] == "used"]
+    pts = used[::2] + [{"name": "far away", "x": 0.0, "y": 0.0}]  # 7 deposits, and one outside the area
+    other = write_vector(tmp_path / "other_type.gpkg", [shapely.Point(p["x"], p["y"]) for p in pts],
+                         {"name": np.array([p["name"] for p in pts], dtype=object)})
+    before = sorted(os.listdir(cache_dir()))
+    r = finetune(kolari_400, str(tmp_path / "head_b"), deposits=other, n_background=3000, block_m=12000.0, folds=3)
+    assert sorted(os.listdir(cache_dir())) == before  # the embedding the first head used, read again
+    card = json.load(open(os.path.join(r["head"], "head_card.json")))
+    assert card["deposits_file"] == os.path.abspath(other)
+    assert sorted(card["deposits"]) == sorted({p["name"] for p in used[::2]} & set(card["deposits"]))
+    assert r["deposits"] == len(card["deposits"]) <= 7 and r["cv"]["head"]["roc_auc"] > 0.5
+    # the embedding's key is the layers: the deposits (and when the stack was written) are not part of it
+    with open(os.path.join(kolari_400, "stack.json")) as f:
+        m = json.load(f)
+    m["deposits"], m["created"] = None, "another day"
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "stack.json").write_text(json.dumps(m))
+    assert layers_identity(str(twin)) == layers_identity(kolari_400)

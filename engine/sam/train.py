@@ -521,10 +521,9 @@ def _write_losses(folder, rows, plot=True):
     if not plot:
         return
     try:
-        import matplotlib
+        from ..mpl import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
     except ImportError:
         return
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -2,8 +2,9 @@
 
 import os
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber)
+from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterVectorLayer)
 
 from ..i18n import tr
 from .base import EngineAlgorithm
@@ -32,6 +33,10 @@ class FinetuneAlgorithm(EngineAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_folder("STACK", "Aligned stack folder (with deposits)",
                         "A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).")
+        self.add(QgsProcessingParameterVectorLayer("DEPOSITS", tr("Deposits to train on (points, optional)"),
+                                                   [QgsProcessing.TypeVectorPoint], optional=True),
+                 "Another deposit type on the same stack: the stack and its cached embedding are reused. Empty: the "
+                 "deposits given to Align.")
         self.add_model()
         self.add_backend()
         self.add_threads()
@@ -73,7 +78,8 @@ class FinetuneAlgorithm(EngineAlgorithm):
                          folds=self.parameterAsInt(parameters, "FOLDS", context),
                          block_m=self.parameterAsDouble(parameters, "BLOCK", context),
                          seed=self.parameterAsInt(parameters, "SEED", context), overwrite=False,
-                         feedback=feedback, threads=threads)
+                         feedback=feedback, threads=threads,
+                         deposits=self.vector_source(parameters, "DEPOSITS", context, feedback))
         results = {"OUTPUT": r["head"]}
         feedback.pushInfo(tr("Head trained on {0} deposits: {1}").format(r["deposits"], r["head"]))
         if r["cv"]:
