@@ -259,9 +259,8 @@ class HeadMethod:
         self.config, self.categorical, self.n_bands = config, categorical, n_bands
 
     def _split(self, x):
-        if self.config.inputs == "emb":
-            return None, x
-        return x[:, :self.n_bands], (x[:, self.n_bands:] if self.config.inputs == "both" else None)
+        bands, emb = x[:, :self.n_bands], x[:, self.n_bands:]
+        return {"emb": (None, emb), "both": (bands, emb), "bands": (bands, None)}[self.config.inputs]
 
     def fit(self, x, y):
         self.head = fit_evidence_head(*self._split(x), y, self.config, self.categorical[:self.n_bands or 0])
