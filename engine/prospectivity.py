@@ -125,6 +125,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
         card = {"encoder": {"name": model_name, "sha256": sha},
                 "stack_signature": stack_signature(st),
+                "class_tables": {str(j): b["classes"] for j, b in enumerate(st.bands) if b.get("classes")},
                 "sources": st.sources,
                 "stack": os.path.abspath(stack_dir),
                 "deposits_file": os.path.abspath(deposits) if deposits else (st.manifest["deposits"] or {}).get("path"),
@@ -168,6 +169,21 @@ def embeddings_verdict(report, inputs):
     return v
 
 
+def class_remap(card, st):
+    """{band: (codes here, codes the head knows)} for categorical bands whose classes are numbered
+    differently here (another lithology file, another area): classes are matched by name, and a class
+    the head never saw becomes missing (weight 0) instead of silently borrowing another rock's weight."""
+    out = {}
+    for j, b in enumerate(st.bands):
+        known, here = card.get("class_tables", {}).get(str(j)), b.get("classes")
+        if not known or not here or known == here:
+            continue
+        code_of = {name: float(code) for code, name in known.items()}
+        pairs = sorted((float(c), code_of.get(name, np.nan)) for c, name in here.items())
+        out[j] = (np.array([a for a, _ in pairs]), np.array([k for _, k in pairs]))
+    return out
+
+
 def _check_head_fits(card, st, sha):
     """sha: the foundation model's, or None for a head that does not read embeddings."""
     if sha is not None and card["encoder"]["sha256"] != sha:
@@ -197,6 +213,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
         _check_head_fits(card, st, sha if head.reads_embedding else None)
+        head.class_remap = class_remap(card, st)
     args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
     if scheduler is not None:
         from .distributed import cluster_client, is_client
@@ -289,6 +306,10 @@ def _evidence_tile(st, head, reader, sources, w, valid):
     c_, h, ww = bands.shape
     idx = np.flatnonzero(valid.ravel())
     b = bands.reshape(c_, -1)[:, idx].T
+    for j, (here, known) in getattr(head, "class_remap", {}).items():
+        k = np.searchsorted(here, b[:, j])
+        hit = (k < len(here)) & (here[np.minimum(k, len(here) - 1)] == b[:, j])
+        b[:, j] = np.where(hit, known[np.minimum(k, len(here) - 1)], np.nan)
     e = None
     if head.reads_embedding:
         f = reader.pixel_features(w)

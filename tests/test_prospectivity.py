@@ -317,3 +317,33 @@ def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_
     twin.mkdir()
     (twin / "stack.json").write_text(json.dumps(m))
     assert layers_identity(str(twin)) == layers_identity(kolari_400)
+
+
+def test_rock_units_are_matched_by_name_when_another_stack_numbers_them_differently(kolari_400, trained_head, tmp_path):
+    """The same lithology under other class numbers (another file or area) maps exactly as before."""
+    import shutil
+
+    from engine.prospectivity import predict
+
+    twin = tmp_path / "renumbered"
+    shutil.copytree(kolari_400, twin)
+    m = json.load(open(twin / "stack.json"))
+    j = next(i for i, b in enumerate(m["bands"]) if b.get("classes"))
+    classes = m["bands"][j]["classes"]
+    codes = sorted(int(c) for c in classes)
+    new_code = dict(zip(codes, reversed(codes)))  # 1 <-> K, 2 <-> K-1, ...
+    m["bands"][j]["classes"] = {str(new_code[int(c)]): name for c, name in classes.items()}
+    with rasterio.open(os.path.join(kolari_400, "stack.tif")) as src:
+        prof, data = src.profile, src.read()
+    band = data[j]
+    ok = np.isfinite(band)
+    band[ok] = np.vectorize(lambda v: new_code[int(v)])(band[ok])
+    with rasterio.open(twin / "stack.tif", "w", **prof) as dst:
+        dst.write(data)
+    (twin / "stack.json").write_text(json.dumps(m))
+    a = predict(kolari_400, trained_head[0], str(tmp_path / "p_a"), contributions=False)
+    b = predict(str(twin), trained_head[0], str(tmp_path / "p_b"), contributions=False)
+    pa = rasterio.open(os.path.join(a["out_dir"], "prospectivity.tif")).read(1)
+    pb = rasterio.open(os.path.join(b["out_dir"], "prospectivity.tif")).read(1)
+    assert np.isfinite(pa).any()
+    np.testing.assert_allclose(pb, pa, atol=1e-6, equal_nan=True)
