@@ -5,7 +5,7 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="181"/>
-        <location filename="../mpm_plugin/dock.py" line="942"/>
+        <location filename="../mpm_plugin/dock.py" line="945"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
@@ -13,6 +13,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="211"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
@@ -62,174 +63,174 @@
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="245"/>
-        <location filename="../mpm_plugin/dock.py" line="463"/>
+        <location filename="../mpm_plugin/dock.py" line="248"/>
+        <location filename="../mpm_plugin/dock.py" line="466"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="248"/>
+        <location filename="../mpm_plugin/dock.py" line="251"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="265"/>
+        <location filename="../mpm_plugin/dock.py" line="268"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="291"/>
+        <location filename="../mpm_plugin/dock.py" line="294"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="302"/>
+        <location filename="../mpm_plugin/dock.py" line="305"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <location filename="../mpm_plugin/dock.py" line="306"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="306"/>
-        <location filename="../mpm_plugin/dock.py" line="492"/>
+        <location filename="../mpm_plugin/dock.py" line="309"/>
+        <location filename="../mpm_plugin/dock.py" line="495"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock.py" line="310"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="310"/>
-        <location filename="../mpm_plugin/dock.py" line="499"/>
-        <location filename="../mpm_plugin/dock.py" line="668"/>
+        <location filename="../mpm_plugin/dock.py" line="313"/>
+        <location filename="../mpm_plugin/dock.py" line="502"/>
+        <location filename="../mpm_plugin/dock.py" line="671"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock.py" line="314"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="314"/>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock.py" line="317"/>
+        <location filename="../mpm_plugin/dock.py" line="510"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <location filename="../mpm_plugin/dock.py" line="318"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="322"/>
+        <location filename="../mpm_plugin/dock.py" line="325"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="334"/>
+        <location filename="../mpm_plugin/dock.py" line="337"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="348"/>
+        <location filename="../mpm_plugin/dock.py" line="351"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="350"/>
+        <location filename="../mpm_plugin/dock.py" line="353"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="354"/>
+        <location filename="../mpm_plugin/dock.py" line="357"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="355"/>
+        <location filename="../mpm_plugin/dock.py" line="358"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="463"/>
+        <location filename="../mpm_plugin/dock.py" line="466"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="485"/>
+        <location filename="../mpm_plugin/dock.py" line="488"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="486"/>
+        <location filename="../mpm_plugin/dock.py" line="489"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="496"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock.py" line="503"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock.py" line="510"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="682"/>
+        <location filename="../mpm_plugin/dock.py" line="685"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="710"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="710"/>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="710"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
+        <location filename="../mpm_plugin/dock.py" line="710"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>validation</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
+        <location filename="../mpm_plugin/dock.py" line="811"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -255,102 +256,102 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="324"/>
+        <location filename="../mpm_plugin/dock.py" line="327"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="415"/>
+        <location filename="../mpm_plugin/dock.py" line="418"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="459"/>
+        <location filename="../mpm_plugin/dock.py" line="462"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="483"/>
+        <location filename="../mpm_plugin/dock.py" line="486"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="490"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="497"/>
+        <location filename="../mpm_plugin/dock.py" line="500"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="504"/>
+        <location filename="../mpm_plugin/dock.py" line="507"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="542"/>
-        <location filename="../mpm_plugin/dock.py" line="693"/>
+        <location filename="../mpm_plugin/dock.py" line="545"/>
+        <location filename="../mpm_plugin/dock.py" line="696"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="857"/>
+        <location filename="../mpm_plugin/dock.py" line="860"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="887"/>
+        <location filename="../mpm_plugin/dock.py" line="890"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="530"/>
+        <location filename="../mpm_plugin/dock.py" line="533"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="599"/>
+        <location filename="../mpm_plugin/dock.py" line="602"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="620"/>
+        <location filename="../mpm_plugin/dock.py" line="623"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="628"/>
+        <location filename="../mpm_plugin/dock.py" line="631"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="632"/>
+        <location filename="../mpm_plugin/dock.py" line="635"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="637"/>
+        <location filename="../mpm_plugin/dock.py" line="640"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="648"/>
+        <location filename="../mpm_plugin/dock.py" line="651"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="649"/>
+        <location filename="../mpm_plugin/dock.py" line="652"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="661"/>
+        <location filename="../mpm_plugin/dock.py" line="664"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -360,31 +361,31 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="662"/>
+        <location filename="../mpm_plugin/dock.py" line="665"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="664"/>
+        <location filename="../mpm_plugin/dock.py" line="667"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="674"/>
+        <location filename="../mpm_plugin/dock.py" line="677"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="676"/>
+        <location filename="../mpm_plugin/dock.py" line="679"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="709"/>
+        <location filename="../mpm_plugin/dock.py" line="712"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
@@ -401,94 +402,94 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
+        <location filename="../mpm_plugin/dock.py" line="811"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="548"/>
+        <location filename="../mpm_plugin/dock.py" line="551"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="624"/>
+        <location filename="../mpm_plugin/dock.py" line="627"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="698"/>
+        <location filename="../mpm_plugin/dock.py" line="701"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="895"/>
+        <location filename="../mpm_plugin/dock.py" line="898"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="596"/>
-        <location filename="../mpm_plugin/dock.py" line="597"/>
+        <location filename="../mpm_plugin/dock.py" line="599"/>
+        <location filename="../mpm_plugin/dock.py" line="600"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="600"/>
+        <location filename="../mpm_plugin/dock.py" line="603"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="601"/>
+        <location filename="../mpm_plugin/dock.py" line="604"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="811"/>
+        <location filename="../mpm_plugin/dock.py" line="814"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.3f}, success-rate AUC {3:.3f}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.3f}，成功率曲线 AUC {3:.3f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="837"/>
+        <location filename="../mpm_plugin/dock.py" line="840"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="922"/>
+        <location filename="../mpm_plugin/dock.py" line="925"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="610"/>
+        <location filename="../mpm_plugin/dock.py" line="613"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="612"/>
+        <location filename="../mpm_plugin/dock.py" line="615"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="856"/>
+        <location filename="../mpm_plugin/dock.py" line="859"/>
         <location filename="../mpm_plugin/plots.py" line="385"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="930"/>
+        <location filename="../mpm_plugin/dock.py" line="933"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="754"/>
+        <location filename="../mpm_plugin/dock.py" line="757"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="764"/>
+        <location filename="../mpm_plugin/dock.py" line="767"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="769"/>
+        <location filename="../mpm_plugin/dock.py" line="772"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
@@ -766,6 +767,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/plots.py" line="147"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="127"/>
         <source>Method</source>
         <translation>方法</translation>
@@ -1056,6 +1058,144 @@
         <translation>构造提取：{0}</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="35"/>
+        <source>Weights of evidence...</source>
+        <translation>证据权...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="37"/>
+        <source>Calculate weights of one evidence layer against the known deposits: weights table and contrast plot</source>
+        <translation>计算一个证据图层相对于已知矿床的权重：权重表和对比度图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="80"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="36"/>
+        <source>Weights of evidence</source>
+        <translation>证据权</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="89"/>
+        <source>An evidence raster of integer classes (e.g. distance in 100 m steps, lithology codes), in a projected CRS</source>
+        <translation>整数类别的证据栅格（例如以 100 m 为步长的距离、岩性代码），采用投影坐标系</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="91"/>
+        <source>Evidence raster</source>
+        <translation>证据栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="108"/>
+        <source>Unit cell area</source>
+        <translation>单位单元面积</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="112"/>
+        <source>A class is used in the generalisation only when its studentised contrast reaches this</source>
+        <translation>只有学生化对比度达到此值的类别才用于概化</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="114"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="130"/>
+        <source>Studentised contrast threshold</source>
+        <translation>学生化对比度阈值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="115"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="176"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="108"/>
+        <source>Calculate weights</source>
+        <translation>计算权重</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="118"/>
+        <source>Pick an evidence raster and the known deposits, then Calculate weights.</source>
+        <translation>选择证据栅格和已知矿床，然后点击“计算权重”。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="27"/>
+        <source>categorical (each class)</source>
+        <translation>categorical（逐类）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="27"/>
+        <source>ascending (favourable when low)</source>
+        <translation>ascending（数值低时有利）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="28"/>
+        <source>descending (favourable when high)</source>
+        <translation>descending（数值高时有利）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="131"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="242"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <source>Contrast</source>
+        <translation>对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="132"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <source>Class</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="156"/>
+        <source>Pick an evidence raster and the known deposits first.</source>
+        <translation>请先选择证据栅格和已知矿床。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="161"/>
+        <source>Choose an output folder in the panel first.</source>
+        <translation>请先在面板中选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="244"/>
+        <source>Studentised contrast</source>
+        <translation>学生化对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="176"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="180"/>
+        <source>Calculating weights of '{0}'...</source>
+        <translation>正在计算“{0}”的权重...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="190"/>
+        <source>{0} classes, {1} deposits; weights table {2}</source>
+        <translation>{0} 个类别，{1} 个矿床；权重表 {2}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <source>Stud. C</source>
+        <translation>学生化对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
+        <source>Studentised contrast threshold {0:g}</source>
+        <translation>学生化对比度阈值 {0:g}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="234"/>
+        <source>Favourable up to class {0}</source>
+        <translation>有利范围直到类别 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="247"/>
+        <source>threshold {0:g}</source>
+        <translation>阈值 {0:g}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="189"/>
+        <source>{0} generalised</source>
+        <translation>{0} 概化</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="250"/>
+        <source>split {0}</source>
+        <translation>分界 {0}</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="27"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="39"/>
@@ -1208,11 +1348,6 @@
         <translation>验证远景图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="108"/>
-        <source>Calculate weights</source>
-        <translation>计算权重</translation>
-    </message>
-    <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="197"/>
         <source>Calculate response</source>
         <translation>计算响应</translation>
@@ -1238,11 +1373,6 @@
         <location filename="../mpm_plugin/algorithms/structures.py" line="60"/>
         <source>Structures</source>
         <translation>构造</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="36"/>
-        <source>Weights of evidence</source>
-        <translation>证据权</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="24"/>
@@ -1744,11 +1874,6 @@
         <location filename="../mpm_plugin/algorithms/wofe.py" line="123"/>
         <source>Evidence raster (integer classes)</source>
         <translation>证据栅格（整数类别）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="130"/>
-        <source>Studentised contrast threshold</source>
-        <translation>学生化对比度阈值</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="135"/>
