@@ -768,7 +768,7 @@
     <message>
         <location filename="../mpm_plugin/plots.py" line="147"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="127"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="148"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
@@ -1069,7 +1069,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="80"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="55"/>
         <source>Weights of evidence</source>
         <translation>证据权</translation>
     </message>
@@ -1095,14 +1095,14 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="114"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="130"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="151"/>
         <source>Studentised contrast threshold</source>
         <translation>学生化对比度阈值</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="115"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="176"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="108"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="129"/>
         <source>Calculate weights</source>
         <translation>计算权重</translation>
     </message>
@@ -1198,7 +1198,7 @@
     <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="27"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="39"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="58"/>
         <source>Known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
@@ -1348,18 +1348,18 @@
         <translation>验证远景图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="197"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="218"/>
         <source>Calculate response</source>
         <translation>计算响应</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="260"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="281"/>
         <source>Logistic regression</source>
         <translation>逻辑回归</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="309"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="328"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="330"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="349"/>
         <source>Fuzzy overlay</source>
         <translation>模糊叠加</translation>
     </message>
@@ -1420,22 +1420,22 @@
         <translation>在整幅图上用已知矿床点评价一幅完成的远景图（来自“预测远景”或任何其他方法）：成功率曲线（捕获的矿床比例对圈定面积比例）及其 AUC、ROC-AUC 和 PR-AUC（所有有效像元作为背景）、预测-面积图，以及面积前 10 % 中的矿床比例。位于图外或无数据像元上的矿床被剔除并列出。在输出文件夹中写入 validation.json 和 validation.png（用面板的“打开结果...”查看曲线）。可用于在同一批矿床上比较由不同数据或方法得到的图；预测头自身的折外指标请使用“微调远景预测头”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="109"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="130"/>
         <source>Weights of evidence of one evidence raster of integer classes against known deposit points, as ArcSDM and Geoscience Australia compute them (checked number by number against GA's Cloncurry reference). Method categorical: each class on its own (lithology, stratigraphy); ascending: cumulative from the lowest class, for evidence favourable when low (distance to a structure); descending: cumulative from the highest class (density, intensity). The weights table (CSV) has GA's columns: CLASS, areas, NO_POINTS, W+, W- and their standard deviations, CONTRAST, S_CONTRAST, studentised contrast STUDC, GEN_CLASS, WEIGHT and W_STD. Generalisation: a cumulative table becomes binary (GEN_CLASS 2 up to the class of maximum contrast among those whose studentised contrast reaches the threshold, 1 beyond); a categorical table keeps each class with its W+ (or, with pooling, the classes below the threshold become class 99). The generalised raster is the evidence reclassified to GEN_CLASS: give it with the table to Calculate response. A raster with fractional values must be reclassified into integer classes first.</source>
         <translation>按 ArcSDM 和澳大利亚地球科学局（GA）的算法，计算一个整数分类证据栅格相对于已知矿床点的证据权（已与 GA 的 Cloncurry 参考结果逐项核对）。方法 categorical：每个类别单独计算（岩性、地层）；ascending：从最小类别开始累积，适用于数值越低越有利的证据（到构造的距离）；descending：从最大类别开始累积（密度、强度）。权重表（CSV）采用 GA 的列：CLASS、面积、NO_POINTS、W+、W- 及其标准差、CONTRAST、S_CONTRAST、学生化对比度 STUDC、GEN_CLASS、WEIGHT 和 W_STD。概化：累积表变为二值（GEN_CLASS 2 为直到学生化对比度达到阈值的类别中对比度最大的类别为止，其后为 1）；分类表保留每个类别及其 W+（若选择合并，则低于阈值的类别合并为类别 99）。概化栅格是按 GEN_CLASS 重分类后的证据：将其与权重表一起交给“计算响应”。含小数值的栅格须先重分类为整数类别。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="198"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="219"/>
         <source>Posterior probability of a deposit per unit cell from several evidence maps and their weights tables (GA / ArcSDM Calculate Response): posterior logit = prior logit + the sum of each pixel's class WEIGHT; its standard deviation from the weights' variances (and the missing-data variance), and the confidence (posterior / standard deviation). Give the generalised rasters from Calculate weights with their tables, in the same order, on one grid. Checks conditional independence: the ratio of observed to predicted deposits (warning below 0.85) and Agterberg &amp; Cheng's test (warning when its probability exceeds 0.95); a warning means correlated evidence inflates the posterior: drop or merge such maps. Writes posterior.tif, posterior_std.tif, confidence.tif, conditions.csv (each unique condition), auc.csv (threshold table and AUC) and summary.json into a new folder.</source>
         <translation>由多个证据图及其权重表计算每个单位单元出现矿床的后验概率（GA / ArcSDM 的 Calculate Response）：后验 logit = 先验 logit + 各像元所属类别 WEIGHT 之和；其标准差来自权重的方差（及缺失数据方差），置信度 = 后验 / 标准差。请按相同顺序给出“计算权重”生成的概化栅格及其权重表，且位于同一网格。检验条件独立性：观测与预测矿床数之比（低于 0.85 时警告）以及 Agterberg 与 Cheng 检验（其概率超过 0.95 时警告）；出现警告说明相关的证据夸大了后验概率：请删除或合并这些图层。在新文件夹中写入 posterior.tif、posterior_std.tif、confidence.tif、conditions.csv（每个唯一条件）、auc.csv（阈值表和 AUC）以及 summary.json。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="282"/>
         <source>Logistic regression on the same evidence as weights of evidence (ArcSDM's Logistic Regression): each map's generalised classes (GEN_CLASS of its weights table) become indicator variables (the largest class is the reference) and the model is fitted on the unique conditions (deposits out of the area in unit cells). Unlike weights of evidence it does not count correlated evidence twice: the predicted deposits equal the observed ones. Give the evidence rasters with their weights tables, in the same order. Writes lr_posterior.tif, lr_posterior_std.tif, coefficients.csv (each coefficient with its standard error), conditions.csv, auc.csv and summary.json into a new folder.</source>
         <translation>在与证据权相同的证据上进行逻辑回归（ArcSDM 的 Logistic Regression）：每个图层的概化类别（其权重表的 GEN_CLASS）成为指示变量（面积最大的类别为参照），模型在唯一条件上拟合（以单位单元计的面积中的矿床数）。与证据权不同，它不会重复计算相关的证据：预测矿床数等于观测矿床数。请按相同顺序给出证据栅格及其权重表。在新文件夹中写入 lr_posterior.tif、lr_posterior_std.tif、coefficients.csv（每个系数及其标准误差）、conditions.csv、auc.csv 和 summary.json。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="310"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="331"/>
         <source>Knowledge-driven prospectivity for areas with too few deposits to weigh evidence: each raster becomes a fuzzy membership (0 to 1, how favourable each value is) and the memberships are combined. One row of memberships per raster, in the same order: function, A, B. linear: membership 0 at A, 1 at B (A &gt; B when low values are favourable); small / large: midpoint A, spread B (ArcGIS Fuzzy Small / Large); gaussian: centre A, spread B. Operators: and (minimum), or (maximum), product, sum (1 - product of 1 - m), gamma (sum^gamma x product^(1 - gamma)). qgis_process: --MEMBERSHIPS=linear,5000,0,large,3,5 (rows one after the other). The rasters must be on one grid; nodata stays nodata.</source>
         <translation>知识驱动的成矿远景评价，适用于矿床太少、无法计算证据权的地区：每个栅格转换为模糊隶属度（0 到 1，表示每个值的有利程度），再将隶属度组合。每个栅格一行隶属度参数，顺序相同：函数、A、B。linear：A 处隶属度为 0，B 处为 1（数值越低越有利时 A &gt; B）；small / large：中点 A，扩展度 B（ArcGIS 的 Fuzzy Small / Large）；gaussian：中心 A，扩展度 B。运算符：and（最小值）、or（最大值）、product（乘积）、sum（1 - (1 - m) 的乘积）、gamma（sum^gamma x product^(1 - gamma)）。qgis_process：--MEMBERSHIPS=linear,5000,0,large,3,5（各行依次排列）。栅格须位于同一网格；无数据仍为无数据。</translation>
     </message>
@@ -1502,7 +1502,7 @@
     <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="246"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="45"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="72"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="93"/>
         <source>Could not load the layer given for {0}</source>
         <translation>无法加载为 {0} 指定的图层</translation>
     </message>
@@ -1816,7 +1816,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/validate.py" line="26"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="125"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="146"/>
         <source>Band</source>
         <translation>波段</translation>
     </message>
@@ -1846,176 +1846,176 @@
         <translation>ROC-AUC {0:.3f}，成功率 AUC {1:.3f}；使用 {2} 个矿床，剔除 {3} 个</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="63"/>
         <source>Unit cell area (km2)</source>
         <translation>单位单元面积（km2）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="69"/>
         <source>Missing-data class (empty: none)</source>
         <translation>缺失数据类别（留空：无）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="56"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="75"/>
         <source>Evidence rasters (usually generalised)</source>
         <translation>证据栅格（通常为概化栅格）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="59"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="78"/>
         <source>Weights tables (CSV, same order as the rasters)</source>
         <translation>权重表（CSV，与栅格顺序相同）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="82"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="103"/>
         <source>EVIDENCE: no evidence raster given; give at least one</source>
         <translation>EVIDENCE：未给出证据栅格；请至少给出一个</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="123"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="144"/>
         <source>Evidence raster (integer classes)</source>
         <translation>证据栅格（整数类别）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="135"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="156"/>
         <source>Pool the categorical classes below the threshold (ArcSDM)</source>
         <translation>合并低于阈值的分类类别（ArcSDM）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="137"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="189"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="158"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="210"/>
         <source>Weights table</source>
         <translation>权重表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="137"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="158"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="139"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="160"/>
         <source>Generalised raster</source>
         <translation>概化栅格</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="142"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="163"/>
         <source>Classes</source>
         <translation>类别数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="143"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="164"/>
         <source>Deposits in the study area</source>
         <translation>研究区内的矿床数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="144"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="220"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="165"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="241"/>
         <source>Prior probability per unit cell</source>
         <translation>每个单位单元的先验概率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="145"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="166"/>
         <source>Classes reaching the studentised contrast</source>
         <translation>达到学生化对比度阈值的类别数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="213"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="234"/>
         <source>Response folder</source>
         <translation>响应文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="217"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="238"/>
         <source>Unique conditions (CSV)</source>
         <translation>唯一条件（CSV）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="218"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="239"/>
         <source>Threshold table and AUC (CSV)</source>
         <translation>阈值表和 AUC（CSV）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="219"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="240"/>
         <source>Summary (JSON)</source>
         <translation>摘要（JSON）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="221"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="278"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="242"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="299"/>
         <source>AUC of the posterior</source>
         <translation>后验概率的 AUC</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="222"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="243"/>
         <source>Deposits observed</source>
         <translation>观测矿床数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="223"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="279"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="244"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="300"/>
         <source>Deposits predicted (sum of posterior x area)</source>
         <translation>预测矿床数（后验概率 x 面积之和）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="224"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="245"/>
         <source>Observed / predicted deposits</source>
         <translation>观测 / 预测矿床数之比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="225"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="246"/>
         <source>Agterberg-Cheng z</source>
         <translation>Agterberg-Cheng 检验 z 值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="226"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="247"/>
         <source>Agterberg-Cheng probability of dependence</source>
         <translation>Agterberg-Cheng 检验的非独立概率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="227"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="248"/>
         <source>Conditional independence violated</source>
         <translation>违反条件独立性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="228"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="249"/>
         <source>Warnings</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="273"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="294"/>
         <source>Logistic regression folder</source>
         <translation>逻辑回归文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="277"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="298"/>
         <source>Coefficients (CSV)</source>
         <translation>系数（CSV）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="280"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="301"/>
         <source>The fit converged</source>
         <translation>拟合已收敛</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="319"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="340"/>
         <source>Evidence rasters</source>
         <translation>证据栅格</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="321"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="342"/>
         <source>Membership per raster (function, A, B)</source>
         <translation>每个栅格的隶属度（函数、A、B）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="325"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="346"/>
         <source>Gamma</source>
         <translation>Gamma 值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="355"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="376"/>
         <source>LAYERS: no raster given; give at least one</source>
         <translation>LAYERS：未给出栅格；请至少给出一个</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="173"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="194"/>
         <source>Weights ({0}) of '{1}': {2} classes, {3} deposits in {4:.2f} unit cells, prior {5:.6g}; {6} classes with studentised contrast &gt;= {7:g}</source>
         <translation>“{1}”的权重（{0}）：{2} 个类别，{4:.2f} 个单位单元中有 {3} 个矿床，先验概率 {5:.6g}；{6} 个类别的学生化对比度 &gt;= {7:g}</translation>
     </message>
@@ -2035,12 +2035,12 @@
         <translation>置信度（后验 / 标准差）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="240"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
         <source>Response of {0} evidence maps: {1} unique conditions, prior {2:.6g}, posterior {3:.4g} to {4:.4g}, AUC {5:.4f}</source>
         <translation>{0} 个证据图的响应：{1} 个唯一条件，先验概率 {2:.6g}，后验概率 {3:.4g} 至 {4:.4g}，AUC {5:.4f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="243"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="264"/>
         <source>Conditional independence: {0} deposits observed, {1:.1f} predicted (ratio {2:.2f}); Agterberg-Cheng z {3:.2f}, probability {4:.3f}</source>
         <translation>条件独立性：观测矿床 {0} 个，预测 {1:.1f} 个（比值 {2:.2f}）；Agterberg-Cheng 检验 z = {3:.2f}，概率 {4:.3f}</translation>
     </message>
@@ -2055,68 +2055,68 @@
         <translation>逻辑回归标准差</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="294"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="315"/>
         <source>Logistic regression: {0} in {1} iterations, AUC {2:.4f}, {3:.1f} deposits predicted for {4} observed</source>
         <translation>逻辑回归：{1} 次迭代{0}，AUC {2:.4f}，观测 {4} 个矿床，预测 {3:.1f} 个</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="295"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="316"/>
         <source>converged</source>
         <translation>已收敛</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="295"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="316"/>
         <source>NOT converged</source>
         <translation>未收敛</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="322"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="343"/>
         <source>Function</source>
         <translation>函数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="365"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="386"/>
         <source>Fuzzy overlay ({0}) of {1} rasters written to {2}</source>
         <translation>{1} 个栅格的模糊叠加（{0}）已写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="85"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="106"/>
         <source>{0} evidence rasters but {1} weights tables: give one table per raster, in the same order (TABLES)</source>
         <translation>{0} 个证据栅格但有 {1} 个权重表：请为每个栅格按相同顺序给出一个权重表（TABLES）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="90"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="111"/>
         <source>Evidence '{0}' with weights table {1}</source>
         <translation>证据“{0}”使用权重表 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="103"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="124"/>
         <source>Warning: {0}</source>
         <translation>警告：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="178"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="199"/>
         <source>Favourable: class {0} {1} (contrast {2:.3f}, studentised {3:.2f}): W+ {4:.4f}, W- {5:.4f}</source>
         <translation>有利：类别 {0} {1}（对比度 {2:.3f}，学生化对比度 {3:.2f}）：W+ {4:.4f}，W- {5:.4f}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="335"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="356"/>
         <source>MEMBERSHIPS has {0} values for {1} rasters: give 3 per raster (function, A, B), in the rasters' order</source>
         <translation>MEMBERSHIPS 有 {0} 个值，但栅格有 {1} 个：请按栅格顺序为每个栅格给出 3 个值（函数、A、B）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="360"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="160"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="381"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="181"/>
         <source>{0}: '{1}' is the evidence raster itself; inputs are never overwritten: choose another file</source>
         <translation>{0}：“{1}”就是证据栅格本身；输入数据绝不会被覆盖：请选择其他文件</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="341"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="362"/>
         <source>MEMBERSHIPS row {0} ('{1}'): unknown function '{2}'; use linear, small, large or gaussian</source>
         <translation>MEMBERSHIPS 第 {0} 行（“{1}”）：未知函数“{2}”；请使用 linear、small、large 或 gaussian</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="346"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="367"/>
         <source>MEMBERSHIPS row {0} ('{1}'): A and B must be numbers (got '{2}', '{3}')</source>
         <translation>MEMBERSHIPS 第 {0} 行（“{1}”）：A 和 B 必须是数字（得到“{2}”、“{3}”）</translation>
     </message>
@@ -2125,8 +2125,8 @@
         <location filename="../mpm_plugin/algorithms/finetune.py" line="53"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="214"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="274"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="235"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="295"/>
         <source>A new folder (it must not exist, or be empty).</source>
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
@@ -2147,7 +2147,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/embed.py" line="25"/>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="328"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="349"/>
         <source>A GeoTIFF (.tif).</source>
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
@@ -2227,62 +2227,62 @@
         <translation>任意坐标系；将重投影到该图的坐标系。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="41"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="60"/>
         <source>Every point must lie on a valid pixel of the evidence; each point counts (GA's convention).</source>
         <translation>每个点都必须位于证据的有效像元上；每个点都计数（GA 的约定）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="46"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="65"/>
         <source>Area of one unit cell: the prior and the weights count deposits per unit cell. 1 km2 is usual; the study area must hold far more unit cells than deposits.</source>
         <translation>一个单位单元的面积：先验概率和权重按单位单元统计矿床数。通常为 1 km2；研究区的单位单元数必须远多于矿床数。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="71"/>
         <source>The class value meaning 'inside the study area, evidence unknown here': kept out of the totals (weights) and adding the missing-data variance (response).</source>
         <translation>表示“位于研究区内、但此处证据未知”的类别值：不计入总数（权重），并增加缺失数据方差（响应）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="58"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="77"/>
         <source>The generalised rasters written by Calculate weights (or the original rasters), all on one grid.</source>
         <translation>“计算权重”写出的概化栅格（或原始栅格），均位于同一网格。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="61"/>
-        <source>One weights table per evidence raster, in the same order (qgis_process: repeat --TABLES=...). Each raster's classes are looked up in its table (CLASS -&gt; WEIGHT, W_STD).</source>
-        <translation>每个证据栅格一个权重表，顺序相同（qgis_process：重复 --TABLES=...）。每个栅格的类别在其权重表中查找（CLASS -&gt; WEIGHT、W_STD）。</translation>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="80"/>
+        <source>One weights table per evidence raster (qgis_process: repeat --TABLES=...): paired by file name when each raster has one table of its name (Dist2Breccia.tif and Dist2Breccia.csv, or X_generalised.tif and X_weights.csv), else in the order given. Each raster's classes are looked up in its table (CLASS -&gt; WEIGHT, W_STD).</source>
+        <translation>每个证据栅格一个权重表（qgis_process：重复 --TABLES=...）：当每个栅格都有一个同名的权重表时按文件名配对（Dist2Breccia.tif 与 Dist2Breccia.csv，或 X_generalised.tif 与 X_weights.csv），否则按给出的顺序配对。每个栅格的类别在其权重表中查找（CLASS -&gt; WEIGHT、W_STD）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="124"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="145"/>
         <source>Projected CRS in metres; nodata is outside the study area.</source>
         <translation>以米为单位的投影坐标系；无数据像元位于研究区之外。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="132"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="153"/>
         <source>A class is used in the generalisation only when its studentised contrast reaches this (2: about 95 % confidence that the contrast is not zero).</source>
         <translation>只有学生化对比度达到此值的类别才用于概化（2：约 95 % 的置信度认为对比度不为零）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="138"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="159"/>
         <source>A .csv file.</source>
         <translation>一个 .csv 文件。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="141"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="162"/>
         <source>The evidence reclassified to GEN_CLASS (GeoTIFF).</source>
         <translation>按 GEN_CLASS 重分类的证据（GeoTIFF）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="320"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="341"/>
         <source>On one grid (Align evidence stack, or Raster &gt; Align Rasters).</source>
         <translation>位于同一网格（对齐证据数据栈，或 栅格 &gt; 对齐栅格）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="323"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="344"/>
         <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
         <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="327"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="348"/>
         <source>Only for the gamma operator: 0 is the product, 1 the sum.</source>
         <translation>仅用于 gamma 运算符：0 即乘积，1 即和。</translation>
     </message>
@@ -2302,7 +2302,7 @@
         <translation>阈值划分方式</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="324"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="345"/>
         <source>Operator</source>
         <translation>运算符</translation>
     </message>
@@ -2382,12 +2382,12 @@
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="128"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="149"/>
         <source>Values: categorical, ascending (favourable when low), descending (favourable when high).</source>
         <translation>取值：categorical、ascending（数值低时有利）、descending（数值高时有利）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/wofe.py" line="324"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="345"/>
         <source>Values: and, or, product, sum, gamma.</source>
         <translation>取值：and、or、product、sum、gamma。</translation>
     </message>

@@ -30,6 +30,25 @@ LOGISTIC_RASTERS = (("POSTERIOR", "posterior", "Logistic regression posterior"),
                     ("STD", "std", "Logistic regression standard deviation"))
 
 
+def _stem(path, suffix):
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return stem[:-len(suffix)] if stem.endswith(suffix) else stem
+
+
+def pair_by_name(layers, tables):
+    """The tables in the layers' order: matched by file name when every raster has exactly one table of its name
+    (Dist2Breccia.tif / Dist2Breccia.csv, or X_generalised.tif / X_weights.csv as the panel writes them), else
+    as given (the Toolbox may list the layers in project order, not in the order the tables were added)."""
+    stems = [_stem(t, "_weights") for t in tables]
+    matched = []
+    for layer in layers:
+        hits = [t for t, s in zip(tables, stems) if s == _stem(layer.source(), "_generalised")]
+        if len(hits) != 1:
+            return tables
+        matched.append(hits[0])
+    return matched if len(set(matched)) == len(tables) else tables
+
+
 class WofeAlgorithm(EngineAlgorithm):
     """Parameters the weights-of-evidence tools share (deposits, unit cell, missing class, evidence pairs)."""
 
@@ -58,8 +77,10 @@ class WofeAlgorithm(EngineAlgorithm):
                  "The generalised rasters written by Calculate weights (or the original rasters), all on one grid.")
         self.add(QgsProcessingParameterMultipleLayers("TABLES", tr("Weights tables (CSV, same order as the rasters)"),
                                                       QgsProcessing.TypeFile),
-                 "One weights table per evidence raster, in the same order (qgis_process: repeat --TABLES=...). "
-                 "Each raster's classes are looked up in its table (CLASS -> WEIGHT, W_STD).")
+                 "One weights table per evidence raster (qgis_process: repeat --TABLES=...): paired by file name "
+                 "when each raster has one table of its name (Dist2Breccia.tif and Dist2Breccia.csv, or "
+                 "X_generalised.tif and X_weights.csv), else in the order given. Each raster's classes are looked up "
+                 "in its table (CLASS -> WEIGHT, W_STD).")
 
     def missing(self, parameters, context):
         if parameters.get("MISSING") in (None, ""):
@@ -85,7 +106,7 @@ class WofeAlgorithm(EngineAlgorithm):
                 "{0} evidence rasters but {1} weights tables: give one table per raster, in the same order "
                 "(TABLES)").format(len(layers), len(tables)))
         pairs = []
-        for layer, table in zip(layers, tables):
+        for layer, table in zip(layers, pair_by_name(layers, tables)):
             path = self._file_source(layer, context, feedback)
             feedback.pushInfo(tr("Evidence '{0}' with weights table {1}").format(layer.name(), table))
             pairs.append((path, read_weights_csv(table, name=layer.name())))
