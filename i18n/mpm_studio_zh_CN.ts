@@ -1101,7 +1101,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="115"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="176"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="177"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="129"/>
         <source>Calculate weights</source>
         <translation>计算权重</translation>
@@ -1128,70 +1128,70 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="131"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="242"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="244"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
         <source>Contrast</source>
         <translation>对比度</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="132"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
         <source>Class</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="156"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="157"/>
         <source>Pick an evidence raster and the known deposits first.</source>
         <translation>请先选择证据栅格和已知矿床。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="161"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="162"/>
         <source>Choose an output folder in the panel first.</source>
         <translation>请先在面板中选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="244"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="246"/>
         <source>Studentised contrast</source>
         <translation>学生化对比度</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="176"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="180"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="177"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="181"/>
         <source>Calculating weights of '{0}'...</source>
         <translation>正在计算“{0}”的权重...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="190"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="191"/>
         <source>{0} classes, {1} deposits; weights table {2}</source>
         <translation>{0} 个类别，{1} 个矿床；权重表 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="230"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
         <source>Stud. C</source>
         <translation>学生化对比度</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="234"/>
         <source>Studentised contrast threshold {0:g}</source>
         <translation>学生化对比度阈值 {0:g}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="234"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="236"/>
         <source>Favourable up to class {0}</source>
         <translation>有利范围直到类别 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="247"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="249"/>
         <source>threshold {0:g}</source>
         <translation>阈值 {0:g}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="189"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="190"/>
         <source>{0} generalised</source>
         <translation>{0} 概化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="250"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="253"/>
         <source>split {0}</source>
         <translation>分界 {0}</translation>
     </message>

@@ -15,10 +15,10 @@ import re
 
 from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QFont
 from qgis.PyQt.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLabel, QPlainTextEdit,
                                  QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout)
-from qgis.PyQt.QtCore import Qt
 
 from . import plots
 from .i18n import tr
@@ -140,12 +140,13 @@ class WofeDialog(QDialog):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(view)
+        split.setSizes([320, 280])
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.run_button)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
-        self.resize(760, 680)
+        self.resize(760, 760)
 
     # ---- running ----
 
@@ -188,7 +189,8 @@ class WofeDialog(QDialog):
         if self.generalised_path:
             self.dock.add_results([(self.generalised_path, tr("{0} generalised").format(name))])
         self.status.setText(tr("{0} classes, {1} deposits; weights table {2}").format(
-            int(results["CLASSES"]), int(results["DEPOSITS_USED"]), results["OUTPUT"]))
+            int(results["CLASSES"]), int(results["DEPOSITS_USED"]), os.path.basename(results["OUTPUT"])))
+        self.status.setToolTip(results["OUTPUT"])
         self.dock.status.setText(self.status.text())
 
     # ---- showing ----
@@ -244,10 +246,12 @@ class WofeDialog(QDialog):
         item.plot(classes, studc, name=tr("Studentised contrast"),
                   **(dict(style, symbolBrush="#d62728") if categorical else dict(pen=pg.mkPen("#d62728", width=2))))
         item.addItem(pg.InfiniteLine(threshold, angle=0, pen=pg.mkPen("#555", style=Qt.DashLine),
-                                     label=tr("threshold {0:g}").format(threshold), labelOpts={"color": "#333"}))
+                                     label=tr("threshold {0:g}").format(threshold),
+                                     labelOpts={"color": "#333", "position": 0.08}))
         if split is not None:
             item.addItem(pg.InfiniteLine(split, angle=90, pen=pg.mkPen("#2ca02c", width=2),
-                                         label=tr("split {0}").format(int(split)), labelOpts={"color": "#2ca02c"}))
+                                         label=tr("split {0}").format(int(split)),
+                                         labelOpts={"color": "#2ca02c", "position": 0.92}))
 
     def curve_data(self, name):
         """(x, y) of the plot's curve named `name` (tests, callers)."""

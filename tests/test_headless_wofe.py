@@ -11,7 +11,7 @@ import pytest
 import rasterio
 
 from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
-from test_wofe import DATA, DEPOSITS, cloncurry  # noqa: F401 (skips / fails without the shared data)
+from test_wofe import DEPOSITS, cloncurry  # noqa: F401 (skips / fails without the shared data)
 
 from engine import fuzzy, logistic, wofe
 
