@@ -1128,14 +1128,14 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="131"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="244"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="247"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
         <source>Contrast</source>
         <translation>对比度</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="132"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
         <source>Class</source>
         <translation>类别</translation>
     </message>
@@ -1150,7 +1150,7 @@
         <translation>请先在面板中选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="246"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="249"/>
         <source>Studentised contrast</source>
         <translation>学生化对比度</translation>
     </message>
@@ -1166,22 +1166,22 @@
         <translation>{0} 个类别，{1} 个矿床；权重表 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="232"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
         <source>Stud. C</source>
         <translation>学生化对比度</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="234"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="237"/>
         <source>Studentised contrast threshold {0:g}</source>
         <translation>学生化对比度阈值 {0:g}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="236"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="239"/>
         <source>Favourable up to class {0}</source>
         <translation>有利范围直到类别 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="249"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="252"/>
         <source>threshold {0:g}</source>
         <translation>阈值 {0:g}</translation>
     </message>
@@ -1191,7 +1191,7 @@
         <translation>{0} 概化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/wofe_panel.py" line="253"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="256"/>
         <source>split {0}</source>
         <translation>分界 {0}</translation>
     </message>

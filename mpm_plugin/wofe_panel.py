@@ -80,7 +80,7 @@ class WofeDialog(QDialog):
         self.setWindowTitle(tr("Weights of evidence"))
         self.setObjectName("mpm_wofe_dialog")
         self.table_path = self.generalised_path = None
-        self.shown_method = None  # method of the table shown (the list may have changed since)
+        self.shown_method = self.shown_threshold = None  # of the table shown (the fields may have changed since)
         self.header, self.rows = [], []
         form = QFormLayout()
         self.evidence = QgsMapLayerComboBox()
@@ -171,9 +171,9 @@ class WofeDialog(QDialog):
         if params is None:
             return None
         name = self.evidence.currentLayer().name()
-        method = params["METHOD"]
+        method, threshold = params["METHOD"], params["STUDC"]
         task = self.dock.run_algorithm("mpm:wofeweights", params,
-                                       lambda results: self.calculated(results, name, method),
+                                       lambda results: self.calculated(results, name, method, threshold),
                                        tr("Calculate weights"), tr("Calculating weights of '{0}'...").format(name))
         if task is None:
             self.status.setText(self.dock.status.text())
@@ -183,9 +183,9 @@ class WofeDialog(QDialog):
         task.executed.connect(lambda ok, _results: ok or self.status.setText(self.dock.status.text()))
         return task
 
-    def calculated(self, results, name, method):
+    def calculated(self, results, name, method, threshold):
         self.generalised_path = results.get("GENERALISED")
-        self.show_table(results["OUTPUT"], method)
+        self.show_table(results["OUTPUT"], method, threshold)
         if self.generalised_path:
             self.dock.add_results([(self.generalised_path, tr("{0} generalised").format(name))])
         self.status.setText(tr("{0} classes, {1} deposits; weights table {2}").format(
@@ -195,11 +195,14 @@ class WofeDialog(QDialog):
 
     # ---- showing ----
 
-    def show_table(self, path, method):
-        """Fill the table and the contrast plot from a weights table CSV made with `method`."""
-        self.table_path, self.shown_method = path, method
+    def show_table(self, path, method, threshold):
+        """Fill the table and the contrast plot from a weights table CSV made with `method` and `threshold`.
+
+        Highlighted: the favourable side of a cumulative table (GEN_CLASS 2), or the categorical classes
+        whose studentised contrast reaches the threshold (the ones positively tied to the deposits)."""
+        self.table_path, self.shown_method, self.shown_threshold = path, method, threshold
         self.header, self.rows = read_table(path)
-        gen = self.header.index("GEN_CLASS")
+        gen, studc = self.header.index("GEN_CLASS"), self.header.index("STUDC")
         cumulative = method != "categorical"
         self.table.clear()
         self.table.setColumnCount(len(self.header))
@@ -209,7 +212,7 @@ class WofeDialog(QDialog):
             for j, (col, value) in enumerate(zip(self.header, row)):
                 item = QTableWidgetItem(_number(value, col))
                 item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
-                if cumulative and row[gen] == FAVOURABLE:
+                if (row[gen] == FAVOURABLE) if cumulative else (row[studc] >= threshold):
                     item.setBackground(FAVOURABLE_COLOUR)
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
@@ -226,7 +229,7 @@ class WofeDialog(QDialog):
 
     def draw(self):
         classes, contrast, studc = self.column("CLASS"), self.column("CONTRAST"), self.column("STUDC")
-        threshold = self.studc.value()
+        threshold = self.shown_threshold
         split = self.favourable_class()
         if self.plot is None:
             lines = [f"{tr('Class'):>10} {tr('Contrast'):>10} {tr('Stud. C'):>10}"]

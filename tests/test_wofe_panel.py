@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 
+from test_i18n import plugin_dir, zh_translator  # noqa: F401 (the compiled zh_CN translation, installed)
 from test_plugin import _wait
 from test_wofe import DEPOSITS, cloncurry  # noqa: F401 (skips / fails without the shared data)
 
@@ -76,11 +77,17 @@ def test_contrast_plot_falls_back_to_text_without_pyqtgraph(plugin, cloncurry, m
     monkeypatch.setattr(plots, "HAVE_PYQTGRAPH", False)
     dlg = WofeDialog(plugin.dock)
     assert dlg.plot is None
-    dlg.show_table(path, "categorical")
+    dlg.show_table(path, "categorical", 2.0)
     lines = dlg.plot_text.toPlainText().splitlines()
     assert lines[0].split() == ["Class", "Contrast", "Stud.", "C"] and len(lines) == 1 + 2 + 1
     assert lines[-1] == "Studentised contrast threshold 2"  # categorical: no split line
-    assert [int(line.split()[0]) for line in lines[1:3]] == [1, 2]
+    c = wofe.read_weights_csv(path).columns
+    assert [line.split() for line in lines[1:3]] == [[str(k), f"{x:.4f}", f"{s:.4f}"]
+                                                     for k, x, s in zip(c["CLASS"], c["CONTRAST"], c["STUDC"])]
+    # categorical: the classes reaching the threshold are highlighted (here the favourable unit only)
+    highlighted = [int(dlg.table.item(i, 0).text()) for i in range(dlg.table.rowCount())
+                   if dlg.table.item(i, 0).background().color().green() == 239]
+    assert highlighted == c["CLASS"][c["STUDC"] >= 2.0].tolist() and len(highlighted) == 1
     dlg.close()
 
 
@@ -100,3 +107,20 @@ def test_a_fractional_raster_is_reported_in_the_window(dialog, cloncurry, tmp_pa
     assert "non-integer values" in dialog.status.text() and "reclassify" in dialog.status.text()
     assert not os.path.exists(tmp_path / "out" / "fractional_weights.csv")
     assert dialog.table.rowCount() == 0
+
+
+def test_window_and_tools_speak_chinese(plugin, zh_translator):
+    from qgis.core import QgsApplication
+
+    from mpm_plugin.wofe_panel import WofeDialog
+
+    dlg = WofeDialog(plugin.dock)
+    assert dlg.windowTitle() == "证据权" and dlg.run_button.text() == "计算权重"
+    assert [dlg.method.itemText(i) for i in range(3)] == ["categorical（逐类）", "ascending（数值低时有利）",
+                                                          "descending（数值高时有利）"]
+    assert dlg.method.currentData() == "categorical"  # the engine's word whatever the language
+    dlg.close()
+    reg = QgsApplication.processingRegistry()
+    assert [reg.algorithmById(f"mpm:{n}").displayName() for n in ("wofeweights", "woferesponse", "logistic", "fuzzy")] \
+        == ["计算权重", "计算响应", "逻辑回归", "模糊叠加"]
+    assert reg.algorithmById("mpm:woferesponse").group() == "证据权"
