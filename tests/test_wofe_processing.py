@@ -46,3 +46,26 @@ def test_response_pairs_tables_by_name_and_loads_its_rasters(plugin, cloncurry, 
     queued = context.layersToLoadOnCompletion()
     assert {results[k] for k in ("POSTERIOR", "STD", "CONFIDENCE")} == set(queued)
     assert queued[results["POSTERIOR"]].name == "Posterior probability"
+
+
+def test_modeler_wires_calculate_weights_into_calculate_response(plugin):
+    """In the graphical modeler, each Calculate weights step's generalised raster and weights table can feed
+    Calculate response's EVIDENCE and TABLES."""
+    from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm
+    from qgis.gui import QgsGui
+    from qgis.PyQt.QtWidgets import QComboBox
+
+    model = QgsProcessingModelAlgorithm("wofe", "test")
+    for cid, alg in (("weights", "mpm:wofeweights"), ("response", "mpm:woferesponse")):
+        child = QgsProcessingModelChildAlgorithm(alg)
+        child.setChildId(cid)
+        model.addChildAlgorithm(child)
+    response = QgsApplication.processingRegistry().algorithmById("mpm:woferesponse")
+
+    def offered(param):
+        widget = QgsGui.processingGuiRegistry().createModelerParameterWidget(
+            model, "response", response.parameterDefinition(param), QgsProcessingContext())
+        return [c.itemText(i) for c in widget.findChildren(QComboBox) for i in range(c.count())]
+
+    assert any("Generalised raster" in t for t in offered("EVIDENCE"))
+    assert any("Weights table" in t for t in offered("TABLES"))
