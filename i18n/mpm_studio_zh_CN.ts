@@ -1862,8 +1862,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="78"/>
-        <source>Weights tables (CSV, same order as the rasters)</source>
-        <translation>权重表（CSV，与栅格顺序相同）</translation>
+        <source>Weights tables (CSV, one per raster)</source>
+        <translation>权重表（CSV，每个栅格一个）</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="103"/>

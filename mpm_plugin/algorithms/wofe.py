@@ -2,7 +2,7 @@
 Processing algorithms: the classical methods a geologist checks the head against, in the Toolbox and the modeler.
 
 mpm:wofeweights writes one evidence layer's weights table (GA's CSV) and its generalised raster;
-mpm:woferesponse and mpm:logistic take several (raster, weights table) pairs, in the same order;
+mpm:woferesponse and mpm:logistic take several (raster, weights table) pairs (matched by file name, else order);
 mpm:fuzzy takes rasters with one membership row each. Conditional-independence figures and warnings go
 to the log and to numeric outputs, so a model (or a script) can act on them.
 """
@@ -75,7 +75,7 @@ class WofeAlgorithm(EngineAlgorithm):
         self.add(QgsProcessingParameterMultipleLayers("EVIDENCE", tr("Evidence rasters (usually generalised)"),
                                                       QgsProcessing.TypeRaster),
                  "The generalised rasters written by Calculate weights (or the original rasters), all on one grid.")
-        self.add(QgsProcessingParameterMultipleLayers("TABLES", tr("Weights tables (CSV, same order as the rasters)"),
+        self.add(QgsProcessingParameterMultipleLayers("TABLES", tr("Weights tables (CSV, one per raster)"),
                                                       QgsProcessing.TypeFile),
                  "One weights table per evidence raster (qgis_process: repeat --TABLES=...): paired by file name "
                  "when each raster has one table of its name (Dist2Breccia.tif and Dist2Breccia.csv, or "
@@ -94,7 +94,7 @@ class WofeAlgorithm(EngineAlgorithm):
         return layer, self._file_source(layer, context, feedback)
 
     def evidence_pairs(self, parameters, context, feedback):
-        """[(raster path, WeightsTable)] from EVIDENCE and TABLES, paired in order; the pairing is logged."""
+        """[(raster path, WeightsTable)] from EVIDENCE and TABLES (see pair_by_name); the pairing is logged."""
         from engine.wofe import read_weights_csv
 
         layers = self.parameterAsLayerList(parameters, "EVIDENCE", context)
