@@ -5,14 +5,15 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="182"/>
-        <location filename="../mpm_plugin/dock.py" line="950"/>
+        <location filename="../mpm_plugin/dock.py" line="953"/>
         <location filename="../mpm_plugin/plugin.py" line="36"/>
-        <location filename="../mpm_plugin/provider.py" line="32"/>
+        <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="212"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
@@ -62,174 +63,174 @@
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="246"/>
-        <location filename="../mpm_plugin/dock.py" line="464"/>
+        <location filename="../mpm_plugin/dock.py" line="249"/>
+        <location filename="../mpm_plugin/dock.py" line="467"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="249"/>
+        <location filename="../mpm_plugin/dock.py" line="252"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="266"/>
+        <location filename="../mpm_plugin/dock.py" line="269"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="292"/>
+        <location filename="../mpm_plugin/dock.py" line="295"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="303"/>
+        <location filename="../mpm_plugin/dock.py" line="306"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="304"/>
+        <location filename="../mpm_plugin/dock.py" line="307"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="310"/>
+        <location filename="../mpm_plugin/dock.py" line="496"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="308"/>
+        <location filename="../mpm_plugin/dock.py" line="311"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
-        <location filename="../mpm_plugin/dock.py" line="669"/>
+        <location filename="../mpm_plugin/dock.py" line="314"/>
+        <location filename="../mpm_plugin/dock.py" line="503"/>
+        <location filename="../mpm_plugin/dock.py" line="672"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="312"/>
+        <location filename="../mpm_plugin/dock.py" line="315"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="315"/>
-        <location filename="../mpm_plugin/dock.py" line="508"/>
+        <location filename="../mpm_plugin/dock.py" line="318"/>
+        <location filename="../mpm_plugin/dock.py" line="511"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="316"/>
+        <location filename="../mpm_plugin/dock.py" line="319"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="323"/>
+        <location filename="../mpm_plugin/dock.py" line="326"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="335"/>
+        <location filename="../mpm_plugin/dock.py" line="338"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="349"/>
+        <location filename="../mpm_plugin/dock.py" line="352"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="351"/>
+        <location filename="../mpm_plugin/dock.py" line="354"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="355"/>
+        <location filename="../mpm_plugin/dock.py" line="358"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="356"/>
+        <location filename="../mpm_plugin/dock.py" line="359"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="464"/>
+        <location filename="../mpm_plugin/dock.py" line="467"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="486"/>
+        <location filename="../mpm_plugin/dock.py" line="489"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="487"/>
+        <location filename="../mpm_plugin/dock.py" line="490"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="494"/>
+        <location filename="../mpm_plugin/dock.py" line="497"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="501"/>
+        <location filename="../mpm_plugin/dock.py" line="504"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="508"/>
+        <location filename="../mpm_plugin/dock.py" line="511"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="683"/>
+        <location filename="../mpm_plugin/dock.py" line="686"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="711"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="709"/>
+        <location filename="../mpm_plugin/dock.py" line="712"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="709"/>
+        <location filename="../mpm_plugin/dock.py" line="712"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="709"/>
+        <location filename="../mpm_plugin/dock.py" line="712"/>
         <source>validation</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="810"/>
+        <location filename="../mpm_plugin/dock.py" line="813"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -255,114 +256,114 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="325"/>
+        <location filename="../mpm_plugin/dock.py" line="328"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="416"/>
+        <location filename="../mpm_plugin/dock.py" line="419"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="460"/>
+        <location filename="../mpm_plugin/dock.py" line="463"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="484"/>
+        <location filename="../mpm_plugin/dock.py" line="487"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="491"/>
+        <location filename="../mpm_plugin/dock.py" line="494"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="498"/>
+        <location filename="../mpm_plugin/dock.py" line="501"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="505"/>
+        <location filename="../mpm_plugin/dock.py" line="508"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="543"/>
-        <location filename="../mpm_plugin/dock.py" line="694"/>
+        <location filename="../mpm_plugin/dock.py" line="546"/>
+        <location filename="../mpm_plugin/dock.py" line="697"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="813"/>
+        <location filename="../mpm_plugin/dock.py" line="816"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="89"/>
         <source>Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
         <translation>在此数据上嵌入提高了预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="814"/>
+        <location filename="../mpm_plugin/dock.py" line="817"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="90"/>
         <source>Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
         <translation>在此数据上嵌入没有提高预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="865"/>
+        <location filename="../mpm_plugin/dock.py" line="868"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="895"/>
+        <location filename="../mpm_plugin/dock.py" line="898"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="531"/>
+        <location filename="../mpm_plugin/dock.py" line="534"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="600"/>
+        <location filename="../mpm_plugin/dock.py" line="603"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="621"/>
+        <location filename="../mpm_plugin/dock.py" line="624"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="629"/>
+        <location filename="../mpm_plugin/dock.py" line="632"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="633"/>
+        <location filename="../mpm_plugin/dock.py" line="636"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="638"/>
+        <location filename="../mpm_plugin/dock.py" line="641"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="649"/>
+        <location filename="../mpm_plugin/dock.py" line="652"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="650"/>
+        <location filename="../mpm_plugin/dock.py" line="653"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="662"/>
+        <location filename="../mpm_plugin/dock.py" line="665"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -372,31 +373,31 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="663"/>
+        <location filename="../mpm_plugin/dock.py" line="666"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="665"/>
+        <location filename="../mpm_plugin/dock.py" line="668"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="675"/>
+        <location filename="../mpm_plugin/dock.py" line="678"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="677"/>
+        <location filename="../mpm_plugin/dock.py" line="680"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="710"/>
+        <location filename="../mpm_plugin/dock.py" line="713"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
@@ -425,94 +426,94 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="810"/>
+        <location filename="../mpm_plugin/dock.py" line="813"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="549"/>
+        <location filename="../mpm_plugin/dock.py" line="552"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="625"/>
+        <location filename="../mpm_plugin/dock.py" line="628"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="699"/>
+        <location filename="../mpm_plugin/dock.py" line="702"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="903"/>
+        <location filename="../mpm_plugin/dock.py" line="906"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="597"/>
-        <location filename="../mpm_plugin/dock.py" line="598"/>
+        <location filename="../mpm_plugin/dock.py" line="600"/>
+        <location filename="../mpm_plugin/dock.py" line="601"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="601"/>
+        <location filename="../mpm_plugin/dock.py" line="604"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="602"/>
+        <location filename="../mpm_plugin/dock.py" line="605"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="818"/>
+        <location filename="../mpm_plugin/dock.py" line="821"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="845"/>
+        <location filename="../mpm_plugin/dock.py" line="848"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="930"/>
+        <location filename="../mpm_plugin/dock.py" line="933"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="611"/>
+        <location filename="../mpm_plugin/dock.py" line="614"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="613"/>
+        <location filename="../mpm_plugin/dock.py" line="616"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="864"/>
+        <location filename="../mpm_plugin/dock.py" line="867"/>
         <location filename="../mpm_plugin/plots.py" line="387"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="938"/>
+        <location filename="../mpm_plugin/dock.py" line="941"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="755"/>
+        <location filename="../mpm_plugin/dock.py" line="758"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="765"/>
+        <location filename="../mpm_plugin/dock.py" line="768"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="770"/>
+        <location filename="../mpm_plugin/dock.py" line="773"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
@@ -790,6 +791,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/plots.py" line="149"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="148"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
@@ -840,7 +843,7 @@
         <translation>&amp;MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/provider.py" line="35"/>
+        <location filename="../mpm_plugin/provider.py" line="37"/>
         <source>MPM Studio: foundation-model mineral prospectivity</source>
         <translation>MPM Studio：基于基础模型的矿产远景制图</translation>
     </message>
@@ -1079,8 +1082,147 @@
         <translation>构造提取：{0}</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="35"/>
+        <source>Weights of evidence...</source>
+        <translation>证据权...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="37"/>
+        <source>Calculate weights of one evidence layer against the known deposits: weights table and contrast plot</source>
+        <translation>计算一个证据图层相对于已知矿床的权重：权重表和对比度图</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="80"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="55"/>
+        <source>Weights of evidence</source>
+        <translation>证据权</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="89"/>
+        <source>An evidence raster of integer classes (e.g. distance in 100 m steps, lithology codes), in a projected CRS</source>
+        <translation>整数类别的证据栅格（例如以 100 m 为步长的距离、岩性代码），采用投影坐标系</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="91"/>
+        <source>Evidence raster</source>
+        <translation>证据栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="108"/>
+        <source>Unit cell area</source>
+        <translation>单位单元面积</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="112"/>
+        <source>A class is used in the generalisation only when its studentised contrast reaches this</source>
+        <translation>只有学生化对比度达到此值的类别才用于概化</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="114"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="151"/>
+        <source>Studentised contrast threshold</source>
+        <translation>学生化对比度阈值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="115"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="177"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="129"/>
+        <source>Calculate weights</source>
+        <translation>计算权重</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="118"/>
+        <source>Pick an evidence raster and the known deposits, then Calculate weights.</source>
+        <translation>选择证据栅格和已知矿床，然后点击“计算权重”。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="27"/>
+        <source>categorical (each class)</source>
+        <translation>categorical（逐类）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="27"/>
+        <source>ascending (favourable when low)</source>
+        <translation>ascending（数值低时有利）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="28"/>
+        <source>descending (favourable when high)</source>
+        <translation>descending（数值高时有利）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="131"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="247"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
+        <source>Contrast</source>
+        <translation>对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="132"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
+        <source>Class</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="157"/>
+        <source>Pick an evidence raster and the known deposits first.</source>
+        <translation>请先选择证据栅格和已知矿床。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="162"/>
+        <source>Choose an output folder in the panel first.</source>
+        <translation>请先在面板中选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="249"/>
+        <source>Studentised contrast</source>
+        <translation>学生化对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="177"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="181"/>
+        <source>Calculating weights of '{0}'...</source>
+        <translation>正在计算“{0}”的权重...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="191"/>
+        <source>{0} classes, {1} deposits; weights table {2}</source>
+        <translation>{0} 个类别，{1} 个矿床；权重表 {2}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="235"/>
+        <source>Stud. C</source>
+        <translation>学生化对比度</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="237"/>
+        <source>Studentised contrast threshold {0:g}</source>
+        <translation>学生化对比度阈值 {0:g}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="239"/>
+        <source>Favourable up to class {0}</source>
+        <translation>有利范围直到类别 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="252"/>
+        <source>threshold {0:g}</source>
+        <translation>阈值 {0:g}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="190"/>
+        <source>{0} generalised</source>
+        <translation>{0} 概化</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/wofe_panel.py" line="256"/>
+        <source>split {0}</source>
+        <translation>分界 {0}</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="27"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="58"/>
         <source>Known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
@@ -1230,6 +1372,22 @@
         <translation>验证远景图</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="218"/>
+        <source>Calculate response</source>
+        <translation>计算响应</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="281"/>
+        <source>Logistic regression</source>
+        <translation>逻辑回归</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="330"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="349"/>
+        <source>Fuzzy overlay</source>
+        <translation>模糊叠加</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="36"/>
         <source>Data preparation</source>
         <translation>数据准备</translation>
@@ -1286,6 +1444,26 @@
         <translation>在整幅图上用已知矿床点评价一幅完成的远景图（来自“预测远景”或任何其他方法）：成功率曲线（捕获的矿床比例对圈定面积比例）及其 AUC、ROC-AUC 和 PR-AUC（所有有效像元作为背景）、预测-面积图，以及面积前 10 % 中的矿床比例。位于图外或无数据像元上的矿床被剔除并列出。在输出文件夹中写入 validation.json 和 validation.png（用面板的“打开结果...”查看曲线）。可用于在同一批矿床上比较由不同数据或方法得到的图；预测头自身的折外指标请使用“微调远景预测头”。</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="130"/>
+        <source>Weights of evidence of one evidence raster of integer classes against known deposit points, as ArcSDM and Geoscience Australia compute them (checked number by number against GA's Cloncurry reference). Method categorical: each class on its own (lithology, stratigraphy); ascending: cumulative from the lowest class, for evidence favourable when low (distance to a structure); descending: cumulative from the highest class (density, intensity). The weights table (CSV) has GA's columns: CLASS, areas, NO_POINTS, W+, W- and their standard deviations, CONTRAST, S_CONTRAST, studentised contrast STUDC, GEN_CLASS, WEIGHT and W_STD. Generalisation: a cumulative table becomes binary (GEN_CLASS 2 up to the class of maximum contrast among those whose studentised contrast reaches the threshold, 1 beyond); a categorical table keeps each class with its W+ (or, with pooling, the classes below the threshold become class 99). The generalised raster is the evidence reclassified to GEN_CLASS: give it with the table to Calculate response. A raster with fractional values must be reclassified into integer classes first.</source>
+        <translation>按 ArcSDM 和澳大利亚地球科学局（GA）的算法，计算一个整数分类证据栅格相对于已知矿床点的证据权（已与 GA 的 Cloncurry 参考结果逐项核对）。方法 categorical：每个类别单独计算（岩性、地层）；ascending：从最小类别开始累积，适用于数值越低越有利的证据（到构造的距离）；descending：从最大类别开始累积（密度、强度）。权重表（CSV）采用 GA 的列：CLASS、面积、NO_POINTS、W+、W- 及其标准差、CONTRAST、S_CONTRAST、学生化对比度 STUDC、GEN_CLASS、WEIGHT 和 W_STD。概化：累积表变为二值（GEN_CLASS 2 为直到学生化对比度达到阈值的类别中对比度最大的类别为止，其后为 1）；分类表保留每个类别及其 W+（若选择合并，则低于阈值的类别合并为类别 99）。概化栅格是按 GEN_CLASS 重分类后的证据：将其与权重表一起交给“计算响应”。含小数值的栅格须先重分类为整数类别。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="219"/>
+        <source>Posterior probability of a deposit per unit cell from several evidence maps and their weights tables (GA / ArcSDM Calculate Response): posterior logit = prior logit + the sum of each pixel's class WEIGHT; its standard deviation from the weights' variances (and the missing-data variance), and the confidence (posterior / standard deviation). Give the generalised rasters from Calculate weights with their tables, in the same order, on one grid. Checks conditional independence: the ratio of observed to predicted deposits (warning below 0.85) and Agterberg &amp; Cheng's test (warning when its probability exceeds 0.95); a warning means correlated evidence inflates the posterior: drop or merge such maps. Writes posterior.tif, posterior_std.tif, confidence.tif, conditions.csv (each unique condition), auc.csv (threshold table and AUC) and summary.json into a new folder.</source>
+        <translation>由多个证据图及其权重表计算每个单位单元出现矿床的后验概率（GA / ArcSDM 的 Calculate Response）：后验 logit = 先验 logit + 各像元所属类别 WEIGHT 之和；其标准差来自权重的方差（及缺失数据方差），置信度 = 后验 / 标准差。请按相同顺序给出“计算权重”生成的概化栅格及其权重表，且位于同一网格。检验条件独立性：观测与预测矿床数之比（低于 0.85 时警告）以及 Agterberg 与 Cheng 检验（其概率超过 0.95 时警告）；出现警告说明相关的证据夸大了后验概率：请删除或合并这些图层。在新文件夹中写入 posterior.tif、posterior_std.tif、confidence.tif、conditions.csv（每个唯一条件）、auc.csv（阈值表和 AUC）以及 summary.json。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="282"/>
+        <source>Logistic regression on the same evidence as weights of evidence (ArcSDM's Logistic Regression): each map's generalised classes (GEN_CLASS of its weights table) become indicator variables (the largest class is the reference) and the model is fitted on the unique conditions (deposits out of the area in unit cells). Unlike weights of evidence it does not count correlated evidence twice: the predicted deposits equal the observed ones. Give the evidence rasters with their weights tables, in the same order. Writes lr_posterior.tif, lr_posterior_std.tif, coefficients.csv (each coefficient with its standard error), conditions.csv, auc.csv and summary.json into a new folder.</source>
+        <translation>在与证据权相同的证据上进行逻辑回归（ArcSDM 的 Logistic Regression）：每个图层的概化类别（其权重表的 GEN_CLASS）成为指示变量（面积最大的类别为参照），模型在唯一条件上拟合（以单位单元计的面积中的矿床数）。与证据权不同，它不会重复计算相关的证据：预测矿床数等于观测矿床数。请按相同顺序给出证据栅格及其权重表。在新文件夹中写入 lr_posterior.tif、lr_posterior_std.tif、coefficients.csv（每个系数及其标准误差）、conditions.csv、auc.csv 和 summary.json。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="331"/>
+        <source>Knowledge-driven prospectivity for areas with too few deposits to weigh evidence: each raster becomes a fuzzy membership (0 to 1, how favourable each value is) and the memberships are combined. One row of memberships per raster, in the same order: function, A, B. linear: membership 0 at A, 1 at B (A &gt; B when low values are favourable); small / large: midpoint A, spread B (ArcGIS Fuzzy Small / Large); gaussian: centre A, spread B. Operators: and (minimum), or (maximum), product, sum (1 - product of 1 - m), gamma (sum^gamma x product^(1 - gamma)). qgis_process: --MEMBERSHIPS=linear,5000,0,large,3,5 (rows one after the other). The rasters must be on one grid; nodata stays nodata.</source>
+        <translation>知识驱动的成矿远景评价，适用于矿床太少、无法计算证据权的地区：每个栅格转换为模糊隶属度（0 到 1，表示每个值的有利程度），再将隶属度组合。每个栅格一行隶属度参数，顺序相同：函数、A、B。linear：A 处隶属度为 0，B 处为 1（数值越低越有利时 A &gt; B）；small / large：中点 A，扩展度 B（ArcGIS 的 Fuzzy Small / Large）；gaussian：中心 A，扩展度 B。运算符：and（最小值）、or（最大值）、product（乘积）、sum（1 - (1 - m) 的乘积）、gamma（sum^gamma x product^(1 - gamma)）。qgis_process：--MEMBERSHIPS=linear,5000,0,large,3,5（各行依次排列）。栅格须位于同一网格；无数据仍为无数据。</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/base.py" line="101"/>
         <source>Foundation model folder (empty: the shipped model)</source>
         <translation>基础模型文件夹（留空：使用随插件提供的模型）</translation>
@@ -1306,7 +1484,7 @@
         <translation>所需的文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="264"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="265"/>
         <source>Layer '{0}' has an unsupported type</source>
         <translation>图层“{0}”的类型不受支持</translation>
     </message>
@@ -1346,13 +1524,14 @@
         <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="245"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="246"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="45"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="93"/>
         <source>Could not load the layer given for {0}</source>
         <translation>无法加载为 {0} 指定的图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="262"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="263"/>
         <source>Exported '{0}' to {1}</source>
         <translation>已将“{0}”导出到 {1}</translation>
     </message>
@@ -1362,12 +1541,12 @@
         <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="251"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="252"/>
         <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
         <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="261"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="262"/>
         <source>Could not export layer '{0}': {1}</source>
         <translation>无法导出图层“{0}”：{1}</translation>
     </message>
@@ -1666,6 +1845,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/validate.py" line="26"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="146"/>
         <source>Band</source>
         <translation>波段</translation>
     </message>
@@ -1695,10 +1875,287 @@
         <translation>ROC-AUC {0:.3f}，成功率 AUC {1:.3f}；使用 {2} 个矿床，剔除 {3} 个</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="63"/>
+        <source>Unit cell area (km2)</source>
+        <translation>单位单元面积（km2）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="69"/>
+        <source>Missing-data class (empty: none)</source>
+        <translation>缺失数据类别（留空：无）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="75"/>
+        <source>Evidence rasters (usually generalised)</source>
+        <translation>证据栅格（通常为概化栅格）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="78"/>
+        <source>Weights tables (CSV, one per raster)</source>
+        <translation>权重表（CSV，每个栅格一个）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="103"/>
+        <source>EVIDENCE: no evidence raster given; give at least one</source>
+        <translation>EVIDENCE：未给出证据栅格；请至少给出一个</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="144"/>
+        <source>Evidence raster (integer classes)</source>
+        <translation>证据栅格（整数类别）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="156"/>
+        <source>Pool the categorical classes below the threshold (ArcSDM)</source>
+        <translation>合并低于阈值的分类类别（ArcSDM）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="158"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="210"/>
+        <source>Weights table</source>
+        <translation>权重表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="158"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="160"/>
+        <source>Generalised raster</source>
+        <translation>概化栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="163"/>
+        <source>Classes</source>
+        <translation>类别数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="164"/>
+        <source>Deposits in the study area</source>
+        <translation>研究区内的矿床数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="165"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="241"/>
+        <source>Prior probability per unit cell</source>
+        <translation>每个单位单元的先验概率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="166"/>
+        <source>Classes reaching the studentised contrast</source>
+        <translation>达到学生化对比度阈值的类别数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="234"/>
+        <source>Response folder</source>
+        <translation>响应文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="238"/>
+        <source>Unique conditions (CSV)</source>
+        <translation>唯一条件（CSV）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="239"/>
+        <source>Threshold table and AUC (CSV)</source>
+        <translation>阈值表和 AUC（CSV）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="240"/>
+        <source>Summary (JSON)</source>
+        <translation>摘要（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="242"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="299"/>
+        <source>AUC of the posterior</source>
+        <translation>后验概率的 AUC</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="243"/>
+        <source>Deposits observed</source>
+        <translation>观测矿床数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="244"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="300"/>
+        <source>Deposits predicted (sum of posterior x area)</source>
+        <translation>预测矿床数（后验概率 x 面积之和）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="245"/>
+        <source>Observed / predicted deposits</source>
+        <translation>观测 / 预测矿床数之比</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="246"/>
+        <source>Agterberg-Cheng z</source>
+        <translation>Agterberg-Cheng 检验 z 值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="247"/>
+        <source>Agterberg-Cheng probability of dependence</source>
+        <translation>Agterberg-Cheng 检验的非独立概率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="248"/>
+        <source>Conditional independence violated</source>
+        <translation>违反条件独立性</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="249"/>
+        <source>Warnings</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="294"/>
+        <source>Logistic regression folder</source>
+        <translation>逻辑回归文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="298"/>
+        <source>Coefficients (CSV)</source>
+        <translation>系数（CSV）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="301"/>
+        <source>The fit converged</source>
+        <translation>拟合已收敛</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="340"/>
+        <source>Evidence rasters</source>
+        <translation>证据栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="342"/>
+        <source>Membership per raster (function, A, B)</source>
+        <translation>每个栅格的隶属度（函数、A、B）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="346"/>
+        <source>Gamma</source>
+        <translation>Gamma 值</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="376"/>
+        <source>LAYERS: no raster given; give at least one</source>
+        <translation>LAYERS：未给出栅格；请至少给出一个</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="194"/>
+        <source>Weights ({0}) of '{1}': {2} classes, {3} deposits in {4:.2f} unit cells, prior {5:.6g}; {6} classes with studentised contrast &gt;= {7:g}</source>
+        <translation>“{1}”的权重（{0}）：{2} 个类别，{4:.2f} 个单位单元中有 {3} 个矿床，先验概率 {5:.6g}；{6} 个类别的学生化对比度 &gt;= {7:g}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="26"/>
+        <source>Posterior probability</source>
+        <translation>后验概率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="27"/>
+        <source>Posterior standard deviation</source>
+        <translation>后验概率标准差</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="28"/>
+        <source>Confidence (posterior / std)</source>
+        <translation>置信度（后验 / 标准差）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
+        <source>Response of {0} evidence maps: {1} unique conditions, prior {2:.6g}, posterior {3:.4g} to {4:.4g}, AUC {5:.4f}</source>
+        <translation>{0} 个证据图的响应：{1} 个唯一条件，先验概率 {2:.6g}，后验概率 {3:.4g} 至 {4:.4g}，AUC {5:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="264"/>
+        <source>Conditional independence: {0} deposits observed, {1:.1f} predicted (ratio {2:.2f}); Agterberg-Cheng z {3:.2f}, probability {4:.3f}</source>
+        <translation>条件独立性：观测矿床 {0} 个，预测 {1:.1f} 个（比值 {2:.2f}）；Agterberg-Cheng 检验 z = {3:.2f}，概率 {4:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="29"/>
+        <source>Logistic regression posterior</source>
+        <translation>逻辑回归后验概率</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="30"/>
+        <source>Logistic regression standard deviation</source>
+        <translation>逻辑回归标准差</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="315"/>
+        <source>Logistic regression: {0} in {1} iterations, AUC {2:.4f}, {3:.1f} deposits predicted for {4} observed</source>
+        <translation>逻辑回归：{1} 次迭代{0}，AUC {2:.4f}，观测 {4} 个矿床，预测 {3:.1f} 个</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="316"/>
+        <source>converged</source>
+        <translation>已收敛</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="316"/>
+        <source>NOT converged</source>
+        <translation>未收敛</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="343"/>
+        <source>Function</source>
+        <translation>函数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="386"/>
+        <source>Fuzzy overlay ({0}) of {1} rasters written to {2}</source>
+        <translation>{1} 个栅格的模糊叠加（{0}）已写入 {2}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="106"/>
+        <source>{0} evidence rasters but {1} weights tables: give one table per raster, in the same order (TABLES)</source>
+        <translation>{0} 个证据栅格但有 {1} 个权重表：请为每个栅格按相同顺序给出一个权重表（TABLES）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="111"/>
+        <source>Evidence '{0}' with weights table {1}</source>
+        <translation>证据“{0}”使用权重表 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="124"/>
+        <source>Warning: {0}</source>
+        <translation>警告：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="199"/>
+        <source>Favourable: class {0} {1} (contrast {2:.3f}, studentised {3:.2f}): W+ {4:.4f}, W- {5:.4f}</source>
+        <translation>有利：类别 {0} {1}（对比度 {2:.3f}，学生化对比度 {3:.2f}）：W+ {4:.4f}，W- {5:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="356"/>
+        <source>MEMBERSHIPS has {0} values for {1} rasters: give 3 per raster (function, A, B), in the rasters' order</source>
+        <translation>MEMBERSHIPS 有 {0} 个值，但栅格有 {1} 个：请按栅格顺序为每个栅格给出 3 个值（函数、A、B）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="381"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="181"/>
+        <source>{0}: '{1}' is the evidence raster itself; inputs are never overwritten: choose another file</source>
+        <translation>{0}：“{1}”就是证据栅格本身；输入数据绝不会被覆盖：请选择其他文件</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="362"/>
+        <source>MEMBERSHIPS row {0} ('{1}'): unknown function '{2}'; use linear, small, large or gaussian</source>
+        <translation>MEMBERSHIPS 第 {0} 行（“{1}”）：未知函数“{2}”；请使用 linear、small、large 或 gaussian</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="367"/>
+        <source>MEMBERSHIPS row {0} ('{1}'): A and B must be numbers (got '{2}', '{3}')</source>
+        <translation>MEMBERSHIPS 第 {0} 行（“{1}”）：A 和 B 必须是数字（得到“{2}”、“{3}”）</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="235"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="295"/>
         <source>A new folder (it must not exist, or be empty).</source>
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
@@ -1719,6 +2176,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/embed.py" line="25"/>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="349"/>
         <source>A GeoTIFF (.tif).</source>
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
@@ -1803,6 +2261,66 @@
         <translation>任意坐标系；将重投影到该图的坐标系。</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="60"/>
+        <source>Every point must lie on a valid pixel of the evidence; each point counts (GA's convention).</source>
+        <translation>每个点都必须位于证据的有效像元上；每个点都计数（GA 的约定）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="65"/>
+        <source>Area of one unit cell: the prior and the weights count deposits per unit cell. 1 km2 is usual; the study area must hold far more unit cells than deposits.</source>
+        <translation>一个单位单元的面积：先验概率和权重按单位单元统计矿床数。通常为 1 km2；研究区的单位单元数必须远多于矿床数。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="71"/>
+        <source>The class value meaning 'inside the study area, evidence unknown here': kept out of the totals (weights) and adding the missing-data variance (response).</source>
+        <translation>表示“位于研究区内、但此处证据未知”的类别值：不计入总数（权重），并增加缺失数据方差（响应）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="77"/>
+        <source>The generalised rasters written by Calculate weights (or the original rasters), all on one grid.</source>
+        <translation>“计算权重”写出的概化栅格（或原始栅格），均位于同一网格。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="80"/>
+        <source>One weights table per evidence raster (qgis_process: repeat --TABLES=...): paired by file name when each raster has one table of its name (Dist2Breccia.tif and Dist2Breccia.csv, or X_generalised.tif and X_weights.csv), else in the order given. Each raster's classes are looked up in its table (CLASS -&gt; WEIGHT, W_STD).</source>
+        <translation>每个证据栅格一个权重表（qgis_process：重复 --TABLES=...）：当每个栅格都有一个同名的权重表时按文件名配对（Dist2Breccia.tif 与 Dist2Breccia.csv，或 X_generalised.tif 与 X_weights.csv），否则按给出的顺序配对。每个栅格的类别在其权重表中查找（CLASS -&gt; WEIGHT、W_STD）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="145"/>
+        <source>Projected CRS in metres; nodata is outside the study area.</source>
+        <translation>以米为单位的投影坐标系；无数据像元位于研究区之外。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="153"/>
+        <source>A class is used in the generalisation only when its studentised contrast reaches this (2: about 95 % confidence that the contrast is not zero).</source>
+        <translation>只有学生化对比度达到此值的类别才用于概化（2：约 95 % 的置信度认为对比度不为零）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="159"/>
+        <source>A .csv file.</source>
+        <translation>一个 .csv 文件。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="162"/>
+        <source>The evidence reclassified to GEN_CLASS (GeoTIFF).</source>
+        <translation>按 GEN_CLASS 重分类的证据（GeoTIFF）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="341"/>
+        <source>On one grid (Align evidence stack, or Raster &gt; Align Rasters).</source>
+        <translation>位于同一网格（对齐证据数据栈，或 栅格 &gt; 对齐栅格）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="344"/>
+        <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
+        <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="348"/>
+        <source>Only for the gamma operator: 0 is the product, 1 the sum.</source>
+        <translation>仅用于 gamma 运算符：0 即乘积，1 即和。</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="74"/>
         <source>Device</source>
         <translation>设备</translation>
@@ -1816,6 +2334,11 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="26"/>
         <source>How to cut the map</source>
         <translation>阈值划分方式</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="345"/>
+        <source>Operator</source>
+        <translation>运算符</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="29"/>
@@ -1891,6 +2414,16 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="27"/>
         <source>Values: capture, threshold. capture: VALUE is the fraction of known deposits the targets must hold; threshold: VALUE is the probability cut.</source>
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="149"/>
+        <source>Values: categorical, ascending (favourable when low), descending (favourable when high).</source>
+        <translation>取值：categorical、ascending（数值低时有利）、descending（数值高时有利）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/wofe.py" line="345"/>
+        <source>Values: and, or, product, sum, gamma.</source>
+        <translation>取值：and、or、product、sum、gamma。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="35"/>

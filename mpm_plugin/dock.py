@@ -241,6 +241,9 @@ class MPMDock(QgsDockWidget):
         self.settings_button.clicked.connect(self.edit_settings)
         tools.addWidget(self.open_button)
         tools.addWidget(self.settings_button)
+        from .wofe_panel import add_button
+
+        add_button(self, tools)  # Weights of evidence... (wofe_panel.py)
         layout.addLayout(tools)
         buttons = QHBoxLayout()
         self.align_button = QPushButton(tr("Align"))

@@ -19,9 +19,11 @@ def algorithm_classes():
     from .algorithms.structures import StructuresAlgorithm
     from .algorithms.targets import TargetsAlgorithm
     from .algorithms.validate import ValidateAlgorithm
+    from .algorithms.wofe import FuzzyAlgorithm, LogisticAlgorithm, WofeResponseAlgorithm, WofeWeightsAlgorithm
 
     return [AlignStackAlgorithm, FinetuneAlgorithm, PredictAlgorithm, TargetsAlgorithm, AnomaliesAlgorithm,
-            EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm, ValidateAlgorithm]
+            EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm, ValidateAlgorithm, WofeWeightsAlgorithm,
+            WofeResponseAlgorithm, LogisticAlgorithm, FuzzyAlgorithm]
 
 
 class MPMProvider(QgsProcessingProvider):

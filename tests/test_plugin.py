@@ -42,6 +42,13 @@ ALGORITHMS = {
                                   "TOLERANCE", "CONTEXT", "MODEL", "BACKEND", "OUTPUT"], ["OUTPUT"]),
     "validate": ("prospectivity", ["MAP", "BAND", "DEPOSITS", "LOWER_IS_BETTER", "OUTPUT"],
                  ["OUTPUT", "VALIDATION_REPORT", "ROC_AUC", "SUCCESS_RATE_AUC"]),
+    "wofeweights": ("wofe", ["INPUT", "BAND", "DEPOSITS", "METHOD", "UNIT_CELL", "STUDC", "MISSING", "POOL", "OUTPUT",
+                             "GENERALISED"], ["OUTPUT", "GENERALISED", "CLASSES", "PRIOR", "SIGNIFICANT"]),
+    "woferesponse": ("wofe", ["EVIDENCE", "TABLES", "DEPOSITS", "UNIT_CELL", "MISSING", "OUTPUT"],
+                     ["OUTPUT", "POSTERIOR", "STD", "CONFIDENCE", "AUC", "CI_RATIO", "CI_Z", "CI_VIOLATED", "WARNINGS"]),
+    "logistic": ("wofe", ["EVIDENCE", "TABLES", "DEPOSITS", "UNIT_CELL", "OUTPUT"],
+                 ["OUTPUT", "POSTERIOR", "STD", "COEFFICIENTS", "AUC", "PREDICTED", "CONVERGED"]),
+    "fuzzy": ("wofe", ["LAYERS", "MEMBERSHIPS", "OPERATOR", "GAMMA", "OUTPUT"], ["OUTPUT"]),
 }
 
 
@@ -65,6 +72,8 @@ def test_provider_lists_every_algorithm_with_parameters_and_help(plugin):
     backend = reg.algorithmById("mpm:predict").parameterDefinition("BACKEND")
     assert backend.usesStaticStrings() and backend.options() == ["auto", "torch-cuda", "torch-cpu", "onnx-cpu"]
     assert reg.algorithmById("mpm:targets").parameterDefinition("MODE").options() == ["capture", "threshold"]
+    method = reg.algorithmById("mpm:wofeweights").parameterDefinition("METHOD")
+    assert method.usesStaticStrings() and method.options() == ["categorical", "ascending", "descending"]
 
 
 def test_modeler_wires_output_folders_into_next_steps(plugin):
@@ -395,7 +404,7 @@ sys.meta_path.insert(0, Block())
 importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.')[0] in ('torch', 'onnxruntime') else orig(name, *a))(importlib.util.find_spec)
 sys.path.insert(0, sys.argv[1])
 import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.models_panel, mpm_plugin.algorithms.align, mpm_plugin.deps as d
-assert len(mpm_plugin.provider.algorithm_classes()) == 9
+assert len(mpm_plugin.provider.algorithm_classes()) == 13
 import engine.stack, engine.reader, engine.cli, engine.validate, engine.model.weights
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())

@@ -216,11 +216,12 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
 
     # ---- results ----
 
-    def load_on_completion(self, context, results, names):
-        """Queue result rasters {output name: layer name} to be added to the project when the run ends.
+    def load_on_completion(self, context, results, names, hint=QgsProcessingUtils.LayerHint.Raster):
+        """Queue result files {output name: layer name} to be added to the project when the run ends.
 
         Destination parameters are queued by Processing itself; these are files inside an output
-        folder, declared as QgsProcessingOutputRasterLayer. Missing files (optional products) are skipped.
+        folder, declared as QgsProcessingOutputRasterLayer (or tables, hint Vector). Missing files
+        (optional products) are skipped.
         """
         project = context.project()
         if project is None:
@@ -229,7 +230,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             path = results.get(key)
             if path and os.path.exists(path) and not context.willLoadLayerOnCompletion(path):
                 context.addLayerToLoadOnCompletion(path, QgsProcessingContext.LayerDetails(
-                    tr(label), project, key, QgsProcessingUtils.LayerHint.Raster))
+                    tr(label), project, key, hint))
 
     # ---- marshalling: QGIS layers -> file paths the engine can read ----
 
