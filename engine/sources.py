@@ -1,5 +1,7 @@
 """Open each input layer once and serve any grid window of it, resampled the right way for its kind."""
 
+import re
+
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
@@ -28,14 +30,34 @@ class Band:
 def open_layer(spec):
     """The right reader for a LayerSpec, with its kind filled in when it was not given."""
     if is_raster(spec.path):
-        if spec.kind is None:
-            spec.kind = "categorical" if spec.source == "geology" else "continuous"
-        if spec.kind not in ("continuous", "categorical"):
+        if spec.kind not in (None, "continuous", "categorical"):
             raise InputError(f"is a raster, so its kind cannot be '{spec.kind}'", layer=spec.name,
                              fix="use kind continuous or categorical for rasters")
         return RasterLayer(spec)
     bounds, _crs = vector_bounds(spec.path, spec.name)
     return VectorLayer(spec, bounds)
+
+
+MAX_CLASSES = 64  # more distinct values than this is a measurement, not a class map
+_CONTINUOUS_NAMES = re.compile(r"dist|distance|density|dens\b|proximity|buffer_?m|grad|slope", re.I)
+
+
+def raster_kind(values, dtype, source, name):
+    """(kind, why) of a raster given without a kind: class maps are integer-valued with few values.
+
+    Why not 'every geology raster is categorical': distance and density grids under geology are
+    measurements; read as classes they became hundreds of classes, or one."""
+    if source != "geology":
+        return "continuous", f"a {source} raster"
+    if _CONTINUOUS_NAMES.search(name):
+        return "continuous", "its name says distance / density / gradient"
+    whole = bool(np.all(np.mod(values, 1) == 0)) if np.issubdtype(np.dtype(dtype), np.floating) else True
+    n = len(np.unique(values))
+    if not whole:
+        return "continuous", "it holds fractional values"
+    if n > MAX_CLASSES:
+        return "continuous", f"it holds {n} distinct values (a class map has at most {MAX_CLASSES})"
+    return "categorical", f"integer values, {n} classes"
 
 
 class RasterLayer:
@@ -48,7 +70,10 @@ class RasterLayer:
         if not 1 <= spec.band <= self.src.count:
             raise InputError(f"has no band {spec.band} (it has {self.src.count})", layer=spec.name, fix="choose an existing band")
         self.nodata = spec.nodata if spec.nodata is not None else self.src.nodatavals[spec.band - 1]
-        self._check_not_empty()
+        values = self._check_not_empty()
+        if spec.kind is None:
+            spec.kind, why = raster_kind(values, self.src.dtypes[spec.band - 1], spec.source, spec.name)
+            self.info = {"kind_detected": why}
         lt = spec.layer_type or guess_layer_type(spec.name, spec.source, spec.kind)
         self.bands = [Band(spec.name, spec.source, spec.kind, lt, spec.path)]
 
@@ -63,6 +88,7 @@ class RasterLayer:
         if not ok.any():
             raise InputError(f"contains only nodata (nodata value {self.nodata})", layer=self.spec.name,
                              fix="check the file has data, or set the right nodata value (nodata=... in the spec)")
+        return a[ok]
 
     def bounds_in(self, crs):
         return transform_bounds(self.src.crs, crs, *self.src.bounds)

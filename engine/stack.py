@@ -155,6 +155,11 @@ def _align(spec, out_dir, overwrite, feedback):
     layers = [open_layer(s) for s in spec.layers]
     try:
         steps.report(0.01, f"Opened {len(layers)} layers")
+        for lyr in layers:
+            why = getattr(lyr, "info", {}).get("kind_detected")
+            if why and lyr.spec.source == "geology":
+                steps.info(f"{lyr.spec.name}: read as {lyr.spec.kind} ({why}); give kind=continuous or "
+                           "kind=categorical to change it")
         grid = choose_grid(spec, layers)
         steps.info(f"Target grid: {grid.crs}, {grid.res:g} m, {grid.width} x {grid.height} px, bounds {grid.bounds}")
         for lyr in layers:

@@ -298,3 +298,32 @@ def test_shapefile_names_keep_their_code_page_when_gdal_does_not_recode(kolari):
     finally:
         pyogrio.set_gdal_config_options({"SHAPE_ENCODING": None})
     assert "Lauttaselkä" in list(d.fields["Name"]) and "Rytijänkkä" in list(d.fields["Name"])
+
+
+def test_geology_rasters_are_classes_only_when_they_look_like_classes(tmp_path):
+    """A distance or density grid under geology is a measurement, a grid of a few integer codes a class map."""
+    from rasterio.transform import from_origin
+
+    from conftest import write_raster
+    from engine.layers import LayerSpec
+    from engine.sources import open_layer
+
+    rng = np.random.default_rng(0)
+    t = from_origin(500000, 7000000, 100, 100)
+    yy, xx = np.mgrid[0:60, 0:60]
+    cases = {
+        "units": (((yy // 20) * 3 + xx // 20) % 7 + 1).astype(np.int32),  # 7 rock codes
+        "contacts_m": (np.hypot(yy - 30, xx - 30) * 100).astype(np.int32),  # 480-ish integer distances
+        "density": rng.uniform(0, 0.93, (60, 60)).astype(np.float32),  # fractional
+        "codes_as_float": (xx // 15 + 1).astype(np.float32),  # 4 classes stored as float
+        "fault_dist": (xx * 2).astype(np.int32),  # few values, but the name says distance
+    }
+    kinds = {}
+    for name, a in cases.items():
+        p = write_raster(tmp_path / f"{name}.tif", a[None], t, nodata=-1)
+        kinds[name] = open_layer(LayerSpec(p, "geology", name=name)).spec.kind
+    assert kinds == {"units": "categorical", "contacts_m": "continuous", "density": "continuous",
+                     "codes_as_float": "categorical", "fault_dist": "continuous"}
+    # other sources never default to classes, and an explicit kind always wins
+    assert open_layer(LayerSpec(str(tmp_path / "units.tif"), "geophysics", name="u")).spec.kind == "continuous"
+    assert open_layer(LayerSpec(str(tmp_path / "density.tif"), "geology", name="d", kind="categorical")).spec.kind == "categorical"
