@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 SHARED = os.path.join(ROOT, "..", "shared", "data")
 
-BLOCKS_KM = {"kolari": (5, 10, 25), "cloncurry": (10, 25, 50), "synthetic": (3, 6, 12)}
+BLOCKS_KM = {"kolari": (5, 10, 25), "cloncurry": (10, 25, 50), "synthetic": (3, 6, 12), "synthetic-proxies": (3, 6, 12)}
 
 
 # --------------------------------------------------------------------------- regions
@@ -57,8 +57,16 @@ def cloncurry_region(work, res):
     return StackSpec(layers, res=res, deposits=os.path.join(w, "IOCG_Deposits.shp"))
 
 
-def synthetic_region(work, res, seed=11, size=640, noise_layers=3):
-    """A seeded synthetic area written as the GeoTIFFs and points a user would hand in."""
+# Layers of the generator that carry no footprint of the deposits themselves (alteration, sulphide
+# cores, dispersion halos): only the mineral system's ingredients (host rock, faults, intrusions).
+PROXIES = ("gravity", "gamma_th", "gamma_u", "dem")
+
+
+def synthetic_region(work, res, seed=11, size=640, noise_layers=3, proxies_only=False):
+    """A seeded synthetic area written as the GeoTIFFs and points a user would hand in.
+
+    proxies_only: only layers without the deposits' own footprint, plus more noise: the deposits must
+    be predicted from where the mineral system's ingredients meet, as in greenfields exploration."""
     import rasterio
     from rasterio.transform import from_origin
 
@@ -68,7 +76,7 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3):
 
     h, w = (size, size) if np.isscalar(size) else size
     sc = generate_scene(seed, size=(h, w), pixel_size=res)
-    folder = os.path.join(work, f"synthetic_{seed}_{h}x{w}")
+    folder = os.path.join(work, f"synthetic_{seed}_{h}x{w}{'_proxies' if proxies_only else ''}")
     os.makedirs(folder, exist_ok=True)
     tr = from_origin(500000.0, 7000000.0, res, res)
     prof = dict(driver="GTiff", width=w, height=h, count=1, crs="EPSG:3067", transform=tr, nodata=np.nan,
@@ -84,7 +92,8 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3):
     for src in ("geophysics", "geochemistry", "remote_sensing"):
         sa = sc.sources[src]
         for i, t in enumerate(sa.layers):
-            write(f"{src}_{t}", sa.data[i], src, "continuous", t)
+            if not proxies_only or t in PROXIES:
+                write(f"{src}_{t}", sa.data[i], src, "continuous", t)
     write("lithology", sc.labels["lithology"], "geology", "categorical", "lithology_unit", "int32", -1)
     write("fault_distance", sc.labels["fault_distance_km"], "geology", "continuous", "fault_distance")
     rng = np.random.default_rng(seed + 1)
@@ -106,7 +115,8 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3):
 
 
 REGIONS = {"kolari": (kolari_region, 200.0), "cloncurry": (cloncurry_region, 200.0),
-           "synthetic": (synthetic_region, 100.0)}
+           "synthetic": (synthetic_region, 100.0),
+           "synthetic-proxies": (lambda work, res: synthetic_region(work, res, noise_layers=6, proxies_only=True), 100.0)}
 
 
 # --------------------------------------------------------------------------- methods
@@ -200,6 +210,8 @@ def methods_table(n_bands=None):
         "v0-head": ("both", head(inputs="emb", bins=0, forest=0)),  # linear members on the embeddings alone
         "head-bands": ("both", head(inputs="bands")),
         "head-both": ("both", head(inputs="both")),
+        "default-wofe20": ("both", head(wofe_weight=0.2)),
+        "default-wofe33": ("both", head(wofe_weight=1 / 3)),
         "head-emb": ("both", head(inputs="emb")),
         "head-bands-bins5": ("both", head(inputs="bands", bins=5)),
         "head-both-bins5": ("both", head(inputs="both", bins=5)),
@@ -363,7 +375,7 @@ def transfer(tables, n_background, seeds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--regions", default="kolari,cloncurry,synthetic")
+    ap.add_argument("--regions", default="kolari,cloncurry,synthetic,synthetic-proxies")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma list of method names, or 'all' for every candidate tried (bench/SKILL.md)")

@@ -92,6 +92,11 @@ class EvidenceEncoder:
                 cols.append(_lookup(self._bin(v, self.edges[j]), *self.tables[j]))
         return np.stack(cols, 1).astype(np.float32) if cols else np.zeros((len(x), 0), np.float32)
 
+    def weight_columns(self):
+        """Mask of the output columns that are weights of evidence (classes, bins), not raw values."""
+        return np.array([w for c in self.categorical for w in ([True] if c else ([False, True] if self.bins else [False]))],
+                        bool)
+
     def feature_band(self):
         """Band index of every output feature (for contributions by source)."""
         out = []

@@ -31,6 +31,7 @@ CARD = "head_card.json"
 
 INPUTS = ("bands", "both", "emb")
 BINS_PER_DEPOSITS, MAX_BINS = 20, 10
+WOFE_SHARE = 1.0 / 3.0
 CALIBRATION_LEVELS = 1001  # quantiles kept per member to put every member on the background-share scale  # what the head reads: evidence bands, bands + embedding, embedding only
 
 
@@ -40,6 +41,8 @@ class HeadConfig:
     bins: int = -1  # > 0: continuous bands also enter as their binned weight of evidence (engine.evidence);
     # -1: one bin per BINS_PER_DEPOSITS training deposits, at most MAX_BINS (none with few deposits: they would overfit)
     forest: int = 150  # trees of the random-forest members on the raw bands (engine.forest); 0 = linear members only
+    wofe_weight: float = -1.0  # share of the score of a multi-class weights-of-evidence member (deciles, classes);
+    # -1: WOFE_SHARE when the deposits are enough for binned weights (bins > 0), else none (it overfits a few deposits)
     hidden: int = 0  # 0 = linear members; > 0 = one GELU hidden layer of this width
     dropout: float = 0.0
     members: int = 5
@@ -69,6 +72,7 @@ class HeadEnsemble:
         self.forest = None  # engine.forest sub-forests on the raw bands, one member each
         self.forest_features = 0
         self.calibration = None  # (M, Q) quantiles of each member's output over the training background
+        self.wofe = None  # engine.evidence.EvidenceEncoder whose summed weights are one more member
 
     @property
     def reads_bands(self):
@@ -94,9 +98,20 @@ class HeadEnsemble:
             from .forest import forest_probs
 
             p = np.concatenate([p, forest_probs(self.forest, bands)])
+        if self.wofe is not None:
+            p = np.concatenate([p, self.wofe.transform(bands)[:, self.wofe.weight_columns()].sum(1)[None]])
         if self.calibration is not None:
             p = self._to_background_share(p)
         return p
+
+    def member_weights(self, m):
+        """Weight of each of m members in the score: equal, except the weights-of-evidence member's share."""
+        w = np.ones(m)
+        if self.wofe is not None:
+            share = float(self.config.wofe_weight)
+            w[:-1] = (1.0 - share) / (m - 1)
+            w[-1] = share
+        return w / w.sum()
 
     def _to_background_share(self, p):
         """Each member's output as the share of the training background it exceeds: the linear and
@@ -117,7 +132,7 @@ class HeadEnsemble:
     def predict_from(self, bands=None, emb=None):
         """(probability, uncertainty) from bands and / or embeddings: the members' mean and spread."""
         p = self.member_probs_from(bands, emb)
-        return p.mean(0), p.std(0)
+        return np.tensordot(self.member_weights(len(p)), p, 1).astype(np.float32), p.std(0)
 
     @property
     def dim(self):
@@ -235,6 +250,8 @@ def fit_evidence_head(bands, emb, y, config=None, categorical=None, feedback=Non
     y = np.asarray(y).astype(int)
     if cfg.bins < 0:
         cfg = dataclasses.replace(cfg, bins=min(MAX_BINS, int(y.sum()) // BINS_PER_DEPOSITS))
+    if cfg.wofe_weight < 0:
+        cfg = dataclasses.replace(cfg, wofe_weight=WOFE_SHARE if cfg.bins > 0 else 0.0)
     encoder = None
     if cfg.inputs != "emb":
         encoder = EvidenceEncoder(categorical if categorical is not None else [False] * bands.shape[1], bins=cfg.bins)
@@ -246,6 +263,8 @@ def fit_evidence_head(bands, emb, y, config=None, categorical=None, feedback=Non
         from .forest import fit_forest
 
         head.forest, head.forest_features = fit_forest(bands, y, cfg.forest, cfg.members, seed=cfg.seed)
+    if cfg.wofe_weight > 0 and encoder is not None:
+        head.wofe = EvidenceEncoder(encoder.categorical, bins=10, shrink=0.5).fit(bands, y)
     bg = y == 0
     raw = head.member_probs_from(None if bands is None else bands[bg], None if emb is None else emb[bg])
     head.calibration = np.quantile(raw, np.linspace(0.0, 1.0, CALIBRATION_LEVELS), axis=1).T.astype(np.float32)
@@ -281,6 +300,8 @@ def save_head(head, out_dir, card_extra):
         tensors.update(head.encoder.to_tensors())
     if head.calibration is not None:
         tensors["calibration"] = np.ascontiguousarray(head.calibration, np.float32)
+    if head.wofe is not None:
+        tensors.update(head.wofe.to_tensors("wofe."))
     if head.forest:
         from .forest import to_tensors
 
@@ -343,4 +364,8 @@ def load_head(path):
 
     head.forest, head.forest_features = from_tensors(t)
     head.calibration = t.get("calibration")
+    if "wofe.fill" in t:
+        from .evidence import EvidenceEncoder
+
+        head.wofe = EvidenceEncoder.from_tensors(t, "wofe.")
     return head, card

@@ -59,6 +59,19 @@ def test_evidence_head_finds_the_signal_out_of_fold_on_every_cell():
     assert res["head"]["pr_auc"] > 3 * res["head"]["positive_rate"]
 
 
+def test_few_deposits_keep_the_head_simple():
+    """With under 20 deposits no binned weights and no weights-of-evidence member: they overfit (bench/SKILL.md)."""
+    from engine.head import HeadConfig, fit_evidence_head
+
+    t = _table(2, n=20_000)
+    pos = np.flatnonzero(t.label == 1)[:12]
+    pick = np.r_[pos, np.flatnonzero(t.label == 0)[:2000]]
+    head = fit_evidence_head(t.bands[pick], None, t.label[pick], HeadConfig(members=2), t.categorical)
+    assert head.config.bins == 0 and head.config.wofe_weight == 0 and head.wofe is None
+    p, u = head.predict_from(t.bands)
+    assert np.all((p >= 0) & (p <= 1)) and np.all(u >= 0)
+
+
 def test_categorical_classes_become_their_weight_and_unseen_ones_weigh_nothing():
     from engine.evidence import EvidenceEncoder
 
@@ -76,8 +89,12 @@ def test_evidence_head_round_trips_through_safetensors(tmp_path):
 
     t = _table(1, n=20_000)
     pick = np.r_[np.flatnonzero(t.label == 1), np.flatnonzero(t.label == 0)[:3000]]
-    head = fit_evidence_head(t.bands[pick], None, t.label[pick], HeadConfig(members=2, bins=4), t.categorical)
+    n_pos = int(t.label[pick].sum())
+    assert n_pos >= 20  # enough deposits for binned weights and the weights-of-evidence member
+    head = fit_evidence_head(t.bands[pick], None, t.label[pick], HeadConfig(members=2), t.categorical)
     save_head(head, str(tmp_path / "h"), {"encoder": {"name": "x", "sha256": "0"}})
     again, card = load_head(str(tmp_path / "h"))
     assert card["config"]["inputs"] == "bands" and again.reads_bands and not again.reads_embedding
+    assert card["config"]["bins"] == min(10, n_pos // 20) and card["config"]["wofe_weight"] == pytest.approx(1 / 3)
+    assert len(again.forest) == 2 and again.wofe is not None and again.calibration.shape == (5, 1001)
     np.testing.assert_allclose(again.predict_from(t.bands)[0], head.predict_from(t.bands)[0], rtol=1e-6)
