@@ -158,7 +158,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
     from .model.weights import load_model
 
     steps = Steps(feedback)
-    out_dir = check_output_path(out_dir, overwrite, "anomaly folder")
+    out_dir = check_output_path(out_dir, overwrite, "anomaly folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     with bounded_block_cache(), Stack(stack_dir) as st:  # bounded block cache
         if SOURCE not in st.sources:
             raise InputError(f"the stack '{stack_dir}' has no geochemistry layers (sources: {', '.join(st.sources)})",

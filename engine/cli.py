@@ -408,6 +408,14 @@ def main(argv=None):
     except MPMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a write outside an atomic output (cache, checkpoint): the disk, not a bug
+        from .atomic import WRITE_ERRNOS
+
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: could not write '{exc.filename}': {exc.strerror}. Fix: free disk space or lift the "
+              "file-size limit (ulimit -f), then run again.", file=sys.stderr)
+        return 2
     finally:
         if feedback is not None:
             feedback.close()

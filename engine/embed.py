@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_output_path
 from .progress import Steps
 from .reader import Stack
 from .stack import bounded_block_cache
@@ -37,6 +37,7 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     from .model.backend import select_backend
 
     steps = Steps(feedback)
+    check_output_path(out_path, overwrite, "embedding raster", inputs=(stack_dir, model))
     if scheduler is None:
         b = select_backend(model, backend, threads=threads, feedback=feedback)
         cfg, name = b.config, b.name

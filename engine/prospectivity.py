@@ -19,7 +19,7 @@ import rasterio
 
 from .atomic import atomic_path, check_output_path
 from .errors import InputError
-from .features import EmbeddingReader, embedding_path, model_identity
+from .features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
 from .reader import Stack
 from .stack import bounded_block_cache
@@ -41,7 +41,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
     from .validate import cross_validate, plot_report
 
     steps = Steps(feedback)
-    check_output_path(out_dir, overwrite, "head folder")
+    check_output_path(out_dir, overwrite, "head folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     cfg = head_config or HeadConfig(seed=seed)
     card_path, sha, model_name = model_identity(model)
     with Stack(stack_dir) as st:
@@ -115,7 +115,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     """
     from .head import load_head
 
-    check_output_path(out_dir, overwrite, "prediction folder")
+    check_output_path(out_dir, overwrite, "prediction folder", inputs=(stack_dir, head_dir, model or DEFAULT_MODEL))
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_output_path
 from .progress import Steps
 
 
@@ -155,6 +155,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
     from .labels import deposit_cells
 
     steps = Steps(feedback)
+    check_output_path(out_dir, overwrite, "validation folder", inputs=(raster, deposits))
     label = name or os.path.splitext(os.path.basename(str(raster)))[0]
     try:
         src = rasterio.open(raster)

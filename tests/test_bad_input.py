@@ -1,0 +1,253 @@
+"""Runs that never lie (issue 20): a fault, a bad input or an interruption gives a clear error, a
+non-zero exit and nothing lost. Each test asserts the exit code, that the message names what is
+wrong and the fix, that nothing half-written is left, and that the inputs' checksums are unchanged.
+Small synthetic rasters in tmp_path only, so the whole file stays fast."""
+
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from rasterio.transform import from_origin
+
+from conftest import ROOT, write_raster
+
+PY = sys.executable
+
+
+def checksums(*paths):
+    """sha256 of every file under the given files / folders (what 'inputs unchanged' means)."""
+    out = {}
+    for p in paths:
+        p = str(p)
+        files = [p] if os.path.isfile(p) else [os.path.join(r, f) for r, _, fs in os.walk(p) for f in fs]
+        for f in files:
+            with open(f, "rb") as fh:
+                out[f] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def leftovers(folder):
+    """Temporary outputs ('.partial') and GDAL side-cars anywhere under folder."""
+    return [os.path.join(r, f) for r, ds, fs in os.walk(folder) for f in fs + ds
+            if ".partial" in f or f.endswith(".aux.xml")]
+
+
+def engine(*args, ulimit_kb=None, env=None, timeout=300):
+    """python -m engine ARGS in a subprocess, optionally under a file-size limit (ulimit -f, KiB)."""
+    cmd = " ".join(shlex.quote(str(a)) for a in (PY, "-m", "engine", *args))
+    if ulimit_kb:
+        cmd = f"ulimit -f {int(ulimit_kb)}; exec {cmd}"
+    return subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+@pytest.fixture
+def rasters(tmp_path):
+    """Two overlapping 200 x 200 px float rasters of noise (incompressible) in their own input folder."""
+    d = tmp_path / "inputs"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    t = from_origin(400000, 7500000, 100, 100)
+    return [write_raster(d / f"{n}.tif", rng.normal(size=(200, 200)).astype(np.float32), t) for n in ("mag", "k")]
+
+
+def assert_clean_failure(r, *words):
+    """Non-zero exit, an engine message (no traceback) holding every word, and a 'Fix:'."""
+    text = r.stdout + r.stderr
+    assert r.returncode != 0, text
+    assert "Traceback" not in text, text
+    for w in words:
+        assert w in text, (w, text)
+    assert "Fix:" in text, text
+
+
+# ---------------------------------------------------------------- 1. every write checked
+
+
+def test_align_under_file_size_limit_fails_cleanly(rasters, tmp_path):
+    """ulimit -f 1024 (1 MiB): the 2.6 MB stack cannot be written; exit 2, nothing at the output."""
+    before = checksums(*rasters)
+    out = tmp_path / "out" / "stack"
+    out.parent.mkdir()
+    r = engine("align", "--geophysics", *rasters, "--res", "50", "--out", out, ulimit_kb=1024)
+    assert r.returncode == 2
+    assert_clean_failure(r, "stack folder", "could not be written", "ulimit -f", "free disk space")
+    assert not out.exists() and os.listdir(out.parent) == []
+    assert checksums(*rasters) == before and leftovers(tmp_path) == []
+
+
+def test_truncated_output_is_never_moved_into_place(tmp_path):
+    """A raster that was cut short (as by a full disk whose error GDAL only logged) fails verification."""
+    from engine.atomic import atomic_path
+    from engine.errors import OutputError
+
+    src = write_raster(tmp_path / "full.tif", np.random.default_rng(1).normal(size=(512, 512)).astype(np.float32),
+                       from_origin(400000, 7500000, 1, 1))
+    data = open(src, "rb").read()
+    out = tmp_path / "result"
+    with pytest.raises(OutputError, match=r"stack.tif does not read back .*Fix: free disk space"):
+        with atomic_path(out, directory=True, what="result folder") as tmp:
+            with open(os.path.join(tmp, "stack.tif"), "wb") as f:
+                f.write(data[: len(data) // 2])
+    assert not out.exists() and os.listdir(tmp_path) == ["full.tif"]
+
+
+# ---------------------------------------------------------------- 2. never replace what the run did not create
+
+
+def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tmp_path):
+    from engine.errors import OutputError
+    from engine.layers import LayerSpec
+    from engine.stack import StackSpec, align_stack
+
+    out = tmp_path / "stack"
+
+    class Intruder:
+        """Feedback that creates the output folder (with a user's file) half-way through the run."""
+
+        def setProgress(self, p):  # noqa: N802
+            if p > 50 and not out.exists():
+                out.mkdir()
+                (out / "notes.txt").write_text("my notes")
+
+        def isCanceled(self):  # noqa: N802
+            return False
+
+        def pushInfo(self, text):  # noqa: N802
+            pass
+
+    spec = StackSpec([LayerSpec(p, "geophysics") for p in rasters])
+    with pytest.raises(OutputError) as e:
+        align_stack(spec, str(out), feedback=Intruder())
+    msg = str(e.value)
+    assert "appeared while this run was writing" in msg and "left untouched" in msg and "Fix:" in msg
+    assert f"kept as '{out}_2'" in msg
+    assert sorted(os.listdir(out)) == ["notes.txt"] and (out / "notes.txt").read_text() == "my notes"
+    assert sorted(os.listdir(f"{out}_2")) == ["stack.json", "stack.tif", "valid.tif"]
+    assert leftovers(tmp_path) == []
+
+
+def test_file_appearing_during_write_is_not_replaced_even_with_overwrite(tmp_path):
+    """overwrite allows replacing what was there at the start, not what appeared since."""
+    from engine.atomic import atomic_path
+    from engine.errors import OutputError
+
+    out = tmp_path / "top_anomalies.csv"
+    with pytest.raises(OutputError, match="kept as .*top_anomalies_2.csv"):
+        with atomic_path(out, overwrite=True, what="anomaly table") as tmp:
+            open(tmp, "w").write("{}")
+            out.write_text("theirs")
+    assert out.read_text() == "theirs" and (tmp_path / "top_anomalies_2.csv").read_text() == "{}"
+    # what was there at the start is replaced when overwrite says so
+    with atomic_path(out, overwrite=True, what="anomaly table") as tmp:
+        open(tmp, "w").write("ours")
+    assert out.read_text() == "ours" and sorted(os.listdir(tmp_path)) == ["top_anomalies.csv", "top_anomalies_2.csv"]
+
+
+# ---------------------------------------------------------------- 3. an output is never one of the inputs
+
+
+def _fake_folder(path, marker):
+    path.mkdir(parents=True)
+    (path / marker).write_text('{"format": "not read: the check comes first"}')
+    return str(path)
+
+
+@pytest.mark.parametrize("case", ["predict-into-stack", "predict-into-parent", "finetune-into-stack",
+                                  "anomalies-into-stack", "embed-onto-stack", "targets-into-prediction",
+                                  "validate-into-map", "align-onto-input", "pretrain-into-stack",
+                                  "structures-onto-prompts"])
+def test_output_may_not_be_or_hold_an_input(tmp_path, rasters, case):
+    stack = _fake_folder(tmp_path / "work" / "stack", "stack.json")
+    head = _fake_folder(tmp_path / "work" / "head", "head_card.json")
+    pred = _fake_folder(tmp_path / "work" / "prediction", "prospectivity.tif")
+    prompts = tmp_path / "clicks.gpkg"
+    prompts.write_text("not read")
+    args = {
+        "predict-into-stack": ["predict", stack, "--head", head, "--out", stack, "--overwrite"],
+        "predict-into-parent": ["predict", stack, "--head", head, "--out", tmp_path / "work", "--overwrite"],
+        "finetune-into-stack": ["finetune", stack, "--out", stack, "--overwrite"],
+        "anomalies-into-stack": ["anomalies", stack, "--out", stack, "--overwrite"],
+        "embed-onto-stack": ["embed", stack, "--out", stack, "--overwrite"],
+        "targets-into-prediction": ["targets", pred, "--capture", "0.8", "--stack", stack,
+                                    "--out", os.path.join(pred, "prospectivity.tif"), "--overwrite"],
+        "validate-into-map": ["validate", rasters[0], "--deposits", prompts, "--out", rasters[0], "--overwrite"],
+        "align-onto-input": ["align", "--geophysics", *rasters, "--out", os.path.dirname(rasters[0]), "--overwrite"],
+        "pretrain-into-stack": ["pretrain", "--stack", stack, "--out", stack],
+        "structures-onto-prompts": ["structures", rasters[0], "--prompts", prompts, "--type", "fault",
+                                    "--out", prompts, "--overwrite"],
+    }[case]
+    before = checksums(tmp_path)
+    r = engine(*args)
+    assert r.returncode == 2
+    assert_clean_failure(r, "writing it would destroy that input", "outside the run's inputs")
+    assert checksums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------- 4. pretrain never writes into a foreign folder
+
+
+def test_pretrain_refuses_an_existing_model_folder(tmp_path):
+    from engine.shipped import FOUNDATION_MODEL
+
+    folder = tmp_path / "copy_of_shipped"
+    folder.mkdir()
+    src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
+    for name in ("model_card.json", "MODEL_CARD.md"):
+        (folder / name).write_bytes(open(os.path.join(src, name), "rb").read())
+    before = checksums(folder)
+    r = engine("pretrain", "--synthetic", "2", "--steps1", "1", "--steps2", "1", "--out", folder)
+    assert r.returncode == 2
+    assert_clean_failure(r, str(folder), "holds no pretraining checkpoint", "choose a new folder name")
+    assert checksums(folder) == before and sorted(os.listdir(folder)) == ["MODEL_CARD.md", "model_card.json"]
+
+
+def test_pretrain_accepts_its_own_checkpoint_folder_and_an_empty_one(tmp_path):
+    from engine.pretrain_data import check_model_folder
+
+    own = tmp_path / "mine"
+    own.mkdir()
+    (own / "checkpoint.pt").write_bytes(b"resumable")
+    check_model_folder(str(own))
+    (tmp_path / "empty").mkdir()
+    check_model_folder(str(tmp_path / "empty"))
+    check_model_folder(str(tmp_path / "new"))
+
+
+# ---------------------------------------------------------------- 5. size guard and bad resolutions
+
+
+def test_align_refuses_a_stack_larger_than_the_free_space(rasters, tmp_path):
+    """0.01 m over 20 km: 4 x 10^12 px; refused before anything is written, with the figures."""
+    before = checksums(*rasters)
+    out = tmp_path / "stack"
+    r = engine("align", "--geophysics", *rasters, "--res", "0.01", "--out", out, timeout=120)
+    assert r.returncode == 2
+    assert_clean_failure(r, "2,000,000 x 2,000,000 px x 2 bands at 0.01 m", "GB are free on the disk",
+                         "choose a coarser resolution")
+    assert not out.exists() and leftovers(tmp_path) == [] and checksums(*rasters) == before
+
+
+@pytest.mark.parametrize("res", ["nan", "inf", "-5", "0"])
+def test_align_rejects_a_resolution_that_is_not_a_positive_number(rasters, tmp_path, res):
+    r = engine("align", "--geophysics", *rasters, "--res", res, "--out", tmp_path / "stack")
+    assert r.returncode == 2
+    assert_clean_failure(r, "target resolution must be a positive number", "--res 100")
+    assert not (tmp_path / "stack").exists()
+
+
+def test_align_warns_before_writing_a_large_stack(rasters, tmp_path, monkeypatch, caplog):
+    from engine import stack
+    from engine.layers import LayerSpec
+
+    monkeypatch.setattr(stack, "WARN_BYTES", 100_000)
+    out = tmp_path / "stack"
+    with caplog.at_level("WARNING", logger="engine"):
+        stack.align_stack(stack.StackSpec([LayerSpec(p, "geophysics") for p in rasters]), str(out))
+    assert any("The stack will be large: 200 x 200 px x 2 bands" in m for m in caplog.messages), caplog.messages
+    assert (out / "stack.tif").exists()
