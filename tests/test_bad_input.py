@@ -4,7 +4,6 @@ wrong and the fix, that nothing half-written is left, and that the inputs' check
 Small synthetic rasters in tmp_path only, so the whole file stays fast."""
 
 import hashlib
-import json
 import os
 import shlex
 import subprocess
@@ -251,3 +250,162 @@ def test_align_warns_before_writing_a_large_stack(rasters, tmp_path, monkeypatch
         stack.align_stack(stack.StackSpec([LayerSpec(p, "geophysics") for p in rasters]), str(out))
     assert any("The stack will be large: 200 x 200 px x 2 bands" in m for m in caplog.messages), caplog.messages
     assert (out / "stack.tif").exists()
+
+
+# ---------------------------------------------------------------- 6. interruptions and stale temporary outputs
+
+
+def test_stale_partial_of_a_killed_run_is_removed_by_the_next_run(rasters, tmp_path):
+    from engine.atomic import _owner_tag
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = _owner_tag().split("@")[0]
+    stale = tmp_path / f".stack.{host}@{dead.pid}.x1y2.partial"
+    stale.mkdir()
+    (stale / "stack.tif").write_bytes(b"half")
+    foreign = tmp_path / ".stack.otherhost@1.z9.partial"  # another machine's run: reported, never removed
+    foreign.mkdir()
+    r = engine("align", "--geophysics", *rasters, "--out", tmp_path / "stack")
+    assert r.returncode == 0, r.stderr
+    assert "Removed 1 temporary output(s) of an interrupted run" in r.stderr and stale.name in r.stderr
+    assert "holds temporary output(s) of another run" in r.stderr and foreign.name in r.stderr
+    assert not stale.exists() and foreign.exists() and (tmp_path / "stack" / "stack.tif").exists()
+
+
+def _interrupt_when_writing(cmd, env, folder, sig):
+    """Start cmd, send `sig` once its '.partial' output exists, return (exit code, output)."""
+    import time
+
+    p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while not any(".partial" in f for f in os.listdir(folder)):
+        assert p.poll() is None and time.time() - t0 < 120, "the run ended before it was interrupted"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    p.send_signal(sig)
+    text, _ = p.communicate(timeout=120)
+    return p.returncode, text
+
+
+@pytest.mark.parametrize("sig,code,text", [("SIGTERM", 143, "Terminated: nothing was written"),
+                                           ("SIGINT", 130, "Run cancelled by the user")])
+def test_cli_interrupted_run_exits_non_zero_and_leaves_nothing(rasters, tmp_path, sig, code, text):
+    import signal
+
+    before = checksums(*rasters)
+    rc, out = _interrupt_when_writing([PY, "-m", "engine", "align", "--geophysics", *rasters, "--res", "4", "--out",
+                                       str(tmp_path / "stack")], None, tmp_path, getattr(signal, sig))
+    assert rc == code and text in out and "Traceback" not in out, out[-2000:]
+    assert os.listdir(tmp_path) == ["inputs"] and checksums(*rasters) == before
+
+
+# ---------------------------------------------------------------- through qgis_process (1, 3, 5, 6, 7)
+
+from test_headless import QGIS_PROCESS, qgis_env  # noqa: E402,F401 (the module's plugin + profile fixture)
+
+
+def qgis(env, alg, *args, ulimit_kb=None, timeout=300):
+    cmd = " ".join(shlex.quote(str(a)) for a in (QGIS_PROCESS, "run", f"mpm:{alg}", *args))
+    if ulimit_kb:
+        cmd = f"ulimit -f {int(ulimit_kb)}; exec {cmd}"
+    return subprocess.run(["bash", "-c", cmd], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_qgis_align_under_file_size_limit_fails_cleanly(qgis_env, rasters, tmp_path):
+    before = checksums(*rasters)
+    out = tmp_path / "stack"
+    r = qgis(qgis_env, "alignstack", *(f"--GEOPHYSICS={p}" for p in rasters), "--RESOLUTION=50", f"--OUTPUT={out}",
+             ulimit_kb=1024)
+    assert_clean_failure(r, "could not be written", "stack.tif does not read back", "ulimit -f")
+    assert not out.exists() and leftovers(tmp_path) == [] and checksums(*rasters) == before
+
+
+def test_qgis_align_leaves_inputs_untouched_and_respects_umask(qgis_env, rasters, tmp_path):
+    """No NAME.tif.aux.xml (GDAL PAM statistics) beside the inputs; the stack folder readable by the group."""
+    before = checksums(os.path.dirname(rasters[0]))
+    out = tmp_path / "stack"
+    r = subprocess.run(["bash", "-c", "umask 022; exec " + " ".join(shlex.quote(str(a)) for a in (
+        QGIS_PROCESS, "run", "mpm:alignstack", *(f"--GEOPHYSICS={p}" for p in rasters), f"--OUTPUT={out}"))],
+        env=qgis_env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert sorted(os.listdir(os.path.dirname(rasters[0]))) == ["k.tif", "mag.tif"]
+    assert checksums(os.path.dirname(rasters[0])) == before
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o755)
+
+
+def test_qgis_output_may_not_be_an_input(qgis_env, rasters, tmp_path):
+    """A file output (QGIS allows replacing it) that is the run's own input is refused by the engine."""
+    import shapely
+
+    from conftest import write_vector
+
+    prompts = write_vector(tmp_path / "clicks.gpkg", [shapely.Point(410000, 7490000)], {"label": np.array([1])})
+    before = checksums(tmp_path)
+    r = qgis(qgis_env, "structures", f"--INPUT={rasters[0]}", f"--PROMPTS={prompts}", "--BANDS=1", "--TYPE=fault",
+             f"--OUTPUT={prompts}")
+    assert_clean_failure(r, "writing it would destroy that input")
+    assert checksums(tmp_path) == before and leftovers(tmp_path) == []
+
+
+def test_qgis_align_refuses_a_stack_larger_than_the_free_space(qgis_env, rasters, tmp_path):
+    r = qgis(qgis_env, "alignstack", *(f"--GEOPHYSICS={p}" for p in rasters), "--RESOLUTION=0.01",
+             f"--OUTPUT={tmp_path / 'stack'}")
+    assert_clean_failure(r, "GB are free on the disk", "choose a coarser resolution")
+    assert not (tmp_path / "stack").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", ["TERM", "INT"])
+def test_qgis_interrupted_run_exits_non_zero_and_leaves_nothing(qgis_env, rasters, tmp_path, sig):
+    """SIGTERM (a scheduler) and Ctrl-C stop the run: non-zero exit, no '.partial' left, inputs unchanged."""
+    import signal
+
+    before = checksums(*rasters)
+    out = tmp_path / "stack"
+    rc, text = _interrupt_when_writing([QGIS_PROCESS, "run", "mpm:alignstack", *(f"--GEOPHYSICS={r}" for r in rasters),
+                                        "--RESOLUTION=4", f"--OUTPUT={out}"], qgis_env, tmp_path,
+                                       getattr(signal, f"SIG{sig}"))
+    assert rc != 0, text[-2000:]
+    assert ("Terminated (SIGTERM)" if sig == "TERM" else "Run cancelled") in text, text[-2000:]
+    assert "Traceback" not in text
+    assert not out.exists() and leftovers(tmp_path) == [] and checksums(*rasters) == before
+
+
+# ---------------------------------------------------------------- 8. a damaged ONNX file is re-exported to the cache
+
+
+def test_corrupt_onnx_in_a_model_folder_is_reexported_to_the_cache_only(tmp_path, embedding_cache):
+    import shutil
+
+    from engine.model.backend import select_backend
+    from engine.shipped import FOUNDATION_MODEL
+
+    class Log:
+        def __init__(self):
+            self.lines = []
+
+        def pushInfo(self, text):  # noqa: N802
+            self.lines.append(text)
+
+        def setProgress(self, p):  # noqa: N802
+            pass
+
+        def isCanceled(self):  # noqa: N802
+            return False
+
+    src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
+    model = tmp_path / "model"
+    shutil.copytree(src, model)
+    with open(model / "onnx" / "fusion.onnx", "r+b") as f:
+        f.seek(100)
+        f.write(b"garbage")
+    before = checksums(model)
+    log = Log()
+    b = select_backend(str(model / "model_card.json"), "onnx-cpu", feedback=log, cache=False)
+    assert any("exporting them again" in line for line in log.lines)
+    assert any("exported to the cache" in line for line in log.lines)
+    assert all(os.path.dirname(p).startswith(os.path.join(embedding_cache, "onnx")) for p in b.paths.values())
+    assert checksums(model) == before  # the model folder: not one byte written
+    log2 = Log()
+    again = select_backend(str(model / "model_card.json"), "onnx-cpu", feedback=log2, cache=False)
+    assert again.paths == b.paths and not any("exported to the cache" in line for line in log2.lines)

@@ -201,19 +201,56 @@ def _onnx_paths(card, model, onnx_dir, steps):
 
     if model is None:
         model = load_model(card["_path"])
-    card_path = None
-    if onnx_dir is None and card is not None:
-        onnx_dir = os.path.join(os.path.dirname(card["_path"]), "onnx")
-        card_path = card["_path"]
+    if onnx_dir is not None:
+        return export_onnx(model, onnx_dir)
+    return _cached_export(model, card, steps)
+
+
+def _cached_export(model, card, steps):
+    """ONNX files of `model` in the embedding cache (engine.features.cache_dir), exported once per model.
+
+    Never into the model folder: a shipped or shared model (maybe with a damaged file) stays as it
+    was, and a read-only one needs no stray temporary folder."""
+    import hashlib
+    import json
+    import shutil
+
+    from ..features import cache_dir
+    from .onnx_export import OPSET, export_onnx
+    from .weights import sha256_file
+
+    key = (card or {}).get("sha256") or getattr(model, "card", {}).get("sha256")
+    if not key:  # a model object without a card: its tensors are its identity
+        h = hashlib.sha256()
+        for name, t in sorted(model.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().cpu().numpy().tobytes())
+        key = h.hexdigest()
+    root = os.path.join(cache_dir(), "onnx")
+    folder = os.path.join(root, f"{key[:24]}-opset{OPSET}")
+    index = os.path.join(folder, "files.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = json.load(f)
+        paths = {k: os.path.join(folder, e["file"]) for k, e in files.items()}
+        if all(os.path.isfile(p) and sha256_file(p) == files[k]["sha256"] for k, p in paths.items()):
+            return paths
+    os.makedirs(root, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".partial", dir=root)
+    try:
+        made = export_onnx(model, tmp)
+        with open(os.path.join(tmp, "files.json"), "w") as f:
+            json.dump({k: {"file": os.path.basename(p), "sha256": sha256_file(p)} for k, p in made.items()}, f)
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged earlier export
         try:
-            os.makedirs(onnx_dir, exist_ok=True)
-            if not os.access(onnx_dir, os.W_OK):
-                raise OSError
-        except OSError:
-            onnx_dir, card_path = None, None
-    if onnx_dir is None:
-        onnx_dir = tempfile.mkdtemp(prefix="mpm_onnx_")
-    return export_onnx(model, onnx_dir, card_path=card_path)
+            os.rename(tmp, folder)
+        except OSError:  # another process exported it meanwhile: theirs is as good
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    steps.info(f"ONNX files exported to the cache: {folder}")
+    return {k: os.path.join(folder, os.path.basename(p)) for k, p in made.items()}
 
 
 def select_backend(model, name="auto", threads=None, feedback=None, onnx_dir=None, cache=True):
