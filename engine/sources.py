@@ -1,7 +1,10 @@
 """Open each input layer once and serve any grid window of it, resampled the right way for its kind."""
 
+import contextlib
+
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 
@@ -25,6 +28,51 @@ class Band:
         return d
 
 
+DAMAGED_FIX = "copy or download the file again (compare its size with the original's), or re-export it from its source"
+MAX_BLOCKS_CHECKED = 20000
+
+
+def check_complete(src, name):
+    """A GeoTIFF cut short (an interrupted copy or download) is refused up front: every block it lists
+    must lie inside the file. A header cut short hides the CRS too, so this runs before the CRS check."""
+    import os
+
+    if src.driver != "GTiff" or not os.path.isfile(src.name):
+        return
+    size = os.path.getsize(src.name)
+    (bh, bw) = src.block_shapes[0]
+    nx, ny = -(-src.width // bw), -(-src.height // bh)
+    n = nx * ny
+    picks = range(n) if n <= MAX_BLOCKS_CHECKED else np.unique(np.linspace(0, n - 1, MAX_BLOCKS_CHECKED).astype(int))
+    bands = [1] if src.profile.get("interleave") == "pixel" else range(1, src.count + 1)
+    found = 0
+    for b in bands:
+        for i in picks:
+            x, y = int(i) % nx, int(i) // nx
+            off = src.get_tag_item(f"BLOCK_OFFSET_{x}_{y}", "TIFF", bidx=b)
+            length = src.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=b)
+            if off is None or length is None:
+                continue  # a sparse (empty) block, or a block table the file lost
+            found += 1
+            if int(off) + int(length) > size:
+                raise InputError(f"is truncated: its data runs to byte {int(off) + int(length):,} but the file "
+                                 f"holds {size:,} bytes", layer=name, fix=DAMAGED_FIX)
+    if not found:
+        raise InputError(f"is damaged or truncated: none of its data blocks can be found in its {size:,} bytes",
+                         layer=name, fix=DAMAGED_FIX)
+
+
+@contextlib.contextmanager
+def damaged_file(name):
+    """A read that fails in GDAL (a damaged block) becomes an error naming the layer, not a traceback."""
+    try:
+        yield
+    except rasterio.errors.RasterioIOError as exc:
+        cause = exc.__cause__ or exc
+        raise InputError(f"cannot be read ({str(cause).strip().splitlines()[0]}): the file is damaged or truncated",
+                         layer=name, fix=DAMAGED_FIX) from exc
+
+
 def open_layer(spec):
     """The right reader for a LayerSpec, with its kind filled in when it was not given."""
     if is_raster(spec.path):
@@ -42,6 +90,7 @@ class RasterLayer:
     def __init__(self, spec):
         self.spec = spec
         self.src = rasterio.open(spec.path)
+        check_complete(self.src, spec.name)
         if self.src.crs is None:
             raise InputError("has no CRS", layer=spec.name,
                              fix="assign it in QGIS (Layer Properties > Source) or with gdal_edit.py -a_srs EPSG:xxxx")
@@ -56,7 +105,8 @@ class RasterLayer:
         """Decimated read of the whole file: an all-nodata layer is refused before any work."""
         scale = max(1, int(np.ceil(max(self.src.width, self.src.height) / 512)))
         shape = (max(1, self.src.height // scale), max(1, self.src.width // scale))
-        a = self.src.read(self.spec.band, out_shape=shape, resampling=Resampling.nearest).astype(np.float64)
+        with damaged_file(self.spec.name):
+            a = self.src.read(self.spec.band, out_shape=shape, resampling=Resampling.nearest).astype(np.float64)
         ok = np.isfinite(a)
         if self.nodata is not None and np.isfinite(self.nodata):
             ok &= ~np.isclose(a, self.nodata, rtol=1e-6)
@@ -81,9 +131,10 @@ class RasterLayer:
         A per-window reproject (not a WarpedVRT) gives results independent of the tiling.
         """
         out = np.full((1, window.height, window.width), np.nan, np.float32)
-        reproject(rasterio.band(self.src, self.spec.band), out[0], src_nodata=self.nodata,
-                  dst_transform=grid.window_transform(window), dst_crs=grid.rio_crs, dst_nodata=np.nan,
-                  resampling=self.resampling)
+        with damaged_file(self.spec.name):
+            reproject(rasterio.band(self.src, self.spec.band), out[0], src_nodata=self.nodata,
+                      dst_transform=grid.window_transform(window), dst_crs=grid.rio_crs, dst_nodata=np.nan,
+                      resampling=self.resampling)
         return out
 
     def close(self):

@@ -409,3 +409,63 @@ def test_corrupt_onnx_in_a_model_folder_is_reexported_to_the_cache_only(tmp_path
     log2 = Log()
     again = select_backend(str(model / "model_card.json"), "onnx-cpu", feedback=log2, cache=False)
     assert again.paths == b.paths and not any("exported to the cache" in line for line in log2.lines)
+
+
+# ---------------------------------------------------------------- raw tracebacks become messages
+
+
+@pytest.mark.parametrize("cut", ["data", "header", "garbled"])
+def test_damaged_geotiff_input_is_named_not_a_traceback(rasters, tmp_path, cut):
+    """A GeoTIFF cut short (interrupted copy), cut in its header, or with a garbled compressed block."""
+    good = open(rasters[0], "rb").read()
+    bad = tmp_path / "inputs" / "mag_bad.tif"
+    if cut == "garbled":
+        write_raster(bad, np.random.default_rng(2).normal(size=(200, 200)).astype(np.float32),
+                     from_origin(400000, 7500000, 100, 100))
+        with rasterio_profile_compressed(bad) as data:
+            data[len(data) // 2: len(data) // 2 + 2000] = b"\xff" * 2000
+    else:
+        bad.write_bytes(good[: len(good) // 2] if cut == "data" else good[:300])
+    before = checksums(tmp_path / "inputs")
+    r = engine("align", "--geophysics", bad, rasters[1], "--out", tmp_path / "stack")
+    assert r.returncode == 2
+    words = {"data": "is truncated: its data runs to byte", "header": "truncated",
+             "garbled": "the file is damaged or truncated"}[cut]
+    assert_clean_failure(r, "Layer 'mag_bad'", words, "copy or download the file again")
+    assert "has no CRS" not in r.stderr
+    assert not (tmp_path / "stack").exists() and leftovers(tmp_path) == [] and checksums(tmp_path / "inputs") == before
+
+
+class rasterio_profile_compressed:  # noqa: N801 (a context manager used like a function)
+    """Rewrite `path` deflate-compressed, yield its bytes as a bytearray to damage, write them back."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __enter__(self):
+        import rasterio
+
+        with rasterio.open(self.path) as src:
+            data, profile = src.read(), src.profile
+        profile.update(compress="deflate", tiled=True, blockxsize=64, blockysize=64)
+        with rasterio.open(self.path, "w", **profile) as dst:
+            dst.write(data)
+        self.data = bytearray(open(self.path, "rb").read())
+        return self.data
+
+    def __exit__(self, *exc):
+        open(self.path, "wb").write(bytes(self.data))
+
+
+def test_output_folders_follow_the_umask(rasters, tmp_path):
+    """Results are for colleagues too: the folder gets the mode the umask gives, not mkdtemp's 0700."""
+    from engine.layers import LayerSpec
+    from engine.stack import StackSpec, align_stack
+
+    old = os.umask(0o027)
+    try:
+        align_stack(StackSpec([LayerSpec(p, "geophysics") for p in rasters]), str(tmp_path / "stack"))
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "stack").st_mode & 0o777 == 0o750
+    assert os.stat(tmp_path / "stack" / "stack.tif").st_mode & 0o777 == 0o640
