@@ -1,6 +1,7 @@
 """Open each input layer once and serve any grid window of it, resampled the right way for its kind."""
 
 import contextlib
+import logging
 
 import numpy as np
 import rasterio
@@ -12,6 +13,8 @@ from . import geochem
 from .errors import InputError
 from .layers import guess_layer_type, is_raster
 from .vectors import LineDistance, PolygonRasteriser, pixel_centres, read_vector, vector_bounds
+
+log = logging.getLogger("engine")
 
 
 class Band:
@@ -190,11 +193,18 @@ class VectorLayer:
         import shapely
 
         spec = self.spec
-        elements, values = geochem.clean_values(data.fields, spec.elements, spec.name)
+        read_as = {}
+        elements, values = geochem.clean_values(data.fields, spec.elements, spec.name, report=read_as)
         xy = shapely.get_coordinates(data.geometries)
         if len(xy) != len(values):
             raise InputError("has multi-point features; one sample per feature is needed", layer=spec.name,
                              fix="explode multi-points in QGIS (Vector > Geometry Tools > Multipart to Singleparts)")
+        complete = np.isfinite(values).all(axis=1)  # CLR needs every element of a sample
+        if not complete.all():
+            log.warning("Layer '%s': %d of %d samples left out for missing values (%s)", spec.name,
+                        int((~complete).sum()), len(values),
+                        ", ".join(f"{e}: {r['missing']}" for e, r in read_as.items() if r["missing"]))
+            xy, values = xy[complete], values[complete]
         radius = search_radius or geochem.default_search_radius(xy)
         x0, y0, x1, y1 = grid.bounds
         near = (xy[:, 0] > x0 - radius) & (xy[:, 0] < x1 + radius) & (xy[:, 1] > y0 - radius) & (xy[:, 1] < y1 + radius)
@@ -204,7 +214,8 @@ class VectorLayer:
         transformed = geochem.clr(values) if clr else values
         self.reader = geochem.IDWGridder(xy[near], transformed[near], radius, power=idw_power)
         self.info = {"elements": elements, "clr": bool(clr), "search_radius_m": radius, "idw_power": idw_power,
-                     "samples_used": int(near.sum()), "samples_total": int(len(xy))}
+                     "samples_used": int(near.sum()), "samples_total": int(len(complete)),
+                     "samples_missing_values": int((~complete).sum()), "values_read_as": read_as}
         for e in elements:
             band = Band(f"{e}", spec.source, "points", spec.layer_type or e, spec.path)
             band.transform = "clr" if clr else "ppm"

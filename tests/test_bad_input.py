@@ -4,6 +4,7 @@ wrong and the fix, that nothing half-written is left, and that the inputs' check
 Small synthetic rasters in tmp_path only, so the whole file stays fast."""
 
 import hashlib
+import json
 import os
 import shlex
 import subprocess
@@ -469,3 +470,50 @@ def test_output_folders_follow_the_umask(rasters, tmp_path):
         os.umask(old)
     assert os.stat(tmp_path / "stack").st_mode & 0o777 == 0o750
     assert os.stat(tmp_path / "stack" / "stack.tif").st_mode & 0o777 == 0o640
+
+
+def _samples(tmp_path, cu, zn, name="till.gpkg"):
+    """40 till samples over the rasters' area with the given Cu / Zn columns."""
+    import shapely
+
+    from conftest import write_vector
+
+    rng = np.random.default_rng(5)
+    pts = [shapely.Point(x, y) for x, y in zip(rng.uniform(401000, 419000, 40), rng.uniform(7481000, 7499000, 40))]
+    return write_vector(tmp_path / "inputs" / name, pts, {"Cu_ppm": cu, "Zn_ppm": zn})
+
+
+def test_geochemistry_text_and_missing_codes_are_read_as_laboratories_mean_them(rasters, tmp_path):
+    """'<0.5' = below detection at 0.5, 'n.d.' below detection, blanks / NA / NULL / -999 missing (never a
+    concentration), -2 below detection at 2; the counts are reported per element."""
+    from engine import geochem
+
+    cu = np.array(["12.5", "<0.5", "n.d.", "", "NA", ">1000"] + [f"{v:.2f}" for v in np.linspace(5, 50, 34)], dtype=object)
+    zn = np.array([30.0, 40.0, -999.0, np.nan, 50.0, -2.0] + list(np.linspace(20, 90, 34)))
+    till = _samples(tmp_path, cu, zn)
+    before = checksums(tmp_path / "inputs")
+    r = engine("align", "--geophysics", *rasters, "--geochemistry", f"{till}::elements=Cu,Zn", "--no-clr",
+               "--out", tmp_path / "stack")
+    assert r.returncode == 0, r.stderr
+    assert "Layer 'till': 3 of 40 samples left out for missing values (Cu: 2, Zn: 2)" in r.stderr
+    info = json.load(open(tmp_path / "stack" / "stack.json"))["layers"]["till"]
+    assert info["values_read_as"]["Cu"] == {"field": "Cu_ppm", "measured": 35, "below_detection": 2, "missing": 2,
+                                            "above_upper_limit": 1}
+    assert info["values_read_as"]["Zn"] == {"field": "Zn_ppm", "measured": 37, "below_detection": 1, "missing": 2,
+                                            "above_upper_limit": 0}
+    assert info["samples_missing_values"] == 3 and info["samples_total"] == 40
+    fields = {"Cu_ppm": cu, "Zn_ppm": zn}
+    _, v = geochem.clean_values(fields, ["Cu", "Zn"], "till")
+    assert v[1, 0] == 0.25 and v[5, 0] == 1000 and v[5, 1] == 1.0  # half of 0.5; upper limit; half of |-2|
+    assert np.isnan(v[2, 1]) and np.isnan(v[3, 1]) and np.isnan(v[3, 0]) and np.isnan(v[4, 0])  # missing
+    assert checksums(tmp_path / "inputs") == before
+
+
+def test_geochemistry_text_that_is_no_assay_is_named(rasters, tmp_path):
+    cu = np.array(["12.5", "see note", "abc"] + ["7"] * 37, dtype=object)
+    till = _samples(tmp_path, cu, np.linspace(20, 90, 40))
+    r = engine("align", "--geophysics", *rasters, "--geochemistry", f"{till}::elements=Cu,Zn", "--out", tmp_path / "s")
+    assert r.returncode == 2
+    assert_clean_failure(r, "Layer 'till'", "field Cu_ppm (Cu) has 2 value(s) that are not assays: 'abc', 'see note'",
+                         "blanks and NA are read as missing")
+    assert not (tmp_path / "s").exists() and leftovers(tmp_path) == []
