@@ -155,15 +155,16 @@ class VectorLayer:
     def bounds_in(self, crs):
         from .vectors import read_info
 
-        src_crs = read_info(self.spec.path).get("crs")
+        from .vectors import no_crs_error, split_source
+
+        src_crs = read_info(self.spec.path).get("crs") or self.spec.crs
         if not src_crs:
-            raise InputError("has no CRS (missing .prj or undefined projection)", layer=self.spec.name,
-                             fix="assign the CRS in QGIS (Layer Properties > Source) or with ogr2ogr -a_srs")
+            raise no_crs_error(split_source(self.spec.path)[0], self.spec.name)
         return transform_bounds(src_crs, crs, *self.native_bounds)
 
     def prepare(self, grid, clr=True, search_radius=None, idw_power=2.0):
         spec = self.spec
-        data = read_vector(spec.path, spec.name, dst_crs=grid.crs)
+        data = read_vector(spec.path, spec.name, dst_crs=grid.crs, crs=spec.crs)
         kind = spec.kind or {"polygon": "categorical", "line": "distance", "point": "points"}[data.family]
         spec.kind = kind
         expected = {"categorical": "polygon", "distance": ("line", "polygon"), "points": "point"}[kind]

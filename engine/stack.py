@@ -141,7 +141,7 @@ def choose_grid(spec, layers):
 def _vector_crs(layer):
     from .vectors import read_info
 
-    crs = read_info(layer.spec.path).get("crs")
+    crs = read_info(layer.spec.path).get("crs") or layer.spec.crs
     if not crs:
         raise InputError("has no CRS", layer=layer.spec.name, fix="assign the CRS in QGIS or give the target CRS")
     return crs

@@ -517,3 +517,32 @@ def test_geochemistry_text_that_is_no_assay_is_named(rasters, tmp_path):
     assert_clean_failure(r, "Layer 'till'", "field Cu_ppm (Cu) has 2 value(s) that are not assays: 'abc', 'see note'",
                          "blanks and NA are read as missing")
     assert not (tmp_path / "s").exists() and leftovers(tmp_path) == []
+
+
+def _csv(path, header, rows):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return str(path)
+
+
+def test_geochemistry_csv_with_xy_columns(rasters, tmp_path):
+    """Geochemists deliver CSVs: X/Y (or Easting/Northing) columns are the points; the CRS comes with the layer."""
+    rng = np.random.default_rng(6)
+    rows = [[f"S{i}", round(rng.uniform(401000, 419000), 1), round(rng.uniform(7481000, 7499000), 1),
+             "<0.5" if i == 0 else round(rng.uniform(5, 50), 2), round(rng.uniform(20, 90), 1)] for i in range(40)]
+    till = _csv(tmp_path / "inputs" / "till.csv", ["Sample", "Easting", "Northing", "Cu_ppm", "Zn_ppm"], rows)
+    before = checksums(tmp_path / "inputs")
+    r = engine("align", "--geophysics", *rasters, "--geochemistry", till, "--out", tmp_path / "s")
+    assert r.returncode == 2
+    assert_clean_failure(r, "Layer 'till': has no CRS (a CSV does not store one)", "till.csv::crs=EPSG:3067")
+    assert not (tmp_path / "s").exists()
+    r = engine("align", "--geophysics", *rasters, "--geochemistry", f"{till}::crs=EPSG:3067", "--out", tmp_path / "s")
+    assert r.returncode == 0, r.stderr
+    assert "geochemistry: 2 band(s): Cu, Zn" in r.stdout
+    read_as = json.load(open(tmp_path / "s" / "stack.json"))["layers"]["till"]["values_read_as"]
+    assert read_as["Cu"]["below_detection"] == 1 and read_as["Cu"]["measured"] == 39
+    nocoords = _csv(tmp_path / "inputs" / "assays.csv", ["Sample", "Cu_ppm"], [["S1", 5], ["S2", 6]])
+    r = engine("align", "--geophysics", *rasters, "--geochemistry", f"{nocoords}::crs=EPSG:3067", "--out", tmp_path / "t")
+    assert r.returncode == 2
+    assert_clean_failure(r, "Layer 'assays': is a CSV without coordinate columns", "name them X and Y")
+    assert checksums(tmp_path / "inputs") == {**before, **checksums(nocoords)} and leftovers(tmp_path) == []
