@@ -6,7 +6,7 @@ import os
 import sys
 
 from . import SOURCES, __version__
-from .errors import Cancelled, MPMError
+from .errors import Cancelled, InputError, MPMError
 from .features import DEFAULT_MODEL
 
 
@@ -205,7 +205,6 @@ def cmd_sam_train(args, feedback):
     kolari = args.kolari
     if kolari is None:
         from .demo import find_demo_data
-        from .errors import InputError
 
         try:
             kolari = find_demo_data()

@@ -546,3 +546,41 @@ def test_geochemistry_csv_with_xy_columns(rasters, tmp_path):
     assert r.returncode == 2
     assert_clean_failure(r, "Layer 'assays': is a CSV without coordinate columns", "name them X and Y")
     assert checksums(tmp_path / "inputs") == {**before, **checksums(nocoords)} and leftovers(tmp_path) == []
+
+
+def test_damaged_stack_folder_is_named(tmp_path):
+    """A stack.json cut short or a missing stack.tif: which file, what is wrong, align again."""
+    from engine.layers import LayerSpec
+    from engine.stack import StackSpec, align_stack
+
+    d = tmp_path / "inputs"
+    d.mkdir()
+    a = write_raster(d / "a.tif", np.random.default_rng(0).normal(size=(40, 40)).astype(np.float32),
+                     from_origin(400000, 7500000, 100, 100))
+    for case in ("json", "tif", "cut"):
+        stack = tmp_path / case
+        align_stack(StackSpec([LayerSpec(a, "geophysics")]), str(stack))
+        if case == "json":
+            text = (stack / "stack.json").read_text()
+            (stack / "stack.json").write_text(text[: len(text) // 2])
+        elif case == "tif":
+            (stack / "stack.tif").unlink()
+        else:
+            data = (stack / "stack.tif").read_bytes()
+            (stack / "stack.tif").write_bytes(data[: len(data) // 2])
+        r = engine("info", stack)
+        assert r.returncode == 2
+        assert_clean_failure(r, {"json": "stack.json' is damaged", "tif": "stack.tif' is missing",
+                                 "cut": "is truncated"}[case], "align the stack again" if case != "cut" else "again")
+
+
+def test_qgis_output_folder_that_cannot_be_created_is_a_message(qgis_env, rasters, tmp_path):
+    """A nested output whose parent cannot be made (read-only disk; here a file in the way, which also
+    fails for root) is a message naming the folder, not an OSError traceback."""
+    blocker = tmp_path / "results"
+    blocker.write_text("a file, not a folder")
+    r = qgis(qgis_env, "alignstack", *(f"--GEOPHYSICS={p}" for p in rasters), f"--OUTPUT={blocker / 'area1' / 'stack'}")
+    text = r.stdout + r.stderr
+    assert r.returncode != 0 and "Traceback" not in text, text[-2000:]
+    assert f"the folder '{blocker / 'area1'}' cannot be created" in text and "folder you can write to" in text
+    assert blocker.read_text() == "a file, not a folder"

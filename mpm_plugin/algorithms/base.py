@@ -226,8 +226,18 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
                     "deletes an existing folder. Choose a new folder name (it will be created), or delete that "
                     "folder yourself").format(name, path))
             os.rmdir(path)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._make_parent(name, path)
         return path
+
+    @staticmethod
+    def _make_parent(name, path):
+        """The output's parent folder, made if needed; a read-only or full disk is a message, not a traceback."""
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise QgsProcessingException(tr("{0}: the folder '{1}' cannot be created ({2}); choose an output in a "
+                                            "folder you can write to").format(name, os.path.dirname(path),
+                                                                              exc.strerror or exc)) from exc
 
     def output_file(self, parameters, name, context, ext):
         """A layer/file destination path with the extension the engine writes (ext, e.g. '.gpkg')."""
@@ -238,7 +248,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')")
                                          .format(name, ext, path))
         path = os.path.abspath(path)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._make_parent(name, path)
         return path
 
     # ---- threads ----
