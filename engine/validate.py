@@ -153,6 +153,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
 
     from .errors import InputError
     from .labels import deposit_cells
+    from .sources import check_complete
 
     steps = Steps(feedback)
     check_output_path(out_dir, overwrite, "validation folder", inputs=(raster, deposits))
@@ -163,6 +164,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
         raise InputError(f"cannot be opened as a raster ({exc})", layer=str(raster),
                          fix="give the prospectivity GeoTIFF (e.g. prediction/prospectivity.tif)") from None
     with src:
+        check_complete(src, str(raster))  # a truncated map is named, not a 'Read failed' traceback
         if not 1 <= band <= src.count:
             raise InputError(f"has {src.count} band(s); band {band} was asked for", layer=str(raster),
                              fix=f"choose a band from 1 to {src.count}")

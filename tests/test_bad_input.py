@@ -584,3 +584,39 @@ def test_qgis_output_folder_that_cannot_be_created_is_a_message(qgis_env, raster
     assert r.returncode != 0 and "Traceback" not in text, text[-2000:]
     assert f"the folder '{blocker / 'area1'}' cannot be created" in text and "folder you can write to" in text
     assert blocker.read_text() == "a file, not a folder"
+
+
+def test_garbage_onnx_file_that_its_card_vouches_for_is_named(tmp_path):
+    """Files a card lists with a matching sha256 but that are no ONNX model: a message, not a traceback."""
+    import shutil
+
+    from engine.errors import InputError
+    from engine.model.backend import select_backend
+    from engine.model.weights import read_card, sha256_file, write_card
+    from engine.shipped import FOUNDATION_MODEL
+
+    src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
+    model = tmp_path / "model"
+    shutil.copytree(src, model)
+    (model / "onnx" / "fusion.onnx").write_bytes(b"not a protobuf at all" * 50)
+    card = read_card(str(model / "model_card.json"))
+    card["onnx"]["fusion"]["sha256"] = sha256_file(str(model / "onnx" / "fusion.onnx"))
+    write_card({k: v for k, v in card.items() if k != "_path"}, card["_path"])
+    with pytest.raises(InputError, match=r"the ONNX file '.*fusion.onnx' cannot be read .*Fix: copy the model folder"):
+        select_backend(str(model / "model_card.json"), "onnx-cpu", cache=False)
+
+
+def test_validate_on_a_truncated_map_is_named(rasters, tmp_path):
+    import shapely
+
+    from conftest import write_vector
+
+    deps = write_vector(tmp_path / "inputs" / "deps.gpkg", [shapely.Point(405000, 7495000), shapely.Point(410000, 7490000)])
+    data = open(rasters[0], "rb").read()
+    cut = tmp_path / "inputs" / "map_cut.tif"
+    cut.write_bytes(data[: len(data) // 2])
+    before = checksums(tmp_path / "inputs")
+    r = engine("validate", cut, "--deposits", deps, "--out", tmp_path / "v")
+    assert r.returncode == 2
+    assert_clean_failure(r, "map_cut.tif", "is truncated", "copy or download the file again")
+    assert not (tmp_path / "v").exists() and leftovers(tmp_path) == [] and checksums(tmp_path / "inputs") == before

@@ -5,12 +5,13 @@ small CPUs, and needs no torch at all once the .onnx files exist), else torch on
 Backends are cached per model and settings, so ONNX sessions are created once and reused.
 """
 
+import contextlib
 import os
 import tempfile
 
 import numpy as np
 
-from ..errors import InputError, MissingDependency
+from ..errors import InputError, MissingDependency, MPMError
 from ..progress import Steps
 from .config import ModelConfig
 from .vocab import VOCAB, layer_ids, source_id
@@ -98,6 +99,24 @@ class TorchBackend(_Base):
         return f"torch-cpu (torch {torch.__version__}, {self.threads} threads)"
 
 
+@contextlib.contextmanager
+def _unreadable_onnx(path):
+    """A damaged ONNX file (even one whose sha256 its card lists) is named, not a protobuf traceback."""
+    try:
+        yield
+    except (MPMError, ImportError):
+        raise
+    except Exception as exc:  # noqa: BLE001 (onnx / onnxruntime raise their own types)
+        raise InputError(f"the ONNX file '{path}' cannot be read ({str(exc).strip()[:160]})",
+                         fix="copy the model folder again, or delete its onnx/ folder and the model card's "
+                             "'onnx' entry so that the files are exported afresh (needs torch), or use a torch backend") from exc
+
+
+def _session(ort, path, opts, providers):
+    with _unreadable_onnx(path):
+        return ort.InferenceSession(path, opts, providers=providers)
+
+
 class OnnxBackend(_Base):
     name = "onnx-cpu"
 
@@ -111,7 +130,8 @@ class OnnxBackend(_Base):
 
         from .onnx_export import read_metadata
 
-        meta = read_metadata(paths["fusion"])
+        with _unreadable_onnx(paths["fusion"]):
+            meta = read_metadata(paths["fusion"])
         config = ModelConfig.from_dict(meta["config"] if isinstance(meta["config"], dict) else json.loads(meta["config"]))
         super().__init__(config, meta["sources"], meta["layer_vocabulary"])
         opts = ort.SessionOptions()
@@ -128,8 +148,8 @@ class OnnxBackend(_Base):
         if missing:
             raise InputError(f"ONNX files for source(s) {', '.join(missing)} are missing",
                              fix="re-export the model (engine.model.onnx_export.export_onnx)")
-        self.sessions = {s: ort.InferenceSession(paths[s], opts, providers=prov) for s in self.sources}
-        self.fusion = ort.InferenceSession(paths["fusion"], opts, providers=prov)
+        self.sessions = {s: _session(ort, paths[s], opts, prov) for s in self.sources}
+        self.fusion = _session(ort, paths["fusion"], opts, prov)
         self.paths = dict(paths)
 
     def embed(self, batch, return_present=False):
