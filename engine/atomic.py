@@ -13,6 +13,7 @@ import glob
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -56,17 +57,21 @@ def check_not_input(path, inputs, what="output"):
 
 
 @contextlib.contextmanager
-def atomic_path(path, overwrite=False, directory=False, what="output", inputs=()):
+def atomic_path(path, overwrite=False, directory=False, what="output", inputs=(), checked=False, cache=False):
     """Yield a temporary path next to `path`; on success verify it and move it into place, on any error delete it.
 
     A cancelled or failed run therefore leaves the previous file (or nothing) behind, never a
     half-written one; a failed write (full disk, file-size limit) is an OutputError, never a
-    truncated result.
+    truncated result. checked: the caller's check_output_path found the path free when the run
+    started, so whatever is there now appeared during the run: the result is written anyway and
+    kept beside it (see _move_into_place) instead of thrown away. cache: the output is a cache entry,
+    so one that appeared meanwhile (another process computed the same) is used and this one dropped.
     """
-    path = check_output_path(path, overwrite, what, inputs)
+    appeared_ok = checked and not overwrite
+    path = check_output_path(path, overwrite or appeared_ok, what, inputs)
     parent, name = os.path.split(path)
     clean_stale_partials(path)
-    before = _identity(path)
+    before = None if appeared_ok else _identity(path)
     prefix = f".{name}.{_owner_tag()}."
     if directory:
         tmp = tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=parent)
@@ -83,7 +88,10 @@ def atomic_path(path, overwrite=False, directory=False, what="output", inputs=()
             raise
         verify_output(tmp, what, path)
         _respect_umask(tmp, directory)
-        _move_into_place(tmp, path, before, overwrite, what)
+        if cache and before is None and os.path.lexists(path):
+            _remove(tmp)
+        else:
+            _move_into_place(tmp, path, before, overwrite, what)
     except BaseException:
         _remove(tmp)
         raise
@@ -150,6 +158,10 @@ def _rename_noreplace(src, dst):
     return True
 
 
+# what follows '.NAME.' in a temporary output: [host@pid.] + tempfile's 8 random characters + .partial
+_PARTIAL = re.compile(r"^(?:(?P<host>[A-Za-z0-9_]+)@(?P<pid>\d+)\.)?[a-z0-9_]{8}\.partial")
+
+
 def _owner_tag():
     """host@pid of this process, so a later run can tell a killed run's temporary output from a live one."""
     host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
@@ -163,9 +175,11 @@ def clean_stale_partials(path):
     own_host = _owner_tag().split("@")[0]
     removed, others = [], []
     for p in glob.glob(os.path.join(glob.escape(parent), glob.escape(head) + "*.partial*")):
-        tag = os.path.basename(p)[len(head):].split(".")[0]
-        host, _, pid = tag.partition("@")
-        if host == own_host and pid.isdigit() and not _alive(int(pid)):
+        m = _PARTIAL.match(os.path.basename(p)[len(head):])
+        if m is None:
+            continue  # another output's temporary file whose name starts alike (stack -> stack.tif)
+        host, pid = m.group("host"), m.group("pid")
+        if host == own_host and pid and not _alive(int(pid)):
             _remove(p)
             removed.append(p)
         else:

@@ -82,7 +82,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=20000,
                 "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "success_rate_auc",
                                                                           "fold_roc_auc_mean", "pa_intersection")}
                                                    for m, r in report.items()}}
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder") as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder", checked=True) as tmp:
         save_head(head, tmp, card)
         if report is not None:
             with open(os.path.join(tmp, "validation.json"), "w") as f:
@@ -148,7 +148,7 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
         readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
         tiles = list(st.tiles(tile))
         try:
-            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder") as tmp:
+            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder", checked=True) as tmp:
                 outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
                         "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof)}
                 if sources:

@@ -170,7 +170,7 @@ def _align(spec, out_dir, overwrite, feedback):
         check_stack_size(grid, len(bands), bool(spec.deposits), out_dir)
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
         with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder",
-                         inputs=spec_inputs(spec)) as tmp:
+                         inputs=spec_inputs(spec), checked=True) as tmp:
             samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
             manifest = _manifest(spec, grid, layers, bands, samples)
             if spec.deposits:

@@ -247,7 +247,7 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
     cols = {"rank": np.arange(1, n + 1, dtype=np.int32), "area_km2": area[order], "mean_prob": mean_prob[order],
             "max_prob": max_prob[order], "mean_uncert": mean_unc[order], "dominant_source": dominant[order],
             "deposits_inside": inside[order].astype(np.int32), "threshold": np.full(n, float(threshold))}
-    with atomic_path(out_path, overwrite=overwrite, what="targets GeoPackage") as tmp:
+    with atomic_path(out_path, overwrite=overwrite, what="targets GeoPackage", checked=True) as tmp:
         pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms[order]), field_data=[cols[f] for f in FIELDS], fields=FIELDS,
                           geometry_type="MultiPolygon", crs=crs, layer="targets", driver="GPKG",
                           dataset_options=GPKG_OPTIONS)

@@ -215,7 +215,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
             "background": int(bg.size), "valid_pixels": int(n_valid),
             "background_is": "every valid pixel" if keep_p >= 1 else f"a uniform sample of {bg.size} of {n_valid} valid pixels",
             "higher_is_better": bool(higher_is_better), "title": f"{label} against {len(kept)} deposits (whole map)"}
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation folder") as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation folder", checked=True) as tmp:
         with open(os.path.join(tmp, "validation.json"), "w") as f:
             json.dump({"meta": meta, "methods": {label: r}}, f, indent=1)
         plot_report({label: r}, os.path.join(tmp, "validation.png"), title=meta["title"])

@@ -100,7 +100,9 @@ def test_truncated_output_is_never_moved_into_place(tmp_path):
 # ---------------------------------------------------------------- 2. never replace what the run did not create
 
 
-def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tmp_path):
+@pytest.mark.parametrize("when", [0, 50])
+def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tmp_path, when):
+    """At 0 % the folder appears after the start's check but before writing began; at 50 % while writing."""
     from engine.errors import OutputError
     from engine.layers import LayerSpec
     from engine.stack import StackSpec, align_stack
@@ -111,7 +113,7 @@ def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tm
         """Feedback that creates the output folder (with a user's file) half-way through the run."""
 
         def setProgress(self, p):  # noqa: N802
-            if p > 50 and not out.exists():
+            if p > when and not out.exists():
                 out.mkdir()
                 (out / "notes.txt").write_text("my notes")
 
@@ -262,16 +264,19 @@ def test_stale_partial_of_a_killed_run_is_removed_by_the_next_run(rasters, tmp_p
     dead = subprocess.Popen(["true"])
     dead.wait()
     host = _owner_tag().split("@")[0]
-    stale = tmp_path / f".stack.{host}@{dead.pid}.x1y2.partial"
+    stale = tmp_path / f".stack.{host}@{dead.pid}.x1y2abcd.partial"
     stale.mkdir()
     (stale / "stack.tif").write_bytes(b"half")
-    foreign = tmp_path / ".stack.otherhost@1.z9.partial"  # another machine's run: reported, never removed
+    foreign = tmp_path / ".stack.otherhost@1.z9z9z9z9.partial"  # another machine's run: reported, never removed
     foreign.mkdir()
+    other = tmp_path / f".stack.tif.{host}@{dead.pid}.abcdefgh.partial.tif"  # output 'stack.tif': not this one's
+    other.write_bytes(b"x")
     r = engine("align", "--geophysics", *rasters, "--out", tmp_path / "stack")
     assert r.returncode == 0, r.stderr
     assert "Removed 1 temporary output(s) of an interrupted run" in r.stderr and stale.name in r.stderr
     assert "holds temporary output(s) of another run" in r.stderr and foreign.name in r.stderr
     assert not stale.exists() and foreign.exists() and (tmp_path / "stack" / "stack.tif").exists()
+    assert other.exists() and other.name not in r.stderr
 
 
 def _interrupt_when_writing(cmd, env, folder, sig):
@@ -620,3 +625,14 @@ def test_validate_on_a_truncated_map_is_named(rasters, tmp_path):
     assert r.returncode == 2
     assert_clean_failure(r, "map_cut.tif", "is truncated", "copy or download the file again")
     assert not (tmp_path / "v").exists() and leftovers(tmp_path) == [] and checksums(tmp_path / "inputs") == before
+
+
+def test_cache_entry_that_appeared_meanwhile_is_used_not_duplicated(tmp_path):
+    """Two runs filling the same embedding cache entry: the second keeps the first's, no NAME_2 and no error."""
+    from engine.atomic import atomic_path
+
+    entry = tmp_path / "embedding-abc.tif"
+    with atomic_path(entry, what="embedding raster", checked=True, cache=True) as tmp:
+        write_raster(tmp, np.zeros((4, 4), np.float32), from_origin(400000, 7500000, 100, 100))
+        entry.write_text("theirs")
+    assert entry.read_text() == "theirs" and os.listdir(tmp_path) == ["embedding-abc.tif"]
