@@ -22,7 +22,7 @@ from .errors import MPMError, OutputError
 
 log = logging.getLogger("engine")
 
-WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}  # not EIO: a failing input disk too
 WRITE_TEXTS = ("write failed", "write error", "no space left", "file too large", "disk quota", "read-only file system")
 
 
