@@ -252,7 +252,19 @@ def _is_write_failure(exc):
     return False
 
 
-def _write_error(what, path, exc, detail=None):
+def as_write_error(exc):
+    """A full disk or file-size limit met outside an atomic output (a cache, a training checkpoint) as an
+    OutputError naming the file and the free space; None for any other exception."""
+    if isinstance(exc, MPMError) or not _is_write_failure(exc):
+        return None
+    seen, name = exc, None
+    while seen is not None and name is None:
+        name = getattr(seen, "filename", None) if isinstance(seen, OSError) else None
+        seen = seen.__cause__ or seen.__context__
+    return _write_error("a file", os.path.abspath(name) if name else os.getcwd(), exc, atomic=False)
+
+
+def _write_error(what, path, exc, detail=None, atomic=True):
     import resource
 
     parent = os.path.dirname(path)
@@ -268,7 +280,7 @@ def _write_error(what, path, exc, detail=None):
     return OutputError(f"{what} '{path}' could not be written: {detail or _first_line(exc)}"
                        + (f"; {', '.join(limits)}" if limits else ""),
                        fix="free disk space (or choose a folder on a disk with more space), lift any file-size "
-                           "limit, then run again; nothing was left at the output path")
+                           "limit, then run again" + ("; nothing was left at the output path" if atomic else ""))
 
 
 def _first_line(exc):

@@ -445,13 +445,13 @@ def main(argv=None):
     except MPMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a write outside an atomic output (cache, checkpoint): the disk, not a bug
-        from .atomic import WRITE_ERRNOS
+    except Exception as exc:  # a write outside an atomic output (cache, checkpoint): the disk, not a bug
+        from .atomic import as_write_error
 
-        if exc.errno not in WRITE_ERRNOS:
+        error = as_write_error(exc)
+        if error is None:
             raise
-        print(f"error: could not write '{exc.filename}': {exc.strerror}. Fix: free disk space or lift the "
-              "file-size limit (ulimit -f), then run again.", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
         feedback.close()

@@ -636,3 +636,15 @@ def test_cache_entry_that_appeared_meanwhile_is_used_not_duplicated(tmp_path):
         write_raster(tmp, np.zeros((4, 4), np.float32), from_origin(400000, 7500000, 100, 100))
         entry.write_text("theirs")
     assert entry.read_text() == "theirs" and os.listdir(tmp_path) == ["embedding-abc.tif"]
+
+
+def test_pretrain_under_file_size_limit_is_a_message(tmp_path):
+    """Training writes checkpoints in place (resumable); torch's writer loses errno, yet a file-size limit
+    or full disk is still named with the figures, without a traceback or a half-written checkpoint."""
+    out = tmp_path / "model"
+    r = engine("pretrain", "--synthetic", "2", "--synthetic-size", "64", "--steps1", "2", "--steps2", "1",
+               "--batch-size", "2", "--out", out, ulimit_kb=256)
+    assert r.returncode == 2
+    assert_clean_failure(r, "checkpoint.pt.partial' could not be written", "files are limited to 0.25 MB (ulimit -f)",
+                         "free disk space")
+    assert not out.exists() or os.listdir(out) == []

@@ -120,6 +120,13 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(exc)) from exc
         except MPMError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # a full disk met outside an atomic output (cache, checkpoint): a message
+            from engine.atomic import as_write_error
+
+            error = as_write_error(exc)
+            if error is None:
+                raise
+            raise QgsProcessingException(str(error)) from exc
 
     def run_engine(self, parameters, context, feedback):
         """The algorithm's work (engine call); not named `run`, which would shadow QgsProcessingAlgorithm.run
