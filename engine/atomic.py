@@ -43,6 +43,21 @@ def check_output_path(path, overwrite=False, what="output", inputs=()):
     return path
 
 
+def free_bytes(path):
+    """Free space of the disk that holds `path` (or would: its parent folder)."""
+    return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+
+
+def check_free_space(path, need, what, fix="choose an output folder on a disk with more space, or free some"):
+    """Refuse, before any work, an output larger than the free space of its disk (uncompressed figure:
+    deflate saves little on noisy float grids, and the disk must hold it while it is written)."""
+    free = free_bytes(path)
+    if need > free:
+        raise OutputError(f"{what} would take {need / 2**30:,.2f} GB uncompressed, but only {free / 2**30:,.1f} GB "
+                          f"are free on the disk of '{path}'", fix=fix)
+    return free
+
+
 def check_not_input(path, inputs, what="output"):
     """Refuse an output that is, or is a folder holding, one of the run's inputs (it would be deleted)."""
     out = os.path.realpath(path)

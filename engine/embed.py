@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from .atomic import atomic_path, check_output_path
+from .atomic import atomic_path, check_free_space, check_output_path
 from .progress import Steps
 from .reader import Stack
 from .stack import bounded_block_cache
@@ -50,6 +50,9 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         g = st.grid
         gh, gw = -(-g.height // p), -(-g.width // p)
+        check_free_space(out_path, gh * gw * cfg.dim * 4, f"the embedding ({gw:,} x {gh:,} patches x {cfg.dim} features)",
+                         fix="free space on that disk, or set the cache folder (MPM_CACHE_DIR, the panel's Settings) "
+                             "to a disk with more" if cache else "choose an output on a disk with more space")
         transform = g.transform * g.transform.scale(p, p)
         tiles = list(st.tiles(tile))
         with atomic_path(out_path, overwrite=overwrite, what="embedding raster", checked=True,

@@ -17,7 +17,7 @@ import os
 import numpy as np
 import rasterio
 
-from .atomic import atomic_path, check_output_path
+from .atomic import atomic_path, check_free_space, check_output_path
 from .errors import InputError
 from .features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
@@ -135,6 +135,7 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
     steps = Steps(feedback)
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         sources = st.sources if contributions and len(st.sources) > 1 else []
+        check_free_space(out_dir, st.grid.width * st.grid.height * 4 * (2 + len(sources)), "the prediction rasters")
         n_emb = 1 + len(sources)
         paths = {None: embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0, 0.5 / n_emb),
                                       threads=threads, scheduler=scheduler, workers=workers)}

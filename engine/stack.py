@@ -13,7 +13,6 @@ import datetime
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +20,8 @@ import rasterio
 from rasterio.crs import CRS
 
 from . import __version__, normalise
-from .atomic import atomic_path, check_output_path
-from .errors import InputError, OutputError
+from .atomic import atomic_path, check_free_space, check_output_path, free_bytes
+from .errors import InputError
 from .grid import Grid
 from .layers import LayerSpec
 from .progress import Steps
@@ -193,23 +192,17 @@ def spec_inputs(spec):
 
 
 def check_stack_size(grid, n_bands, deposits, out_dir):
-    """Refuse a stack larger than the free space of the output's disk (before any writing), warn when it is big.
-
-    The figure is uncompressed (float32 per band, the validity and deposit masks): deflate saves
-    little on noisy float grids, and the disk must hold it while it is written."""
-    n_px = grid.width * grid.height
-    need = n_px * (4 * n_bands + 1 + (1 if deposits else 0))
-    free = shutil.disk_usage(os.path.dirname(os.path.abspath(out_dir))).free
-    size = f"{grid.width:,} x {grid.height:,} px x {n_bands} bands at {grid.res:g} m = {need / 2**30:,.1f} GB"
-    coarser = grid.res * max(2.0, float(np.ceil(np.sqrt(need / max(free / 2, 1)))))
-    if need > free:
-        raise OutputError(f"the stack would be {size} uncompressed, but only {free / 2**30:,.1f} GB are free on the "
-                          f"disk of '{out_dir}'",
-                          fix=f"choose a coarser resolution (e.g. {coarser:g} m), a smaller area of interest, or an "
-                              "output folder on a disk with more space")
+    """Refuse a stack larger than the free space of the output's disk (before any writing), warn when it is big
+    (float32 per band, the validity and deposit masks)."""
+    need = grid.width * grid.height * (4 * n_bands + 1 + (1 if deposits else 0))
+    size = f"{grid.width:,} x {grid.height:,} px x {n_bands} bands at {grid.res:g} m"
+    coarser = grid.res * max(2.0, float(np.ceil(np.sqrt(need / max(free_bytes(out_dir) / 2, 1)))))
+    free = check_free_space(out_dir, need, f"the stack ({size})",
+                            fix=f"choose a coarser resolution (e.g. {coarser:g} m), a smaller area of interest, or an "
+                                "output folder on a disk with more space")
     if need > WARN_BYTES:
-        log.warning("The stack will be large: %s uncompressed (%.1f GB free). Writing it takes a while; a coarser "
-                    "resolution or a smaller area is faster.", size, free / 2**30)
+        log.warning("The stack will be large: %s = %.1f GB uncompressed (%.1f GB free). Writing it takes a while; a "
+                    "coarser resolution or a smaller area is faster.", size, need / 2**30, free / 2**30)
     return need
 
 

@@ -648,3 +648,21 @@ def test_pretrain_under_file_size_limit_is_a_message(tmp_path):
     assert_clean_failure(r, "checkpoint.pt.partial' could not be written", "files are limited to 0.25 MB (ulimit -f)",
                          "free disk space")
     assert not out.exists() or os.listdir(out) == []
+
+
+def test_embedding_larger_than_the_free_space_is_refused_before_any_work(rasters, tmp_path, monkeypatch):
+    """The embedding (cache of finetune / predict, or embed's output) is checked against the disk first."""
+    from engine import atomic
+    from engine.embed import embed_stack
+    from engine.features import DEFAULT_MODEL
+    from engine.errors import OutputError
+    from engine.layers import LayerSpec
+    from engine.stack import StackSpec, align_stack
+
+    stack = str(tmp_path / "stack")
+    align_stack(StackSpec([LayerSpec(p, "geophysics") for p in rasters]), stack)
+    monkeypatch.setattr(atomic, "free_bytes", lambda path: 10_000)
+    with pytest.raises(OutputError, match=r"the embedding \(.* patches x \d+ features\) would take .* GB uncompressed, "
+                                          r"but only 0.0 GB are free .*Fix: free space on that disk, or set the cache"):
+        embed_stack(stack, DEFAULT_MODEL, str(tmp_path / "e.tif"), cache=True)
+    assert sorted(os.listdir(tmp_path)) == ["inputs", "stack"]
