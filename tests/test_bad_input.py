@@ -666,3 +666,25 @@ def test_embedding_larger_than_the_free_space_is_refused_before_any_work(rasters
                                           r"but only 0.0 GB are free .*Fix: free space on that disk, or set the cache"):
         embed_stack(stack, DEFAULT_MODEL, str(tmp_path / "e.tif"), cache=True)
     assert sorted(os.listdir(tmp_path)) == ["inputs", "stack"]
+
+
+def test_qgis_folder_appearing_during_the_run_is_kept(qgis_env, rasters, tmp_path):
+    """Through qgis_process: a folder the user makes at the output path while the stack is written stays as it
+    is; the run exits non-zero and says where its stack went (NAME_2)."""
+    import time
+
+    out = tmp_path / "stack"
+    p = subprocess.Popen([QGIS_PROCESS, "run", "mpm:alignstack", *(f"--GEOPHYSICS={r}" for r in rasters),
+                          "--RESOLUTION=10", f"--OUTPUT={out}"], env=qgis_env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while not any(".partial" in f for f in os.listdir(tmp_path)):
+        assert p.poll() is None and time.time() - t0 < 120, "the run ended before the folder could appear"
+        time.sleep(0.05)
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    text, _ = p.communicate(timeout=300)
+    assert p.returncode != 0 and "Traceback" not in text, text[-2000:]
+    assert f"kept as '{out}_2'" in text and "left untouched" in text
+    assert os.listdir(out) == ["notes.txt"] and (tmp_path / "stack_2" / "stack.tif").exists()
+    assert leftovers(tmp_path) == []
