@@ -390,6 +390,7 @@ class _SignalFeedback:
         self.signals.append(signum)
         if len(self.signals) > 1:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        print("Stopping at the next step and removing what this run wrote (again to stop at once).", file=sys.stderr)
 
     def terminated(self):
         import signal
