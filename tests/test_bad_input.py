@@ -688,3 +688,14 @@ def test_qgis_folder_appearing_during_the_run_is_kept(qgis_env, rasters, tmp_pat
     assert f"kept as '{out}_2'" in text and "left untouched" in text
     assert os.listdir(out) == ["notes.txt"] and (tmp_path / "stack_2" / "stack.tif").exists()
     assert leftovers(tmp_path) == []
+
+
+def test_pretrain_init_from_with_an_architecture_flag_is_a_message(tmp_path):
+    """Was a NameError traceback (InputError not imported in the CLI)."""
+    from engine.features import DEFAULT_MODEL
+
+    r = engine("pretrain", "--synthetic", "2", "--init-from", DEFAULT_MODEL, "--recon-prior", "idw",
+               "--out", tmp_path / "m")
+    assert r.returncode == 2
+    assert_clean_failure(r, "--recon-prior and --token-mode cannot change a model given with --init-from", "drop them")
+    assert not (tmp_path / "m").exists()
