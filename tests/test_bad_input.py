@@ -699,3 +699,22 @@ def test_pretrain_init_from_with_an_architecture_flag_is_a_message(tmp_path):
     assert r.returncode == 2
     assert_clean_failure(r, "--recon-prior and --token-mode cannot change a model given with --init-from", "drop them")
     assert not (tmp_path / "m").exists()
+
+
+def test_garbage_safetensors_that_its_card_vouches_for_is_named(tmp_path):
+    import shutil
+
+    from engine.errors import InputError
+    from engine.model.weights import load_model, read_card, sha256_file, write_card
+    from engine.shipped import FOUNDATION_MODEL
+
+    src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
+    model = tmp_path / "model"
+    shutil.copytree(src, model)
+    (model / "weights.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00garbage!" * 10)
+    card = read_card(str(model / "model_card.json"))
+    card["sha256"] = sha256_file(str(model / "weights.safetensors"))
+    write_card({k: v for k, v in card.items() if k != "_path"}, card["_path"])
+    with pytest.raises(InputError, match=r"weights.safetensors' is not a safetensors file \(damaged, truncated or "
+                                         r"another format\).*Fix: re-copy"):
+        load_model(str(model / "model_card.json"))
