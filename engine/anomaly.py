@@ -158,7 +158,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
     from .model.weights import load_model
 
     steps = Steps(feedback)
-    out_dir = check_output_path(out_dir, overwrite, "anomaly folder")
+    out_dir = check_output_path(out_dir, overwrite, "anomaly folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     with bounded_block_cache(), Stack(stack_dir) as st:  # bounded block cache
         if SOURCE not in st.sources:
             raise InputError(f"the stack '{stack_dir}' has no geochemistry layers (sources: {', '.join(st.sources)})",
@@ -180,7 +180,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
                     BIGTIFF="IF_SAFER")
         names = {"residual": "residual.tif", "score": "anomaly_score.tif", "maha": "mahalanobis.tif",
                  "top": "top_anomalies.csv", "summary": "anomalies.json"}
-        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="anomaly folder") as tmp:
+        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="anomaly folder", checked=True) as tmp:
             path = {k: os.path.join(tmp, v) for k, v in names.items()}
             skeys, svals, sscore = np.zeros(0, np.uint64), np.zeros((0, len(elements)), np.float32), np.zeros(0, np.float32)
             s1 = steps.sub(0.0, 0.85)

@@ -6,7 +6,7 @@ import os
 import sys
 
 from . import SOURCES, __version__
-from .errors import Cancelled, MPMError
+from .errors import Cancelled, InputError, MPMError
 from .features import DEFAULT_MODEL
 
 
@@ -256,7 +256,6 @@ def cmd_sam_train(args, feedback):
     kolari = args.kolari
     if kolari is None:
         from .demo import find_demo_data
-        from .errors import InputError
 
         try:
             kolari = find_demo_data()
@@ -515,8 +514,42 @@ class Terminated(BaseException):
     open output (engine.atomic.atomic_path) is removed on the way out instead of left '.partial'."""
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
+class _SignalFeedback:
+    """The first SIGTERM or Ctrl-C cancels the run: the engine stops at its next step and removes its
+    temporary outputs (an exception raised at an arbitrary bytecode can break a library's own clean-up,
+    e.g. rasterio's GDAL environment, and end in a traceback). A second signal raises at once."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.signals = []
+
+    def handle(self, signum, frame):
+        import signal
+
+        self.signals.append(signum)
+        if len(self.signals) > 1:
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        print("Stopping at the next step and removing what this run wrote (again to stop at once).", file=sys.stderr)
+
+    def terminated(self):
+        import signal
+
+        return signal.SIGTERM in self.signals
+
+    def setProgress(self, percent):  # noqa: N802
+        if self.inner is not None:
+            self.inner.setProgress(percent)
+
+    def pushInfo(self, text):  # noqa: N802
+        if self.inner is not None:
+            self.inner.pushInfo(text)
+
+    def isCanceled(self):  # noqa: N802
+        return bool(self.signals) or (self.inner is not None and self.inner.isCanceled())
+
+    def close(self):
+        if self.inner is not None:
+            self.inner.close()
 
 
 def main(argv=None):
@@ -524,13 +557,15 @@ def main(argv=None):
     import threading
 
     args = build_parser().parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
-    feedback = None
+    inner = None
     if sys.stderr.isatty() or os.environ.get("MPM_PROGRESS") == "1":
         from .progress import TqdmFeedback
 
-        feedback = TqdmFeedback(args.command)
+        inner = TqdmFeedback(args.command)
+    feedback = _SignalFeedback(inner)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, feedback.handle)
+        signal.signal(signal.SIGINT, feedback.handle)
     try:
         {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed, "validate": cmd_validate,
          "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
@@ -544,14 +579,24 @@ def main(argv=None):
         print("Terminated: nothing was written.", file=sys.stderr)
         return 143
     except Cancelled as exc:
+        if feedback.terminated():
+            print("Terminated: nothing was written.", file=sys.stderr)
+            return 143
         print(str(exc), file=sys.stderr)
         return 130
     except MPMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a write outside an atomic output (cache, checkpoint): the disk, not a bug
+        from .atomic import as_write_error
+
+        error = as_write_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
-        if feedback is not None:
-            feedback.close()
+        feedback.close()
     return 0
 
 

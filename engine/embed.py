@@ -18,14 +18,14 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_free_space, check_output_path
 from .progress import Steps
 from .reader import Stack
 from .stack import bounded_block_cache
 
 
 def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=False, feedback=None, threads=None,
-                exclude=(), scheduler=None, workers=2):
+                exclude=(), scheduler=None, workers=2, cache=False):
     """Write the fused embedding of `stack_dir` to `out_path`; returns the backend name used.
 
     exclude: sources left out, as if never observed (the fusion handles missing sources); used to
@@ -33,10 +33,12 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
     processes; "tcp://host:port" = a running Dask cluster (or a distributed.Client). On a cluster
     the workers compute the tiles (threads: per task, default 1) and this process writes them.
+    cache: out_path is a cache entry (engine.features): one another process wrote meanwhile is used.
     """
     from .model.backend import select_backend
 
     steps = Steps(feedback)
+    check_output_path(out_path, overwrite, "embedding raster", inputs=(stack_dir, model))
     if scheduler is None:
         b = select_backend(model, backend, threads=threads, feedback=feedback)
         cfg, name = b.config, b.name
@@ -48,9 +50,13 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         g = st.grid
         gh, gw = -(-g.height // p), -(-g.width // p)
+        check_free_space(out_path, gh * gw * cfg.dim * 4, f"the embedding ({gw:,} x {gh:,} patches x {cfg.dim} features)",
+                         fix="free space on that disk, or set the cache folder (MPM_CACHE_DIR, the panel's Settings) "
+                             "to a disk with more" if cache else "choose an output on a disk with more space")
         transform = g.transform * g.transform.scale(p, p)
         tiles = list(st.tiles(tile))
-        with atomic_path(out_path, overwrite=overwrite, what="embedding raster") as tmp:
+        with atomic_path(out_path, overwrite=overwrite, what="embedding raster", checked=True,
+                         cache=cache) as tmp:
             with rasterio.open(tmp, "w", driver="GTiff", width=gw, height=gh, count=cfg.dim, dtype="float32",
                                crs=g.rio_crs, transform=transform, nodata=np.nan, tiled=True, blockxsize=block,
                                blockysize=block, compress="deflate", predictor=3, BIGTIFF="IF_SAFER") as dst:

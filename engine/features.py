@@ -69,7 +69,7 @@ def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=N
     path = os.path.join(cache_dir(), f"embedding-{key}.tif")
     if not os.path.exists(path):
         embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude,
-                    scheduler=scheduler, workers=workers)
+                    scheduler=scheduler, workers=workers, cache=True)
     return path
 
 

@@ -3,6 +3,13 @@
 Compositional data are closed (parts of a whole), so ratios, not raw ppm, carry the signal;
 CLR opens them before gridding (Aitchison). Values at or below detection are replaced by half
 the detection limit, the usual convention when only a flag is reported.
+
+Assay columns come numeric or as text, as laboratories deliver them: '<0.5' is below detection
+with limit 0.5, '>1000' is above the upper limit (taken as 1000), 'n.d.' / 'bdl' below detection,
+blanks, 'NA', NULL and the codes -99 / -999 / -9999 / -99999 are missing (the sample is left out,
+never read as a concentration), other negative numbers are below detection at |value| (the
+convention of survey databases that store '<x' as -x). What was read as which is counted per
+element (the stack manifest's layer entry).
 """
 
 import re
@@ -21,12 +28,65 @@ _ELEMENT_FIELD = re.compile(r"^([A-Z][a-z]?)(?:_|$)")
 _FLAG_SUFFIX = ("_T", "_FLAG", "_Q", "_QUAL")
 
 
+MISSING_CODES = (-99.0, -999.0, -9999.0, -99999.0)
+_MISSING_TEXT = {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "nr", "n.r.", "ns", "n.s.", "is", "i.s."}
+_BELOW_TEXT = {"n.d.", "nd", "bdl", "b.d.l.", "bd", "<dl", "<lod", "<ld", "ld", "tr", "trace"}
+
+
+def parse_assays(values):
+    """A numeric or text assay column -> (value, limit of below-detection, status) per sample.
+
+    status: 0 measured, 1 below detection (value = its limit, NaN when unknown), 2 missing,
+    3 above the upper limit (value = that limit), 4 text that is no assay (value NaN)."""
+    n = len(values)
+    v = np.full(n, np.nan)
+    status = np.zeros(n, np.int8)
+    if np.asarray(values).dtype.kind in "fiu":
+        v = np.asarray(values, dtype=np.float64).copy()
+        status[~np.isfinite(v) | np.isin(v, MISSING_CODES)] = 2
+        neg = (status == 0) & (v <= 0)
+        status[neg] = 1
+        v[neg] = np.where(v[neg] < 0, -v[neg], np.nan)
+        return v, status
+    for i, item in enumerate(values):
+        s = "" if item is None else str(item).strip().lower()
+        if s in _MISSING_TEXT:
+            status[i] = 2
+        elif s in _BELOW_TEXT:
+            status[i] = 1
+        else:
+            code = {"<": 1, ">": 3}.get(s[:1], 0)
+            try:
+                v[i] = float(s[1:] if code else s)
+            except ValueError:
+                status[i] = 4
+                continue
+            if not np.isfinite(v[i]) or (code == 0 and v[i] in MISSING_CODES):
+                status[i], v[i] = 2, np.nan
+            elif code or v[i] > 0:
+                status[i] = code
+            else:
+                status[i], v[i] = 1, (-v[i] if v[i] < 0 else np.nan)
+    return v, status
+
+
+def _is_assay_text(values):
+    """A text column is an assay column when most of its filled values read as assays."""
+    _, status = parse_assays(values)
+    filled = status != 2
+    return filled.any() and (status[filled] != 4).mean() >= 0.8
+
+
 def element_fields(fields):
-    """{element: value field} for numeric fields named like an element ('Cu_ppm_511', 'Cu')."""
+    """{element: value field} for fields named like an element ('Cu_ppm_511', 'Cu') that hold assays:
+    numbers, or text such as '12.5' / '<0.5' (flag fields such as Cu_T are not values)."""
     found = {}
     for name, values in fields.items():
         m = _ELEMENT_FIELD.match(name)
-        if m and m.group(1) in _ELEMENTS and values.dtype.kind in "fiu" and m.group(1) not in found:
+        if not m or m.group(1) not in _ELEMENTS or m.group(1) in found:
+            continue
+        if values.dtype.kind in "fiu" or (values.dtype.kind in "OUS" and not name.upper().endswith(_FLAG_SUFFIX)
+                                          and _is_assay_text(values)):
             found[m.group(1)] = name
     return found
 
@@ -38,11 +98,13 @@ def _flag_field(fields, element):
     return None
 
 
-def clean_values(fields, elements, layer_name):
-    """(n_samples, n_elements) positive concentrations; below-detection set to half the limit.
+def clean_values(fields, elements, layer_name, report=None):
+    """(n_samples, n_elements) positive concentrations; below-detection set to half the limit, NaN
+    where the value is missing (callers leave those samples out).
 
-    A value flagged '<' or <= 0 is below detection: its limit is the reported value when positive,
-    else the smallest positive value of that element.
+    A value flagged '<', reported as '<x', 'n.d.' or <= 0 is below detection: its limit is x or |value|
+    when known, else the smallest positive value of that element. report (a dict) gets, per element,
+    how many values were read as measured / below detection / missing / above the upper limit.
     """
     available = element_fields(fields)
     if elements is None:
@@ -57,16 +119,26 @@ def clean_values(fields, elements, layer_name):
     columns = []
     for e in elements:
         name = available.get(e, e)
-        v = np.asarray(fields[name], dtype=np.float64).copy()
+        v, status = parse_assays(fields[name])
+        if (status == 4).any():
+            bad = sorted({str(x) for x in np.asarray(fields[name])[status == 4]})
+            raise InputError(f"field {name} ({e}) has {int((status == 4).sum())} value(s) that are not assays: "
+                             f"{', '.join(repr(b) for b in bad[:5])}", layer=layer_name,
+                             fix="correct them to numbers or '<limit' (blanks and NA are read as missing), "
+                                 f"or leave {e} out of the elements")
         flag = _flag_field(fields, e)
-        below = ~np.isfinite(v) | (v <= 0)
         if flag is not None:
-            below |= np.char.strip(fields[flag].astype(str)) == "<"
-        positive = v[np.isfinite(v) & (v > 0)]
+            status[(np.char.strip(fields[flag].astype(str)) == "<") & (status == 0)] = 1
+        below = status == 1
+        positive = v[np.isfinite(v) & (v > 0) & (status != 2)]
         if positive.size == 0:
             raise InputError(f"element {e} has no positive values", layer=layer_name, fix=f"remove {e} from the elements")
         limit = np.where(np.isfinite(v) & (v > 0), v, positive.min())
         v[below] = limit[below] / 2.0
+        v[status == 2] = np.nan
+        if report is not None:
+            report[e] = {"field": name, "measured": int((status == 0).sum()), "below_detection": int(below.sum()),
+                         "missing": int((status == 2).sum()), "above_upper_limit": int((status == 3).sum())}
         columns.append(v)
     return list(elements), np.column_stack(columns)
 

@@ -23,9 +23,12 @@ class Grid:
     @classmethod
     def snapped(cls, crs, res, bounds):
         """Grid covering `bounds`, with edges on multiples of `res` so repeated runs line up."""
-        if res <= 0:
-            raise InputError(f"target resolution must be positive, got {res}", fix="give a resolution in CRS units")
+        if not (math.isfinite(res) and res > 0):
+            raise InputError(f"target resolution must be a positive number, got {res}",
+                             fix="give a pixel size in CRS units, e.g. --res 100 for 100 m")
         xmin, ymin, xmax, ymax = bounds
+        if not all(math.isfinite(v) for v in bounds):
+            raise InputError(f"target extent {bounds} is not finite", fix="give the extent as four finite numbers")
         if not (xmax > xmin and ymax > ymin):
             raise InputError(f"target extent {bounds} is empty", fix="check the area of interest and the layers' extents")
         down = lambda v: math.floor(v / res + 1e-9) * res  # noqa: E731  (tolerate float noise)

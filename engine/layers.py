@@ -39,6 +39,7 @@ class LayerSpec:
     elements: list = None  # points: element fields (None = all element-like numeric fields)
     nodata: float = None  # override a missing or wrong nodata value
     log: bool = None  # log-transform before normalising; None = decide from the data (skewed, positive)
+    crs: str = None  # CRS of a file that stores none (a CSV of samples with X/Y columns), e.g. EPSG:3067
     extra: dict = dc_field(default_factory=dict)
 
     def __post_init__(self):

@@ -48,6 +48,24 @@ def synthetic_scenes(n, seed=0, size=256):
     return scenes
 
 
+def check_model_folder(out_dir, inputs=()):
+    """A pretraining output must be a new or empty folder, or one of our own with a checkpoint to resume:
+    never another model's folder (its weights and card would be overwritten) nor one of the inputs."""
+    import os
+
+    from .atomic import check_not_input
+    from .errors import OutputError
+    from .model.pretrain import CHECKPOINT
+
+    check_not_input(out_dir, inputs, "model folder")
+    if os.path.isfile(out_dir):
+        raise OutputError(f"model folder '{out_dir}' is a file", fix="choose a new folder name (it will be created)")
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(os.path.join(out_dir, CHECKPOINT)):
+        raise OutputError(f"model folder '{out_dir}' already exists and holds no pretraining checkpoint "
+                          f"({CHECKPOINT}) to resume; pretraining never writes into another folder",
+                          fix="choose a new folder name (it will be created), or delete that folder yourself")
+
+
 def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=256, max_tiles=64, exclude_bounds=None,
                         steps1=1000, steps2=500, batch_size=16, seed=0, device=None, resume=True, onnx=False,
                         feedback=None, config=None, init_model=None, lr=None, layer_masking=None):
@@ -62,6 +80,7 @@ def pretrain_foundation(stacks, out_dir, synthetic=0, synthetic_size=256, tile=2
 
     from .model.pretrain import pretrain
 
+    check_model_folder(out_dir, list(stacks) + [init_model])
     scenes, held = [], {}
     for f in stacks:
         held[f] = exclude_bounds.get(f) if isinstance(exclude_bounds, dict) else exclude_bounds

@@ -18,9 +18,9 @@ import os
 import numpy as np
 import rasterio
 
-from .atomic import atomic_path, check_output_path
+from .atomic import atomic_path, check_free_space, check_output_path
 from .errors import InputError
-from .features import EmbeddingReader, embedding_path, model_identity
+from .features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
 from .reader import Stack
 from .stack import bounded_block_cache
@@ -53,7 +53,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
     from .validate import plot_report
 
     steps = Steps(feedback)
-    check_output_path(out_dir, overwrite, "head folder")
+    check_output_path(out_dir, overwrite, "head folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     cfg = head_config or HeadConfig(seed=seed)
     card_path, sha, model_name = model_identity(model)
     with Stack(stack_dir) as st:
@@ -137,7 +137,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
                                                                           "pa_intersection")}
                                                    for m, r in report.items()},
                 "embeddings": meta.get("embeddings")}
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder") as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder", checked=True) as tmp:
         save_head(head, tmp, card)
         if report is not None:
             with open(os.path.join(tmp, "validation.json"), "w") as f:
@@ -208,7 +208,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     """
     from .head import load_head
 
-    check_output_path(out_dir, overwrite, "prediction folder")
+    check_output_path(out_dir, overwrite, "prediction folder", inputs=(stack_dir, head_dir, model or DEFAULT_MODEL))
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
@@ -229,6 +229,7 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
     steps = Steps(feedback)
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
         sources = st.sources if contributions and len(st.sources) > 1 else []
+        check_free_space(out_dir, st.grid.width * st.grid.height * 4 * (2 + len(sources)), "the prediction rasters")
         # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
         # an embedding-only head needs one embedding per left-out source.
         ablate = [] if head.reads_bands else sources
@@ -248,7 +249,7 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
         readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
         tiles = list(st.tiles(tile))
         try:
-            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder") as tmp:
+            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder", checked=True) as tmp:
                 outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
                         "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof)}
                 if sources:

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.windows import Window
 
 from . import normalise
@@ -42,18 +43,42 @@ class Stack:
         path = os.path.join(folder, "stack.json")
         if not os.path.exists(path):
             raise InputError(f"'{folder}' is not an aligned stack (no stack.json)", fix="run align first and pass its output folder")
-        with open(path) as f:
-            self.manifest = json.load(f)
-        if self.manifest.get("format") != FORMAT:
+        try:
+            with open(path) as f:
+                self.manifest = json.load(f)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"'{path}' is damaged ({exc})", layer=os.path.basename(os.path.abspath(folder)),
+                             fix="align the stack again (a stack folder is only ever written whole)") from exc
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise InputError(f"'{folder}' has stack format {self.manifest.get('format')!r}, expected {FORMAT!r}",
                              fix="re-run align with this version of MPM Studio")
         self.folder = folder
         self.grid = Grid.from_dict(self.manifest["grid"])
         self.bands = self.manifest["bands"]
-        self._ds = rasterio.open(os.path.join(folder, self.manifest["files"]["stack"]))
-        self._valid = rasterio.open(os.path.join(folder, self.manifest["files"]["valid"]))
+        self._ds = self._open(self.manifest["files"]["stack"])
+        self._valid = self._open(self.manifest["files"]["valid"])
         dep = os.path.join(folder, "deposits.tif")
-        self._deposits = rasterio.open(dep) if os.path.exists(dep) else None
+        self._deposits = self._open("deposits.tif") if os.path.exists(dep) else None
+
+    def _open(self, name):
+        """A stack file, checked whole (engine.sources.check_complete): a missing or cut one is named."""
+        from .sources import DAMAGED_FIX, check_complete
+
+        path = os.path.join(self.folder, name)
+        if not os.path.exists(path):
+            raise InputError(f"'{path}' is missing", layer=os.path.basename(os.path.abspath(self.folder)),
+                             fix="align the stack again, or copy the whole stack folder")
+        try:
+            ds = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise InputError(f"'{path}' cannot be opened ({exc})", layer=os.path.basename(os.path.abspath(self.folder)),
+                             fix=DAMAGED_FIX) from exc
+        try:
+            check_complete(ds, name)
+        except InputError:
+            ds.close()
+            raise
+        return ds
 
     def __enter__(self):
         return self

@@ -1,9 +1,12 @@
 """Open each input layer once and serve any grid window of it, resampled the right way for its kind."""
 
+import contextlib
+import logging
 import re
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 
@@ -11,6 +14,8 @@ from . import geochem
 from .errors import InputError
 from .layers import guess_layer_type, is_raster
 from .vectors import LineDistance, PolygonRasteriser, pixel_centres, read_vector, vector_bounds
+
+log = logging.getLogger("engine")
 
 
 class Band:
@@ -25,6 +30,51 @@ class Band:
         if self.classes:
             d["classes"] = self.classes
         return d
+
+
+DAMAGED_FIX = "copy or download the file again (compare its size with the original's), or re-export it from its source"
+MAX_BLOCKS_CHECKED = 20000
+
+
+def check_complete(src, name):
+    """A GeoTIFF cut short (an interrupted copy or download) is refused up front: every block it lists
+    must lie inside the file. A header cut short hides the CRS too, so this runs before the CRS check."""
+    import os
+
+    if src.driver != "GTiff" or not os.path.isfile(src.name):
+        return
+    size = os.path.getsize(src.name)
+    (bh, bw) = src.block_shapes[0]
+    nx, ny = -(-src.width // bw), -(-src.height // bh)
+    n = nx * ny
+    picks = range(n) if n <= MAX_BLOCKS_CHECKED else np.unique(np.linspace(0, n - 1, MAX_BLOCKS_CHECKED).astype(int))
+    bands = [1] if src.profile.get("interleave") == "pixel" else range(1, src.count + 1)
+    found = 0
+    for b in bands:
+        for i in picks:
+            x, y = int(i) % nx, int(i) // nx
+            off = src.get_tag_item(f"BLOCK_OFFSET_{x}_{y}", "TIFF", bidx=b)
+            length = src.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=b)
+            if off is None or length is None:
+                continue  # a sparse (empty) block, or a block table the file lost
+            found += 1
+            if int(off) + int(length) > size:
+                raise InputError(f"is truncated: its data runs to byte {int(off) + int(length):,} but the file "
+                                 f"holds {size:,} bytes", layer=name, fix=DAMAGED_FIX)
+    if not found:
+        raise InputError(f"is damaged or truncated: none of its data blocks can be found in its {size:,} bytes",
+                         layer=name, fix=DAMAGED_FIX)
+
+
+@contextlib.contextmanager
+def damaged_file(name):
+    """A read that fails in GDAL (a damaged block) becomes an error naming the layer, not a traceback."""
+    try:
+        yield
+    except rasterio.errors.RasterioIOError as exc:
+        cause = exc.__cause__ or exc
+        raise InputError(f"cannot be read ({str(cause).strip().splitlines()[0]}): the file is damaged or truncated",
+                         layer=name, fix=DAMAGED_FIX) from exc
 
 
 def open_layer(spec):
@@ -64,6 +114,7 @@ class RasterLayer:
     def __init__(self, spec):
         self.spec = spec
         self.src = rasterio.open(spec.path)
+        check_complete(self.src, spec.name)
         if self.src.crs is None:
             raise InputError("has no CRS", layer=spec.name,
                              fix="assign it in QGIS (Layer Properties > Source) or with gdal_edit.py -a_srs EPSG:xxxx")
@@ -81,7 +132,8 @@ class RasterLayer:
         """Decimated read of the whole file: an all-nodata layer is refused before any work."""
         scale = max(1, int(np.ceil(max(self.src.width, self.src.height) / 512)))
         shape = (max(1, self.src.height // scale), max(1, self.src.width // scale))
-        a = self.src.read(self.spec.band, out_shape=shape, resampling=Resampling.nearest).astype(np.float64)
+        with damaged_file(self.spec.name):
+            a = self.src.read(self.spec.band, out_shape=shape, resampling=Resampling.nearest).astype(np.float64)
         ok = np.isfinite(a)
         if self.nodata is not None and np.isfinite(self.nodata):
             ok &= ~np.isclose(a, self.nodata, rtol=1e-6)
@@ -107,9 +159,10 @@ class RasterLayer:
         A per-window reproject (not a WarpedVRT) gives results independent of the tiling.
         """
         out = np.full((1, window.height, window.width), np.nan, np.float32)
-        reproject(rasterio.band(self.src, self.spec.band), out[0], src_nodata=self.nodata,
-                  dst_transform=grid.window_transform(window), dst_crs=grid.rio_crs, dst_nodata=np.nan,
-                  resampling=self.resampling)
+        with damaged_file(self.spec.name):
+            reproject(rasterio.band(self.src, self.spec.band), out[0], src_nodata=self.nodata,
+                      dst_transform=grid.window_transform(window), dst_crs=grid.rio_crs, dst_nodata=np.nan,
+                      resampling=self.resampling)
         return out
 
     def close(self):
@@ -127,15 +180,16 @@ class VectorLayer:
     def bounds_in(self, crs):
         from .vectors import read_info
 
-        src_crs = read_info(self.spec.path).get("crs")
+        from .vectors import no_crs_error, split_source
+
+        src_crs = read_info(self.spec.path).get("crs") or self.spec.crs
         if not src_crs:
-            raise InputError("has no CRS (missing .prj or undefined projection)", layer=self.spec.name,
-                             fix="assign the CRS in QGIS (Layer Properties > Source) or with ogr2ogr -a_srs")
+            raise no_crs_error(split_source(self.spec.path)[0], self.spec.name)
         return transform_bounds(src_crs, crs, *self.native_bounds)
 
     def prepare(self, grid, clr=True, search_radius=None, idw_power=2.0):
         spec = self.spec
-        data = read_vector(spec.path, spec.name, dst_crs=grid.crs)
+        data = read_vector(spec.path, spec.name, dst_crs=grid.crs, crs=spec.crs)
         kind = spec.kind or {"polygon": "categorical", "line": "distance", "point": "points"}[data.family]
         spec.kind = kind
         expected = {"categorical": "polygon", "distance": ("line", "polygon"), "points": "point"}[kind]
@@ -165,11 +219,18 @@ class VectorLayer:
         import shapely
 
         spec = self.spec
-        elements, values = geochem.clean_values(data.fields, spec.elements, spec.name)
+        read_as = {}
+        elements, values = geochem.clean_values(data.fields, spec.elements, spec.name, report=read_as)
         xy = shapely.get_coordinates(data.geometries)
         if len(xy) != len(values):
             raise InputError("has multi-point features; one sample per feature is needed", layer=spec.name,
                              fix="explode multi-points in QGIS (Vector > Geometry Tools > Multipart to Singleparts)")
+        complete = np.isfinite(values).all(axis=1)  # CLR needs every element of a sample
+        if not complete.all():
+            log.warning("Layer '%s': %d of %d samples left out for missing values (%s)", spec.name,
+                        int((~complete).sum()), len(values),
+                        ", ".join(f"{e}: {r['missing']}" for e, r in read_as.items() if r["missing"]))
+            xy, values = xy[complete], values[complete]
         radius = search_radius or geochem.default_search_radius(xy)
         x0, y0, x1, y1 = grid.bounds
         near = (xy[:, 0] > x0 - radius) & (xy[:, 0] < x1 + radius) & (xy[:, 1] > y0 - radius) & (xy[:, 1] < y1 + radius)
@@ -179,7 +240,8 @@ class VectorLayer:
         transformed = geochem.clr(values) if clr else values
         self.reader = geochem.IDWGridder(xy[near], transformed[near], radius, power=idw_power)
         self.info = {"elements": elements, "clr": bool(clr), "search_radius_m": radius, "idw_power": idw_power,
-                     "samples_used": int(near.sum()), "samples_total": int(len(xy))}
+                     "samples_used": int(near.sum()), "samples_total": int(len(complete)),
+                     "samples_missing_values": int((~complete).sum()), "values_read_as": read_as}
         for e in elements:
             band = Band(f"{e}", spec.source, "points", spec.layer_type or e, spec.path)
             band.transform = "clr" if clr else "ppm"

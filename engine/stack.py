@@ -11,6 +11,7 @@ Folder layout (opens directly in QGIS):
 import collections
 import datetime
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ import rasterio
 from rasterio.crs import CRS
 
 from . import __version__, normalise
-from .atomic import atomic_path, check_output_path
+from .atomic import atomic_path, check_free_space, check_output_path, free_bytes
 from .errors import InputError
 from .grid import Grid
 from .layers import LayerSpec
@@ -29,6 +30,8 @@ from .tiles import count_tiles, iter_tiles
 
 FORMAT = "mpm-stack/1"
 SAMPLE_PIXELS = 1_000_000  # per band, for normalisation statistics
+WARN_BYTES = 20 * 2**30  # a stack above this size is announced before it is written
+log = logging.getLogger("engine")
 GDAL_CACHE_MB = 256  # GDAL's block cache otherwise grows to 5 % of RAM while writing big stacks
 
 
@@ -96,7 +99,7 @@ def choose_grid(spec, layers):
     if not crs_obj.is_projected:
         raise InputError(f"target CRS {crs} is geographic (degrees)",
                          fix="choose a projected CRS in metres (e.g. the local UTM zone or EPSG:3067 in Finland)")
-    if spec.res:
+    if spec.res is not None:  # 0, NaN, inf and negatives are refused by Grid.snapped, never taken as "default"
         res = float(spec.res)
     elif rasters:
         sizes = [round(lyr.res_in(crs), 1) for lyr in rasters]
@@ -137,7 +140,7 @@ def choose_grid(spec, layers):
 def _vector_crs(layer):
     from .vectors import read_info
 
-    crs = read_info(layer.spec.path).get("crs")
+    crs = read_info(layer.spec.path).get("crs") or layer.spec.crs
     if not crs:
         raise InputError("has no CRS", layer=layer.spec.name, fix="assign the CRS in QGIS or give the target CRS")
     return crs
@@ -151,7 +154,7 @@ def align_stack(spec, out_dir, overwrite=False, feedback=None):
 
 def _align(spec, out_dir, overwrite, feedback):
     steps = Steps(feedback)
-    out_dir = check_output_path(out_dir, overwrite, "stack folder")
+    out_dir = check_output_path(out_dir, overwrite, "stack folder", inputs=spec_inputs(spec))
     layers = [open_layer(s) for s in spec.layers]
     try:
         steps.report(0.01, f"Opened {len(layers)} layers")
@@ -168,8 +171,10 @@ def _align(spec, out_dir, overwrite, feedback):
             else:
                 lyr.prepare(grid, clr=spec.clr, search_radius=spec.search_radius, idw_power=spec.idw_power)
         bands = [b for lyr in layers for b in lyr.bands]
+        check_stack_size(grid, len(bands), bool(spec.deposits), out_dir)
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
-        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder") as tmp:
+        with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder",
+                         inputs=spec_inputs(spec), checked=True) as tmp:
             samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
             manifest = _manifest(spec, grid, layers, bands, samples)
             if spec.deposits:
@@ -179,11 +184,31 @@ def _align(spec, out_dir, overwrite, feedback):
                 manifest["files"]["deposits"] = "deposits.tif"
             with open(os.path.join(tmp, "stack.json"), "w") as f:
                 json.dump(manifest, f, indent=1)
-            steps.report(1.0, f"Stack written to {out_dir}")
+        steps.report(1.0, f"Stack written to {out_dir}")
         return manifest
     finally:
         for lyr in layers:
             lyr.close()
+
+
+def spec_inputs(spec):
+    """Every file a stack is made from (an output may never be or hold one of them)."""
+    return [layer.path for layer in spec.layers] + [spec.aoi, spec.deposits]
+
+
+def check_stack_size(grid, n_bands, deposits, out_dir):
+    """Refuse a stack larger than the free space of the output's disk (before any writing), warn when it is big
+    (float32 per band, the validity and deposit masks)."""
+    need = grid.width * grid.height * (4 * n_bands + 1 + (1 if deposits else 0))
+    size = f"{grid.width:,} x {grid.height:,} px x {n_bands} bands at {grid.res:g} m"
+    coarser = grid.res * max(2.0, float(np.ceil(np.sqrt(need / max(free_bytes(out_dir) / 2, 1)))))
+    free = check_free_space(out_dir, need, f"the stack ({size})",
+                            fix=f"choose a coarser resolution (e.g. {coarser:g} m), a smaller area of interest, or an "
+                                "output folder on a disk with more space")
+    if need > WARN_BYTES:
+        log.warning("The stack will be large: %s = %.1f GB uncompressed (%.1f GB free). Writing it takes a while; a "
+                    "coarser resolution or a smaller area is faster.", size, need / 2**30, free / 2**30)
+    return need
 
 
 def _aoi_rasteriser(path, grid):

@@ -206,7 +206,7 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
         raise InputError(f"min_area_km2 must be 0 or more, got {min_area_km2}", fix="give e.g. 0.5")
     if simplify is not None and simplify < 0:
         raise InputError(f"simplify must be a tolerance in map units >= 0, got {simplify}", fix="give e.g. 50 (metres)")
-    check_output_path(out_path, overwrite, "targets GeoPackage")
+    check_output_path(out_path, overwrite, "targets GeoPackage", inputs=(prob_path, uncertainty_path, contributions_path))
     with bounded_block_cache(_GDAL_CACHE_MB), contextlib.ExitStack() as stack:
         if capture is not None:
             threshold = threshold_for_capture(prob_path, deposits, capture)
@@ -247,7 +247,7 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
     cols = {"rank": np.arange(1, n + 1, dtype=np.int32), "area_km2": area[order], "mean_prob": mean_prob[order],
             "max_prob": max_prob[order], "mean_uncert": mean_unc[order], "dominant_source": dominant[order],
             "deposits_inside": inside[order].astype(np.int32), "threshold": np.full(n, float(threshold))}
-    with atomic_path(out_path, overwrite=overwrite, what="targets GeoPackage") as tmp:
+    with atomic_path(out_path, overwrite=overwrite, what="targets GeoPackage", checked=True) as tmp:
         pyogrio.raw.write(tmp, geometry=shapely.to_wkb(geoms[order]), field_data=[cols[f] for f in FIELDS], fields=FIELDS,
                           geometry_type="MultiPolygon", crs=crs, layer="targets", driver="GPKG",
                           dataset_options=GPKG_OPTIONS)
@@ -264,6 +264,7 @@ def targets_from_prediction(prediction_dir, out_path, stack_dir=None, **kwargs):
 
     side = {k: os.path.join(prediction_dir, f"{k}.tif") for k in ("prospectivity", "uncertainty", "contributions")}
     deposits = None
+    check_output_path(out_path, kwargs.get("overwrite", False), "targets GeoPackage", inputs=(prediction_dir, stack_dir))
     if stack_dir:
         with open(os.path.join(stack_dir, "stack.json")) as f:
             deposits = [(p["x"], p["y"]) for p in (json.load(f).get("deposits") or {}).get("points", [])]

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_output_path
 from .progress import Steps
 
 
@@ -188,8 +188,10 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
 
     from .errors import InputError
     from .labels import deposit_cells
+    from .sources import check_complete
 
     steps = Steps(feedback)
+    check_output_path(out_dir, overwrite, "validation folder", inputs=(raster, deposits))
     label = name or os.path.splitext(os.path.basename(str(raster)))[0]
     try:
         src = rasterio.open(raster)
@@ -197,6 +199,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
         raise InputError(f"cannot be opened as a raster ({exc})", layer=str(raster),
                          fix="give the prospectivity GeoTIFF (e.g. prediction/prospectivity.tif)") from None
     with src:
+        check_complete(src, str(raster))  # a truncated map is named, not a 'Read failed' traceback
         if not 1 <= band <= src.count:
             raise InputError(f"has {src.count} band(s); band {band} was asked for", layer=str(raster),
                              fix=f"choose a band from 1 to {src.count}")
@@ -247,7 +250,7 @@ def validate_map(raster, deposits, out_dir, band=1, higher_is_better=True, name=
             "background": int(bg.size), "valid_pixels": int(n_valid),
             "background_is": "every valid pixel" if keep_p >= 1 else f"a uniform sample of {bg.size} of {n_valid} valid pixels",
             "higher_is_better": bool(higher_is_better), "title": f"{label} against {len(kept)} deposits (whole map)"}
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation folder") as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation folder", checked=True) as tmp:
         with open(os.path.join(tmp, "validation.json"), "w") as f:
             json.dump({"meta": meta, "methods": {label: r}}, f, indent=1)
         plot_report({label: r}, os.path.join(tmp, "validation.png"), title=meta["title"])

@@ -31,18 +31,48 @@ class VectorData:
     crs: str
 
 
-def read_vector(path, layer_name, dst_crs=None, expect=None):
+_X_NAMES = "X,x,XCOORD,X_COORD,Easting,EASTING,easting,East,EAST,E,Longitude,LONGITUDE,longitude,Lon,LON,lon,Long,LONG"
+_Y_NAMES = "Y,y,YCOORD,Y_COORD,Northing,NORTHING,northing,North,NORTH,N,Latitude,LATITUDE,latitude,Lat,LAT,lat"
+
+
+def _open_options(path):
+    """A CSV of samples (as geochemists deliver them) is read as points from its X/Y columns."""
+    if not path.lower().endswith(".csv"):
+        return {}
+    return {"X_POSSIBLE_NAMES": _X_NAMES, "Y_POSSIBLE_NAMES": _Y_NAMES, "AUTODETECT_TYPE": "YES",
+            "KEEP_GEOM_COLUMNS": "NO"}
+
+
+def _check_csv_points(path, geometry_type, layer_name):
+    if _open_options(path) and not geometry_type:
+        raise InputError("is a CSV without coordinate columns", layer=layer_name,
+                         fix="name them X and Y (or Easting / Northing, Longitude / Latitude)")
+
+
+def no_crs_error(path, layer_name):
+    if _open_options(path):
+        return InputError("has no CRS (a CSV does not store one)", layer=layer_name,
+                          fix="give it with the layer, e.g. till.csv::crs=EPSG:3067 on the command line ('crs' in a "
+                              "spec), or load the CSV in QGIS as delimited text with its CRS")
+    return InputError("has no CRS (missing .prj or undefined projection)", layer=layer_name,
+                      fix="assign the CRS in QGIS (Layer Properties > Source) or with ogr2ogr -a_srs")
+
+
+def read_vector(path, layer_name, dst_crs=None, expect=None, crs=None):
     """Read features, check they are usable, reproject to `dst_crs`.
 
     `expect` is the geometry family the caller needs; anything else is an actionable error.
+    crs: the CRS of a file that stores none (a CSV); a file's own CRS always wins.
     """
     path, layer = split_source(path)
     try:
-        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, encoding=_shapefile_encoding(path))
+        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, encoding=_shapefile_encoding(path),
+                                                        **_open_options(path))
     except Exception as exc:
         raise InputError(f"cannot be read as a vector file ({exc})", layer=layer_name,
                          fix="check the file opens in QGIS; supported: GeoPackage, Shapefile, GeoJSON") from exc
-    if len(wkb) == 0:
+    if wkb is None or len(wkb) == 0:
+        _check_csv_points(path, meta.get("geometry_type"), layer_name)
         raise InputError("has no features", layer=layer_name, fix="choose a layer with features or remove it from the inputs")
     gtype = (meta.get("geometry_type") or "Unknown").replace(" Z", "").replace(" M", "").replace("25D", "")
     family = _FAMILY.get(gtype)
@@ -59,10 +89,9 @@ def read_vector(path, layer_name, dst_crs=None, expect=None):
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not keep.any():
         raise InputError("has only empty geometries", layer=layer_name, fix="repair the layer in QGIS (Vector > Geometry Tools)")
-    if not meta.get("crs"):
-        raise InputError("has no CRS (missing .prj or undefined projection)", layer=layer_name,
-                         fix="assign the CRS in QGIS (Layer Properties > Source) or with ogr2ogr -a_srs")
-    src_crs = CRS.from_user_input(meta["crs"])
+    if not (meta.get("crs") or crs):
+        raise no_crs_error(path, layer_name)
+    src_crs = CRS.from_user_input(meta.get("crs") or crs)
     geoms = geoms[keep]
     fields = {name: np.asarray(values)[keep] for name, values in zip(meta["fields"], field_data)}
     if family == "polygon":
@@ -116,13 +145,15 @@ def split_source(source):
 
 def read_info(source):
     path, layer = split_source(source)
-    return pyogrio.read_info(path, layer=layer)
+    options = _open_options(path)
+    return pyogrio.read_info(path, layer=layer, force_total_bounds=bool(options), **options)
 
 
 def vector_bounds(path, layer_name):
     info = read_info(path)
     if info.get("features", 0) == 0:
         raise InputError("has no features", layer=layer_name, fix="choose a layer with features or remove it from the inputs")
+    _check_csv_points(split_source(path)[0], info.get("geometry_type"), layer_name)
     return tuple(info["total_bounds"]), info.get("crs")
 
 

@@ -6,7 +6,7 @@
     <message>
         <location filename="../mpm_plugin/dock.py" line="182"/>
         <location filename="../mpm_plugin/dock.py" line="953"/>
-        <location filename="../mpm_plugin/plugin.py" line="36"/>
+        <location filename="../mpm_plugin/plugin.py" line="40"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
@@ -832,13 +832,13 @@
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plugin.py" line="39"/>
+        <location filename="../mpm_plugin/plugin.py" line="43"/>
         <source>Show the MPM Studio panel</source>
         <translation>显示 MPM Studio 面板</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plugin.py" line="47"/>
-        <location filename="../mpm_plugin/plugin.py" line="59"/>
+        <location filename="../mpm_plugin/plugin.py" line="51"/>
+        <location filename="../mpm_plugin/plugin.py" line="63"/>
         <source>&amp;MPM Studio</source>
         <translation>&amp;MPM Studio</translation>
     </message>
@@ -859,7 +859,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/settings.py" line="94"/>
-        <location filename="../mpm_plugin/algorithms/base.py" line="114"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="169"/>
         <source>Inference backend</source>
         <translation>推理后端</translation>
     </message>
@@ -1388,7 +1388,7 @@
         <translation>模糊叠加</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="81"/>
         <source>Data preparation</source>
         <translation>数据准备</translation>
     </message>
@@ -1464,89 +1464,99 @@
         <translation>知识驱动的成矿远景评价，适用于矿床太少、无法计算证据权的地区：每个栅格转换为模糊隶属度（0 到 1，表示每个值的有利程度），再将隶属度组合。每个栅格一行隶属度参数，顺序相同：函数、A、B。linear：A 处隶属度为 0，B 处为 1（数值越低越有利时 A &gt; B）；small / large：中点 A，扩展度 B（ArcGIS 的 Fuzzy Small / Large）；gaussian：中心 A，扩展度 B。运算符：and（最小值）、or（最大值）、product（乘积）、sum（1 - (1 - m) 的乘积）、gamma（sum^gamma x product^(1 - gamma)）。qgis_process：--MEMBERSHIPS=linear,5000,0,large,3,5（各行依次排列）。栅格须位于同一网格；无数据仍为无数据。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="101"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="156"/>
         <source>Foundation model folder (empty: the shipped model)</source>
         <translation>基础模型文件夹（留空：使用随插件提供的模型）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="119"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="174"/>
         <source>CPU threads (0: the library's default)</source>
         <translation>CPU 线程数（0：使用库的默认值）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="125"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="180"/>
         <source>Tile size (pixels)</source>
         <translation>分块大小（像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="149"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="204"/>
         <source>the expected folder</source>
         <translation>所需的文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="265"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="330"/>
         <source>Layer '{0}' has an unsupported type</source>
         <translation>图层“{0}”的类型不受支持</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="146"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="119"/>
+        <source>Terminated (SIGTERM): the run stopped and nothing was written</source>
+        <translation>已终止（SIGTERM）：运行已停止，未写入任何内容</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="201"/>
         <source>{0}: the folder '{1}' does not exist</source>
         <translation>{0}：文件夹“{1}”不存在</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="148"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="203"/>
         <source>{0}: '{1}' is not {2} (no {3} in it)</source>
         <translation>{0}：“{1}”不是{2}（其中没有 {3}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="156"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="211"/>
         <source>MODEL: '{0}' does not exist</source>
         <translation>MODEL：“{0}”不存在</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="168"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="223"/>
         <source>{0}: no output folder given</source>
         <translation>{0}：未指定输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="171"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="226"/>
         <source>{0}: '{1}' is a file; choose a new folder</source>
         <translation>{0}：“{1}”是一个文件；请选择一个新文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="188"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="253"/>
         <source>{0}: no output file given</source>
         <translation>{0}：未指定输出文件</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="190"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="255"/>
         <source>{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')</source>
         <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="246"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="311"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="93"/>
         <source>Could not load the layer given for {0}</source>
         <translation>无法加载为 {0} 指定的图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="263"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="328"/>
         <source>Exported '{0}' to {1}</source>
         <translation>已将“{0}”导出到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="177"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="232"/>
         <source>{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or deletes an existing folder. Choose a new folder name (it will be created), or delete that folder yourself</source>
         <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="252"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="245"/>
+        <source>{0}: the folder '{1}' cannot be created ({2}); choose an output in a folder you can write to</source>
+        <translation>{0}：无法创建文件夹“{1}”（{2}）；请在您有写入权限的文件夹中选择输出</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/base.py" line="317"/>
         <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
         <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="262"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="327"/>
         <source>Could not export layer '{0}': {1}</source>
         <translation>无法导出图层“{0}”：{1}</translation>
     </message>
@@ -2160,17 +2170,17 @@
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="103"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="158"/>
         <source>The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head only works with the model it was fine-tuned on.</source>
         <translation>预训练基础模型：包含 model_card.json 的文件夹（由“预训练基础模型编码器”生成），或 model_card.json 文件本身。留空则使用随插件提供的模型。预测头只能与其微调时所用的模型配合使用。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="121"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="176"/>
         <source>CPU threads of the foundation encoders (torch and ONNX Runtime); 0 leaves the library's default (all cores).</source>
         <translation>基础模型编码器（torch 和 ONNX Runtime）的 CPU 线程数；0 表示使用库默认值（全部核心）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="127"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="182"/>
         <source>Bounds memory; the result does not depend on it.</source>
         <translation>用于限制内存占用；结果与其无关。</translation>
     </message>
@@ -2391,7 +2401,7 @@
         <translation>预测结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="115"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="170"/>
         <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. Values: auto, torch-cuda, torch-cpu, onnx-cpu.</source>
         <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
     </message>

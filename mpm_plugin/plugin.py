@@ -25,6 +25,10 @@ class MPMStudioPlugin:
         from .provider import MPMProvider
 
         if self.provider is None:
+            if QgsApplication.platform() == "qgis_process":
+                # a headless run is all ours: QGIS loads the input rasters (computing statistics) before any
+                # algorithm code runs, and GDAL would save them as NAME.tif.aux.xml beside the user's files
+                os.environ["GDAL_PAM_ENABLED"] = "NO"
             self.provider = MPMProvider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 

@@ -5,12 +5,13 @@ small CPUs, and needs no torch at all once the .onnx files exist), else torch on
 Backends are cached per model and settings, so ONNX sessions are created once and reused.
 """
 
+import contextlib
 import os
 import tempfile
 
 import numpy as np
 
-from ..errors import InputError, MissingDependency
+from ..errors import InputError, MissingDependency, MPMError
 from ..progress import Steps
 from .config import ModelConfig
 from .vocab import VOCAB, layer_ids, source_id
@@ -98,6 +99,24 @@ class TorchBackend(_Base):
         return f"torch-cpu (torch {torch.__version__}, {self.threads} threads)"
 
 
+@contextlib.contextmanager
+def _unreadable_onnx(path):
+    """A damaged ONNX file (even one whose sha256 its card lists) is named, not a protobuf traceback."""
+    try:
+        yield
+    except (MPMError, ImportError):
+        raise
+    except Exception as exc:  # noqa: BLE001 (onnx / onnxruntime raise their own types)
+        raise InputError(f"the ONNX file '{path}' cannot be read ({str(exc).strip()[:160]})",
+                         fix="copy the model folder again, or delete its onnx/ folder and the model card's "
+                             "'onnx' entry so that the files are exported afresh (needs torch), or use a torch backend") from exc
+
+
+def _session(ort, path, opts, providers):
+    with _unreadable_onnx(path):
+        return ort.InferenceSession(path, opts, providers=providers)
+
+
 class OnnxBackend(_Base):
     name = "onnx-cpu"
 
@@ -111,7 +130,8 @@ class OnnxBackend(_Base):
 
         from .onnx_export import read_metadata
 
-        meta = read_metadata(paths["fusion"])
+        with _unreadable_onnx(paths["fusion"]):
+            meta = read_metadata(paths["fusion"])
         config = ModelConfig.from_dict(meta["config"] if isinstance(meta["config"], dict) else json.loads(meta["config"]))
         super().__init__(config, meta["sources"], meta["layer_vocabulary"])
         opts = ort.SessionOptions()
@@ -128,8 +148,8 @@ class OnnxBackend(_Base):
         if missing:
             raise InputError(f"ONNX files for source(s) {', '.join(missing)} are missing",
                              fix="re-export the model (engine.model.onnx_export.export_onnx)")
-        self.sessions = {s: ort.InferenceSession(paths[s], opts, providers=prov) for s in self.sources}
-        self.fusion = ort.InferenceSession(paths["fusion"], opts, providers=prov)
+        self.sessions = {s: _session(ort, paths[s], opts, prov) for s in self.sources}
+        self.fusion = _session(ort, paths["fusion"], opts, prov)
         self.paths = dict(paths)
 
     def embed(self, batch, return_present=False):
@@ -201,19 +221,56 @@ def _onnx_paths(card, model, onnx_dir, steps):
 
     if model is None:
         model = load_model(card["_path"])
-    card_path = None
-    if onnx_dir is None and card is not None:
-        onnx_dir = os.path.join(os.path.dirname(card["_path"]), "onnx")
-        card_path = card["_path"]
+    if onnx_dir is not None:
+        return export_onnx(model, onnx_dir)
+    return _cached_export(model, card, steps)
+
+
+def _cached_export(model, card, steps):
+    """ONNX files of `model` in the embedding cache (engine.features.cache_dir), exported once per model.
+
+    Never into the model folder: a shipped or shared model (maybe with a damaged file) stays as it
+    was, and a read-only one needs no stray temporary folder."""
+    import hashlib
+    import json
+    import shutil
+
+    from ..features import cache_dir
+    from .onnx_export import OPSET, export_onnx
+    from .weights import sha256_file
+
+    key = (card or {}).get("sha256") or getattr(model, "card", {}).get("sha256")
+    if not key:  # a model object without a card: its tensors are its identity
+        h = hashlib.sha256()
+        for name, t in sorted(model.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().cpu().numpy().tobytes())
+        key = h.hexdigest()
+    root = os.path.join(cache_dir(), "onnx")
+    folder = os.path.join(root, f"{key[:24]}-opset{OPSET}")
+    index = os.path.join(folder, "files.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = json.load(f)
+        paths = {k: os.path.join(folder, e["file"]) for k, e in files.items()}
+        if all(os.path.isfile(p) and sha256_file(p) == files[k]["sha256"] for k, p in paths.items()):
+            return paths
+    os.makedirs(root, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".partial", dir=root)
+    try:
+        made = export_onnx(model, tmp)
+        with open(os.path.join(tmp, "files.json"), "w") as f:
+            json.dump({k: {"file": os.path.basename(p), "sha256": sha256_file(p)} for k, p in made.items()}, f)
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged earlier export
         try:
-            os.makedirs(onnx_dir, exist_ok=True)
-            if not os.access(onnx_dir, os.W_OK):
-                raise OSError
-        except OSError:
-            onnx_dir, card_path = None, None
-    if onnx_dir is None:
-        onnx_dir = tempfile.mkdtemp(prefix="mpm_onnx_")
-    return export_onnx(model, onnx_dir, card_path=card_path)
+            os.rename(tmp, folder)
+        except OSError:  # another process exported it meanwhile: theirs is as good
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    steps.info(f"ONNX files exported to the cache: {folder}")
+    return {k: os.path.join(folder, os.path.basename(p)) for k, p in made.items()}
 
 
 def select_backend(model, name="auto", threads=None, feedback=None, onnx_dir=None, cache=True):

@@ -19,6 +19,7 @@ so the effective batch is N x batch_size. Without WORLD_SIZE (or with 1) nothing
 """
 
 import csv
+import errno
 import json
 import os
 import time
@@ -242,8 +243,13 @@ def _save_checkpoint(path, model, opt, stage, step, history, meta):
     import torch
 
     tmp = path + ".partial"
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict() if opt is not None else None,
-                "stage": stage, "step": step, "history": history, "meta": meta}, tmp)
+    try:
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict() if opt is not None else None,
+                    "stage": stage, "step": step, "history": history, "meta": meta}, tmp)
+    except RuntimeError as exc:  # torch's C++ writer loses errno: a full disk or file-size limit reads as this
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OSError(errno.EIO, f"write failed ({str(exc).strip().splitlines()[0]})", tmp) from exc
     os.replace(tmp, path)
 
 

@@ -185,12 +185,12 @@ def _refuse_non_safetensors(wpath):
         n = int.from_bytes(head, "little") if len(head) == 8 else -1
         first = f.read(1) if 2 <= n <= size - 8 else b""
     if first != b"{":
-        kind = "a pickle / torch.save file" if head[:1] == b"\x80" or head[:2] == b"PK" else "not a safetensors file"
-        raise InputError(
-            f"'{wpath}' is {kind}, not safetensors; it is refused because loading "
-            "it could run arbitrary code",
-            fix="use weights saved by MPM Studio (weights.safetensors)",
-        )
+        if head[:1] == b"\x80" or head[:2] == b"PK":
+            raise InputError(f"'{wpath}' is a pickle / torch.save file, not safetensors; it is refused because "
+                             "loading it could run arbitrary code",
+                             fix="use weights saved by MPM Studio (weights.safetensors)")
+        raise InputError(f"'{wpath}' is not a safetensors file (damaged, truncated or another format); it is "
+                         "never loaded", fix="re-copy the model folder, or re-run pretraining")
 
 
 def load_state(wpath):

@@ -268,7 +268,8 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
         check_feature_type(feature_type)
     if int(context_px) < 16:
         raise InputError(f"context of {context_px} pixels is too small", fix="use at least 16 (default 256)")
-    out_path = check_output_path(out_path, overwrite, what="structures GeoPackage")  # before any work
+    out_path = check_output_path(out_path, overwrite, what="structures GeoPackage",  # before any work
+                                 inputs=(raster, prompts))
     name = os.path.basename(str(raster))
     with open_raster(raster) as src:
         crs, res, bounds = src.crs, abs(src.transform.a), src.bounds

@@ -309,7 +309,7 @@ def train_geosam(out_dir, steps, seed=0, batch=8, feedback=None, minutes=None, p
     prog = Steps(feedback)
     if os.path.isdir(out_dir) and not os.listdir(out_dir):
         os.rmdir(out_dir)  # an empty folder (QGIS may create it up front) is replaced
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="GeoSAM model folder") as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="GeoSAM model folder", inputs=(kolari,)) as tmp:
         # ---- data
         rng = np.random.default_rng([int(seed), 42])
         seeds = (np.arange(int(synthetic_scenes)) + 10_007 * int(seed)) % EVAL_SEED0

@@ -30,6 +30,51 @@ from .. import deps
 from ..i18n import tr
 
 
+class Terminated(BaseException):
+    """A second SIGTERM during a run: raised in the main thread so every open output is still removed."""
+
+
+@contextlib.contextmanager
+def terminate_cleanly(feedback, signals):
+    """In qgis_process (the algorithm runs in the main thread) SIGTERM would kill the process with its
+    '.partial' outputs on disk. For the run's duration it cancels the run instead, which the engine
+    notices at its next step and unwinds cleanly (an exception raised at any bytecode could break a
+    library's own clean-up); a second SIGTERM raises at once. Each signal is appended to `signals`."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # QGIS desktop: a task thread; cancel goes through the feedback
+        return
+
+    def raise_terminated(signum, frame):
+        signals.append(signum)
+        feedback.cancel()
+        if len(signals) > 1:
+            raise Terminated()
+
+    before = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@contextlib.contextmanager
+def inputs_untouched():
+    """No GDAL PAM side-cars (statistics in NAME.tif.aux.xml) written beside the user's input rasters while
+    the run opens them (QGIS computes statistics when it loads a raster layer); restored afterwards."""
+    before = os.environ.get("GDAL_PAM_ENABLED")
+    os.environ["GDAL_PAM_ENABLED"] = "NO"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("GDAL_PAM_ENABLED", None)
+        else:
+            os.environ["GDAL_PAM_ENABLED"] = before
+
+
 class EngineAlgorithm(QgsProcessingAlgorithm):
     NAME = ""
     DISPLAY = ""
@@ -65,13 +110,23 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         missing = deps.missing(deps.REQUIRED)
         if missing:
             raise QgsProcessingException(deps.report())
+        signals = []
         try:
-            return self.run_engine(parameters, context, feedback)
-        except Cancelled as exc:
-            feedback.reportError(str(exc))
-            return {}
+            with inputs_untouched(), terminate_cleanly(feedback, signals):
+                return self.run_engine(parameters, context, feedback)
+        except (Cancelled, Terminated) as exc:  # an error, so that qgis_process exits non-zero: never taken for success
+            if signals:
+                raise QgsProcessingException(tr("Terminated (SIGTERM): the run stopped and nothing was written")) from exc
+            raise QgsProcessingException(str(exc)) from exc
         except MPMError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # a full disk met outside an atomic output (cache, checkpoint): a message
+            from engine.atomic import as_write_error
+
+            error = as_write_error(exc)
+            if error is None:
+                raise
+            raise QgsProcessingException(str(error)) from exc
 
     def run_engine(self, parameters, context, feedback):
         """The algorithm's work (engine call); not named `run`, which would shadow QgsProcessingAlgorithm.run
@@ -178,8 +233,18 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
                     "deletes an existing folder. Choose a new folder name (it will be created), or delete that "
                     "folder yourself").format(name, path))
             os.rmdir(path)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._make_parent(name, path)
         return path
+
+    @staticmethod
+    def _make_parent(name, path):
+        """The output's parent folder, made if needed; a read-only or full disk is a message, not a traceback."""
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise QgsProcessingException(tr("{0}: the folder '{1}' cannot be created ({2}); choose an output in a "
+                                            "folder you can write to").format(name, os.path.dirname(path),
+                                                                              exc.strerror or exc)) from exc
 
     def output_file(self, parameters, name, context, ext):
         """A layer/file destination path with the extension the engine writes (ext, e.g. '.gpkg')."""
@@ -190,7 +255,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')")
                                          .format(name, ext, path))
         path = os.path.abspath(path)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._make_parent(name, path)
         return path
 
     # ---- threads ----
