@@ -81,10 +81,13 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     if todo("head", "head_card.json"):
         finetune(p["stack"], p["head"], overwrite=overwrite, feedback=feedback)
     with open(os.path.join(p["head"], "head_card.json")) as f:
-        cv = json.load(f).get("cv")
+        card = json.load(f)
+    cv = card.get("cv")
     if cv and cv_table:
-        echo("Spatial cross-validation (out-of-fold, same folds for every method):")
+        echo("Spatial cross-validation (every valid cell scored out-of-fold, same folds for every method):")
         echo(cv_table(cv))
+        if card.get("embeddings"):
+            echo(card["embeddings"]["text"])
     if todo("prediction", "predict.json"):
         predict(p["stack"], p["head"], p["prediction"], overwrite=overwrite, feedback=feedback)
     if todo("targets", None):
