@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import KOLARI_CROP, ROOT
 
 from engine.features import DEFAULT_MODEL
@@ -53,6 +55,7 @@ def test_cli_errors_are_actionable(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_cli_demo_is_idempotent(kolari, tmp_path):
     first = _engine("demo", "--out", str(tmp_path / "demo"))
     assert first.returncode == 0, first.stderr
@@ -68,6 +71,7 @@ def test_cli_demo_is_idempotent(kolari, tmp_path):
     assert [os.path.getmtime(p) for p in outputs] == stamps
 
 
+@pytest.mark.slow
 def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_stack, tmp_path):
     shipped = DEFAULT_MODEL
     r = _engine("pretrain", "--stack", kolari_stack, "--init-from", shipped, "--recon-prior", "idw", "--out", str(tmp_path / "x"))
@@ -89,6 +93,7 @@ def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_s
     assert card["training"]["lr"] == 3e-4
 
 
+@pytest.mark.slow
 def test_cli_pretrain_from_scratch_defaults_to_layer_tokens(kolari_stack, tmp_path):
     """Per-layer tokens are the default architecture (as in the shipped v2); mpm:pretrain's own
     TOKEN_MODE test picks patch tokens."""

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 from desktop_session import missing, run_desktop
 
-pytestmark = pytest.mark.desktop
+pytestmark = [pytest.mark.desktop, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

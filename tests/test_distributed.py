@@ -19,6 +19,8 @@ import rasterio
 from engine.errors import Cancelled, ClusterError, MissingDependency
 from engine.features import DEFAULT_MODEL
 
+pytestmark = pytest.mark.slow
+
 TILE = 64  # 171 x 206 px at 400 m: 12 tiles
 BACKEND = "onnx-cpu"  # the same CPU kernels everywhere (a GPU, under "auto", promises no bitwise repeatability)
 

@@ -8,11 +8,14 @@ import subprocess
 
 import numpy as np
 import pyogrio
+import pytest
 import rasterio
 
 from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
 
 from engine.features import DEFAULT_MODEL
+
+pytestmark = pytest.mark.slow
 
 
 def _run(env, alg, *pairs, **params):

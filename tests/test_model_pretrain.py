@@ -21,6 +21,8 @@ from engine.model.weights import load_model, read_card
 from engine.progress import Feedback
 from engine.scene import Scene, SourceArray
 
+pytestmark = pytest.mark.slow
+
 # No IDW prior here: the point is that the loop learns, and 80 steps cannot beat an IDW fill by much.
 SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, recon_prior="none",
                    layer_dim=16)

@@ -259,6 +259,7 @@ def test_result_styles_load_with_their_renderers(qgis_app, tmp_path):
     assert fresh_path(str(tmp_path), "stack") == str(tmp_path / "stack")
 
 
+@pytest.mark.slow
 def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     """Align on the whole Kolari study area at 400 m, then Fine-tune + validate, Predict, Targets and Anomalies
     from the panel's buttons; the styled results come back in the 'MPM Studio' group."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from safetensors.numpy import load_file
 
 from conftest import ROOT
@@ -22,6 +23,8 @@ from test_model_pretrain import SMALL, tiny_scene
 from engine.errors import Cancelled
 from engine.model.pretrain import pretrain
 from engine.progress import Feedback
+
+pytestmark = pytest.mark.slow
 out, report, mode = sys.argv[2], sys.argv[3], sys.argv[4]
 rank = int(os.environ["RANK"])
 

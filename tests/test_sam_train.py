@@ -135,6 +135,7 @@ def test_centreline_f1_forgives_a_parallel_offset_iou_does_not():
     assert centreline_f1(np.zeros_like(truth), truth) == 0.0
 
 
+@pytest.mark.slow
 def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
     from engine.sam.train import train_geosam
     from engine.sam.weights import load_geosam, read_card
@@ -186,6 +187,7 @@ def test_cli_has_sam_train():
 
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(SHIPPED, "model_card.json")), reason="no shipped GeoSAM yet")
+@pytest.mark.slow
 def test_shipped_model_loads_verifies_and_beats_the_baseline():
     from engine.model.weights import sha256_file
     from engine.sam.weights import load_geosam
@@ -205,6 +207,7 @@ def test_shipped_model_loads_verifies_and_beats_the_baseline():
 
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(SHIPPED, "model_card.json")), reason="no shipped GeoSAM yet")
+@pytest.mark.slow
 def test_shipped_model_snapped_to_edges_traces_real_kolari_intrusions(kolari):
     """Why the tool snaps bodies by default: on the held-out Kolari block the model finds the 1:1M plutons but
     draws them too small, the watershed alone stops short; seeded with the model's mask it beats both."""

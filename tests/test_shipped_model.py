@@ -7,6 +7,8 @@ from conftest import KOLARI_CROP
 
 from engine.features import DEFAULT_MODEL
 
+pytestmark = pytest.mark.slow
+
 SHIPPED = DEFAULT_MODEL
 
 
