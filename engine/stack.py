@@ -170,6 +170,10 @@ def _align(spec, out_dir, overwrite, feedback):
                 lyr.prepare(grid)
             else:
                 lyr.prepare(grid, clr=spec.clr, search_radius=spec.search_radius, idw_power=spec.idw_power)
+            field = getattr(lyr, "info", {}).get("class_field")
+            if field and not lyr.spec.field:
+                steps.info(f"{lyr.spec.name}: classes from its field '{field}' ({len(lyr.bands[0].classes)} classes); "
+                           "give field=... to use another")
         bands = [b for lyr in layers for b in lyr.bands]
         check_stack_size(grid, len(bands), bool(spec.deposits), out_dir)
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None

@@ -2,6 +2,7 @@
 turned into grid windows: polygons rasterised by class, lines to distance, in the grid's CRS."""
 
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -200,13 +201,24 @@ class PolygonRasteriser:
         return out
 
 
+# Field names that hold rock units, best first (a geological map has many text fields: eon, era,
+# province, rock class... the rock name is the one that carries the lithology).
+_CLASS_HINTS = (r"rock_?name|litholog|rock_?type|lith_?name|lith_?desc", r"lith|rock|unit|geol|formation|strat")
+
+
 def _pick_class_field(fields, layer_name):
-    """First text field with between 2 and 255 distinct values: a sensible lithology key."""
+    """The text field most likely to hold the lithology: a rock-name field first, then the field with
+    most distinct values (2-255, not a per-feature identifier)."""
+    n_features = len(next(iter(fields.values()))) if fields else 0
+    candidates = []
     for name, values in fields.items():
         if values.dtype.kind in "OUS":
             n = len(set(values.astype(str).tolist()))
-            if 2 <= n <= 255:
-                return name
+            if 2 <= n <= 255 and not (n == n_features and n_features > 20):
+                hint = next((len(_CLASS_HINTS) - i for i, p in enumerate(_CLASS_HINTS) if re.search(p, name, re.I)), 0)
+                candidates.append((hint, n, name))
+    if candidates:
+        return max(candidates)[2]
     raise InputError("has no text field that could hold the lithology classes", layer=layer_name,
                      fix="name the class field explicitly (field=... in the spec, --field on the command line)")
 

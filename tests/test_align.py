@@ -327,3 +327,16 @@ def test_geology_rasters_are_classes_only_when_they_look_like_classes(tmp_path):
     # other sources never default to classes, and an explicit kind always wins
     assert open_layer(LayerSpec(str(tmp_path / "units.tif"), "geophysics", name="u")).spec.kind == "continuous"
     assert open_layer(LayerSpec(str(tmp_path / "density.tif"), "geology", name="d", kind="categorical")).spec.kind == "categorical"
+
+
+def test_the_lithology_field_is_the_rock_name_not_the_first_text_field():
+    """Kolari's 1:1M map: EON_ (2 values) comes first, ROCK_NAME_ (23 rock types) is the lithology."""
+    from engine.vectors import _pick_class_field
+
+    fields = {"OBJECTID": np.arange(30), "EON_": np.array(["Archean", "Proterozoic"] * 15, dtype=object),
+              "PROVINCE_": np.array(["a", "b", "c"] * 10, dtype=object),
+              "ROCK_NAME_": np.array([f"rock {i % 12}" for i in range(30)], dtype=object),
+              "LABEL": np.array([f"polygon {i}" for i in range(30)], dtype=object)}  # one per feature: an id
+    assert _pick_class_field(fields, "lith") == "ROCK_NAME_"
+    del fields["ROCK_NAME_"]
+    assert _pick_class_field(fields, "lith") == "PROVINCE_"  # no rock field: the richest one, never the id
