@@ -543,6 +543,8 @@ class _SignalFeedback:
     def pushInfo(self, text):  # noqa: N802
         if self.inner is not None:
             self.inner.pushInfo(text)
+        else:  # redirected to a file or a pipe: no progress bar, but what the run says is still said
+            print(text, file=sys.stderr, flush=True)
 
     def isCanceled(self):  # noqa: N802
         return bool(self.signals) or (self.inner is not None and self.inner.isCanceled())

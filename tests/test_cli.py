@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import KOLARI_CROP, ROOT
@@ -139,3 +140,20 @@ def test_cli_terminated_leaves_nothing_half_written(kolari, tmp_path):
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "Terminated: nothing was written" in err, err
     assert os.listdir(tmp_path) == []
+
+
+def test_cli_says_what_it_left_out_when_redirected(kolari_400, tmp_path):
+    """Output to a file or pipe (no terminal): no progress bar, but the run's notices are still printed."""
+    import shapely
+
+    from conftest import write_vector
+
+    with open(os.path.join(kolari_400, "stack.json")) as f:
+        used = [p for p in json.load(f)["deposits"]["points"] if p["status"] == "used"]
+    pts = [shapely.Point(p["x"], p["y"]) for p in used] + [shapely.Point(0.0, 0.0)]
+    names = [p["name"] for p in used] + ["far away"]
+    dep = write_vector(tmp_path / "dep.gpkg", pts, {"name": np.array(names, dtype=object)})
+    r = _engine("finetune", kolari_400, "--no-validate", "--deposits", dep, "--out", str(tmp_path / "head"))
+    assert r.returncode == 0, r.stderr
+    assert "Deposits not used" in r.stderr and "far away (outside)" in r.stderr
+    assert "Head:" in r.stdout
