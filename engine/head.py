@@ -132,7 +132,15 @@ class HeadEnsemble:
     def predict_from(self, bands=None, emb=None):
         """(probability, uncertainty) from bands and / or embeddings: the members' mean and spread."""
         p = self.member_probs_from(bands, emb)
-        return np.tensordot(self.member_weights(len(p)), p, 1).astype(np.float32), p.std(0)
+        return self.weighted_mean(p), p.std(0)
+
+    def weighted_mean(self, p):
+        """(n,) score from the members' (M, n) outputs, summed in a fixed order (no BLAS: same bits anywhere)."""
+        w = self.member_weights(len(p))
+        out = np.zeros(p.shape[1:], np.float64)
+        for wi, pi in zip(w, p):
+            out += wi * pi.astype(np.float64)
+        return out.astype(np.float32)
 
     @property
     def dim(self):
@@ -142,9 +150,12 @@ class HeadEnsemble:
         """(M, n) probability of every member for features x (n, D); NaN rows give NaN."""
         x = np.asarray(x, np.float32)
         bad = ~np.isfinite(x).all(1)
-        z = (np.where(bad[:, None], 0.0, x) - self.mean) / self.std
+        # float64: a float32 BLAS product rounds differently with the thread count, and a map must not
+        # depend on how many threads (or Dask workers) computed it
+        z = (np.where(bad[:, None], 0.0, x) - self.mean).astype(np.float64) / self.std
         out = np.empty((len(self.members), len(x)), np.float32)
         for i, m in enumerate(self.members):
+            m = {k: np.asarray(v, np.float64) for k, v in m.items()}
             h = _gelu(z @ m["W1"] + m["b1"]) if "W2" in m else z
             logit = (h @ m["W2"] + m["b2"])[:, 0] if "W2" in m else (z @ m["W1"] + m["b1"])[:, 0]
             out[i] = 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))

@@ -325,14 +325,13 @@ def _evidence_tile(st, head, reader, sources, w, valid):
         return out.reshape(h, ww)
 
     m = probs(b) if len(idx) else np.zeros((len(head.members), 0), np.float32)
-    wts = head.member_weights(len(m))
-    p, u = to_map(wts @ m), to_map(m.std(0))
+    p, u = to_map(head.weighted_mean(m)), to_map(m.std(0))
     c = np.empty((len(sources), h, ww), np.float32) if sources else None
     for i, s in enumerate(sources):
         cols = [j for j, band in enumerate(st.bands) if band["source"] == s]
         bb = b.copy()
         bb[:, cols] = np.nan
-        c[i] = p - to_map(wts @ probs(bb) if len(idx) else np.zeros(0, np.float32))
+        c[i] = p - to_map(head.weighted_mean(probs(bb)) if len(idx) else np.zeros(0, np.float32))
     return p, u, c
 
 
