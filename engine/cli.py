@@ -118,6 +118,9 @@ def build_parser():
     f.add_argument("--folds", type=int, default=5, help="spatial cross-validation folds")
     f.add_argument("--block", type=float, default=10000.0, help="spatial block size in metres")
     f.add_argument("--no-validate", action="store_true", help="skip cross-validation (faster)")
+    f.add_argument("--compare-embeddings", action="store_true",
+                   help="also cross-validate the head with the foundation model's embeddings added, to see whether "
+                        "they add skill on this stack (embeds the stack once: most of a cold run's time)")
     f.add_argument("--deposits", default=None,
                    help="point layer of the deposits to train on (another deposit type on the same stack: the "
                         "stack and its cached embedding are reused); default: the deposits given to align")
@@ -343,7 +346,8 @@ def cmd_finetune(args, feedback):
 
     r = finetune(args.stack, args.out, model=args.model, backend=args.backend, n_background=args.background,
                  buffer_m=args.buffer, validate=not args.no_validate, folds=args.folds, block_m=args.block,
-                 seed=args.seed, overwrite=args.overwrite, feedback=feedback, deposits=args.deposits)
+                 seed=args.seed, overwrite=args.overwrite, feedback=feedback, deposits=args.deposits,
+                 compare_embeddings=args.compare_embeddings)
     print(f"Head: {r['head']} ({r['deposits']} deposits)")
     if r["cv"]:
         print(_cv_table(r["cv"]))

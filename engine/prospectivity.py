@@ -37,12 +37,14 @@ ABLATION = {"bands": ("head_with_embeddings", "both"), "both": ("head_bands_only
 
 def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000, buffer_m=2000.0, validate=True,
              folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None,
-             max_cells=None, deposits=None):
+             max_cells=None, deposits=None, compare_embeddings=False):
     """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
 
     Validation is spatial block CV scored on every valid cell out-of-fold (engine.assess), for the
-    head, the same head with / without the embeddings (so the report says whether the foundation
-    model adds skill here), random forest and weights of evidence.
+    head, random forest and weights of evidence; with compare_embeddings (always for a head that reads
+    them) also the same head with / without the foundation embeddings, so the report says whether they
+    add skill here. Off by default because the default head does not read them (bench/SKILL.md) and
+    embedding a stack is most of a cold fine-tune's time.
     threads: CPU threads of the encoders while embedding (None: the library's default).
     deposits: a point layer of another deposit type to train on instead of the stack's own deposits
     (the stack and its cached embedding are reused: no re-alignment, no re-embedding)."""
@@ -67,7 +69,8 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         unused = [f"{p['name']} ({p['status']})" for p in dep_points if p["status"] != "used"]
         if unused:
             steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
-        need_emb = validate or cfg.inputs != "bands"
+        ablation = validate and (compare_embeddings or cfg.inputs != "bands")
+        need_emb = ablation or cfg.inputs != "bands"
         emb = None
         if need_emb:
             emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.4),
@@ -93,13 +96,13 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             fold, k = cell_folds(table, max(1, int(round(block_m / st.grid.res))), folds, seed)
             n_bands = table.bands.shape[1]
             other_key, other_inputs = ABLATION[cfg.inputs]
-            methods = {
-                "head": ("both", lambda sd, cat: HeadMethod(cfg, cat, n_bands)),
-                other_key: ("both", lambda sd, cat: HeadMethod(dataclasses.replace(cfg, inputs=other_inputs), cat,
-                                                                n_bands)),
-                "random_forest": ("bands", lambda sd, cat: RandomForestBaseline(sd)),
-                "weights_of_evidence": ("bands", lambda sd, cat: WeightsOfEvidence(cat)),
-            }
+            which = "both" if table.emb is not None else "bands"
+            methods = {"head": (which, lambda sd, cat: HeadMethod(cfg, cat, n_bands))}
+            if ablation:
+                methods[other_key] = (which, lambda sd, cat: HeadMethod(dataclasses.replace(cfg, inputs=other_inputs),
+                                                                         cat, n_bands))
+            methods["random_forest"] = ("bands", lambda sd, cat: RandomForestBaseline(sd))
+            methods["weights_of_evidence"] = ("bands", lambda sd, cat: WeightsOfEvidence(cat))
             report, oof = cross_validate_cells(table, fold, k, methods, n_background=n_background,
                                                buffer_px=buffer_px, seed=seed, feedback=steps.child_feedback(0.4, 0.9))
             names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
@@ -114,9 +117,8 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
                     "head_inputs": cfg.inputs,
                     "title": f"{os.path.basename(os.path.abspath(stack_dir))}: spatial {k}-fold CV, "
                              f"{n_pos} deposits, blocks {block_m / 1000:g} km, all cells scored"}
-            meta["embeddings"] = embeddings_verdict(report, cfg.inputs)
-            if meta["embeddings"]:
-                steps.info(meta["embeddings"]["text"])
+            meta["embeddings"] = embeddings_verdict(report, cfg.inputs) if ablation else NOT_COMPARED
+            steps.info(meta["embeddings"]["text"])
         tr = training_rows(table, np.ones(len(table.label), bool), n_background, buffer_px, np.random.default_rng(seed))
         y = table.label[tr].astype(int)
         head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
@@ -153,6 +155,12 @@ def _take(table, idx):
                                bands=table.bands[idx], emb=None if table.emb is None else table.emb[idx])
 
 
+NOT_COMPARED = {"compared": False,
+                "text": "The head reads the evidence layers, not the foundation model's embeddings (on the skill "
+                        "benchmark, bench/SKILL.md, they added no skill); they were not compared on this stack: "
+                        "fine-tune with --compare-embeddings to measure them here."}
+
+
 def embeddings_verdict(report, inputs):
     """Did the foundation model's embeddings add skill on this stack (all-cell CV)? A dict with the
     figures and one sentence, or None when the report has no such pair of heads."""
@@ -163,6 +171,7 @@ def embeddings_verdict(report, inputs):
     v = {"roc_with": w["roc_auc"], "roc_without": wo["roc_auc"], "top10_with": w["captured_at_10pct_area"],
          "top10_without": wo["captured_at_10pct_area"]}
     v["adds_skill"] = bool(v["roc_with"] - v["roc_without"] > 0.005 and v["top10_with"] >= v["top10_without"])
+    v["compared"] = True
     v["text"] = (f"The foundation model's embeddings add {'skill' if v['adds_skill'] else 'no skill'} on this stack: "
                  f"ROC-AUC {v['roc_with']:.3f} with the embeddings vs {v['roc_without']:.3f} on the bands alone; "
                  f"the top 10 % of the area captures {v['top10_with']:.0%} vs {v['top10_without']:.0%} of the deposits.")

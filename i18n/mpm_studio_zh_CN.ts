@@ -5,7 +5,7 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="182"/>
-        <location filename="../mpm_plugin/dock.py" line="953"/>
+        <location filename="../mpm_plugin/dock.py" line="959"/>
         <location filename="../mpm_plugin/plugin.py" line="40"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
@@ -64,7 +64,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="249"/>
-        <location filename="../mpm_plugin/dock.py" line="467"/>
+        <location filename="../mpm_plugin/dock.py" line="473"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
@@ -95,7 +95,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="310"/>
-        <location filename="../mpm_plugin/dock.py" line="496"/>
+        <location filename="../mpm_plugin/dock.py" line="502"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
@@ -106,8 +106,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="314"/>
-        <location filename="../mpm_plugin/dock.py" line="503"/>
-        <location filename="../mpm_plugin/dock.py" line="672"/>
+        <location filename="../mpm_plugin/dock.py" line="509"/>
+        <location filename="../mpm_plugin/dock.py" line="678"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -119,7 +119,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="318"/>
-        <location filename="../mpm_plugin/dock.py" line="511"/>
+        <location filename="../mpm_plugin/dock.py" line="517"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
@@ -134,103 +134,114 @@
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="338"/>
+        <location filename="../mpm_plugin/dock.py" line="335"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="63"/>
+        <source>Compare with the foundation embeddings</source>
+        <translation>与基础模型嵌入比较</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="337"/>
+        <source>Fine-tune also cross-validates the head with the foundation model's embeddings added and says whether they add skill here (embeds the stack once; slower the first time).</source>
+        <translation>微调时还会交叉验证加入基础模型嵌入的预测头，并说明嵌入在此是否提高了预测能力（对数据栈计算一次嵌入；首次较慢）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock.py" line="344"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="352"/>
+        <location filename="../mpm_plugin/dock.py" line="358"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="354"/>
+        <location filename="../mpm_plugin/dock.py" line="360"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="358"/>
+        <location filename="../mpm_plugin/dock.py" line="364"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="359"/>
+        <location filename="../mpm_plugin/dock.py" line="365"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="467"/>
+        <location filename="../mpm_plugin/dock.py" line="473"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="489"/>
+        <location filename="../mpm_plugin/dock.py" line="495"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="490"/>
+        <location filename="../mpm_plugin/dock.py" line="496"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="497"/>
+        <location filename="../mpm_plugin/dock.py" line="503"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="504"/>
+        <location filename="../mpm_plugin/dock.py" line="510"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="511"/>
+        <location filename="../mpm_plugin/dock.py" line="517"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="686"/>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="711"/>
+        <location filename="../mpm_plugin/dock.py" line="717"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="711"/>
+        <location filename="../mpm_plugin/dock.py" line="717"/>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="711"/>
+        <location filename="../mpm_plugin/dock.py" line="717"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="711"/>
+        <location filename="../mpm_plugin/dock.py" line="717"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="712"/>
+        <location filename="../mpm_plugin/dock.py" line="718"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="712"/>
+        <location filename="../mpm_plugin/dock.py" line="718"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="712"/>
+        <location filename="../mpm_plugin/dock.py" line="718"/>
         <source>validation</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="813"/>
+        <location filename="../mpm_plugin/dock.py" line="819"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -261,110 +272,98 @@
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="419"/>
+        <location filename="../mpm_plugin/dock.py" line="425"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="463"/>
+        <location filename="../mpm_plugin/dock.py" line="469"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="487"/>
+        <location filename="../mpm_plugin/dock.py" line="493"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="494"/>
+        <location filename="../mpm_plugin/dock.py" line="500"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="501"/>
+        <location filename="../mpm_plugin/dock.py" line="507"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="508"/>
+        <location filename="../mpm_plugin/dock.py" line="514"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="546"/>
-        <location filename="../mpm_plugin/dock.py" line="697"/>
+        <location filename="../mpm_plugin/dock.py" line="552"/>
+        <location filename="../mpm_plugin/dock.py" line="703"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="816"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="89"/>
-        <source>Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
-        <translation>在此数据上嵌入提高了预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="817"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="90"/>
-        <source>Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
-        <translation>在此数据上嵌入没有提高预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="868"/>
+        <location filename="../mpm_plugin/dock.py" line="874"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="898"/>
+        <location filename="../mpm_plugin/dock.py" line="904"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="534"/>
+        <location filename="../mpm_plugin/dock.py" line="540"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="603"/>
+        <location filename="../mpm_plugin/dock.py" line="609"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="624"/>
+        <location filename="../mpm_plugin/dock.py" line="630"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="632"/>
+        <location filename="../mpm_plugin/dock.py" line="638"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="636"/>
+        <location filename="../mpm_plugin/dock.py" line="642"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="641"/>
+        <location filename="../mpm_plugin/dock.py" line="647"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="652"/>
+        <location filename="../mpm_plugin/dock.py" line="658"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="653"/>
+        <location filename="../mpm_plugin/dock.py" line="659"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="665"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
+        <location filename="../mpm_plugin/dock.py" line="671"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="15"/>
@@ -373,31 +372,31 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="666"/>
+        <location filename="../mpm_plugin/dock.py" line="672"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="668"/>
+        <location filename="../mpm_plugin/dock.py" line="674"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="678"/>
+        <location filename="../mpm_plugin/dock.py" line="684"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="680"/>
+        <location filename="../mpm_plugin/dock.py" line="686"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="713"/>
+        <location filename="../mpm_plugin/dock.py" line="719"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
@@ -426,94 +425,94 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="813"/>
+        <location filename="../mpm_plugin/dock.py" line="819"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="552"/>
+        <location filename="../mpm_plugin/dock.py" line="558"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="628"/>
+        <location filename="../mpm_plugin/dock.py" line="634"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="702"/>
+        <location filename="../mpm_plugin/dock.py" line="708"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="906"/>
+        <location filename="../mpm_plugin/dock.py" line="912"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="600"/>
-        <location filename="../mpm_plugin/dock.py" line="601"/>
+        <location filename="../mpm_plugin/dock.py" line="606"/>
+        <location filename="../mpm_plugin/dock.py" line="607"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="604"/>
+        <location filename="../mpm_plugin/dock.py" line="610"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="605"/>
+        <location filename="../mpm_plugin/dock.py" line="611"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="821"/>
+        <location filename="../mpm_plugin/dock.py" line="827"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="848"/>
+        <location filename="../mpm_plugin/dock.py" line="854"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="933"/>
+        <location filename="../mpm_plugin/dock.py" line="939"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="614"/>
+        <location filename="../mpm_plugin/dock.py" line="620"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="616"/>
+        <location filename="../mpm_plugin/dock.py" line="622"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="867"/>
+        <location filename="../mpm_plugin/dock.py" line="873"/>
         <location filename="../mpm_plugin/plots.py" line="387"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="941"/>
+        <location filename="../mpm_plugin/dock.py" line="947"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="758"/>
+        <location filename="../mpm_plugin/dock.py" line="764"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="768"/>
+        <location filename="../mpm_plugin/dock.py" line="774"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="773"/>
+        <location filename="../mpm_plugin/dock.py" line="779"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
@@ -1342,7 +1341,7 @@
         <translation>基础模型嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="32"/>
         <source>Fine-tune prospectivity head</source>
         <translation>微调成矿远景预测头</translation>
     </message>
@@ -1414,9 +1413,9 @@
         <translation>在整个对齐数据栈上逐块（带重叠边带，无接缝，内存占用受分块大小限制）运行各数据源的预训练编码器及其融合模块，并将融合嵌入写为图块分辨率的多波段 GeoTIFF（每个像元图块一个值，每个嵌入维度一个波段，所有数据源均无数据处为无数据值）。可用于聚类、相似性检索或您自己的模型；成矿远景工具会自行计算并缓存嵌入。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="22"/>
-        <source>Trains the prospectivity head of an aligned stack: linear members on the evidence layers (rock units and other classes as their weights of evidence) and random-forest members, averaged, with the stack's known deposits as positives and random background cells (away from the deposits) as unlabelled samples. With validation on, the area is split into square spatial blocks, each method is trained on the other blocks and scores every valid cell of the held-out ones: the head, the same head with the foundation model's embeddings added (so the log says whether they add skill on your data), a random forest and weights of evidence. ROC-AUC, PR-AUC beside chance and the share of deposits in the top 10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
-        <translation>训练对齐数据栈的成矿远景预测头：基于证据图层的线性成员（岩石单元等类别以其证据权表示）与随机森林成员取平均，以数据栈中的已知矿床为正样本、远离矿床的随机背景像元为无标签样本。开启验证时，研究区被划分为正方形空间块，每种方法在其余块上训练，并对留出块的每个有效像元打分：预测头、加入基础模型嵌入的同一预测头（日志会说明嵌入在您的数据上是否提高了预测能力）、随机森林和证据权。ROC-AUC、PR-AUC（附随机水平）以及面积前 10 % 中的矿床比例写入预测头文件夹中的 validation.json 和 validation.png；返回各方法的 ROC-AUC。嵌入会被缓存（MPM_CACHE_DIR）。数据栈必须在对齐时提供矿床。输出：供“预测远景”使用的预测头文件夹。</translation>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="34"/>
+        <source>Trains the prospectivity head of an aligned stack: linear members on the evidence layers (rock units and other classes as their weights of evidence) and random-forest members, averaged, with the stack's known deposits as positives and random background cells (away from the deposits) as unlabelled samples. With validation on, the area is split into square spatial blocks, each method is trained on the other blocks and scores every valid cell of the held-out ones: the head, a random forest and weights of evidence, and with Compare with the foundation embeddings ticked also the head with the foundation model's embeddings added (the log says whether they add skill on your data). ROC-AUC, PR-AUC beside chance and the share of deposits in the top 10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with deposits. Output: a head folder for Predict prospectivity.</source>
+        <translation>训练对齐数据栈的成矿远景预测头：基于证据图层的线性成员（岩石单元等类别以其证据权表示）与随机森林成员取平均，以数据栈中的已知矿床为正样本、远离矿床的随机背景像元为无标签样本。开启验证时，研究区被划分为正方形空间块，每种方法在其余块上训练，并对留出块的每个有效像元打分：预测头、随机森林和证据权；勾选“与基础模型嵌入比较”时还包括加入基础模型嵌入的预测头（日志会说明嵌入在您的数据上是否提高了预测能力）。ROC-AUC、PR-AUC（附随机水平）以及面积前 10 % 中的矿床比例写入预测头文件夹中的 validation.json 和 validation.png；返回各方法的 ROC-AUC。嵌入会被缓存（MPM_CACHE_DIR）。数据栈必须在对齐时提供矿床。输出：供“预测远景”使用的预测头文件夹。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/predict.py" line="20"/>
@@ -1571,69 +1570,84 @@
         <translation>已使用后端 {0} 写出嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="36"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="18"/>
+        <source>The head reads the evidence layers; the foundation embeddings were not compared on this stack (tick Compare with the foundation embeddings to measure them).</source>
+        <translation>预测头读取证据图层；未在此数据栈上比较基础模型嵌入（勾选“与基础模型嵌入比较”以进行评估）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="20"/>
+        <source>Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
+        <translation>在此数据上嵌入提高了预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="21"/>
+        <source>Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.</source>
+        <translation>在此数据上嵌入没有提高预测能力：加入嵌入 ROC-AUC {0:.3f}，不加 {1:.3f}。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="48"/>
         <source>Deposits to train on (points, optional)</source>
         <translation>用于训练的矿床（点，可选）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="44"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="56"/>
         <source>Background (unlabelled) pixels sampled</source>
         <translation>背景（无标签）像元采样数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="59"/>
         <source>Buffer around deposits kept out of the background (m)</source>
         <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="49"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
         <source>Spatial cross-validation against baselines</source>
         <translation>与基准方法进行空间交叉验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="52"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="68"/>
         <source>Cross-validation folds</source>
         <translation>交叉验证折数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="55"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="71"/>
         <source>Spatial block size (m)</source>
         <translation>空间块大小（米）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="58"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="74"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="72"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="60"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="76"/>
         <source>Head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="62"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="78"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="34"/>
         <source>Validation report (JSON)</source>
         <translation>验证报告（JSON）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="13"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="25"/>
         <source>ROC-AUC of the foundation head (spatial CV)</source>
         <translation>基础模型预测头的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="14"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="26"/>
         <source>ROC-AUC of the random forest baseline (spatial CV)</source>
         <translation>随机森林基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="15"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="27"/>
         <source>ROC-AUC of the weights-of-evidence baseline (spatial CV)</source>
         <translation>证据权基准的 ROC-AUC（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="84"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="101"/>
         <source>Head trained on {0} deposits: {1}</source>
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
     </message>
@@ -2161,7 +2175,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="36"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="61"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="77"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="38"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="235"/>
@@ -2191,22 +2205,27 @@
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="38"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
         <source>Another deposit type on the same stack: the stack and its cached embedding are reused. Empty: the deposits given to Align.</source>
         <translation>同一数据栈上的另一种矿床类型：沿用数据栈及其缓存的嵌入。留空：使用对齐时给出的矿床。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="45"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="57"/>
         <source>Random cells used as unlabelled samples in each training fold; more is slower and steadier.</source>
         <translation>每个训练折中用作无标签样本的随机像元；越多越慢、越稳定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="50"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="62"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="56"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="65"/>
+        <source>Also cross-validate the head with the foundation model's embeddings added, so the report says whether they add skill on this stack. Embeds the stack once (cached): most of a first run's time.</source>
+        <translation>同时交叉验证加入基础模型嵌入的预测头，使报告说明嵌入在此数据栈上是否提高了预测能力。对数据栈计算一次嵌入（有缓存）：占首次运行的大部分时间。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="72"/>
         <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
         <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
     </message>
@@ -2362,7 +2381,7 @@
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="34"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="46"/>
         <source>Aligned stack folder (with deposits)</source>
         <translation>对齐数据栈文件夹（含矿床）</translation>
     </message>
@@ -2384,7 +2403,7 @@
     <message>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="31"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="69"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="85"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="45"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="45"/>
         <source>an aligned stack folder</source>
@@ -2436,7 +2455,7 @@
         <translation>取值：and、or、product、sum、gamma。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="35"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="47"/>
         <source>A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).</source>
         <translation>由“对齐证据数据栈”在含已知矿床时生成的文件夹（stack.json、deposits.tif）。</translation>
     </message>

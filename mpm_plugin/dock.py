@@ -34,7 +34,7 @@ from qgis.core import (Qgis, QgsApplication, QgsColorRampShader, QgsMapLayerProx
 from qgis.gui import QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, QUrl, pyqtSlot
 from qgis.PyQt.QtGui import QDesktopServices, QPixmap
-from qgis.PyQt.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+from qgis.PyQt.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                  QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                  QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
@@ -332,6 +332,12 @@ class MPMDock(QgsDockWidget):
         grid.addWidget(self.targets_button, 1, 0)
         grid.addLayout(capture_row, 1, 1)
         grid.addWidget(self.anomalies_button, 2, 0)
+        self.compare_embeddings = QCheckBox(tr("Compare with the foundation embeddings"))
+        self.compare_embeddings.setObjectName("mpm_compare_embeddings")
+        self.compare_embeddings.setToolTip(tr("Fine-tune also cross-validates the head with the foundation model's "
+                                              "embeddings added and says whether they add skill here (embeds the "
+                                              "stack once; slower the first time)."))
+        grid.addWidget(self.compare_embeddings, 2, 1)
         return box
 
     def _validation_box(self):
@@ -468,7 +474,7 @@ class MPMDock(QgsDockWidget):
 
     def finetune_parameters(self):
         return {"STACK": self.stack_dir, "VALIDATE": True, "MODEL": self.models.current_model() or "",
-                "OUTPUT": self._output("head")}
+                "COMPARE_EMBEDDINGS": self.compare_embeddings.isChecked(), "OUTPUT": self._output("head")}
 
     def predict_parameters(self):
         return {"STACK": self.stack_dir, "HEAD": self.head_dir, "CONTRIBUTIONS": True,
@@ -813,9 +819,9 @@ class MPMDock(QgsDockWidget):
         summary = tr("ROC-AUC {0}").format(" | ".join(parts)) if parts else tr("No validation report for this head.")
         emb = card.get("embeddings")
         if emb:  # the ablation, said plainly: does the foundation model help on these data?
-            text = (tr("Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.") if emb["adds_skill"]
-                    else tr("Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without."))
-            summary += "\n" + text.format(emb["roc_with"], emb["roc_without"])
+            from .algorithms.finetune import embeddings_sentence
+
+            summary += "\n" + embeddings_sentence(emb)
         self.validation_summary.setText(summary)
         self.validation_summary.setToolTip("\n".join(
             tr("{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}").format(

@@ -67,7 +67,7 @@ def test_desktop_panel_predicts_on_kolari(desktop, kolari, tmp_path):
     assert s["status_text"].startswith("Prediction written to")
     summary = s["validation_summary"]
     assert s["validation_visible"]
-    assert s["plots"]["visible"] and len(s["plots"]["curves"]["roc"]) == 5, s["plots"]  # pyqtgraph beside the map
+    assert s["plots"]["visible"] and len(s["plots"]["curves"]["roc"]) == 4, s["plots"]  # pyqtgraph beside the map
     assert summary.startswith("ROC-AUC head") and "random forest" in summary and "weights of evidence" in summary
     assert set(s["timings"]) == {"align", "finetune", "predict"}
 

@@ -320,6 +320,8 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     assert dock.plots.losses_path == os.path.join(adapted, "losses.csv")
     assert dock.finetune_parameters()["MODEL"] == adapted
 
+    assert dock.finetune_parameters()["COMPARE_EMBEDDINGS"] is False  # the default head does not read them
+    dock.compare_embeddings.setChecked(True)
     results = click(dock.finetune_button, "finetune")
     assert dock.head_dir == str(tmp_path / "head_2") == results["OUTPUT"]
     assert (tmp_path / "head" / "keep.txt").exists()

@@ -182,7 +182,7 @@ def trained_head(kolari_400, tmp_path_factory):
     from engine.prospectivity import finetune
 
     out = str(tmp_path_factory.mktemp("heads") / "head")
-    r = finetune(kolari_400, out, n_background=4000, block_m=12000.0, folds=4)
+    r = finetune(kolari_400, out, n_background=4000, block_m=12000.0, folds=4, compare_embeddings=True)
     return out, r
 
 
@@ -309,6 +309,9 @@ def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_
     assert card["deposits_file"] == os.path.abspath(other)
     assert sorted(card["deposits"]) == sorted({p["name"] for p in used[::2]} & set(card["deposits"]))
     assert r["deposits"] == len(card["deposits"]) <= 7 and r["cv"]["head"]["roc_auc"] > 0.5
+    # without --compare-embeddings the head (on the bands) is validated against the baselines only, and says so
+    assert set(r["cv"]) == {"head", "random_forest", "weights_of_evidence"}
+    assert r["embeddings"]["compared"] is False and "--compare-embeddings" in r["embeddings"]["text"]
     # the embedding's key is the layers: the deposits (and when the stack was written) are not part of it
     with open(os.path.join(kolari_400, "stack.json")) as f:
         m = json.load(f)

@@ -9,6 +9,18 @@ from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutp
 from ..i18n import tr
 from .base import EngineAlgorithm
 
+
+def embeddings_sentence(emb):
+    """The validation's word on the foundation embeddings, translated (the panel says the same)."""
+    if not emb:
+        return ""
+    if not emb.get("compared", True):
+        return tr("The head reads the evidence layers; the foundation embeddings were not compared on this stack "
+                  "(tick Compare with the foundation embeddings to measure them).")
+    text = (tr("Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.") if emb["adds_skill"]
+            else tr("Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without."))
+    return text.format(emb["roc_with"], emb["roc_without"])
+
 # output name -> method key in the engine's cross-validation report
 AUC_OUTPUTS = (("ROC_AUC_HEAD", "head", "ROC-AUC of the foundation head (spatial CV)"),
                ("ROC_AUC_RF", "random_forest", "ROC-AUC of the random forest baseline (spatial CV)"),
@@ -23,9 +35,9 @@ class FinetuneAlgorithm(EngineAlgorithm):
             "and other classes as their weights of evidence) and random-forest members, averaged, with the stack's "
             "known deposits as positives and random background cells (away from the deposits) as unlabelled "
             "samples. With validation on, the area is split into square spatial blocks, each method is trained on "
-            "the other blocks and scores every valid cell of the held-out ones: the head, the same head with the "
-            "foundation model's embeddings added (so the log says whether they add skill on your data), a random "
-            "forest and weights of evidence. ROC-AUC, PR-AUC beside chance and the share of deposits in the top "
+            "the other blocks and scores every valid cell of the held-out ones: the head, a random forest and "
+            "weights of evidence, and with Compare with the foundation embeddings ticked also the head with the "
+            "foundation model's embeddings added (the log says whether they add skill on your data). ROC-AUC, PR-AUC beside chance and the share of deposits in the top "
             "10 % of the area are written to validation.json and validation.png in the head folder; the ROC-AUCs "
             "are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with "
             "deposits. Output: a head folder for Predict prospectivity.")
@@ -48,6 +60,10 @@ class FinetuneAlgorithm(EngineAlgorithm):
             2000.0, minValue=0.0))
         self.add(QgsProcessingParameterBoolean("VALIDATE", tr("Spatial cross-validation against baselines"), True),
                  "Off: train the head only (faster), no validation report.")
+        self.add(QgsProcessingParameterBoolean("COMPARE_EMBEDDINGS", tr("Compare with the foundation embeddings"),
+                                               False),
+                 "Also cross-validate the head with the foundation model's embeddings added, so the report says "
+                 "whether they add skill on this stack. Embeds the stack once (cached): most of a first run's time.")
         self.add(QgsProcessingParameterNumber(
             "FOLDS", tr("Cross-validation folds"), QgsProcessingParameterNumber.Integer, 5, minValue=2, maxValue=50),
             advanced=True)
@@ -79,16 +95,13 @@ class FinetuneAlgorithm(EngineAlgorithm):
                          block_m=self.parameterAsDouble(parameters, "BLOCK", context),
                          seed=self.parameterAsInt(parameters, "SEED", context), overwrite=False,
                          feedback=feedback, threads=threads,
-                         deposits=self.vector_source(parameters, "DEPOSITS", context, feedback))
+                         deposits=self.vector_source(parameters, "DEPOSITS", context, feedback),
+                         compare_embeddings=self.parameterAsBoolean(parameters, "COMPARE_EMBEDDINGS", context))
         results = {"OUTPUT": r["head"]}
         feedback.pushInfo(tr("Head trained on {0} deposits: {1}").format(r["deposits"], r["head"]))
         if r["cv"]:
             results["VALIDATION_REPORT"] = os.path.join(r["head"], "validation.json")
-            emb = r.get("embeddings")
-            if emb:
-                text = (tr("Embeddings add skill here: ROC-AUC {0:.3f} with them, {1:.3f} without.") if emb["adds_skill"]
-                        else tr("Embeddings add no skill here: ROC-AUC {0:.3f} with them, {1:.3f} without."))
-                feedback.pushInfo(text.format(emb["roc_with"], emb["roc_without"]))
+            feedback.pushInfo(embeddings_sentence(r.get("embeddings")))
             for key, method, label in AUC_OUTPUTS:
                 if method in r["cv"]:
                     results[key] = r["cv"][method]["roc_auc"]
