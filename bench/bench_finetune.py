@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""What a fine-tune costs a user: a cold run (empty embedding cache: embedding, all-cell validation of
-four methods, the final head) on a synthetic 800 x 1,000 px stack of 31 layers, then a second
-deposit type on the same stack (the embedding is reused), then predict with and without
-contributions. Wall seconds on this machine; the issue's target is a cold fine-tune under 60 s on
-2 cores.
+"""What a fine-tune costs a user on a synthetic 800 x 1,000 px stack of 31 layers (empty embedding
+cache): the default (all-cell validation of the head, RF and WofE, then the final head), the same
+with the embeddings compared (embeds the stack), a second deposit type on the same stack (the
+embedding is reused), then predict with and without contributions. Wall seconds on this machine;
+the target is a cold fine-tune under 60 s on 2 cores.
 
     python bench/bench_finetune.py [--height 800 --width 1000] [--backend onnx-cpu]
 """
@@ -52,11 +52,14 @@ def main():
             print(f"  {label}: {rows[-1][1]:.1f} s", flush=True)
             return r
 
-        r = timed("fine-tune, cold (embedding + validation + head)",
+        r = timed("fine-tune, cold, the default (validation against RF and WofE; no embedding needed)",
                   lambda: finetune(stack, os.path.join(work, "head"), backend=args.backend))
-        timed("fine-tune, second deposit type (embedding cached)",
-              lambda: finetune(stack, os.path.join(work, "head2"), backend=args.backend, deposits=spec.deposits))
-        timed("fine-tune without validation (embedding cached)",
+        timed("fine-tune, cold, --compare-embeddings (embeds the stack)",
+              lambda: finetune(stack, os.path.join(work, "head_e"), backend=args.backend, compare_embeddings=True))
+        timed("fine-tune, second deposit type, --compare-embeddings (embedding cached)",
+              lambda: finetune(stack, os.path.join(work, "head2"), backend=args.backend, deposits=spec.deposits,
+                               compare_embeddings=True))
+        timed("fine-tune without validation",
               lambda: finetune(stack, os.path.join(work, "head3"), backend=args.backend, validate=False))
         timed("predict without contributions",
               lambda: predict(stack, os.path.join(work, "head"), os.path.join(work, "p1"), backend=args.backend,
