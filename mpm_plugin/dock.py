@@ -473,8 +473,14 @@ class MPMDock(QgsDockWidget):
         return self.run_algorithm("mpm:alignstack", params, self._aligned, tr("Align"), tr("Aligning..."))
 
     def finetune_parameters(self):
-        return {"STACK": self.stack_dir, "VALIDATE": True, "MODEL": self.models.current_model() or "",
-                "COMPARE_EMBEDDINGS": self.compare_embeddings.isChecked(), "OUTPUT": self._output("head")}
+        params = {"STACK": self.stack_dir, "VALIDATE": True, "MODEL": self.models.current_model() or "",
+                  "COMPARE_EMBEDDINGS": self.compare_embeddings.isChecked(), "OUTPUT": self._output("head")}
+        # another deposit type picked after Align: train on it, on the same stack (no re-alignment)
+        layer = self.deposits.currentLayer()
+        aligned = ((_read_json(os.path.join(self.stack_dir or "", "stack.json")) or {}).get("deposits") or {}).get("path")
+        if layer is not None and not _same_path(layer.source().split("|")[0], aligned):
+            params["DEPOSITS"] = layer.id()
+        return params
 
     def predict_parameters(self):
         return {"STACK": self.stack_dir, "HEAD": self.head_dir, "CONTRIBUTIONS": True,

@@ -467,3 +467,23 @@ def test_model_section_shows_verified_cards_and_refuses_a_corrupt_model(plugin, 
     (tmp_path / "head" / "head_card.json").write_text(json.dumps({"encoder": {"sha256": "0" * 64}}))
     assert box.model_for_head(str(tmp_path / "head")) == str(bad)  # unknown: the chosen one (the engine says why)
     assert not box.pretrain_button.isEnabled()  # no stack yet
+
+
+def test_finetune_trains_on_another_deposit_type_picked_after_align(plugin, kolari_stack, tmp_path):
+    """Known deposits changed in the panel after Align: Fine-tune passes them (same stack, no re-alignment)."""
+    import shapely
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from conftest import write_vector
+
+    dock = plugin.dock
+    dock.stack_dir = kolari_stack
+    aligned = json.load(open(os.path.join(kolari_stack, "stack.json")))["deposits"]["path"]
+    same = QgsVectorLayer(aligned, "aligned deposits", "ogr")
+    path = write_vector(tmp_path / "gold.gpkg", [shapely.Point(370000, 7500000), shapely.Point(375000, 7495000)])
+    other = QgsVectorLayer(path, "gold", "ogr")
+    QgsProject.instance().addMapLayers([same, other])
+    dock.deposits.setLayer(same)
+    assert "DEPOSITS" not in dock.finetune_parameters()  # the stack's own deposits: nothing to pass
+    dock.deposits.setLayer(other)
+    assert dock.finetune_parameters()["DEPOSITS"] == other.id()
