@@ -15,6 +15,8 @@ from test_model_pretrain import SMALL, tiny_scene
 
 from engine.model.pretrain import pretrain, state_digest
 
+pytestmark = pytest.mark.slow
+
 # A rank of a torchrun job: tiny pretraining, then its summary (or its cancel) to rank<N>.json.
 WORKER = r"""
 import json, os, sys
@@ -23,8 +25,6 @@ from test_model_pretrain import SMALL, tiny_scene
 from engine.errors import Cancelled
 from engine.model.pretrain import pretrain
 from engine.progress import Feedback
-
-pytestmark = pytest.mark.slow
 out, report, mode = sys.argv[2], sys.argv[3], sys.argv[4]
 rank = int(os.environ["RANK"])
 
