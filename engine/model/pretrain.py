@@ -279,9 +279,9 @@ def write_loss_outputs(history, out_dir):
         wr.writerow(["stage", "step", "source", "loss"])
         wr.writerows(history)
     png_path = os.path.join(out_dir, "losses.png")
-    import matplotlib
+    from ..mpl import pyplot
 
-    matplotlib.use("Agg", force=False)
+    pyplot()  # Agg, and the Axes3D warning of Debian's mpl_toolkits silenced
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), dpi=100)
