@@ -121,22 +121,20 @@ REGIONS = {"kolari": (kolari_region, 200.0), "cloncurry": (cloncurry_region, 200
 
 # --------------------------------------------------------------------------- methods
 class DecileWofE:
-    """Multi-class weights of evidence, the v0.x baseline kept for comparison: continuous bands cut at the
-    background's deciles, categorical bands by class, W+ per class (lightly shrunk), summed (naive Bayes).
+    """Multi-class weights of evidence (engine.evidence.decile_wofe, the head's WofE member), kept as a bar:
     ArcSDM's binary generalisation (engine.baselines.WeightsOfEvidence) throws away the classes between."""
 
     def __init__(self, cat):
-        from engine.evidence import EvidenceEncoder
+        from engine.evidence import decile_wofe
 
-        self.enc = EvidenceEncoder(cat, bins=10, shrink=0.5)
-        self.weight_cols = np.array([j for j, c in enumerate(cat) for j in ([True] if c else [False, True])], bool)
+        self.enc = decile_wofe(cat)
 
     def fit(self, x, y):
         self.enc.fit(x, y)
         return self
 
     def predict(self, x):
-        return self.enc.transform(x)[:, self.weight_cols].sum(1)
+        return self.enc.weight_sum(x)
 
 
 class GBT:

@@ -7,6 +7,7 @@ fold tests some), each method trains on the training blocks' deposits plus a bac
 and then scores every valid cell of the test blocks. Metrics are tie-fair (engine.validate).
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,10 @@ class CellTable:
     emb: np.ndarray = None  # (n, D) fused embedding, or None
     categorical: list = None  # per band
     n_valid: int = 0  # valid cells in the stack (the table may hold a sample of them)
+
+    def take(self, idx):
+        return dataclasses.replace(self, rows=self.rows[idx], cols=self.cols[idx], label=self.label[idx],
+                                   bands=self.bands[idx], emb=None if self.emb is None else self.emb[idx])
 
     @property
     def sampled(self):

@@ -13,6 +13,7 @@ Optionally (bins > 0) a continuous band also gets its binned weight, a monotone-
 import numpy as np
 
 SHRINK = 2.0  # pseudo-deposits spread like the background: classes with few deposits weigh less
+DECILE_BINS, DECILE_SHRINK = 10, 0.5  # the multi-class weights of evidence (decile_wofe)
 
 
 def _class_weights(v, y, shrink):
@@ -27,13 +28,14 @@ def _class_weights(v, y, shrink):
     return classes.astype(np.float64), np.log(p_d / p_b).astype(np.float32)
 
 
-def _lookup(v, classes, weights):
-    out = np.zeros(v.shape, np.float32)
+def lookup(v, classes, values, missing=0.0):
+    """values[k] where v == classes[k] (classes sorted ascending); `missing` for NaN and any other value."""
+    out = np.full(v.shape, missing, np.result_type(values, np.float32))
     ok = np.isfinite(v)
     if len(classes):
         i = np.clip(np.searchsorted(classes, v[ok]), 0, len(classes) - 1)
         hit = classes[i] == v[ok]
-        out[np.flatnonzero(ok)[hit]] = weights[i[hit]]
+        out[np.flatnonzero(ok)[hit]] = values[i[hit]]
     return out
 
 
@@ -75,34 +77,24 @@ class EvidenceEncoder:
         out[ok] = np.searchsorted(e, v[ok], side="right")
         return out
 
-    @property
-    def n_features(self):
-        return sum(1 if c else (2 if self.bins else 1) for c in self.categorical)
-
     def transform(self, x):
         x = np.asarray(x, np.float32)
         cols = []
         for j, cat in enumerate(self.categorical):
             v = x[:, j]
             if cat:
-                cols.append(_lookup(v, *self.tables[j]))
+                cols.append(lookup(v, *self.tables[j]))
                 continue
             cols.append(np.where(np.isfinite(v), v, self.fill[j]))
             if self.bins:
-                cols.append(_lookup(self._bin(v, self.edges[j]), *self.tables[j]))
+                cols.append(lookup(self._bin(v, self.edges[j]), *self.tables[j]))
         return np.stack(cols, 1).astype(np.float32) if cols else np.zeros((len(x), 0), np.float32)
 
-    def weight_columns(self):
-        """Mask of the output columns that are weights of evidence (classes, bins), not raw values."""
-        return np.array([w for c in self.categorical for w in ([True] if c else ([False, True] if self.bins else [False]))],
-                        bool)
-
-    def feature_band(self):
-        """Band index of every output feature (for contributions by source)."""
-        out = []
-        for j, cat in enumerate(self.categorical):
-            out += [j] if cat or not self.bins else [j, j]
-        return np.array(out, int)
+    def weight_sum(self, x):
+        """(n,) the sum of every band's weight of evidence (classes, bins): a naive-Bayes WofE score.
+        transform's columns per band: categorical [weight]; continuous [value] (+ [weight] with bins)."""
+        cols = [w for c in self.categorical for w in ([True] if c else [False, True] if self.bins else [False])]
+        return self.transform(x)[:, np.array(cols, bool)].sum(1)
 
     # ---- safetensors round trip (plain arrays; never pickle)
     def to_tensors(self, prefix="enc."):
@@ -124,3 +116,9 @@ class EvidenceEncoder:
                       for j in range(len(enc.categorical))]
         enc.edges = [t.get(f"{prefix}{j}.edges") for j in range(len(enc.categorical))]
         return enc
+
+
+def decile_wofe(categorical):
+    """Multi-class weights of evidence (deciles of continuous bands, every class kept, lightly shrunk):
+    fit(x, y), then weight_sum(x). The head's weights-of-evidence member and the benchmark's bar."""
+    return EvidenceEncoder(categorical, bins=DECILE_BINS, shrink=DECILE_SHRINK)

@@ -29,10 +29,10 @@ WEIGHTS = "head.safetensors"
 CARD = "head_card.json"
 
 
-INPUTS = ("bands", "both", "emb")
+INPUTS = ("bands", "both", "emb")  # what the head reads: evidence bands, bands + embedding, embedding only
 BINS_PER_DEPOSITS, MAX_BINS = 20, 10
 WOFE_SHARE = 1.0 / 3.0
-CALIBRATION_LEVELS = 1001  # quantiles kept per member to put every member on the background-share scale  # what the head reads: evidence bands, bands + embedding, embedding only
+CALIBRATION_LEVELS = 1001  # quantiles kept per member to put every member on the background-share scale
 
 
 @dataclass
@@ -72,7 +72,8 @@ class HeadEnsemble:
         self.forest = None  # engine.forest sub-forests on the raw bands, one member each
         self.forest_features = 0
         self.calibration = None  # (M, Q) quantiles of each member's output over the training background
-        self.wofe = None  # engine.evidence.EvidenceEncoder whose summed weights are one more member
+        self.wofe = None  # engine.evidence.decile_wofe whose summed weights are one more member
+        self.class_remap = {}  # band -> (codes of the stack predicted, codes the head knows): set by predict
 
     @property
     def reads_bands(self):
@@ -99,7 +100,7 @@ class HeadEnsemble:
 
             p = np.concatenate([p, forest_probs(self.forest, bands)])
         if self.wofe is not None:
-            p = np.concatenate([p, self.wofe.transform(bands)[:, self.wofe.weight_columns()].sum(1)[None]])
+            p = np.concatenate([p, self.wofe.weight_sum(bands)[None]])
         if self.calibration is not None:
             p = self._to_background_share(p)
         return p
@@ -253,7 +254,7 @@ def _train_member(torch, nn, xt, yt, xv, yv, cfg, seed):
 
 def fit_evidence_head(bands, emb, y, config=None, categorical=None, feedback=None):
     """A head on the inputs config.inputs names: bands encoded by engine.evidence, embeddings as they are."""
-    from .evidence import EvidenceEncoder
+    from .evidence import EvidenceEncoder, decile_wofe
 
     cfg = config or HeadConfig()
     if cfg.inputs not in INPUTS:
@@ -275,7 +276,7 @@ def fit_evidence_head(bands, emb, y, config=None, categorical=None, feedback=Non
 
         head.forest, head.forest_features = fit_forest(bands, y, cfg.forest, cfg.members, seed=cfg.seed)
     if cfg.wofe_weight > 0 and encoder is not None:
-        head.wofe = EvidenceEncoder(encoder.categorical, bins=10, shrink=0.5).fit(bands, y)
+        head.wofe = decile_wofe(encoder.categorical).fit(bands, y)
     bg = y == 0
     raw = head.member_probs_from(None if bands is None else bands[bg], None if emb is None else emb[bg])
     head.calibration = np.quantile(raw, np.linspace(0.0, 1.0, CALIBRATION_LEVELS), axis=1).T.astype(np.float32)

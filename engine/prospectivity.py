@@ -10,6 +10,7 @@ out of the fusion (the encoders were pretrained to cope with a missing source). 
 source raises the prospectivity here; it is an ablation, so contributions need not sum to p.
 """
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -20,6 +21,7 @@ import rasterio
 
 from .atomic import atomic_path, check_free_space, check_output_path
 from .errors import InputError
+from .evidence import lookup
 from .features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
 from .progress import Steps
 from .reader import Stack
@@ -76,21 +78,19 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.4),
                                  threads=threads)
             steps.report(0.4, "embedding ready")
-        if emb is not None:
-            with EmbeddingReader(emb, st.grid) as er:
-                table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
-        else:
-            table = cell_table(st, None, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
+        with EmbeddingReader(emb, st.grid) if emb else contextlib.nullcontext() as er:
+            table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
         if table.emb is not None:  # cells whose patch has no embedding cannot be scored by every method
             ok = np.isfinite(table.emb).all(1)
             bad = int((~ok & (table.label == 1)).sum())
             if bad:
                 steps.info(f"{bad} deposit cell(s) lie where the embedding has no data; left out")
-            table = _take(table, np.flatnonzero(ok))
+            table = table.take(np.flatnonzero(ok))
         n_pos = int(table.label.sum())
         steps.info(f"{n_pos} deposit cells; {len(table.label):,} valid cells scored"
                    + (f" (a uniform sample of {table.n_valid:,})" if table.sampled else ""))
         buffer_px = int(round(buffer_m / st.grid.res))
+        names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
         report, meta = None, {}
         if validate:
             fold, k = cell_folds(table, max(1, int(round(block_m / st.grid.res))), folds, seed)
@@ -105,7 +105,6 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             methods["weights_of_evidence"] = ("bands", lambda sd, cat: WeightsOfEvidence(cat))
             report, oof = cross_validate_cells(table, fold, k, methods, n_background=n_background,
                                                buffer_px=buffer_px, seed=seed, feedback=steps.child_feedback(0.4, 0.9))
-            names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
             pos = np.flatnonzero(table.label == 1)
             for m, r in report.items():
                 r["deposit_scores"] = {names.get((int(table.rows[i]), int(table.cols[i])), str(i)): float(oof[m][i])
@@ -124,7 +123,6 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
                                  table.categorical)
         steps.report(0.95, "head trained on all deposits")
-        names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
         card = {"encoder": {"name": model_name, "sha256": sha},
                 "stack_signature": stack_signature(st),
                 "class_tables": {str(j): b["classes"] for j, b in enumerate(st.bands) if b.get("classes")},
@@ -148,11 +146,6 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
     steps.report(1.0, f"Head written to {out_dir}")
     return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"]),
             "embeddings": card["embeddings"]}
-
-
-def _take(table, idx):
-    return dataclasses.replace(table, rows=table.rows[idx], cols=table.cols[idx], label=table.label[idx],
-                               bands=table.bands[idx], emb=None if table.emb is None else table.emb[idx])
 
 
 NOT_COMPARED = {"compared": False,
@@ -316,10 +309,8 @@ def _evidence_tile(st, head, reader, sources, w, valid):
     c_, h, ww = bands.shape
     idx = np.flatnonzero(valid.ravel())
     b = bands.reshape(c_, -1)[:, idx].T
-    for j, (here, known) in getattr(head, "class_remap", {}).items():
-        k = np.searchsorted(here, b[:, j])
-        hit = (k < len(here)) & (here[np.minimum(k, len(here) - 1)] == b[:, j])
-        b[:, j] = np.where(hit, known[np.minimum(k, len(here) - 1)], np.nan)
+    for j, (here, known) in head.class_remap.items():
+        b[:, j] = lookup(b[:, j], here, known, missing=np.nan)
     e = None
     if head.reads_embedding:
         f = reader.pixel_features(w)

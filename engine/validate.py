@@ -1,9 +1,9 @@
-"""Spatial block cross-validation of the head against random forest and weights of evidence.
+"""The figures a prospectivity map is judged by, from scores at the deposits and over the area.
 
-Every method is trained and scored on the same samples and the same folds. Out-of-fold scores
-are pooled; each deposit is then compared with the unlabelled background, which stands in for
-"the rest of the area" (so PR-AUC depends on the background size and is reported with its
-positive rate). The figures a prospectivity user reads:
+The head's cross-validation (engine.assess) scores every valid cell out-of-fold (cell_curves);
+validate_map judges a finished map over the whole raster; curves takes deposit scores against a
+background sample (PR-AUC then depends on the sample size and is reported with its positive
+rate). Ties are scored fairly throughout. The figures a prospectivity user reads:
 - ROC-AUC and PR-AUC (scikit-learn);
 - the success-rate curve: fraction of deposits captured against the fraction of the area
   flagged, and the area under it;
@@ -20,13 +20,14 @@ from .atomic import atomic_path, check_output_path
 from .progress import Steps
 
 
-def area_above(score_pos, score_area):
-    """(share of the area scoring strictly above each deposit, share tied with it).
+def area_above(score_pos, sorted_area):
+    """(share of the area scoring strictly above each deposit, share tied with it); sorted_area: the
+    area's scores in ascending order.
 
     Why both: a map with many tied scores (classes, a clipped ramp) must not be credited or
     blamed for how a sort happens to order its ties; a tied block is entered in a fair random
     order, so a deposit inside it is captured in proportion to how much of the block is flagged."""
-    sa = np.sort(np.asarray(score_area, float))
+    sa = sorted_area
     sp = np.asarray(score_pos, float)
     lo = np.searchsorted(sa, sp, side="left")
     hi = np.searchsorted(sa, sp, side="right")
@@ -42,11 +43,11 @@ def captured_at(area, above, tied):
 
 def _area_curves(sp, sa, roc_auc, pr_auc, positive_rate):
     """The success-rate and P-A figures shared by sample-based and all-cell scoring."""
+    sa = np.sort(sa)
     above, tied = area_above(sp, sa)
     # one step per deposit, at the middle of its tied block (plots rebuild ROC and PR from these steps)
     area = np.r_[0.0, np.sort(above + tied / 2.0), 1.0]
     captured = np.r_[0.0, np.arange(1, len(sp) + 1) / len(sp), 1.0]
-    sa = np.sort(sa)
     thr = np.unique(np.quantile(np.r_[sp, sa], np.linspace(0, 1, 201)))
     pred_rate = np.array([(sp >= t).mean() for t in thr])
     area_rate = 1.0 - np.searchsorted(sa, thr, side="left") / len(sa)
@@ -82,44 +83,6 @@ def cell_curves(score, label):
     r = _area_curves(s[y == 1], s, float(roc_auc_score(y, s)), float(average_precision_score(y, s)), float(y.mean()))
     r["cells"] = int(len(y))
     return r
-
-
-def cross_validate(samples, folds, k, features, band_x, categorical, head_config=None, feedback=None, seed=0):
-    """Out-of-fold scores and metrics for the head and both baselines.
-
-    features: (n, D) embeddings at the samples; band_x: (n, C) stack values at the samples.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    from .baselines import RandomForestBaseline, WeightsOfEvidence
-    from .head import HeadConfig, fit_head
-
-    steps = Steps(feedback)
-    y = samples.label.astype(int)
-    methods = {"head": None, "random_forest": None, "weights_of_evidence": None}
-    oof = {m: np.full(len(y), np.nan) for m in methods}
-    per_fold = {m: [] for m in methods}
-    cfg = head_config or HeadConfig(seed=seed)
-    for f in range(k):
-        te, tr = folds == f, folds != f
-        head = fit_head(features[tr], y[tr], cfg)
-        oof["head"][te] = head.predict(features[te])[0]
-        oof["random_forest"][te] = RandomForestBaseline(seed).fit(band_x[tr], y[tr]).predict(band_x[te])
-        oof["weights_of_evidence"][te] = WeightsOfEvidence(categorical).fit(band_x[tr], y[tr]).predict(band_x[te])
-        for m in methods:
-            if y[te].any() and (~y[te].astype(bool)).any():
-                per_fold[m].append(float(roc_auc_score(y[te], oof[m][te])))
-        steps.report((f + 1) / k, f"fold {f + 1}/{k}: " + ", ".join(f"{m} AUC {per_fold[m][-1]:.3f}" for m in methods
-                                                                   if per_fold[m]))
-    results = {}
-    for m in methods:
-        r = curves(oof[m][y == 1], oof[m][y == 0])
-        r["fold_roc_auc"] = per_fold[m]
-        r["fold_roc_auc_mean"] = float(np.mean(per_fold[m])) if per_fold[m] else None
-        r["deposit_scores"] = {n: float(s) for n, s in zip([samples.names[i] for i in np.flatnonzero(y == 1)],
-                                                             oof[m][y == 1])}
-        results[m] = r
-    return results, oof
 
 
 def write_report(results, meta, out_dir, overwrite=False):
