@@ -208,6 +208,7 @@ def methods_table(n_bands=None):
         "v0-head": ("both", head(inputs="emb", bins=0, forest=0)),  # linear members on the embeddings alone
         "head-bands": ("both", head(inputs="bands")),
         "head-both": ("both", head(inputs="both")),
+        "default-nowofe": ("both", head(wofe_weight=0.0)),
         "default-wofe20": ("both", head(wofe_weight=0.2)),
         "default-wofe33": ("both", head(wofe_weight=1 / 3)),
         "head-emb": ("both", head(inputs="emb")),
