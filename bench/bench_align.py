@@ -56,8 +56,8 @@ def make_inputs(folder, size, layers, factor=4, seed=0):
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.layers import LayerSpec
-from engine.stack import StackSpec, align_stack
+from engine.data.layers import LayerSpec
+from engine.data.stack import StackSpec, align_stack
 paths, out, size, tile = json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 spec = StackSpec([LayerSpec(p, "geophysics") for p in paths], crs="EPSG:3067", res=100.0,
                  bounds=(300000, 7600000 - size * 100.0, 300000 + size * 100.0, 7600000), tile_size=tile)

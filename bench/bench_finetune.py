@@ -29,8 +29,8 @@ def main():
     from bench_skill import synthetic_region
 
     from engine.prospectivity import finetune, predict
-    from engine.reader import Stack
-    from engine.stack import align_stack
+    from engine.data.reader import Stack
+    from engine.data.stack import align_stack
 
     work = tempfile.mkdtemp(prefix="mpm_bench_finetune_")
     os.environ["MPM_CACHE_DIR"] = os.path.join(work, "cache")

@@ -22,14 +22,14 @@ def main():
     args = ap.parse_args()
     from sklearn.ensemble import RandomForestClassifier
 
-    from engine.baselines import band_values, categorical_mask
+    from engine.classical.baselines import band_values, categorical_mask
     from engine.demo import kolari_spec
-    from engine.features import EmbeddingReader, embedding_path
-    from engine.head import HeadConfig, fit_head
-    from engine.reader import Stack
-    from engine.samples import build_samples, spatial_folds
-    from engine.stack import align_stack
-    from engine.validate import curves
+    from engine.foundation.features import EmbeddingReader, embedding_path
+    from engine.prospectivity.head import HeadConfig, fit_head
+    from engine.data.reader import Stack
+    from engine.prospectivity.samples import build_samples, spatial_folds
+    from engine.data.stack import align_stack
+    from engine.prospectivity.validate import curves
 
     work = tempfile.mkdtemp(prefix="mpm_bench_head_")
     os.environ.setdefault("MPM_CACHE_DIR", os.path.join(work, "cache"))

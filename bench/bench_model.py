@@ -20,23 +20,23 @@ HELD_OUT = (364000.0, 7490000.0, 384000.0, 7510000.0)  # excluded from pretraini
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from engine.features import DEFAULT_MODEL
+    from engine.foundation.features import DEFAULT_MODEL
 
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--windows", type=int, default=64)
     ap.add_argument("--reconstruction-only", action="store_true", help="skip the linear probe and throughput")
     args = ap.parse_args()
     from engine.demo import kolari_spec
-    from engine.model.backend import select_backend
+    from engine.foundation.model.backend import select_backend
     import torch
 
-    from engine.model.config import count_flops
-    from engine.model.evaluate import intrusion_probe, reconstruction_scores, sample_windows
-    from engine.model.fusion import FoundationModel
-    from engine.model.infer import embed_scene
-    from engine.model.weights import load_model
-    from engine.reader import Stack
-    from engine.stack import align_stack
+    from engine.foundation.model.config import count_flops
+    from engine.foundation.model.evaluate import intrusion_probe, reconstruction_scores, sample_windows
+    from engine.foundation.model.fusion import FoundationModel
+    from engine.foundation.model.infer import embed_scene
+    from engine.foundation.model.weights import load_model
+    from engine.data.reader import Stack
+    from engine.data.stack import align_stack
 
     model = load_model(args.model)
     work = tempfile.mkdtemp(prefix="mpm_bench_")

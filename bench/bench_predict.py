@@ -3,17 +3,17 @@
 compute and read floors, and the random forest a user would run instead.
 
 The stack is made the real way: L smooth input rasters (bench_align's writer: tiled deflate GeoTIFFs
-written by window) aligned by engine.stack.align_stack over four sources. A head is fine-tuned once
+written by window) aligned by engine.data.stack.align_stack over four sources. A head is fine-tuned once
 on synthetic deposits in the top-left 400 x 400 px (every stack starts at the same corner, so the same
 head fits all sizes). Each timed run is a child process with an empty embedding cache, so
 `engine.prospectivity.predict` does everything: embedding, head, writes. Its peak RSS is the child's
 VmHWM (ru_maxrss would carry over the peak of the parent that forked it).
 
-Floors: compute = FLOPs per window (engine.model.config.count_flops for this stack's channels) x
+Floors: compute = FLOPs per window (engine.foundation.model.config.count_flops for this stack's channels) x
 windows of one pass over the raster / the best fp32 torch matmul rate at the model's sizes measured
 here (re-measured per size, the best seen is used); read = bytes of the stack (float32) / the rate
 of a raw rasterio windowed read of it. "achieved" = the larger floor / the wall time (1.0 = at
-the floor). The random forest (engine.baselines, 300 trees, fitted on the head's samples) predicts
+the floor). The random forest (engine.classical.baselines, 300 trees, fitted on the head's samples) predicts
 every pixel by 512 px windows under the same GDAL block-cache cap as predict.
 
     python bench/bench_predict.py --size 500 1000 2000 --layers 20
@@ -46,7 +46,7 @@ X0, Y0, RES = 300000.0, 7600000.0, 100.0
 
 
 def layer_specs(paths):
-    from engine.layers import LayerSpec
+    from engine.data.layers import LayerSpec
 
     return [LayerSpec(p, LAYERS[k % len(LAYERS)][0], kind="continuous", layer_type=LAYERS[k % len(LAYERS)][1])
             for k, p in enumerate(paths)]
@@ -56,7 +56,7 @@ def deposits_file(folder, n=20, seed=3):
     """n deposit points inside the head area, as a GeoPackage."""
     import shapely
 
-    from engine.vectors import pyogrio
+    from engine.data.vectors import pyogrio
 
     path = os.path.join(folder, "deposits.gpkg")
     if not os.path.exists(path):
@@ -72,7 +72,7 @@ def make_stack(workdir, size, layers, with_deposits=False):
     """An aligned stack folder of size x size px (made once, then reused)."""
     from bench_align import make_inputs
 
-    from engine.stack import StackSpec, align_stack
+    from engine.data.stack import StackSpec, align_stack
 
     out = os.path.join(workdir, f"stack_{size}_{layers}" + ("_dep" if with_deposits else ""))
     if os.path.exists(os.path.join(out, "stack.json")):
@@ -89,10 +89,10 @@ def make_head(workdir, layers, backend):
     """Fine-tune a small head once; also fit the random forest on the same samples (pickled)."""
     import joblib
 
-    from engine.baselines import RandomForestBaseline, band_values
+    from engine.classical.baselines import RandomForestBaseline, band_values
     from engine.prospectivity import finetune
-    from engine.reader import Stack
-    from engine.samples import build_samples
+    from engine.data.reader import Stack
+    from engine.prospectivity.samples import build_samples
 
     stack = make_stack(workdir, HEAD_SIZE, layers, with_deposits=True)
     head, rf_path = os.path.join(workdir, f"head_{layers}"), os.path.join(workdir, f"rf_{layers}.joblib")
@@ -140,9 +140,9 @@ def read_rate(stack_dir, tile=512):
 
 def windows_of(size, cfg, tile):
     """(one pass over the raster, what the tiled embedding runs incl. halos) model windows, all valid."""
-    from engine import embed
-    from engine.model.infer import _starts
-    from engine.tiles import iter_tiles
+    from engine.foundation import embed
+    from engine.foundation.model.infer import _starts
+    from engine.core.tiles import iter_tiles
 
     p, win = cfg.patch, cfg.window
     pad = lambda n: max(win, -(-n // p) * p)  # noqa: E731
@@ -195,7 +195,7 @@ import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
 a = json.loads(sys.argv[2])
 import joblib, numpy as np, rasterio, psutil
-from engine.reader import Stack
+from engine.data.reader import Stack
 base = psutil.Process().memory_info().rss / 2**20
 def hwm():  # this process's peak RSS (VmHWM); ru_maxrss would include the forking parent's peak
     with open("/proc/self/status") as f:
@@ -242,11 +242,11 @@ def main():
     args = ap.parse_args()
     import torch
 
-    from engine.features import DEFAULT_MODEL
-    from engine.model.config import count_flops
-    from engine.model.config import ModelConfig
-    from engine.model.weights import read_card
-    from engine.stack import GDAL_CACHE_MB
+    from engine.foundation.features import DEFAULT_MODEL
+    from engine.foundation.model.config import count_flops
+    from engine.foundation.model.config import ModelConfig
+    from engine.foundation.model.weights import read_card
+    from engine.data.stack import GDAL_CACHE_MB
 
     backends = args.backends or (["torch-cpu", "onnx-cpu"] + (["torch-cuda"] if torch.cuda.is_available() else []))
     backends = [b for b in backends if b != "none"]  # --backends none: the random forest alone

@@ -35,7 +35,7 @@ def _pct(ts):
 
 
 def bench_quality(model, scenes, kolari):
-    from engine.sam.evaluate import EVAL_SEED0, evaluate, format_table, held_out_samples
+    from engine.structures.evaluate import EVAL_SEED0, evaluate, format_table, held_out_samples
 
     out = []
     samples = held_out_samples(range(EVAL_SEED0, EVAL_SEED0 + scenes), kolari=kolari)
@@ -52,9 +52,9 @@ def bench_quality(model, scenes, kolari):
 def bench_speed(model_dir, clicks, threads):
     import torch
 
-    from engine.sam.image import prepare, stretch_bands
-    from engine.sam.predictor import StructurePredictor
-    from engine.synthetic import generate_scene
+    from engine.structures.image import prepare, stretch_bands
+    from engine.structures.predictor import StructurePredictor
+    from engine.data.synthetic import generate_scene
 
     sc = generate_scene(EVAL, size=1024)
     band = sc.sources["geophysics"].data[0]  # magnetics, 1024 x 1024
@@ -89,7 +89,7 @@ def bench_speed(model_dir, clicks, threads):
         if backend == "onnx-cpu":
             lines.append(_snap_timing(p, band, pts[: min(clicks, 50)]))
         sam = getattr(p, "_sam", None) or sam
-    from engine.sam.weights import load_geosam
+    from engine.structures.weights import load_geosam
 
     sam = load_geosam(model_dir)
     img3 = stretch_bands(band[None])
@@ -113,8 +113,8 @@ def bench_speed(model_dir, clicks, threads):
 def _snap_timing(predictor, band, pts):
     """What snapping a body adds: the view's edge map once (the tool keeps it per view), then the
     watershed over the whole 1,024^2 view per click (no box: the slowest case)."""
-    from engine.sam.image import stretch_bands
-    from engine.sam.snap import snap_to_edges, view_edges
+    from engine.structures.image import stretch_bands
+    from engine.structures.snap import snap_to_edges, view_edges
 
     img = stretch_bands(band[None])
     te = []
@@ -146,12 +146,12 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(a.threads)
-    from engine.sam.weights import load_geosam
+    from engine.structures.weights import load_geosam
 
     kolari = a.kolari
     if kolari is None:
         from engine.demo import find_demo_data
-        from engine.errors import InputError
+        from engine.core.errors import InputError
 
         try:
             kolari = find_demo_data()

@@ -6,7 +6,7 @@ Regions: Kolari (../shared/data/kolari_iocg), Cloncurry (../shared/data/cloncurr
 full-resolution evidence maps + GA's 2 km fault buffer) and seeded synthetic regions whose deposits
 come from a hidden mineral-system model (with irrelevant noise layers added). Each is aligned by
 the product's own align, embedded by the shipped foundation model, then cross-validated over
-square blocks at three sizes, every valid cell scored out-of-fold (engine.assess), 3 seeds.
+square blocks at three sizes, every valid cell scored out-of-fold (engine.prospectivity.assess), 3 seeds.
 
     python bench/bench_skill.py                      # everything, one table (~30 min on 2 cores)
     python bench/bench_skill.py --regions kolari --seeds 0 --methods default,rf,wofe
@@ -37,8 +37,8 @@ def kolari_region(work, res):
 
 
 def cloncurry_region(work, res):
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec
 
     d = os.path.join(SHARED, "cloncurry_iocg")
     if not os.path.isdir(d):
@@ -70,9 +70,9 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3, proxies_only=
     import rasterio
     from rasterio.transform import from_origin
 
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec
-    from engine.synthetic import generate_scene
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec
+    from engine.data.synthetic import generate_scene
 
     h, w = (size, size) if np.isscalar(size) else size
     sc = generate_scene(seed, size=(h, w), pixel_size=res)
@@ -97,7 +97,7 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3, proxies_only=
     write("lithology", sc.labels["lithology"], "geology", "categorical", "lithology_unit", "int32", -1)
     write("fault_distance", sc.labels["fault_distance_km"], "geology", "continuous", "fault_distance")
     rng = np.random.default_rng(seed + 1)
-    from engine.synthetic import _grf
+    from engine.data.synthetic import _grf
 
     for j in range(noise_layers):  # irrelevant layers: smooth random fields with no link to the deposits
         write(f"noise_{j}", _grf(rng, (h, w), max(h, w) / 20)[0], "geophysics", "continuous", "unknown_geophysics")
@@ -106,7 +106,7 @@ def synthetic_region(work, res, seed=11, size=640, noise_layers=3, proxies_only=
     gpkg = os.path.join(folder, "deposits.gpkg")
     import shapely
 
-    from engine.vectors import pyogrio
+    from engine.data.vectors import pyogrio
 
     pyogrio.raw.write(gpkg, geometry=shapely.to_wkb(shapely.points(np.column_stack([x, y]))),
                       field_data=[np.array([f"d{i}" for i in range(len(x))], dtype=object)], fields=["name"],
@@ -121,11 +121,11 @@ REGIONS = {"kolari": (kolari_region, 200.0), "cloncurry": (cloncurry_region, 200
 
 # --------------------------------------------------------------------------- methods
 class DecileWofE:
-    """Multi-class weights of evidence (engine.evidence.decile_wofe, the head's WofE member), kept as a bar:
-    ArcSDM's binary generalisation (engine.baselines.WeightsOfEvidence) throws away the classes between."""
+    """Multi-class weights of evidence (engine.prospectivity.evidence.decile_wofe, the head's WofE member), kept as a bar:
+    ArcSDM's binary generalisation (engine.classical.baselines.WeightsOfEvidence) throws away the classes between."""
 
     def __init__(self, cat):
-        from engine.evidence import decile_wofe
+        from engine.prospectivity.evidence import decile_wofe
 
         self.enc = decile_wofe(cat)
 
@@ -172,7 +172,7 @@ class RankMean:
 
 def methods_table(n_bands=None):
     """name -> (features, make(seed, categorical)); 'default' is what the product runs."""
-    from engine.baselines import RandomForestBaseline, WeightsOfEvidence
+    from engine.classical.baselines import RandomForestBaseline, WeightsOfEvidence
 
     nb = slice(0, n_bands)
     ne = slice(n_bands, None)
@@ -198,7 +198,7 @@ def methods_table(n_bands=None):
             return RankMean(parts)
         return make
 
-    from engine.head import HeadConfig, HeadMethod
+    from engine.prospectivity.head import HeadConfig, HeadMethod
 
     def head(**kw):
         return lambda seed, cat: HeadMethod(HeadConfig(seed=seed, **kw), cat, n_bands)
@@ -241,10 +241,10 @@ def methods_table(n_bands=None):
 
 # --------------------------------------------------------------------------- run
 def prepare(region, work, res=None):
-    from engine.features import EmbeddingReader, embedding_path
-    from engine.reader import Stack
-    from engine.assess import cell_table
-    from engine.stack import align_stack
+    from engine.foundation.features import EmbeddingReader, embedding_path
+    from engine.data.reader import Stack
+    from engine.prospectivity.assess import cell_table
+    from engine.data.stack import align_stack
 
     make, default_res = REGIONS[region]
     res = res or default_res
@@ -265,7 +265,7 @@ def prepare(region, work, res=None):
 
 
 def run_region(region, table, grid_res, methods, seeds, n_background):
-    from engine.assess import cell_folds, cross_validate_cells
+    from engine.prospectivity.assess import cell_folds, cross_validate_cells
 
     rows = []
     for km in BLOCKS_KM[region]:
@@ -347,8 +347,8 @@ def transfer(tables, n_background, seeds):
     Kolari and Cloncurry share no layer by name or type beyond 'a lithology map' (named rock units
     vs stratigraphic numbers), so the bands cannot travel; the embeddings are region-agnostic by
     design, so the head on the embeddings alone is what is tried."""
-    from engine.head import HeadConfig, HeadMethod
-    from engine.validate import cell_curves
+    from engine.prospectivity.head import HeadConfig, HeadMethod
+    from engine.prospectivity.validate import cell_curves
 
     rows = []
     for a in tables:

@@ -5,7 +5,7 @@ A fresh encoder of the default architecture is fitted (memorised, not generalise
 Kolari geochemistry windows for a fixed number of steps, keeping the first 1, 4, 8 or all 22
 layers. Every layer of a patch is pooled into ONE token (SourceEncoder's channel pooling), so if
 that token is the bottleneck the masked-reconstruction error grows with the layer count while
-per-layer IDW stays where it is. Same masks for model and baselines (engine.model.evaluate).
+per-layer IDW stays where it is. Same masks for model and baselines (engine.foundation.model.evaluate).
 
     python bench/bench_token_capacity.py [--steps 1000] [--layers 1 4 8 22] [--dim 96] [--decoder-dim 64]
         [--token-mode patch|layer] [--per-layer]
@@ -34,10 +34,10 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_d
     import torch
     from dataclasses import replace
 
-    from engine.model.config import ModelConfig
-    from engine.model.evaluate import reconstruction_scores
-    from engine.model.fusion import FoundationModel
-    from engine.model.vocab import layer_ids
+    from engine.foundation.model.config import ModelConfig
+    from engine.foundation.model.evaluate import reconstruction_scores
+    from engine.foundation.model.fusion import FoundationModel
+    from engine.foundation.model.vocab import layer_ids
 
     cfg = replace(ModelConfig(), dim=dim, token_mode=token_mode, **({"decoder_dim": decoder_dim} if decoder_dim else {}))
     torch.manual_seed(seed)
@@ -72,9 +72,9 @@ def main():
 
     torch.set_num_threads(args.threads)
     from engine.demo import kolari_spec
-    from engine.model.evaluate import sample_windows
-    from engine.reader import Stack
-    from engine.stack import align_stack
+    from engine.foundation.model.evaluate import sample_windows
+    from engine.data.reader import Stack
+    from engine.data.stack import align_stack
 
     work = tempfile.mkdtemp(prefix="mpm_capacity_")
     align_stack(kolari_spec(res=100.0, bounds=HELD_OUT), os.path.join(work, "heldout"))

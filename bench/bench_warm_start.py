@@ -29,11 +29,11 @@ def main():
     import torch
 
     from engine.demo import find_demo_data, kolari_spec
-    from engine.features import DEFAULT_MODEL
-    from engine.model.config import ModelConfig
-    from engine.model.weights import read_card
-    from engine.pretrain_data import pretrain_foundation
-    from engine.stack import align_stack
+    from engine.foundation.features import DEFAULT_MODEL
+    from engine.foundation.model.config import ModelConfig
+    from engine.foundation.model.weights import read_card
+    from engine.foundation.pretrain_data import pretrain_foundation
+    from engine.data.stack import align_stack
 
     torch.set_num_threads(1)
     work = tempfile.mkdtemp(prefix="mpm_bench_warm_")

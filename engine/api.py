@@ -25,22 +25,22 @@
 """
 
 from .demo import find_demo_data, kolari_spec  # noqa: F401
-from .errors import Cancelled, InputError, MPMError, OutputError  # noqa: F401
-from .grid import Grid  # noqa: F401
-from .layers import LayerSpec  # noqa: F401
-from .progress import Feedback  # noqa: F401
-from .reader import Stack
-from .stack import StackSpec, align_stack  # noqa: F401
+from .core.errors import Cancelled, InputError, MPMError, OutputError  # noqa: F401
+from .core.grid import Grid  # noqa: F401
+from .data.layers import LayerSpec  # noqa: F401
+from .core.progress import Feedback  # noqa: F401
+from .data.reader import Stack
+from .data.stack import StackSpec, align_stack  # noqa: F401
 
-from .anomaly import geochem_anomalies  # noqa: F401
-from .embed import embed_stack  # noqa: F401
-from .features import DEFAULT_MODEL  # noqa: F401
-from .pretrain_data import pretrain_foundation  # noqa: F401
-from .prospectivity import finetune, predict  # noqa: F401
-from .targets import make_targets  # noqa: F401
-from .fuzzy import fuzzy_overlay  # noqa: F401
-from .logistic import logistic_regression  # noqa: F401
-from .wofe import calculate_response, calculate_weights, read_weights_csv, write_generalised  # noqa: F401
+from .anomalies.reconstruction import geochem_anomalies  # noqa: F401
+from .foundation.embed import embed_stack  # noqa: F401
+from .foundation.features import DEFAULT_MODEL  # noqa: F401
+from .foundation.pretrain_data import pretrain_foundation  # noqa: F401
+from .prospectivity.workflow import finetune, predict  # noqa: F401
+from .prospectivity.targets import make_targets  # noqa: F401
+from .classical.fuzzy import fuzzy_overlay  # noqa: F401
+from .classical.logistic import logistic_regression  # noqa: F401
+from .classical.wofe import calculate_response, calculate_weights, read_weights_csv, write_generalised  # noqa: F401
 
 
 def open_stack(folder):

@@ -6,15 +6,15 @@ import os
 import sys
 
 from . import SOURCES, __version__
-from .errors import Cancelled, InputError, MPMError
-from .features import DEFAULT_MODEL
+from .core.errors import Cancelled, InputError, MPMError
+from .foundation.features import DEFAULT_MODEL
 
 
 def _layer_arg(source):
     """PATH or PATH::key=value::key=value (keys: name, kind, field, layer_type, band, nodata, elements)."""
 
     def parse(text):
-        from .layers import LayerSpec
+        from .data.layers import LayerSpec
 
         path, *opts = text.split("::")
         kw = {}
@@ -228,7 +228,7 @@ def build_parser():
     st.add_argument("--crop-fraction", type=float, default=0.7, help="share of the run on crops")
     st.add_argument("--crop-batch-factor", type=int, default=2, help="images per step on crops = batch x this")
     st.add_argument("--config", help='GeoSAM architecture as JSON, e.g. \'{"dim": 64, "widths": [16, 32, 64, 96]}\' '
-                                     "(fields of engine.sam.modeling.GeoSamConfig; default: its defaults)")
+                                     "(fields of engine.structures.modeling.GeoSamConfig; default: its defaults)")
     st.add_argument("--bce-warmup", type=float, default=0.3,
                     help="share of the run with cross-entropy in place of SAM's focal term (escapes the all-background start)")
     st.add_argument("--attention-gain", type=float, default=2.5,
@@ -243,16 +243,16 @@ def build_parser():
     st.add_argument("--no-onnx", action="store_true", help="do not export ONNX files")
     st.add_argument("--overwrite", action="store_true")
 
-    from .sam import cli as sam_cli
+    from .structures import cli as sam_cli
 
     sam_cli.add_parser(sub)  # structures: the SAM extractor in batch
     return p
 
 
 def cmd_sam_train(args, feedback):
-    from .sam.evaluate import EVAL_SEED0, format_table
-    from .sam.modeling import GeoSamConfig
-    from .sam.train import train_geosam
+    from .structures.evaluate import EVAL_SEED0, format_table
+    from .structures.modeling import GeoSamConfig
+    from .structures.train import train_geosam
 
     config = GeoSamConfig.from_dict(json.loads(args.config)) if args.config else None
 
@@ -282,13 +282,13 @@ def cmd_sam_train(args, feedback):
 
 
 def _structures(args, feedback):
-    from .sam import cli as sam_cli
+    from .structures import cli as sam_cli
 
     sam_cli.run(args, feedback)
 
 
 def cmd_align(args, feedback):
-    from .stack import StackSpec, align_stack
+    from .data.stack import StackSpec, align_stack
 
     if args.spec:
         spec = StackSpec.from_json(args.spec)
@@ -315,8 +315,8 @@ def cmd_demo(args, feedback):
 
 
 def cmd_pretrain(args, feedback):
-    from .model.config import ModelConfig
-    from .pretrain_data import pretrain_foundation
+    from .foundation.model.config import ModelConfig
+    from .foundation.pretrain_data import pretrain_foundation
 
     if args.init_from and (args.recon_prior != "none" or args.token_mode):
         raise InputError("--recon-prior and --token-mode cannot change a model given with --init-from",
@@ -333,7 +333,7 @@ def cmd_pretrain(args, feedback):
 
 
 def cmd_embed(args, feedback):
-    from .embed import embed_stack
+    from .foundation.embed import embed_stack
 
     name = embed_stack(args.stack, args.model, args.out, backend=args.backend, tile=args.tile,
                        overwrite=args.overwrite, feedback=feedback, threads=args.threads, scheduler=args.scheduler,
@@ -342,7 +342,7 @@ def cmd_embed(args, feedback):
 
 
 def cmd_finetune(args, feedback):
-    from .prospectivity import finetune
+    from .prospectivity.workflow import finetune
 
     r = finetune(args.stack, args.out, model=args.model, backend=args.backend, n_background=args.background,
                  buffer_m=args.buffer, validate=not args.no_validate, folds=args.folds, block_m=args.block,
@@ -368,7 +368,7 @@ def _cv_table(cv):
 
 
 def cmd_predict(args, feedback):
-    from .prospectivity import predict
+    from .prospectivity.workflow import predict
 
     r = predict(args.stack, args.head, args.out, model=args.model, backend=args.backend,
                 contributions=not args.no_contributions, tile=args.tile, overwrite=args.overwrite, feedback=feedback,
@@ -377,7 +377,7 @@ def cmd_predict(args, feedback):
 
 
 def cmd_targets(args, feedback):
-    from .targets import targets_from_prediction
+    from .prospectivity.targets import targets_from_prediction
 
     r = targets_from_prediction(args.prediction, args.out, stack_dir=args.stack, threshold=args.threshold,
                                 capture=args.capture, min_area_km2=args.min_area, simplify=args.simplify,
@@ -387,7 +387,7 @@ def cmd_targets(args, feedback):
 
 
 def cmd_validate(args, feedback):
-    from .validate import validate_map
+    from .prospectivity.validate import validate_map
 
     r = validate_map(args.map, args.deposits, args.out, band=args.band, higher_is_better=not args.lower_is_better,
                      overwrite=args.overwrite, feedback=feedback)
@@ -398,7 +398,7 @@ def cmd_validate(args, feedback):
 
 
 def cmd_anomalies(args, feedback):
-    from .anomaly import geochem_anomalies
+    from .anomalies.reconstruction import geochem_anomalies
 
     r = geochem_anomalies(args.stack, args.out, model=args.model, top=args.top, overwrite=args.overwrite,
                           feedback=feedback)
@@ -408,8 +408,8 @@ def cmd_anomalies(args, feedback):
 def cmd_wofe_weights(args, _feedback):
     import numpy as np
 
-    from .atomic import check_output_path
-    from .wofe import calculate_weights, write_generalised
+    from .core.atomic import check_output_path
+    from .classical.wofe import calculate_weights, write_generalised
 
     check_output_path(args.out, args.overwrite, "weights table")
     if args.generalised:
@@ -437,8 +437,8 @@ def cmd_wofe_weights(args, _feedback):
 
 
 def cmd_wofe_response(args, feedback):
-    from .atomic import check_output_path
-    from .wofe import calculate_response
+    from .core.atomic import check_output_path
+    from .classical.wofe import calculate_response
 
     check_output_path(args.out, args.overwrite, "response folder")
     evidence = _evidence_tables(args.evidence)
@@ -455,13 +455,13 @@ def cmd_wofe_response(args, feedback):
 
 
 def _evidence_tables(pairs):
-    from .wofe import read_weights_csv
+    from .classical.wofe import read_weights_csv
 
     return [(r, read_weights_csv(t, name=os.path.splitext(os.path.basename(r))[0])) for r, t in pairs]
 
 
 def cmd_logistic(args, feedback):
-    from .logistic import logistic_regression
+    from .classical.logistic import logistic_regression
 
     fit = logistic_regression(_evidence_tables(args.evidence), args.deposits, out_dir=args.out,
                               unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
@@ -474,8 +474,8 @@ def cmd_logistic(args, feedback):
 
 
 def cmd_fuzzy(args, _feedback):
-    from .errors import InputError
-    from .fuzzy import fuzzy_overlay
+    from .core.errors import InputError
+    from .classical.fuzzy import fuzzy_overlay
 
     layers = []
     for path, function, a, b in args.layer:
@@ -489,7 +489,7 @@ def cmd_fuzzy(args, _feedback):
 
 
 def cmd_info(args, _feedback):
-    from .reader import Stack
+    from .data.reader import Stack
 
     with Stack(args.stack) as st:
         _print_summary(args.stack, st.manifest)
@@ -515,7 +515,7 @@ def _print_summary(folder, m):
 
 class Terminated(BaseException):
     """SIGTERM (a scheduler, systemd, torchrun stopping us) raised as an exception, so that every
-    open output (engine.atomic.atomic_path) is removed on the way out instead of left '.partial'."""
+    open output (engine.core.atomic.atomic_path) is removed on the way out instead of left '.partial'."""
 
 
 class _SignalFeedback:
@@ -565,7 +565,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     inner = None
     if sys.stderr.isatty() or os.environ.get("MPM_PROGRESS") == "1":
-        from .progress import TqdmFeedback
+        from .core.progress import TqdmFeedback
 
         inner = TqdmFeedback(args.command)
     feedback = _SignalFeedback(inner)
@@ -594,7 +594,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a write outside an atomic output (cache, checkpoint): the disk, not a bug
-        from .atomic import as_write_error
+        from .core.atomic import as_write_error
 
         error = as_write_error(exc)
         if error is None:

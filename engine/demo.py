@@ -2,9 +2,9 @@
 
 import os
 
-from .errors import InputError
-from .layers import LayerSpec
-from .stack import StackSpec
+from .core.errors import InputError
+from .data.layers import LayerSpec
+from .data.stack import StackSpec
 
 ENV_VAR = "MPM_DEMO_DATA"
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,11 +55,11 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     """
     import json
 
-    from .anomaly import geochem_anomalies
-    from .prospectivity import finetune, predict
-    from .reader import Stack
-    from .stack import align_stack
-    from .targets import targets_from_prediction
+    from .anomalies.reconstruction import geochem_anomalies
+    from .prospectivity.workflow import finetune, predict
+    from .data.reader import Stack
+    from .data.stack import align_stack
+    from .prospectivity.targets import targets_from_prediction
 
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)

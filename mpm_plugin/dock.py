@@ -910,7 +910,7 @@ class MPMDock(QgsDockWidget):
             return self.plots.load_losses(path, tr("Head training loss"))
         card = _read_json(os.path.join(head_dir, "head_card.json")) or {}
         encoder = card.get("encoder") or {}
-        from engine.features import DEFAULT_MODEL  # light: no heavy import at module level
+        from .engine.foundation.features import DEFAULT_MODEL  # light: no heavy import at module level
 
         model_card = _read_json(os.path.join(DEFAULT_MODEL, "model_card.json")) or {}
         losses = os.path.join(DEFAULT_MODEL, "losses.csv")

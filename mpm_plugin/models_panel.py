@@ -22,9 +22,9 @@ SETTINGS_KEY = "mpm_studio/models"
 
 
 def card_of(folder):
-    """The folder's foundation model card (engine.model.weights.read_card), or None; no weights read."""
-    from engine.errors import MPMError
-    from engine.model.weights import read_card
+    """The folder's foundation model card (engine.foundation.model.weights.read_card), or None; no weights read."""
+    from .engine.core.errors import MPMError
+    from .engine.foundation.model.weights import read_card
 
     if not os.path.isfile(os.path.join(folder, "model_card.json")):
         return None
@@ -46,8 +46,8 @@ def model_folders(folder):
 
 def describe(folder):
     """Markdown shown for a model: its sha256 check, then its MODEL_CARD.md (or the card's key facts)."""
-    from engine.errors import MPMError
-    from engine.model.weights import read_card, verify_weights
+    from .engine.core.errors import MPMError
+    from .engine.foundation.model.weights import read_card, verify_weights
 
     try:
         card = read_card(folder)
@@ -144,7 +144,7 @@ class ModelBox(QGroupBox):
             if folder not in seen:
                 seen.add(folder)
                 self.combo.addItem(label, folder)
-        from engine.shipped import FOUNDATION_MODEL  # not engine.features: that imports rasterio (engine/shipped.py)
+        from .engine.core.shipped import FOUNDATION_MODEL  # not engine.foundation.features: that imports rasterio (engine/core/shipped.py)
 
         default = os.path.abspath(os.path.join(MODELS_DIR, os.path.basename(FOUNDATION_MODEL)))
         index = self.combo.findData(keep) if keep else -1

@@ -1,6 +1,6 @@
 """Interactive plots beside the map (pyqtgraph): validation curves of a head, loss curves of a model.
 
-PlotsWidget reads a head folder's validation.json (engine.validate: {"meta": ..., "methods": {method:
+PlotsWidget reads a head folder's validation.json (engine.prospectivity.validate: {"meta": ..., "methods": {method:
 report}}, methods head / random_forest / weights_of_evidence) and draws, one tab each:
 - success rate: deposits captured against the area flagged (the report's success_rate_curve), with
   the random diagonal;
@@ -15,7 +15,7 @@ report}}, methods head / random_forest / weights_of_evidence) and draws, one tab
   report's pa_intersection;
 and a loss tab from a losses.csv (stage, step, source, loss; written by pretraining into a model
 folder): running mean of the loss per source and stage, log scale. Fine-tuning a head records no
-loss history (engine/head.py), so for a head the tab shows the pretraining losses of its encoder.
+loss history (engine/prospectivity/head.py), so for a head the tab shows the pretraining losses of its encoder.
 
 Every tab exports to PNG (pyqtgraph's ImageExporter) from the Export button. Without pyqtgraph
 HAVE_PYQTGRAPH is False and the panel shows validation.png instead.

@@ -19,7 +19,7 @@ from .i18n import tr
 
 PREFIX = "mpm_studio/"
 BACKENDS = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
-CACHE_ENV = "MPM_CACHE_DIR"  # = engine.features.CACHE_ENV (not imported: the engine pulls in rasterio)
+CACHE_ENV = "MPM_CACHE_DIR"  # = engine.core.cache.CACHE_ENV (not imported: the engine pulls in rasterio)
 DEFAULT_TILE = 256
 MIN_TILE, MAX_TILE = 32, 8192
 MAX_THREADS = 1024

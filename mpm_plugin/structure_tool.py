@@ -21,11 +21,11 @@ from qgis.PyQt.QtWidgets import QApplication
 
 from .i18n import tr
 
-# feature type (engine.sam.geometry.FEATURE_TYPES, the value written) and its label (shown, translated)
+# feature type (engine.structures.geometry.FEATURE_TYPES, the value written) and its label (shown, translated)
 TYPE_NAMES = (("fault", "fault"), ("lineament", "lineament"), ("contact", "contact"), ("intrusion", "intrusion"),
               ("alteration", "alteration"))
 LINE_TYPES = ("fault", "lineament", "contact")
-# = engine.sam.extract.LAYER_OF_KIND: the batch (mpm:structures) writes the same layers and fields
+# = engine.structures.extract.LAYER_OF_KIND: the batch (mpm:structures) writes the same layers and fields
 LAYER_OF_KIND = {"line": "structure_lines", "polygon": "structure_polygons"}
 DRAG_PX = 6  # a press-release further apart than this is a box, not a click
 
@@ -39,7 +39,7 @@ def type_label(feature_type):
 
 
 def structure_fields():
-    """The attributes of a traced structure (= engine.sam.extract.FIELDS; 'group' stays empty for clicks)."""
+    """The attributes of a traced structure (= engine.structures.extract.FIELDS; 'group' stays empty for clicks)."""
     fields = QgsFields()
     for name, kind in (("type", QVariant.String), ("score", QVariant.Double), ("n_include", QVariant.Int),
                        ("n_exclude", QVariant.Int), ("has_box", QVariant.Int), ("group", QVariant.String),
@@ -97,7 +97,7 @@ class StructureMapTool(QgsMapTool):
         self.model = model
         self.backend = backend
         self.tolerance = tolerance
-        self.snap = snap            # intrusions and alteration snapped to the raster's edges (engine/sam/snap.py)
+        self.snap = snap            # intrusions and alteration snapped to the raster's edges (engine/structures/snap.py)
         self.threads = threads
         self.cache_dir = cache_dir  # the panel's cache folder setting; None: the engine's default
         self.extractor = None
@@ -160,7 +160,7 @@ class StructureMapTool(QgsMapTool):
     # ---- prediction ----
 
     def _ensure_view(self):
-        from engine.sam.extract import StructureExtractor
+        from .engine.structures.extract import StructureExtractor
 
         if self.extractor is None:
             self.extractor = StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
@@ -192,7 +192,7 @@ class StructureMapTool(QgsMapTool):
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             self._ensure_view()
-            from engine.sam.snap import snaps
+            from .engine.structures.snap import snaps
 
             self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
             self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
@@ -249,7 +249,7 @@ class StructureMapTool(QgsMapTool):
         if self.geometry is None or self.prediction is None:
             self.changed.emit(tr("Nothing to save yet: click on a structure first"))
             return None
-        from engine.sam.geometry import GEOMETRY_OF
+        from .engine.structures.geometry import GEOMETRY_OF
 
         kind = GEOMETRY_OF[self.feature_type]
         try:

@@ -94,7 +94,7 @@ class StructuresBox(QGroupBox):
     def _snap_enabled(self):
         """Snapping applies to bodies only: the box is greyed out for lines."""
         try:
-            from engine.sam.snap import snaps
+            from .engine.structures.snap import snaps
         except ImportError:  # engine not importable yet (dependencies missing): leave the box as it is
             return
         self.snap.setEnabled(snaps(self.feature_type.currentData()))

@@ -26,7 +26,7 @@ from .i18n import tr
 # engine word -> what the method list shows
 METHOD_LABELS = (("categorical", "categorical (each class)"), ("ascending", "ascending (favourable when low)"),
                  ("descending", "descending (favourable when high)"))
-FAVOURABLE = 2  # GEN_CLASS of the favourable side of a cumulative table (engine.wofe.INSIDE)
+FAVOURABLE = 2  # GEN_CLASS of the favourable side of a cumulative table (engine.classical.wofe.INSIDE)
 FAVOURABLE_COLOUR = QColor(198, 239, 206)
 
 

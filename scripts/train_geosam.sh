@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of the shipped structure extractor (models/mpm-geosam-v1): GeoSAM trained from scratch on
 # 256 seeded synthetic scenes (seeds 0..255; evaluation uses seeds >= 1000000) and 64 Kolari crops
-# outside the held-out south-east quadrant (engine/sam/training_data.py KOLARI_HELD_OUT).
+# outside the held-out south-east quadrant (engine/structures/training_data.py KOLARI_HELD_OUT).
 # CPU (2 threads): the 80-minute cap ends the run (the schedule anneals to the cap); a GPU gets
 # through all STEPS well inside it (CUDA is used when present). Override with env vars, e.g.
 #   OUT=/tmp/geosam MINUTES=1 SYNTHETIC=16 bash scripts/train_geosam.sh      (a smoke run)

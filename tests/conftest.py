@@ -28,7 +28,7 @@ def embedding_cache(tmp_path_factory):
 def kolari():
     """Path of the Kolari demo data; missing data fails in CI and skips (with where to put it) elsewhere."""
     from engine.demo import find_demo_data
-    from engine.errors import InputError
+    from engine.core.errors import InputError
 
     try:
         return find_demo_data()
@@ -46,7 +46,7 @@ KOLARI_CROP = (364000.0, 7490000.0, 384000.0, 7510000.0)
 def kolari_stack(kolari, tmp_path_factory):
     """The Kolari demo spec aligned on the crop at 200 m (100 x 100 px), made once per session."""
     from engine.demo import kolari_spec
-    from engine.stack import align_stack
+    from engine.data.stack import align_stack
 
     out = str(tmp_path_factory.mktemp("kolari") / "stack")
     align_stack(kolari_spec(kolari, res=200.0, bounds=KOLARI_CROP), out)
@@ -57,7 +57,7 @@ def kolari_stack(kolari, tmp_path_factory):
 def kolari_400(kolari, tmp_path_factory):
     """The whole Kolari area at 400 m (171 x 206 px, all 13 deposits), made once per session."""
     from engine.demo import kolari_spec
-    from engine.stack import align_stack
+    from engine.data.stack import align_stack
 
     out = str(tmp_path_factory.mktemp("k400") / "stack")
     align_stack(kolari_spec(kolari, res=400.0), out)
@@ -81,7 +81,7 @@ def write_vector(path, geoms, fields=None, crs="EPSG:3067"):
     """Small GeoPackage / shapefile for tests."""
     import shapely
 
-    from engine.vectors import pyogrio
+    from engine.data.vectors import pyogrio
 
     fields = fields or {}
     gtype = geoms[0].geom_type
@@ -105,13 +105,13 @@ def sam_model(tmp_path_factory):
     """The shipped GeoSAM when installed, else an untrained one (torch seed 0) in a tmp model folder."""
     import torch
 
-    from engine.sam.predictor import DEFAULT_SAM_MODEL
-    from engine.sam.weights import CARD_NAME
+    from engine.structures.predictor import DEFAULT_SAM_MODEL
+    from engine.structures.weights import CARD_NAME
 
     if os.path.isfile(os.path.join(DEFAULT_SAM_MODEL, CARD_NAME)):
         return DEFAULT_SAM_MODEL
-    from engine.sam.modeling import build_geosam
-    from engine.sam.weights import save_geosam
+    from engine.structures.modeling import build_geosam
+    from engine.structures.weights import save_geosam
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("sam") / "mpm-geosam-untrained"

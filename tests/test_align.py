@@ -12,9 +12,9 @@ import shapely
 from rasterio.transform import from_origin
 
 from conftest import KOLARI_CROP, write_raster, write_vector
-from engine.layers import LayerSpec
-from engine.reader import Stack
-from engine.stack import StackSpec, align_stack
+from engine.data.layers import LayerSpec
+from engine.data.reader import Stack
+from engine.data.stack import StackSpec, align_stack
 
 
 def _sha(path):
@@ -156,7 +156,7 @@ def test_fault_distance_is_exact(tmp_path):
 
 
 def test_geochemistry_below_detection_clr_and_search_radius():
-    from engine import geochem
+    from engine.data import geochem
 
     fields = {"Cu_ppm": np.array([10.0, 0.0, 4.0, 8.0]), "Cu_ppm_T": np.array(["", "", "<", ""], dtype=object),
               "Zn_ppm": np.array([20.0, 30.0, 40.0, 50.0])}
@@ -187,7 +187,7 @@ def base_raster(tmp_path):
 
 
 def _expect_error(spec, tmp_path, *needles):
-    from engine.errors import MPMError
+    from engine.core.errors import MPMError
 
     with pytest.raises(MPMError) as e:
         align_stack(spec, str(tmp_path / "out"))
@@ -239,7 +239,7 @@ def test_error_deposits_all_outside(tmp_path, base_raster):
 
 
 def test_error_output_exists_or_not_writable(tmp_path, base_raster):
-    from engine.errors import OutputError
+    from engine.core.errors import OutputError
 
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("user data")
@@ -261,8 +261,8 @@ def test_error_output_exists_or_not_writable(tmp_path, base_raster):
 
 
 def test_cancel_leaves_nothing(tmp_path, base_raster):
-    from engine.errors import Cancelled
-    from engine.progress import Feedback
+    from engine.core.errors import Cancelled
+    from engine.core.progress import Feedback
 
     class CancelAfterFirst(Feedback):
         calls = 0
@@ -290,7 +290,7 @@ def test_shapefile_names_keep_their_code_page_when_gdal_does_not_recode(kolari):
     """Inside QGIS, SHAPE_ENCODING is "" (QGIS decodes itself); the .cpg must still be honoured."""
     import pyogrio
 
-    from engine.vectors import read_vector
+    from engine.data.vectors import read_vector
 
     pyogrio.set_gdal_config_options({"SHAPE_ENCODING": ""})
     try:
@@ -305,8 +305,8 @@ def test_geology_rasters_are_classes_only_when_they_look_like_classes(tmp_path):
     from rasterio.transform import from_origin
 
     from conftest import write_raster
-    from engine.layers import LayerSpec
-    from engine.sources import open_layer
+    from engine.data.layers import LayerSpec
+    from engine.data.sources import open_layer
 
     rng = np.random.default_rng(0)
     t = from_origin(500000, 7000000, 100, 100)
@@ -331,7 +331,7 @@ def test_geology_rasters_are_classes_only_when_they_look_like_classes(tmp_path):
 
 def test_the_lithology_field_is_the_rock_name_not_the_first_text_field():
     """Kolari's 1:1M map: EON_ (2 values) comes first, ROCK_NAME_ (23 rock types) is the lithology."""
-    from engine.vectors import _pick_class_field
+    from engine.data.vectors import _pick_class_field
 
     fields = {"OBJECTID": np.arange(30), "EON_": np.array(["Archean", "Proterozoic"] * 15, dtype=object),
               "PROVINCE_": np.array(["a", "b", "c"] * 10, dtype=object),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from engine.features import DEFAULT_MODEL
+from engine.foundation.features import DEFAULT_MODEL
 from conftest import write_raster
 
 MODEL = DEFAULT_MODEL
@@ -19,7 +19,7 @@ HOLE = np.s_[64:, 60:]  # punched out of the valid mask (one whole tile at tile=
 
 @pytest.fixture(scope="module")
 def model():
-    from engine.model.weights import load_model
+    from engine.foundation.model.weights import load_model
 
     return load_model(MODEL)
 
@@ -27,8 +27,8 @@ def model():
 def test_explicit_mask_equals_mae_forward(model):
     import torch
 
-    from engine.anomaly import PHASES, mae_explicit, phase_keep
-    from engine.model.vocab import layer_ids
+    from engine.anomalies.reconstruction import PHASES, mae_explicit, phase_keep
+    from engine.foundation.model.vocab import layer_ids
 
     enc = model.encoders["geochemistry"]
     cfg = enc.config
@@ -53,9 +53,9 @@ def test_explicit_mask_equals_mae_forward(model):
 def test_planted_multi_element_anomaly_ranks_top(model):
     from scipy import ndimage
 
-    from engine.anomaly import reconstruct
-    from engine.model.vocab import layer_ids
-    from engine.synthetic import robust_normalise
+    from engine.anomalies.reconstruction import reconstruct
+    from engine.foundation.model.vocab import layer_ids
+    from engine.data.synthetic import robust_normalise
 
     names = ["Cu", "Co", "Ni", "Fe", "Zn", "K", "Th", "La"]
     rng = np.random.default_rng(0)
@@ -76,7 +76,7 @@ def test_planted_multi_element_anomaly_ranks_top(model):
 @pytest.fixture(scope="module")
 def runs(kolari_stack, model, tmp_path_factory):
     """The crop with a hole in its valid mask, run with tiles of 64 and of 512 pixels."""
-    import engine.anomaly as an
+    import engine.anomalies.reconstruction as an
 
     root = tmp_path_factory.mktemp("anomaly")
     stack = str(root / "stack")
@@ -110,7 +110,7 @@ def test_tiles_do_not_change_the_result(runs):
 
 
 def test_outputs_on_the_grid(runs):
-    from engine.reader import Stack
+    from engine.data.reader import Stack
 
     stack, root, out = runs
     d = root / "t512"
@@ -151,11 +151,11 @@ def test_outputs_on_the_grid(runs):
 def test_refuses_stack_without_geochemistry_and_existing_output(tmp_path, runs):
     from rasterio.transform import from_origin
 
-    from engine.anomaly import geochem_anomalies
-    from engine.errors import Cancelled, InputError, OutputError
-    from engine.layers import LayerSpec
-    from engine.progress import Feedback
-    from engine.stack import StackSpec, align_stack
+    from engine.anomalies.reconstruction import geochem_anomalies
+    from engine.core.errors import Cancelled, InputError, OutputError
+    from engine.data.layers import LayerSpec
+    from engine.core.progress import Feedback
+    from engine.data.stack import StackSpec, align_stack
 
     mag = write_raster(tmp_path / "mag.tif", np.random.default_rng(0).normal(size=(40, 40)).astype("float32"),
                        from_origin(3.6e5, 7.5e6, 100, 100))

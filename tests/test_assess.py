@@ -1,4 +1,4 @@
-"""All-cell, tie-fair assessment (engine.assess, engine.validate) and the evidence head (engine.evidence)."""
+"""All-cell, tie-fair assessment (engine.prospectivity.assess, engine.prospectivity.validate) and the evidence head (engine.prospectivity.evidence)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import pytest
 def test_tied_scores_are_scored_fairly():
     """A map that gives every cell the same score ranks nothing: success-AUC 0.5, 10 % of deposits in 10 % of the area
     (before, ties counted as flagged, so such a map scored a success-AUC of 0)."""
-    from engine.validate import cell_curves, curves
+    from engine.prospectivity.validate import cell_curves, curves
 
     y = np.zeros(2000, int)
     y[:20] = 1
@@ -24,7 +24,7 @@ def test_tied_scores_are_scored_fairly():
 
 
 def _table(seed=0, n=60_000, side=300):
-    from engine.assess import CellTable
+    from engine.prospectivity.assess import CellTable
 
     rng = np.random.default_rng(seed)
     rows, cols = np.divmod(rng.choice(side * side, n, replace=False), side)
@@ -39,9 +39,9 @@ def _table(seed=0, n=60_000, side=300):
 
 
 def test_evidence_head_finds_the_signal_out_of_fold_on_every_cell():
-    from engine.assess import cell_folds, cross_validate_cells
-    from engine.baselines import RandomForestBaseline
-    from engine.head import HeadConfig, HeadMethod
+    from engine.prospectivity.assess import cell_folds, cross_validate_cells
+    from engine.classical.baselines import RandomForestBaseline
+    from engine.prospectivity.head import HeadConfig, HeadMethod
 
     t = _table()
     assert 30 < t.label.sum() < 400
@@ -61,7 +61,7 @@ def test_evidence_head_finds_the_signal_out_of_fold_on_every_cell():
 
 def test_few_deposits_keep_the_head_simple():
     """With under 20 deposits no binned weights and no weights-of-evidence member: they overfit (bench/SKILL.md)."""
-    from engine.head import HeadConfig, fit_evidence_head
+    from engine.prospectivity.head import HeadConfig, fit_evidence_head
 
     t = _table(2, n=20_000)
     pos = np.flatnonzero(t.label == 1)[:12]
@@ -73,7 +73,7 @@ def test_few_deposits_keep_the_head_simple():
 
 
 def test_categorical_classes_become_their_weight_and_unseen_ones_weigh_nothing():
-    from engine.evidence import EvidenceEncoder
+    from engine.prospectivity.evidence import EvidenceEncoder
 
     x = np.array([[0.5, 1], [0.2, 1], [np.nan, 2], [0.1, 2], [0.3, 2], [0.9, 1]], np.float32)
     y = np.array([1, 1, 0, 0, 0, 0])
@@ -85,7 +85,7 @@ def test_categorical_classes_become_their_weight_and_unseen_ones_weigh_nothing()
 
 
 def test_evidence_head_round_trips_through_safetensors(tmp_path):
-    from engine.head import HeadConfig, fit_evidence_head, load_head, save_head
+    from engine.prospectivity.head import HeadConfig, fit_evidence_head, load_head, save_head
 
     t = _table(1, n=20_000)
     pick = np.r_[np.flatnonzero(t.label == 1), np.flatnonzero(t.label == 0)[:3000]]

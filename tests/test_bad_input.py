@@ -83,8 +83,8 @@ def test_align_under_file_size_limit_fails_cleanly(rasters, tmp_path):
 
 def test_truncated_output_is_never_moved_into_place(tmp_path):
     """A raster that was cut short (as by a full disk whose error GDAL only logged) fails verification."""
-    from engine.atomic import atomic_path
-    from engine.errors import OutputError
+    from engine.core.atomic import atomic_path
+    from engine.core.errors import OutputError
 
     src = write_raster(tmp_path / "full.tif", np.random.default_rng(1).normal(size=(512, 512)).astype(np.float32),
                        from_origin(400000, 7500000, 1, 1))
@@ -103,9 +103,9 @@ def test_truncated_output_is_never_moved_into_place(tmp_path):
 @pytest.mark.parametrize("when", [0, 50])
 def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tmp_path, when):
     """At 0 % the folder appears after the start's check but before writing began; at 50 % while writing."""
-    from engine.errors import OutputError
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec, align_stack
+    from engine.core.errors import OutputError
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec, align_stack
 
     out = tmp_path / "stack"
 
@@ -136,8 +136,8 @@ def test_folder_appearing_during_align_is_kept_and_result_put_beside(rasters, tm
 
 def test_file_appearing_during_write_is_not_replaced_even_with_overwrite(tmp_path):
     """overwrite allows replacing what was there at the start, not what appeared since."""
-    from engine.atomic import atomic_path
-    from engine.errors import OutputError
+    from engine.core.atomic import atomic_path
+    from engine.core.errors import OutputError
 
     out = tmp_path / "top_anomalies.csv"
     with pytest.raises(OutputError, match="kept as .*top_anomalies_2.csv"):
@@ -195,7 +195,7 @@ def test_output_may_not_be_or_hold_an_input(tmp_path, rasters, case):
 
 
 def test_pretrain_refuses_an_existing_model_folder(tmp_path):
-    from engine.shipped import FOUNDATION_MODEL
+    from engine.core.shipped import FOUNDATION_MODEL
 
     folder = tmp_path / "copy_of_shipped"
     folder.mkdir()
@@ -210,7 +210,7 @@ def test_pretrain_refuses_an_existing_model_folder(tmp_path):
 
 
 def test_pretrain_accepts_its_own_checkpoint_folder_and_an_empty_one(tmp_path):
-    from engine.pretrain_data import check_model_folder
+    from engine.foundation.pretrain_data import check_model_folder
 
     own = tmp_path / "mine"
     own.mkdir()
@@ -244,8 +244,8 @@ def test_align_rejects_a_resolution_that_is_not_a_positive_number(rasters, tmp_p
 
 
 def test_align_warns_before_writing_a_large_stack(rasters, tmp_path, monkeypatch, caplog):
-    from engine import stack
-    from engine.layers import LayerSpec
+    from engine.data import stack
+    from engine.data.layers import LayerSpec
 
     monkeypatch.setattr(stack, "WARN_BYTES", 100_000)
     out = tmp_path / "stack"
@@ -259,7 +259,7 @@ def test_align_warns_before_writing_a_large_stack(rasters, tmp_path, monkeypatch
 
 
 def test_stale_partial_of_a_killed_run_is_removed_by_the_next_run(rasters, tmp_path):
-    from engine.atomic import _owner_tag
+    from engine.core.atomic import _owner_tag
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -383,8 +383,8 @@ def test_qgis_interrupted_run_exits_non_zero_and_leaves_nothing(qgis_env, raster
 def test_corrupt_onnx_in_a_model_folder_is_reexported_to_the_cache_only(tmp_path, embedding_cache):
     import shutil
 
-    from engine.model.backend import select_backend
-    from engine.shipped import FOUNDATION_MODEL
+    from engine.foundation.model.backend import select_backend
+    from engine.core.shipped import FOUNDATION_MODEL
 
     class Log:
         def __init__(self):
@@ -465,8 +465,8 @@ class rasterio_profile_compressed:  # noqa: N801 (a context manager used like a 
 
 def test_output_folders_follow_the_umask(rasters, tmp_path):
     """Results are for colleagues too: the folder gets the mode the umask gives, not mkdtemp's 0700."""
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec, align_stack
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec, align_stack
 
     old = os.umask(0o027)
     try:
@@ -491,7 +491,7 @@ def _samples(tmp_path, cu, zn, name="till.gpkg"):
 def test_geochemistry_text_and_missing_codes_are_read_as_laboratories_mean_them(rasters, tmp_path):
     """'<0.5' = below detection at 0.5, 'n.d.' below detection, blanks / NA / NULL / -999 missing (never a
     concentration), -2 below detection at 2; the counts are reported per element."""
-    from engine import geochem
+    from engine.data import geochem
 
     cu = np.array(["12.5", "<0.5", "n.d.", "", "NA", ">1000"] + [f"{v:.2f}" for v in np.linspace(5, 50, 34)], dtype=object)
     zn = np.array([30.0, 40.0, -999.0, np.nan, 50.0, -2.0] + list(np.linspace(20, 90, 34)))
@@ -555,8 +555,8 @@ def test_geochemistry_csv_with_xy_columns(rasters, tmp_path):
 
 def test_damaged_stack_folder_is_named(tmp_path):
     """A stack.json cut short or a missing stack.tif: which file, what is wrong, align again."""
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec, align_stack
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec, align_stack
 
     d = tmp_path / "inputs"
     d.mkdir()
@@ -595,10 +595,10 @@ def test_garbage_onnx_file_that_its_card_vouches_for_is_named(tmp_path):
     """Files a card lists with a matching sha256 but that are no ONNX model: a message, not a traceback."""
     import shutil
 
-    from engine.errors import InputError
-    from engine.model.backend import select_backend
-    from engine.model.weights import read_card, sha256_file, write_card
-    from engine.shipped import FOUNDATION_MODEL
+    from engine.core.errors import InputError
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.weights import read_card, sha256_file, write_card
+    from engine.core.shipped import FOUNDATION_MODEL
 
     src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
     model = tmp_path / "model"
@@ -629,7 +629,7 @@ def test_validate_on_a_truncated_map_is_named(rasters, tmp_path):
 
 def test_cache_entry_that_appeared_meanwhile_is_used_not_duplicated(tmp_path):
     """Two runs filling the same embedding cache entry: the second keeps the first's, no NAME_2 and no error."""
-    from engine.atomic import atomic_path
+    from engine.core.atomic import atomic_path
 
     entry = tmp_path / "embedding-abc.tif"
     with atomic_path(entry, what="embedding raster", checked=True, cache=True) as tmp:
@@ -652,12 +652,12 @@ def test_pretrain_under_file_size_limit_is_a_message(tmp_path):
 
 def test_embedding_larger_than_the_free_space_is_refused_before_any_work(rasters, tmp_path, monkeypatch):
     """The embedding (cache of finetune / predict, or embed's output) is checked against the disk first."""
-    from engine import atomic
-    from engine.embed import embed_stack
-    from engine.features import DEFAULT_MODEL
-    from engine.errors import OutputError
-    from engine.layers import LayerSpec
-    from engine.stack import StackSpec, align_stack
+    from engine.core import atomic
+    from engine.foundation.embed import embed_stack
+    from engine.foundation.features import DEFAULT_MODEL
+    from engine.core.errors import OutputError
+    from engine.data.layers import LayerSpec
+    from engine.data.stack import StackSpec, align_stack
 
     stack = str(tmp_path / "stack")
     align_stack(StackSpec([LayerSpec(p, "geophysics") for p in rasters]), stack)
@@ -692,7 +692,7 @@ def test_qgis_folder_appearing_during_the_run_is_kept(qgis_env, rasters, tmp_pat
 
 def test_pretrain_init_from_with_an_architecture_flag_is_a_message(tmp_path):
     """Was a NameError traceback (InputError not imported in the CLI)."""
-    from engine.features import DEFAULT_MODEL
+    from engine.foundation.features import DEFAULT_MODEL
 
     r = engine("pretrain", "--synthetic", "2", "--init-from", DEFAULT_MODEL, "--recon-prior", "idw",
                "--out", tmp_path / "m")
@@ -704,9 +704,9 @@ def test_pretrain_init_from_with_an_architecture_flag_is_a_message(tmp_path):
 def test_garbage_safetensors_that_its_card_vouches_for_is_named(tmp_path):
     import shutil
 
-    from engine.errors import InputError
-    from engine.model.weights import load_model, read_card, sha256_file, write_card
-    from engine.shipped import FOUNDATION_MODEL
+    from engine.core.errors import InputError
+    from engine.foundation.model.weights import load_model, read_card, sha256_file, write_card
+    from engine.core.shipped import FOUNDATION_MODEL
 
     src = FOUNDATION_MODEL if os.path.isdir(FOUNDATION_MODEL) else os.path.dirname(FOUNDATION_MODEL)
     model = tmp_path / "model"

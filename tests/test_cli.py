@@ -10,7 +10,7 @@ import pytest
 
 from conftest import KOLARI_CROP, ROOT
 
-from engine.features import DEFAULT_MODEL
+from engine.foundation.features import DEFAULT_MODEL
 
 
 def _engine(*args, cwd=None):
@@ -87,7 +87,7 @@ def test_cli_pretrain_adapts_a_model_and_refuses_a_changed_architecture(kolari_s
     with open(os.path.join(shipped, "model_card.json")) as f:
         base = json.load(f)
     assert card["training"]["initialised_from"]["sha256"] == base["sha256"] != card["sha256"]
-    from engine.model.config import ModelConfig
+    from engine.foundation.model.config import ModelConfig
 
     assert ModelConfig.from_dict(card["config"]) == ModelConfig.from_dict(base["config"])
     assert card["sources"] == base["sources"]

@@ -1,4 +1,4 @@
-"""Tiles on a Dask cluster (engine.distributed): the same bytes as one process, one writer, clean cancel.
+"""Tiles on a Dask cluster (engine.core.distributed): the same bytes as one process, one writer, clean cancel.
 
 Outputs are compared for exact equality: a worker runs the same per-tile function on the same
 inputs as the single process (ONNX Runtime's CPU kernels give the same floats on 1 thread as on 2
@@ -16,8 +16,8 @@ import psutil
 import pytest
 import rasterio
 
-from engine.errors import Cancelled, ClusterError, MissingDependency
-from engine.features import DEFAULT_MODEL
+from engine.core.errors import Cancelled, ClusterError, MissingDependency
+from engine.foundation.features import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ BACKEND = "onnx-cpu"  # the same CPU kernels everywhere (a GPU, under "auto", pr
 def head(kolari_400, tmp_path_factory):
     from engine.prospectivity import finetune
 
-    from engine.head import HeadConfig
+    from engine.prospectivity.head import HeadConfig
 
     out = str(tmp_path_factory.mktemp("headd") / "head")
     # bands + embeddings: the tiles need the embedding (computed on the cluster) and the tree members travel
@@ -51,7 +51,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def single_embedding(kolari_400, tmp_path_factory):
-    from engine.embed import embed_stack
+    from engine.foundation.embed import embed_stack
 
     out = str(tmp_path_factory.mktemp("emb1") / "single.tif")
     embed_stack(kolari_400, DEFAULT_MODEL, out, backend=BACKEND, tile=TILE)
@@ -78,7 +78,7 @@ def _spawned_children():
 
 
 def test_embed_on_a_local_cluster_is_identical(kolari_400, single_embedding, tmp_path):
-    from engine.embed import embed_stack
+    from engine.foundation.embed import embed_stack
 
     out = str(tmp_path / "dist.tif")
     name = embed_stack(kolari_400, DEFAULT_MODEL, out, backend=BACKEND, tile=TILE, scheduler="local", workers=2)
@@ -112,7 +112,7 @@ def test_predict_on_a_cluster_address_is_identical(kolari_400, head, cluster, tm
 
 
 def test_cli_embed_on_a_cluster(kolari_400, single_embedding, cluster, tmp_path, capsys, monkeypatch):
-    import engine.distributed
+    import engine.core.distributed
     from engine.cli import main
 
     out = tmp_path / "cli.tif"
@@ -120,15 +120,15 @@ def test_cli_embed_on_a_cluster(kolari_400, single_embedding, cluster, tmp_path,
     assert "backend onnx-cpu" in capsys.readouterr().out
     np.testing.assert_array_equal(_read(str(out))[0], _read(single_embedding)[0])
     # a bad address: the engine's message and exit status 2, as for any other input error
-    monkeypatch.setattr(engine.distributed, "CONNECT_TIMEOUT", 1.5)
+    monkeypatch.setattr(engine.core.distributed, "CONNECT_TIMEOUT", 1.5)
     assert main(["embed", kolari_400, "--scheduler", "tcp://256.0.0.1:1", "--out", str(tmp_path / "bad.tif")]) == 2
     assert "error: could not use the Dask scheduler at 'tcp://256.0.0.1:1'" in capsys.readouterr().err
     assert not (tmp_path / "bad.tif").exists()
 
 
 def test_cancel_mid_run_leaves_nothing_and_stops_the_cluster(kolari_400, tmp_path):
-    from engine.embed import embed_stack
-    from engine.progress import Feedback
+    from engine.foundation.embed import embed_stack
+    from engine.core.progress import Feedback
 
     class CancelAfterFirstTile(Feedback):
         progress = 0.0
@@ -152,11 +152,11 @@ def test_cancel_mid_run_leaves_nothing_and_stops_the_cluster(kolari_400, tmp_pat
 
 
 def test_bad_scheduler_address_is_a_clear_error(kolari_400, head, tmp_path, monkeypatch):
-    import engine.distributed
-    from engine.embed import embed_stack
+    import engine.core.distributed
+    from engine.foundation.embed import embed_stack
     from engine.prospectivity import predict
 
-    monkeypatch.setattr(engine.distributed, "CONNECT_TIMEOUT", 1.5)
+    monkeypatch.setattr(engine.core.distributed, "CONNECT_TIMEOUT", 1.5)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         addr = f"tcp://127.0.0.1:{s.getsockname()[1]}"
@@ -170,7 +170,7 @@ def test_bad_scheduler_address_is_a_clear_error(kolari_400, head, tmp_path, monk
 
 
 def test_missing_dask_is_a_clear_error(kolari_400, tmp_path, monkeypatch):
-    from engine.embed import embed_stack
+    from engine.foundation.embed import embed_stack
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(MissingDependency, match=r"dask.distributed.*pip install 'dask\[distributed\]'"):

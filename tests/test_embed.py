@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import rasterio
 
-from engine.features import DEFAULT_MODEL
+from engine.foundation.features import DEFAULT_MODEL
 from conftest import ROOT
 
 MODEL = DEFAULT_MODEL
 
 
 def test_tiled_embedding_has_no_seams(kolari_stack, tmp_path):
-    from engine.embed import embed_stack
-    from engine.model.backend import select_backend
-    from engine.model.infer import embed_scene
-    from engine.reader import Stack
+    from engine.foundation.embed import embed_stack
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.infer import embed_scene
+    from engine.data.reader import Stack
 
     out = tmp_path / "emb.tif"
     assert embed_stack(kolari_stack, MODEL, str(out), backend="onnx-cpu", tile=32) == "onnx-cpu"  # 16 tiles
@@ -35,9 +35,9 @@ def test_tiled_embedding_has_no_seams(kolari_stack, tmp_path):
 
 
 def test_cancelled_embedding_leaves_nothing(kolari_stack, tmp_path):
-    from engine.embed import embed_stack
-    from engine.errors import Cancelled
-    from engine.progress import Feedback
+    from engine.foundation.embed import embed_stack
+    from engine.core.errors import Cancelled
+    from engine.core.progress import Feedback
 
     class Cancel(Feedback):
         def isCanceled(self):  # noqa: N802

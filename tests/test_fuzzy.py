@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from engine import fuzzy
-from engine.errors import InputError
+from engine.classical import fuzzy
+from engine.core.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "cloncurry_iocg")
@@ -48,7 +48,7 @@ def test_operators_order_and_gamma_limits():
 def test_overlay_on_cloncurry_is_windowed_and_ranks_deposits(tmp_path):
     if not os.path.exists(DATA):
         pytest.skip(f"GA's Cloncurry data not found at {DATA}")
-    from engine.labels import deposit_cells
+    from engine.data.labels import deposit_cells
 
     d2b = os.path.join(DATA, "weights_inputs", "Dist2Breccia.tif")
     fd = os.path.join(DATA, "weights_inputs", "FaultDensity.tif")

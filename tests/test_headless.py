@@ -29,7 +29,7 @@ def qgis_env(tmp_path_factory):
     plugins = base / "plugins"
     with zipfile.ZipFile(zpath) as z:
         names = z.namelist()
-        assert "mpm_plugin/metadata.txt" in names and "mpm_plugin/engine/stack.py" in names
+        assert "mpm_plugin/metadata.txt" in names and "mpm_plugin/engine/data/stack.py" in names
         assert not any("__pycache__" in n for n in names)
         z.extractall(plugins)
     runtime = base / "xdg"

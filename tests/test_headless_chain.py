@@ -13,7 +13,7 @@ import rasterio
 
 from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
 
-from engine.features import DEFAULT_MODEL
+from engine.foundation.features import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
 

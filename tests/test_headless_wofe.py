@@ -13,7 +13,7 @@ import rasterio
 from test_headless import QGIS_PROCESS, qgis_env  # noqa: F401 (module fixture: unpacked zip + own profile)
 from test_wofe import DEPOSITS, cloncurry  # noqa: F401 (skips / fails without the shared data)
 
-from engine import fuzzy, logistic, wofe
+from engine.classical import fuzzy, logistic, wofe
 
 BINARY = ("Dist2Breccia", "Dist2Fault", "FaultDensity", "StratNo")
 

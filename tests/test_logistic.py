@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from engine import logistic, wofe
+from engine.classical import logistic, wofe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "cloncurry_iocg")

@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.errors import InputError  # noqa: E402
-from engine.model.config import ModelConfig  # noqa: E402
-from engine.model.encoder import SourceEncoder  # noqa: E402
-from engine.model.fusion import FoundationModel  # noqa: E402
-from engine.model.vocab import layer_ids  # noqa: E402
+from engine.core.errors import InputError  # noqa: E402
+from engine.foundation.model.config import ModelConfig  # noqa: E402
+from engine.foundation.model.encoder import SourceEncoder  # noqa: E402
+from engine.foundation.model.fusion import FoundationModel  # noqa: E402
+from engine.foundation.model.vocab import layer_ids  # noqa: E402
 
 GEOPHYSICS = ["magnetic", "gravity", "em_inphase", "em_quadrature", "resistivity", "gamma_k", "gamma_th", "gamma_u",
               "gamma_total"]
@@ -83,10 +83,10 @@ def test_masked_loss_ignores_invalid_pixels(encoder):
 
 
 def test_cancelled_pretraining_resumes_where_it_stopped(tmp_path):
-    from engine.errors import Cancelled
-    from engine.model.pretrain import pretrain
-    from engine.pretrain_data import synthetic_scenes
-    from engine.progress import Feedback
+    from engine.core.errors import Cancelled
+    from engine.foundation.model.pretrain import pretrain
+    from engine.foundation.pretrain_data import synthetic_scenes
+    from engine.core.progress import Feedback
 
     class CancelAt(Feedback):
         def __init__(self, n):
@@ -110,7 +110,7 @@ def test_cancelled_pretraining_resumes_where_it_stopped(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
-    from engine.model.weights import save_model
+    from engine.foundation.model.weights import save_model
 
     torch.manual_seed(0)
     m = FoundationModel(ModelConfig(), ["geophysics", "geochemistry"]).eval()
@@ -122,7 +122,7 @@ def small_model(tmp_path_factory):
 def test_save_load_roundtrip_and_sha_check(small_model, tmp_path):
     import shutil
 
-    from engine.model.weights import load_model
+    from engine.foundation.model.weights import load_model
 
     m, card = small_model
     loaded = load_model(card)
@@ -144,7 +144,7 @@ def test_pickle_disguised_as_weights_is_refused_without_running(small_model, tmp
     import pickle
     import shutil
 
-    from engine.model.weights import load_model, sha256_file
+    from engine.foundation.model.weights import load_model, sha256_file
 
     _, card = small_model
     evil = tmp_path / "evil"
@@ -165,9 +165,9 @@ def test_pickle_disguised_as_weights_is_refused_without_running(small_model, tmp
 
 
 def test_onnx_matches_torch_on_real_kolari_windows(small_model, kolari_stack, tmp_path):
-    from engine.model.backend import select_backend
-    from engine.model.infer import embed_scene
-    from engine.reader import Stack
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.infer import embed_scene
+    from engine.data.reader import Stack
 
     m, card = small_model
     with Stack(kolari_stack) as st:
@@ -183,7 +183,7 @@ def test_onnx_matches_torch_on_real_kolari_windows(small_model, kolari_stack, tm
 
 
 def test_onnx_files_describe_themselves(small_model, tmp_path):
-    from engine.model.onnx_export import export_onnx, read_metadata
+    from engine.foundation.model.onnx_export import export_onnx, read_metadata
 
     m, card = small_model
     paths = export_onnx(m, str(tmp_path))
@@ -193,7 +193,7 @@ def test_onnx_files_describe_themselves(small_model, tmp_path):
 
 
 def test_auto_backend_is_onnx_on_a_cpu_machine(small_model, tmp_path):
-    from engine.model.backend import select_backend
+    from engine.foundation.model.backend import select_backend
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: auto picks torch-cuda there")

@@ -5,11 +5,11 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from engine.errors import InputError
-from engine.model.config import ModelConfig, count_flops
-from engine.model.encoder import SourceEncoder
-from engine.model.fusion import FoundationModel, pixel_embedding
-from engine.model.vocab import VOCAB, layer_id, layer_ids, resolve
+from engine.core.errors import InputError
+from engine.foundation.model.config import ModelConfig, count_flops
+from engine.foundation.model.encoder import SourceEncoder
+from engine.foundation.model.fusion import FoundationModel, pixel_embedding
+from engine.foundation.model.vocab import VOCAB, layer_id, layer_ids, resolve
 
 SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, token_mode="patch")  # v1 tokens; layer tokens: test_model_layer_tokens.py
 
@@ -135,7 +135,7 @@ def test_count_flops_default_config():
 
 def test_idw_prior_is_the_inverse_distance_fill_and_never_leaks_a_hidden_channel():
     """The decoder corrects a fixed fill: 1/d^4-weighted mean of every visible valid pixel of the window."""
-    from engine.model.layers import patchify
+    from engine.foundation.model.layers import patchify
 
     from dataclasses import replace
 
@@ -175,7 +175,7 @@ def test_reconstruction_scores_report_the_prior_alone_for_an_idw_model():
     """A fresh idw-prior model's decoder adds exactly 0 (zero-initialised head): model error == prior error."""
     from dataclasses import replace
 
-    from engine.model.evaluate import reconstruction_scores
+    from engine.foundation.model.evaluate import reconstruction_scores
 
     torch.manual_seed(0)
     model = FoundationModel(replace(SMALL, recon_prior="idw"), ["geophysics"]).eval()
@@ -200,7 +200,7 @@ def test_per_layer_masks_hide_layers_not_places_and_never_leak_a_hidden_value():
     # per layer, not per patch: some patch is hidden in one layer and shown in another
     assert bool((hidden.any(1) & ~hidden.all(1)).any())
     assert 0.6 < float(hidden.float().mean()) < 0.9
-    from engine.model.layers import patchify, unpatchify
+    from engine.foundation.model.layers import patchify, unpatchify
 
     pix = unpatchify(patchify(torch.ones_like(x), 4) * hidden[..., None].float(), 4, SMALL.grid).bool()
     assert torch.equal(out["recon"][~pix], x[~pix])
@@ -220,7 +220,7 @@ def test_per_layer_masks_hide_layers_not_places_and_never_leak_a_hidden_value():
 def test_regression_idw_baseline_uses_the_colocated_layers():
     """Layer 1 = 2 x layer 0: with layer 1 hidden where layer 0 is seen, the regression fill recovers
     it almost exactly while single-layer IDW cannot."""
-    from engine.model.evaluate import _idw_fill, _regression_idw
+    from engine.foundation.model.evaluate import _idw_fill, _regression_idw
 
     rng = np.random.default_rng(0)
     a = gaussian_filter(rng.normal(size=(32, 32)), 1.0)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from engine.model.config import ModelConfig
-from engine.model.encoder import SourceEncoder
-from engine.model.fusion import FoundationModel
+from engine.foundation.model.config import ModelConfig
+from engine.foundation.model.encoder import SourceEncoder
+from engine.foundation.model.fusion import FoundationModel
 
 SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
                     token_mode="layer", layer_dim=16)
@@ -121,9 +121,9 @@ def test_layer_tokens_learn_a_hidden_layer_from_its_colocated_copy():
 
 def test_layer_mode_exports_to_onnx_matching_torch(tmp_path):
     pytest.importorskip("onnxruntime")
-    from engine.model.backend import select_backend
-    from engine.model.onnx_export import export_onnx
-    from engine.model.weights import save_model
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.onnx_export import export_onnx
+    from engine.foundation.model.weights import save_model
 
     torch.manual_seed(0)
     cfg = replace(ModelConfig(), token_mode="layer")

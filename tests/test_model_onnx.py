@@ -7,16 +7,16 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from engine.errors import InputError, MissingDependency
-from engine.model.backend import clear_cache, select_backend
-from engine.model.config import ModelConfig
-from engine.model.fusion import FoundationModel
-from engine.model.infer import embed_scene
-from engine.model.onnx_export import export_onnx, read_metadata
-from engine.model.vocab import VOCAB, layer_ids
-from engine.model.weights import read_card, save_model
-from engine.progress import Feedback
-from engine.scene import Scene, SourceArray
+from engine.core.errors import InputError, MissingDependency
+from engine.foundation.model.backend import clear_cache, select_backend
+from engine.foundation.model.config import ModelConfig
+from engine.foundation.model.fusion import FoundationModel
+from engine.foundation.model.infer import embed_scene
+from engine.foundation.model.onnx_export import export_onnx, read_metadata
+from engine.foundation.model.vocab import VOCAB, layer_ids
+from engine.foundation.model.weights import read_card, save_model
+from engine.core.progress import Feedback
+from engine.data.scene import Scene, SourceArray
 
 CFG = ModelConfig()  # the shipped architecture, so export is tested on what users run
 LAYERS = {

@@ -11,15 +11,15 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from engine.errors import Cancelled, InputError
-from engine.model.config import ModelConfig
-from engine.model.fusion import FoundationModel
+from engine.core.errors import Cancelled, InputError
+from engine.foundation.model.config import ModelConfig
+from engine.foundation.model.fusion import FoundationModel
 from engine.cli import build_parser
-from engine.model.pretrain import RECIPE_LAYER_MASKING, pretrain
-from engine.model.vocab import layer_ids
-from engine.model.weights import load_model, read_card
-from engine.progress import Feedback
-from engine.scene import Scene, SourceArray
+from engine.foundation.model.pretrain import RECIPE_LAYER_MASKING, pretrain
+from engine.foundation.model.vocab import layer_ids
+from engine.foundation.model.weights import load_model, read_card
+from engine.core.progress import Feedback
+from engine.data.scene import Scene, SourceArray
 
 pytestmark = pytest.mark.slow
 
@@ -202,8 +202,8 @@ def test_warm_start_copies_the_base_and_adds_new_sources(tmp_path, trained):
 
 def test_adapting_the_shipped_model_to_kolari_beats_starting_from_scratch(kolari_stack, tmp_path):
     """Same seeded batches from the held-out Kolari crop: the shipped encoders start lower and stay lower."""
-    from engine.features import DEFAULT_MODEL
-    from engine.pretrain_data import pretrain_foundation
+    from engine.foundation.features import DEFAULT_MODEL
+    from engine.foundation.pretrain_data import pretrain_foundation
 
     torch.set_num_threads(1)
     mean = {}
@@ -223,7 +223,7 @@ def test_safetensors_whose_header_length_starts_with_0x80_loads(tmp_path):
     """The pickle guard reads the header: a valid file whose length byte happens to be 0x80 is not refused."""
     from safetensors.torch import save_file
 
-    from engine.model.weights import load_state
+    from engine.foundation.model.weights import load_state
 
     path = str(tmp_path / "w.safetensors")
     for pad in range(400):

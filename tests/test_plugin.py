@@ -408,7 +408,7 @@ importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.'
 sys.path.insert(0, sys.argv[1])
 import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.models_panel, mpm_plugin.algorithms.align, mpm_plugin.deps as d
 assert len(mpm_plugin.provider.algorithm_classes()) == 13
-import engine.stack, engine.reader, engine.cli, engine.validate, engine.model.weights
+import engine.data.stack, engine.data.reader, engine.cli, engine.prospectivity.validate, engine.foundation.model.weights
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())
 """
@@ -420,7 +420,7 @@ print(d.report())
 
 def test_opening_the_model_box_imports_no_gis_wheel():
     """The panel opens before mpm_plugin.deps.preload runs: had the model box imported rasterio (through
-    engine.features), QGIS's PROJ would later read the wheel's newer proj.db and abort (desktop CI saw it)."""
+    engine.foundation.features), QGIS's PROJ would later read the wheel's newer proj.db and abort (desktop CI saw it)."""
     code = r"""
 import sys
 sys.path.insert(0, sys.argv[1])

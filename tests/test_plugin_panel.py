@@ -26,8 +26,8 @@ def clean_settings():
 
 
 def write_validation(folder, seed=0, n_pos=13, n_bg=3000):
-    """validation.json as engine.prospectivity.finetune writes it, from engine.validate.curves on seeded scores."""
-    from engine.validate import curves
+    """validation.json as engine.prospectivity.finetune writes it, from engine.prospectivity.validate.curves on seeded scores."""
+    from engine.prospectivity.validate import curves
 
     rng = np.random.default_rng(seed)
     methods = {}
@@ -108,8 +108,8 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
 
 
 def _head_folder(folder, stack_dir, with_png=False):
-    """A real head folder (engine.head on seeded features) with its card and validation report."""
-    from engine.head import HeadConfig, fit_head, save_head
+    """A real head folder (engine.prospectivity.head on seeded features) with its card and validation report."""
+    from engine.prospectivity.head import HeadConfig, fit_head, save_head
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(60, 8)).astype(np.float32)
@@ -286,7 +286,7 @@ def test_threads_setting_reaches_the_engine_embeddings(qgis_processing, monkeypa
 
 
 def test_engine_predict_and_finetune_pass_threads_to_the_embedding(monkeypatch, kolari_stack, tmp_path):
-    import engine.prospectivity as P
+    import engine.prospectivity.workflow as P
 
     seen = []
     real = P.embedding_path
@@ -296,7 +296,7 @@ def test_engine_predict_and_finetune_pass_threads_to_the_embedding(monkeypatch, 
         return real(*a, threads=threads, **kw)
 
     monkeypatch.setattr(P, "embedding_path", spy)
-    from engine.head import HeadConfig
+    from engine.prospectivity.head import HeadConfig
 
     # a head that reads the embeddings (the default reads the bands and, without validation, embeds nothing)
     P.finetune(kolari_stack, str(tmp_path / "head"), validate=False, n_background=500, threads=1,

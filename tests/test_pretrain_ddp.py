@@ -13,7 +13,7 @@ from safetensors.numpy import load_file
 from conftest import ROOT
 from test_model_pretrain import SMALL, tiny_scene
 
-from engine.model.pretrain import pretrain, state_digest
+from engine.foundation.model.pretrain import pretrain, state_digest
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +22,9 @@ WORKER = r"""
 import json, os, sys
 sys.path[:0] = [sys.argv[1], os.path.join(sys.argv[1], "tests")]
 from test_model_pretrain import SMALL, tiny_scene
-from engine.errors import Cancelled
-from engine.model.pretrain import pretrain
-from engine.progress import Feedback
+from engine.core.errors import Cancelled
+from engine.foundation.model.pretrain import pretrain
+from engine.core.progress import Feedback
 out, report, mode = sys.argv[2], sys.argv[3], sys.argv[4]
 rank = int(os.environ["RANK"])
 
@@ -85,7 +85,7 @@ def _torchrun(tmp_path, mode):
 
 
 def test_two_gloo_processes_train_identical_weights_and_rank0_writes(tmp_path):
-    from engine.model.weights import load_model
+    from engine.foundation.model.weights import load_model
 
     out, (r0, r1) = _torchrun(tmp_path, "train")
     assert (r0["rank"], r1["rank"]) == (0, 1) and r0["world_size"] == r1["world_size"] == 2

@@ -9,16 +9,16 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from engine.errors import InputError
-from engine.features import DEFAULT_MODEL
-from engine.reader import Stack
+from engine.core.errors import InputError
+from engine.foundation.features import DEFAULT_MODEL
+from engine.data.reader import Stack
 
 
 # --------------------------------------------------------------------------- features
 def test_windowed_pixel_features_equal_whole_raster_upsampling(tmp_path):
-    from engine.features import EmbeddingReader
-    from engine.grid import Grid
-    from engine.model.infer import grid_to_pixels
+    from engine.foundation.features import EmbeddingReader
+    from engine.core.grid import Grid
+    from engine.foundation.model.infer import grid_to_pixels
 
     rng = np.random.default_rng(1)
     p, gh, gw, d = 4, 23, 31, 5
@@ -61,7 +61,7 @@ def _blobs(n_pos=30, n_bg=3000, d=12, seed=0):
 def test_head_learns_from_few_deposits_and_round_trips(tmp_path):
     from sklearn.metrics import roc_auc_score
 
-    from engine.head import HeadConfig, fit_head, load_head, save_head
+    from engine.prospectivity.head import HeadConfig, fit_head, load_head, save_head
 
     x, y = _blobs(seed=0)
     xt, yt = _blobs(seed=1)
@@ -82,7 +82,7 @@ def test_head_learns_from_few_deposits_and_round_trips(tmp_path):
 
 
 def test_head_refuses_nan_features():
-    from engine.head import fit_head
+    from engine.prospectivity.head import fit_head
 
     x, y = _blobs()
     x[0, 0] = np.nan
@@ -92,7 +92,7 @@ def test_head_refuses_nan_features():
 
 # --------------------------------------------------------------------------- validation figures
 def test_curves_perfect_random_and_inverted():
-    from engine.validate import curves
+    from engine.prospectivity.validate import curves
 
     rng = np.random.default_rng(0)
     bg = rng.random(5000)
@@ -108,7 +108,7 @@ def test_curves_perfect_random_and_inverted():
 
 
 def test_weights_of_evidence_weights_the_enriched_class():
-    from engine.baselines import WeightsOfEvidence
+    from engine.classical.baselines import WeightsOfEvidence
 
     rng = np.random.default_rng(0)
     n = 4000
@@ -125,17 +125,17 @@ def test_weights_of_evidence_weights_the_enriched_class():
 
 # --------------------------------------------------------------------------- samples and folds
 class _FakeStack:
-    """The bits of engine.reader.Stack that samples.py reads."""
+    """The bits of engine.data.reader.Stack that samples.py reads."""
 
     def __init__(self, valid, points, res=100.0):
-        from engine.grid import Grid
+        from engine.core.grid import Grid
 
         self.valid = valid
         self.grid = Grid("EPSG:3067", res, 0, 0, valid.shape[1] * res, valid.shape[0] * res)
         self.manifest = {"deposits": {"points": points}}
 
     def tiles(self, tile):
-        from engine.tiles import iter_tiles
+        from engine.core.tiles import iter_tiles
 
         return iter_tiles(*self.valid.shape, tile)
 
@@ -144,7 +144,7 @@ class _FakeStack:
 
 
 def test_background_respects_validity_and_buffer_and_folds_are_spatial():
-    from engine.samples import build_samples, spatial_folds
+    from engine.prospectivity.samples import build_samples, spatial_folds
 
     valid = np.ones((300, 400), bool)
     valid[:, :50] = False
@@ -169,7 +169,7 @@ def test_background_respects_validity_and_buffer_and_folds_are_spatial():
 
 
 def test_too_few_deposits_says_how_many_are_needed():
-    from engine.samples import build_samples
+    from engine.prospectivity.samples import build_samples
 
     pts = [{"name": "a", "row": 5, "col": 5, "status": "used"}, {"name": "b", "row": 9, "col": 9, "status": "on_nodata"}]
     with pytest.raises(InputError, match=r"only 1 deposit.*at least 5.*b \(on_nodata\)"):
@@ -215,7 +215,7 @@ def test_finetune_validates_against_baselines_on_kolari(trained_head):
 
 def test_predict_maps_probability_uncertainty_and_contributions(kolari_400, trained_head, tmp_path):
     from engine.prospectivity import predict
-    from engine.reader import Stack
+    from engine.data.reader import Stack
 
     head, _ = trained_head
     out = str(tmp_path / "pred")
@@ -245,7 +245,7 @@ def test_predict_maps_probability_uncertainty_and_contributions(kolari_400, trai
 def test_head_refuses_a_stack_with_other_layers(kolari, kolari_400, trained_head, tmp_path):
     from engine.demo import kolari_spec
     from engine.prospectivity import predict
-    from engine.stack import align_stack
+    from engine.data.stack import align_stack
 
     spec = kolari_spec(kolari, res=800.0, geophysics=("IOCG_Mag_grysc_DGRF65_anom_100m",))
     other = str(tmp_path / "other")
@@ -256,8 +256,8 @@ def test_head_refuses_a_stack_with_other_layers(kolari, kolari_400, trained_head
 
 
 def test_cancelled_predict_leaves_nothing(kolari_400, trained_head, tmp_path):
-    from engine.errors import Cancelled
-    from engine.progress import Feedback
+    from engine.core.errors import Cancelled
+    from engine.core.progress import Feedback
     from engine.prospectivity import predict
 
     class CancelLate(Feedback):
@@ -277,7 +277,7 @@ def test_head_reapplies_to_a_new_area_with_the_same_layers(kolari, trained_head,
     from conftest import KOLARI_CROP
     from engine.demo import kolari_spec
     from engine.prospectivity import predict
-    from engine.stack import align_stack
+    from engine.data.stack import align_stack
 
     xmin, ymin, xmax, ymax = KOLARI_CROP
     other = str(tmp_path / "other_area")
@@ -294,7 +294,8 @@ def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_
     import shapely
 
     from conftest import write_vector
-    from engine.features import cache_dir, layers_identity
+    from engine.core.cache import cache_dir
+    from engine.foundation.features import layers_identity
     from engine.prospectivity import finetune
 
     with Stack(kolari_400) as st:

@@ -6,9 +6,9 @@ from affine import Affine
 from scipy import ndimage
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
-from engine.errors import InputError
-from engine.sam.baseline import click_baseline
-from engine.sam.geometry import (FEATURE_TYPES, GEOMETRY_OF, mask_to_centrelines, mask_to_geometry,
+from engine.core.errors import InputError
+from engine.structures.baseline import click_baseline
+from engine.structures.geometry import (FEATURE_TYPES, GEOMETRY_OF, mask_to_centrelines, mask_to_geometry,
                                  mask_to_polygons)
 
 PIX = 100.0
@@ -237,7 +237,7 @@ def test_baseline_with_a_box_floods_only_the_box_and_matches_a_full_flood():
     from scipy import ndimage
     from skimage.segmentation import watershed
 
-    from engine.sam.baseline import _bodies, _box_slices, _clicks, _gray_bands, edge_map
+    from engine.structures.baseline import _bodies, _box_slices, _clicks, _gray_bands, edge_map
 
     img, body, d = zoned_body()
     bands = _gray_bands(img)
@@ -286,7 +286,7 @@ def zoned_body():
 
 
 def test_snap_carries_the_body_past_an_inner_edge_the_watershed_stops_at():
-    from engine.sam.snap import snap_to_edges
+    from engine.structures.snap import snap_to_edges
 
     img, body, d = zoned_body()
     click = [[64.5, 64.5]]
@@ -298,13 +298,13 @@ def test_snap_carries_the_body_past_an_inner_edge_the_watershed_stops_at():
     # an empty model mask gives the plain watershed back
     np.testing.assert_array_equal(snap_to_edges(img, np.zeros_like(body), click, [1]), plain)
     # a cached edge map gives the same answer as one computed afresh
-    from engine.sam.snap import view_edges
+    from engine.structures.snap import view_edges
 
     np.testing.assert_array_equal(snap_to_edges(img, model_mask, click, [1], edges=view_edges(img)), snapped)
 
 
 def test_snap_keeps_to_the_box_and_the_exclude_clicks():
-    from engine.sam.snap import snap_to_edges
+    from engine.structures.snap import snap_to_edges
 
     img, body, d = zoned_body()
     spill = d < 50  # a model mask overshooting the body
@@ -315,7 +315,7 @@ def test_snap_keeps_to_the_box_and_the_exclude_clicks():
 
 
 def test_snap_input_errors_and_which_types_snap():
-    from engine.sam.snap import snap_to_edges, snaps
+    from engine.structures.snap import snap_to_edges, snaps
 
     img, body, _ = zoned_body()
     with pytest.raises(InputError, match="does not match"):

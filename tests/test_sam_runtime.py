@@ -10,11 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from engine.errors import InputError, MissingDependency  # noqa: E402
-from engine.sam import predictor as predictor_mod  # noqa: E402
-from engine.sam.cache import EmbeddingCache, file_parts  # noqa: E402
-from engine.sam.image import from_model_xy, input_size, prepare, stretch_bands, to_model_xy  # noqa: E402
-from engine.sam.predictor import StructurePredictor  # noqa: E402
+from engine.core.errors import InputError, MissingDependency  # noqa: E402
+from engine.structures import predictor as predictor_mod  # noqa: E402
+from engine.structures.cache import EmbeddingCache, file_parts  # noqa: E402
+from engine.structures.image import from_model_xy, input_size, prepare, stretch_bands, to_model_xy  # noqa: E402
+from engine.structures.predictor import StructurePredictor  # noqa: E402
 
 MAG = os.path.join("Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
 WINDOW = ((400, 600), (300, 600))  # 200 rows x 300 cols of magnetics over the Kolari belt
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def geosam_dir(tmp_path_factory):
     """An untrained, seeded GeoSAM saved as a model folder with its ONNX files."""
-    from engine.sam.modeling import build_geosam
-    from engine.sam.onnx_export import export_model_folder
-    from engine.sam.weights import save_geosam
+    from engine.structures.modeling import build_geosam
+    from engine.structures.onnx_export import export_model_folder
+    from engine.structures.weights import save_geosam
 
     torch.manual_seed(0)
     sam = build_geosam()
@@ -56,7 +56,7 @@ def mag_view(kolari):
 
 @pytest.fixture(scope="module")
 def geosam(geosam_dir):
-    from engine.sam.weights import load_geosam
+    from engine.structures.weights import load_geosam
 
     return load_geosam(geosam_dir)
 
@@ -201,7 +201,7 @@ def test_onnx_decoder_matches_torch_on_kolari(geosam_dir, geosam, mag_view):
 def test_onnx_encoder_matches_torch(geosam_dir, geosam, mag_view):
     import onnxruntime as ort
 
-    from engine.sam.onnx_export import read_metadata
+    from engine.structures.onnx_export import read_metadata
 
     img = stretch_bands(mag_view[0])
     x, hw = prepare(img, 256, pad_value=[float(v) for v in geosam.pixel_mean.flatten()])
@@ -337,7 +337,7 @@ def test_cache_memory_lru_bound():
 @pytest.fixture(scope="module")
 def vit_b_checkpoint(tmp_path_factory):
     """An official-architecture vit_b state dict written with torch.save, as the official files are (375 MB)."""
-    from engine.sam.modeling import build_official
+    from engine.structures.modeling import build_official
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("official") / "sam_vit_b_test.pth"

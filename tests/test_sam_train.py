@@ -7,14 +7,14 @@ import os
 import numpy as np
 import pytest
 
-from engine.synthetic import generate_scene
+from engine.data.synthetic import generate_scene
 
 torch = pytest.importorskip("torch")
 
-from engine.errors import Cancelled  # noqa: E402
-from engine.sam import training_data as td  # noqa: E402
-from engine.sam.evaluate import EVAL_SEED0, evaluate, format_table  # noqa: E402
-from engine.sam.modeling import GeoSamConfig  # noqa: E402
+from engine.core.errors import Cancelled  # noqa: E402
+from engine.structures import training_data as td  # noqa: E402
+from engine.structures.evaluate import EVAL_SEED0, evaluate, format_table  # noqa: E402
+from engine.structures.modeling import GeoSamConfig  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = os.path.join(ROOT, "models", "mpm-geosam-v1")
@@ -120,7 +120,7 @@ class _Cancel:
 
 
 def test_centreline_f1_forgives_a_parallel_offset_iou_does_not():
-    from engine.sam.evaluate import centreline_f1, iou
+    from engine.structures.evaluate import centreline_f1, iou
 
     truth = np.zeros((64, 64), bool)
     truth[30:32, 8:56] = True  # a 2 px wide mapped fault
@@ -137,8 +137,8 @@ def test_centreline_f1_forgives_a_parallel_offset_iou_does_not():
 
 @pytest.mark.slow
 def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
-    from engine.sam.train import train_geosam
-    from engine.sam.weights import load_geosam, read_card
+    from engine.structures.train import train_geosam
+    from engine.structures.weights import load_geosam, read_card
 
     out = str(tmp_path / "geosam")
     # SAM's focal loss here (bce_warmup=0): from p = 0.5 everywhere it falls steeply once training works
@@ -170,7 +170,7 @@ def test_tiny_training_lowers_the_loss_and_writes_a_loadable_folder(tmp_path):
 
 
 def test_cancel_leaves_nothing(tmp_path):
-    from engine.sam.train import train_geosam
+    from engine.structures.train import train_geosam
 
     out = tmp_path / "geosam"
     with pytest.raises(Cancelled):
@@ -189,8 +189,8 @@ def test_cli_has_sam_train():
 @pytest.mark.skipif(not os.path.isfile(os.path.join(SHIPPED, "model_card.json")), reason="no shipped GeoSAM yet")
 @pytest.mark.slow
 def test_shipped_model_loads_verifies_and_beats_the_baseline():
-    from engine.model.weights import sha256_file
-    from engine.sam.weights import load_geosam
+    from engine.foundation.model.weights import sha256_file
+    from engine.structures.weights import load_geosam
 
     model = load_geosam(SHIPPED)  # checks the card's sha256 before parsing
     card = model.card
@@ -211,8 +211,8 @@ def test_shipped_model_loads_verifies_and_beats_the_baseline():
 def test_shipped_model_snapped_to_edges_traces_real_kolari_intrusions(kolari):
     """Why the tool snaps bodies by default: on the held-out Kolari block the model finds the 1:1M plutons but
     draws them too small, the watershed alone stops short; seeded with the model's mask it beats both."""
-    from engine.sam.evaluate import MODES, held_out_samples
-    from engine.sam.weights import load_geosam
+    from engine.structures.evaluate import MODES, held_out_samples
+    from engine.structures.weights import load_geosam
 
     samples = [s for s in held_out_samples(eval_seeds=[], kolari=kolari)["kolari"] if s.feature_type == "intrusion"]
     assert len(samples) >= 3 * len(MODES)

@@ -5,7 +5,7 @@ import os
 import pytest
 from conftest import KOLARI_CROP
 
-from engine.features import DEFAULT_MODEL
+from engine.foundation.features import DEFAULT_MODEL
 
 pytestmark = pytest.mark.slow
 
@@ -13,8 +13,8 @@ SHIPPED = DEFAULT_MODEL
 
 
 def test_shipped_card_verifies_and_onnx_files_are_used_as_shipped():
-    from engine.model.backend import select_backend
-    from engine.model.weights import read_card, verify_weights
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.weights import read_card, verify_weights
 
     card = read_card(SHIPPED)
     assert verify_weights(card).endswith("weights.safetensors")
@@ -29,10 +29,10 @@ def test_shipped_card_verifies_and_onnx_files_are_used_as_shipped():
 
 def test_frozen_embeddings_separate_intrusions_from_host_better_than_untrained():
     torch = pytest.importorskip("torch")
-    from engine.model.backend import select_backend
-    from engine.model.config import ModelConfig
-    from engine.model.evaluate import intrusion_probe
-    from engine.model.fusion import FoundationModel
+    from engine.foundation.model.backend import select_backend
+    from engine.foundation.model.config import ModelConfig
+    from engine.foundation.model.evaluate import intrusion_probe
+    from engine.foundation.model.fusion import FoundationModel
 
     shipped = intrusion_probe(select_backend(SHIPPED, "onnx-cpu"))  # 16 unseen scenes, 4-fold by scene groups
     torch.manual_seed(0)
@@ -47,10 +47,10 @@ def test_reconstructs_held_out_kolari_better_than_mean_fill_and_interpolation(ko
     geophysics 1.001 vs IDW 1.060 / mean-fill 1.492, geochemistry 0.079 vs 0.097 / 0.500, geology
     0.028 vs 0.016 / 0.072 (IDW still wins on the piecewise-constant geology layers)."""
     from engine.demo import kolari_spec
-    from engine.model.evaluate import reconstruction_scores, sample_windows
-    from engine.model.weights import load_model
-    from engine.reader import Stack
-    from engine.stack import align_stack
+    from engine.foundation.model.evaluate import reconstruction_scores, sample_windows
+    from engine.foundation.model.weights import load_model
+    from engine.data.reader import Stack
+    from engine.data.stack import align_stack
 
     model = load_model(SHIPPED)
     align_stack(kolari_spec(kolari, res=100.0, bounds=KOLARI_CROP), str(tmp_path / "heldout"))

@@ -220,7 +220,7 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
         assert f["snapped"] == int(feature_type == "intrusion")
         assert f.geometry().isGeosValid() and canvas.layer.extent().contains(f.geometry().boundingBox())
         del f, layer
-    from engine.sam.extract import FIELDS, LAYER_OF_KIND
+    from engine.structures.extract import FIELDS, LAYER_OF_KIND
     from mpm_plugin.structure_tool import LAYER_OF_KIND as TOOL_LAYERS
     from mpm_plugin.structure_tool import structure_fields
 
@@ -230,7 +230,7 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
 def test_a_geopackage_from_before_the_snapped_field_gains_it_and_keeps_its_features(qgis_app, tmp_path):
     import shapely
 
-    from engine.sam.extract import FIELDS, write_features
+    from engine.structures.extract import FIELDS, write_features
     from mpm_plugin.structure_tool import open_structure_layer
 
     path = tmp_path / "old.gpkg"
@@ -382,7 +382,7 @@ def test_structure_styles_load(qgis_app, tmp_path):
 def _points(path):
     import shapely
 
-    from engine.vectors import pyogrio
+    from engine.data.vectors import pyogrio
 
     xy = [(386000, 7487500), (388000, 7490000), (397000, 7481000), (396000, 7480000)]
     pyogrio.raw.write(str(path), geometry=shapely.to_wkb(shapely.points(np.array(xy, float))),

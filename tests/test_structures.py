@@ -1,4 +1,4 @@
-"""SAM structure extraction on the real Kolari magnetics, no QGIS: map views (engine.sam.extract.read_view),
+"""SAM structure extraction on the real Kolari magnetics, no QGIS: map views (engine.structures.extract.read_view),
 the extractor's embedding cache and nodata handling, the batch writer (extract_from_points) and its CLI.
 
 `sam_model` is the shipped models/mpm-geosam-v1 when it is installed, else an untrained seeded GeoSAM,
@@ -17,13 +17,13 @@ import shapely
 
 torch = pytest.importorskip("torch")
 
-from engine.errors import Cancelled, InputError, OutputError  # noqa: E402
-from engine.sam.cache import EmbeddingCache  # noqa: E402
-from engine.sam.extract import (FIELDS, LAYER_OF_KIND, StructureExtractor, extract_from_points,  # noqa: E402
+from engine.core.errors import Cancelled, InputError, OutputError  # noqa: E402
+from engine.structures.cache import EmbeddingCache  # noqa: E402
+from engine.structures.extract import (FIELDS, LAYER_OF_KIND, StructureExtractor, extract_from_points,  # noqa: E402
                                 read_view)
-from engine.sam.predictor import DEFAULT_SAM_MODEL  # noqa: E402
-from engine.sam.weights import CARD_NAME  # noqa: E402
-from engine.vectors import pyogrio, read_vector  # noqa: E402
+from engine.structures.predictor import DEFAULT_SAM_MODEL  # noqa: E402
+from engine.structures.weights import CARD_NAME  # noqa: E402
+from engine.data.vectors import pyogrio, read_vector  # noqa: E402
 
 from conftest import ROOT, write_raster  # noqa: E402
 
@@ -31,7 +31,7 @@ MAG = os.path.join("Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
 FAULTS = os.path.join("Geological_Data", "IOCG_CLB_Structures_1M.shp")
 INSIDE = (370000.0, 7485000.0, 390000.0, 7505000.0)  # 20 x 20 km, all valid magnetics
 WEST_EDGE = (345975.0, 7500000.0, 362000.0, 7516000.0)  # crosses the survey's western nodata edge
-HELD_OUT = (380000.0, 7458025.0, 414025.0, 7499075.0)  # engine.sam.training_data.KOLARI_HELD_OUT: never trained on
+HELD_OUT = (380000.0, 7458025.0, 414025.0, 7499075.0)  # engine.structures.training_data.KOLARI_HELD_OUT: never trained on
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -314,11 +314,11 @@ def test_extract_from_points_output_is_atomic_and_never_overwritten_unasked(mag,
     assert set(layers_of(out)) == set(r["layers"])
 
 
-# ------------------------------------------------------------------ the CLI (engine/sam/cli.py)
+# ------------------------------------------------------------------ the CLI (engine/structures/cli.py)
 def _cli(argv):
     import argparse
 
-    from engine.sam import cli
+    from engine.structures import cli
 
     parser = argparse.ArgumentParser(prog="engine")
     cli.add_parser(parser.add_subparsers(dest="command", required=True))
@@ -326,8 +326,8 @@ def _cli(argv):
 
 
 def test_cli_parses_and_runs(mag, sam_model, tmp_path, capsys):
-    from engine.sam import cli
-    from engine.sam.geometry import FEATURE_TYPES
+    from engine.structures import cli
+    from engine.structures.geometry import FEATURE_TYPES
 
     prompts = _prompts(tmp_path / "prompts.gpkg")
     out = tmp_path / "s.gpkg"
@@ -353,7 +353,7 @@ def test_python_m_engine_structures(mag, sam_model, tmp_path):
 
     choices = next(a for a in engine_cli.build_parser()._actions if a.dest == "command").choices
     if "structures" not in choices:
-        pytest.skip("engine/cli.py does not hook in engine.sam.cli yet (add_parser in build_parser, run in main)")
+        pytest.skip("engine/cli.py does not hook in engine.structures.cli yet (add_parser in build_parser, run in main)")
     prompts = _prompts(tmp_path / "prompts.gpkg")
     out = tmp_path / "s.gpkg"
     cmd = [sys.executable, "-m", "engine", "structures", mag, "--prompts", prompts, "--out", str(out),
@@ -404,7 +404,7 @@ def test_snapping_an_intrusion_keeps_the_model_mask_core_and_stays_in_valid_data
     assert (ndimage.binary_erosion(own.mask) & ~snapped.mask).sum() == 0
     assert not np.array_equal(snapped.mask, own.mask)
     # the edge map is computed once per view, not per click
-    import engine.sam.snap as snap_mod
+    import engine.structures.snap as snap_mod
 
     calls = []
     real = snap_mod.view_edges

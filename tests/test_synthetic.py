@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine.scene import Scene
-from engine.synthetic import (
+from engine.data.scene import Scene
+from engine.data.synthetic import (
     GEOCHEMISTRY_LAYERS,
     GEOPHYSICS_LAYERS,
     REMOTE_SENSING_LAYERS,

@@ -11,10 +11,10 @@ from rasterio.transform import from_origin
 from scipy import ndimage
 
 from conftest import write_raster
-from engine.errors import Cancelled, InputError, OutputError
-from engine.progress import Feedback
-from engine.targets import FIELDS, make_targets, threshold_for_capture
-from engine.vectors import pyogrio
+from engine.core.errors import Cancelled, InputError, OutputError
+from engine.core.progress import Feedback
+from engine.prospectivity.targets import FIELDS, make_targets, threshold_for_capture
+from engine.data.vectors import pyogrio
 
 RES, H, W = 100.0, 200, 200
 X0, Y0 = 400000.0, 7520000.0
@@ -96,7 +96,7 @@ def test_blobs_areas_stats_ranking_and_gpkg(prob, tmp_path):
 
 def test_strips_give_the_same_answer(prob, tmp_path, monkeypatch):
     """Statistics accumulated over many strips (7 rows each here) equal one pass over the map."""
-    import engine.targets as targets
+    import engine.prospectivity.targets as targets
 
     path, p = prob
     whole = make_targets(path, tmp_path / "a.gpkg", threshold=0.5, deposits=[_centre(50, 50)])

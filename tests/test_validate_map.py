@@ -1,4 +1,4 @@
-"""mpm:validate / engine.validate.validate_map: any prospectivity map judged against known deposits."""
+"""mpm:validate / engine.prospectivity.validate.validate_map: any prospectivity map judged against known deposits."""
 
 import json
 import os
@@ -10,9 +10,9 @@ import shapely
 from sklearn.metrics import roc_auc_score
 
 from conftest import write_raster, write_vector
-from engine.errors import InputError
-from engine.validate import validate_map
-from engine.vectors import read_vector
+from engine.core.errors import InputError
+from engine.prospectivity.validate import validate_map
+from engine.data.vectors import read_vector
 
 MAG = ("Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
 DEPOSITS = ("Deposits_Occurrences", "IOCG_Deps_Prosp_Occs.shp")

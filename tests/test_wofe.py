@@ -9,8 +9,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from engine import wofe
-from engine.errors import InputError
+from engine.classical import wofe
+from engine.core.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "cloncurry_iocg")
@@ -304,7 +304,7 @@ def test_cli_weights_and_response_on_cloncurry(cloncurry, tmp_path):
 def test_baseline_picks_direction_and_threshold_on_training_rows():
     """The validation baseline: deposits sit at low values of band 0 (distance-like) and high values
     of band 1; band 2 is noise and adds nothing; NaN adds nothing."""
-    from engine.baselines import WeightsOfEvidence
+    from engine.classical.baselines import WeightsOfEvidence
 
     rng = np.random.default_rng(1)
     n = 3000
@@ -324,7 +324,7 @@ def test_baseline_picks_direction_and_threshold_on_training_rows():
     xn = x.copy()
     xn[:, 0] = np.nan
     assert np.all(np.isfinite(model.predict(xn)))
-    # the weights are the engine's: the same counts through engine.wofe give the same W+ / W-
+    # the weights are the engine's: the same counts through engine.classical.wofe give the same W+ / W-
     inside = x[:, 0] <= t0
     w = wofe.weights_from_counts([inside.sum()], [y[inside].sum()], n, y.sum())
     assert (w["WPLUS"][0], w["WMINUS"][0]) == pytest.approx((wp0, wm0))

@@ -32,7 +32,7 @@ def dialog(plugin, tmp_path):
 
 
 def test_calculate_weights_shows_the_table_and_contrast_plot(dialog, cloncurry, tmp_path):  # noqa: F811
-    from engine import wofe
+    from engine.classical import wofe
 
     raster = os.path.join(cloncurry, "weights_inputs", "Dist2Breccia.tif")
     evidence, deposits = _layers(raster, DEPOSITS)
@@ -68,7 +68,7 @@ def test_calculate_weights_shows_the_table_and_contrast_plot(dialog, cloncurry, 
 
 
 def test_contrast_plot_falls_back_to_text_without_pyqtgraph(plugin, cloncurry, monkeypatch, tmp_path):  # noqa: F811
-    from engine import wofe
+    from engine.classical import wofe
     from mpm_plugin import plots
     from mpm_plugin.wofe_panel import WofeDialog
 

@@ -32,7 +32,7 @@ def test_toolbox_run_loads_table_and_generalised_raster(plugin, cloncurry, tmp_p
 
 
 def test_response_pairs_tables_by_name_and_loads_its_rasters(plugin, cloncurry, tmp_path):  # noqa: F811
-    from engine import wofe
+    from engine.classical import wofe
 
     rasters = [os.path.join(cloncurry, "response_inputs", f"{n}.tif") for n in ("StratNo", "Dist2Breccia")]
     tables = [wofe.calculate_weights(r, DEPOSITS).write_csv(str(tmp_path / os.path.basename(r)[:-4]) + ".csv")

@@ -52,8 +52,8 @@ class AlignStackAlgorithm(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputRasterLayer("VALID", tr("Validity mask")))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.layers import LayerSpec
-        from engine.stack import StackSpec, align_stack
+        from ..engine.data.layers import LayerSpec
+        from ..engine.data.stack import StackSpec, align_stack
 
         layers = []
         field = self.parameterAsString(parameters, "LITHOLOGY_FIELD", context) or None

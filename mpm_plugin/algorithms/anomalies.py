@@ -39,8 +39,8 @@ class AnomaliesAlgorithm(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputFile("TOP_TABLE", tr("Top anomalies (CSV)")))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.anomaly import geochem_anomalies
-        from engine.features import DEFAULT_MODEL
+        from ..engine.anomalies.reconstruction import geochem_anomalies
+        from ..engine.foundation.features import DEFAULT_MODEL
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         out = self.output_folder(parameters, "OUTPUT", context)

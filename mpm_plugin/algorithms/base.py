@@ -105,7 +105,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from engine.errors import Cancelled, MPMError
+        from ..engine.core.errors import Cancelled, MPMError
 
         missing = deps.missing(deps.REQUIRED)
         if missing:
@@ -121,7 +121,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         except MPMError as exc:
             raise QgsProcessingException(str(exc)) from exc
         except Exception as exc:  # a full disk met outside an atomic output (cache, checkpoint): a message
-            from engine.atomic import as_write_error
+            from ..engine.core.atomic import as_write_error
 
             error = as_write_error(exc)
             if error is None:

@@ -25,8 +25,8 @@ class EmbedAlgorithm(EngineAlgorithm):
         self.add(QgsProcessingParameterRasterDestination("OUTPUT", tr("Embedding")), "A GeoTIFF (.tif).")
 
     def run_engine(self, parameters, context, feedback):
-        from engine.embed import embed_stack
-        from engine.features import DEFAULT_MODEL
+        from ..engine.foundation.embed import embed_stack
+        from ..engine.foundation.features import DEFAULT_MODEL
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         out = self.output_file(parameters, "OUTPUT", context, ".tif")

@@ -80,7 +80,7 @@ class FinetuneAlgorithm(EngineAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(key, tr(label)))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.prospectivity import finetune
+        from ..engine.prospectivity import finetune
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         out = self.output_folder(parameters, "OUTPUT", context)

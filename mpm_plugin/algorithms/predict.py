@@ -40,7 +40,7 @@ class PredictAlgorithm(EngineAlgorithm):
             self.addOutput(QgsProcessingOutputRasterLayer(key, tr(label)))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.prospectivity import predict
+        from ..engine.prospectivity import predict
 
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
         head = self.input_folder(parameters, "HEAD", context, "head_card.json", "a head folder")

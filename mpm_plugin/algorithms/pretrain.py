@@ -103,7 +103,7 @@ class PretrainAlgorithm(EngineAlgorithm):
         self.addOutput(QgsProcessingOutputFile("LOSSES", tr("Loss curves (PNG)")))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.pretrain_data import pretrain_foundation
+        from ..engine.foundation.pretrain_data import pretrain_foundation
 
         folders = stack_folders(self.parameterAsFileList(parameters, "STACKS", context))
         out = self.output_folder(parameters, "OUTPUT", context, keep_if="checkpoint.pt")
@@ -115,7 +115,7 @@ class PretrainAlgorithm(EngineAlgorithm):
             if init_model:
                 feedback.pushWarning(tr("Encoder tokens: ignored, the model to start from keeps its own architecture"))
             else:
-                from engine.model.config import ModelConfig
+                from ..engine.foundation.model.config import ModelConfig
 
                 config = ModelConfig(token_mode=token_mode)
         summary = pretrain_foundation(

@@ -70,7 +70,7 @@ class StructuresAlgorithm(EngineAlgorithm):
         return super().checkParameterValues(parameters, context)
 
     def run_engine(self, parameters, context, feedback):
-        from engine.sam.extract import extract_from_points
+        from ..engine.structures.extract import extract_from_points
 
         raster = self.parameterAsRasterLayer(parameters, "INPUT", context)
         if raster is None:

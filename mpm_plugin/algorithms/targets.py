@@ -39,7 +39,7 @@ class TargetsAlgorithm(EngineAlgorithm):
                  "A GeoPackage (.gpkg).")
 
     def run_engine(self, parameters, context, feedback):
-        from engine.targets import targets_from_prediction
+        from ..engine.prospectivity.targets import targets_from_prediction
 
         pred = self.input_folder(parameters, "PREDICTION", context, "prospectivity.tif", "a prediction folder")
         stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")

@@ -1,4 +1,4 @@
-"""mpm:validate: engine.validate.validate_map (any prospectivity map against known deposits) as a Processing algorithm."""
+"""mpm:validate: engine.prospectivity.validate.validate_map (any prospectivity map against known deposits) as a Processing algorithm."""
 
 from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputNumber,
                        QgsProcessingParameterBand, QgsProcessingParameterBoolean,
@@ -38,7 +38,7 @@ class ValidateAlgorithm(EngineAlgorithm):
     def run_engine(self, parameters, context, feedback):
         import os
 
-        from engine.validate import validate_map
+        from ..engine.prospectivity.validate import validate_map
 
         layer = self.parameterAsRasterLayer(parameters, "MAP", context)
         if layer is None:

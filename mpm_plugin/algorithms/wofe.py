@@ -1,4 +1,4 @@
-"""Weights of evidence, logistic regression and fuzzy overlay (engine.wofe, engine.logistic, engine.fuzzy) as
+"""Weights of evidence, logistic regression and fuzzy overlay (engine.classical.wofe, engine.classical.logistic, engine.classical.fuzzy) as
 Processing algorithms: the classical methods a geologist checks the head against, in the Toolbox and the modeler.
 
 mpm:wofeweights writes one evidence layer's weights table (GA's CSV) and its generalised raster;
@@ -95,7 +95,7 @@ class WofeAlgorithm(EngineAlgorithm):
 
     def evidence_pairs(self, parameters, context, feedback):
         """[(raster path, WeightsTable)] from EVIDENCE and TABLES (see pair_by_name); the pairing is logged."""
-        from engine.wofe import read_weights_csv
+        from ..engine.classical.wofe import read_weights_csv
 
         layers = self.parameterAsLayerList(parameters, "EVIDENCE", context)
         tables = [t for t in self.parameterAsFileList(parameters, "TABLES", context) if t]
@@ -168,7 +168,7 @@ class WofeWeightsAlgorithm(WofeAlgorithm):
     def run_engine(self, parameters, context, feedback):
         import numpy as np
 
-        from engine.wofe import calculate_weights, write_generalised
+        from ..engine.classical.wofe import calculate_weights, write_generalised
 
         layer, raster = self.raster_source(parameters, "INPUT", context, feedback)
         deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
@@ -249,7 +249,7 @@ class WofeResponseAlgorithm(WofeAlgorithm):
         self.addOutput(QgsProcessingOutputString("WARNINGS", tr("Warnings")))
 
     def run_engine(self, parameters, context, feedback):
-        from engine.wofe import RESPONSE_FILES, calculate_response
+        from ..engine.classical.wofe import RESPONSE_FILES, calculate_response
 
         evidence = self.evidence_pairs(parameters, context, feedback)
         deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
@@ -303,7 +303,7 @@ class LogisticAlgorithm(WofeAlgorithm):
     def run_engine(self, parameters, context, feedback):
         import numpy as np
 
-        from engine.logistic import LR_FILES, logistic_regression
+        from ..engine.classical.logistic import LR_FILES, logistic_regression
 
         evidence = self.evidence_pairs(parameters, context, feedback)
         deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
@@ -369,7 +369,7 @@ class FuzzyAlgorithm(WofeAlgorithm):
         return rows
 
     def run_engine(self, parameters, context, feedback):
-        from engine.fuzzy import fuzzy_overlay
+        from ..engine.classical.fuzzy import fuzzy_overlay
 
         layers = self.parameterAsLayerList(parameters, "LAYERS", context)
         if not layers:

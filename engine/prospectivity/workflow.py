@@ -1,0 +1,426 @@
+"""Fine-tune a head on the user's deposits, validate it, and map prospectivity over a stack.
+
+The chain: frozen fused embeddings (engine.foundation.features, cached) -> positive-unlabelled samples
+(engine.prospectivity.samples) -> spatial block cross-validation against random forest and weights of
+evidence (engine.prospectivity.validate) -> the final head on all deposits (engine.prospectivity.head) -> windowed maps:
+probability, uncertainty (ensemble spread) and per-source contribution.
+
+Contribution of a source = probability with every source - probability with that source left
+out of the fusion (the encoders were pretrained to cope with a missing source). Positive: the
+source raises the prospectivity here; it is an ablation, so contributions need not sum to p.
+"""
+
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+
+import numpy as np
+import rasterio
+
+from ..core.atomic import atomic_path, check_free_space, check_output_path
+from ..core.errors import InputError
+from .evidence import lookup
+from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
+from ..core.progress import Steps
+from ..data.reader import Stack
+from ..data.stack import bounded_block_cache
+
+
+def stack_signature(stack):
+    """What a head depends on: each band's source, layer type and kind, in order."""
+    return [[b["source"], b["layer_type"], b["kind"]] for b in stack.bands]
+
+
+ABLATION = {"bands": ("head_with_embeddings", "both"), "both": ("head_bands_only", "bands"),
+            "emb": ("head_bands_only", "bands")}  # the other head the validation runs beside the default
+
+
+def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000, buffer_m=2000.0, validate=True,
+             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None,
+             max_cells=None, deposits=None, compare_embeddings=False):
+    """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
+
+    Validation is spatial block CV scored on every valid cell out-of-fold (engine.prospectivity.assess), for the
+    head, random forest and weights of evidence; with compare_embeddings (always for a head that reads
+    them) also the same head with / without the foundation embeddings, so the report says whether they
+    add skill here. Off by default because the default head does not read them (bench/SKILL.md) and
+    embedding a stack is most of a cold fine-tune's time.
+    threads: CPU threads of the encoders while embedding (None: the library's default).
+    deposits: a point layer of another deposit type to train on instead of the stack's own deposits
+    (the stack and its cached embedding are reused: no re-alignment, no re-embedding)."""
+    from .assess import MAX_CELLS, cell_folds, cell_table, cross_validate_cells, training_rows
+    from ..classical.baselines import RandomForestBaseline, WeightsOfEvidence
+    from .head import HeadConfig, HeadMethod, fit_evidence_head, save_head
+    from .samples import deposit_pixels
+    from .validate import plot_report
+
+    steps = Steps(feedback)
+    check_output_path(out_dir, overwrite, "head folder", inputs=(stack_dir, model or DEFAULT_MODEL))
+    cfg = head_config or HeadConfig(seed=seed)
+    card_path, sha, model_name = model_identity(model)
+    with Stack(stack_dir) as st:
+        report_dep = None
+        if deposits:
+            from ..data.labels import deposit_report
+
+            report_dep = deposit_report(deposits, st.grid, os.path.join(stack_dir, st.manifest["files"]["valid"]))
+        deposit_pixels(st, report=report_dep)  # enough deposits on valid cells, or a clear error before any work
+        dep_points = (report_dep or st.manifest["deposits"])["points"]
+        unused = [f"{p['name']} ({p['status']})" for p in dep_points if p["status"] != "used"]
+        if unused:
+            steps.info(f"Deposits not used (outside the area or on nodata): {', '.join(unused)}")
+        ablation = validate and (compare_embeddings or cfg.inputs != "bands")
+        need_emb = ablation or cfg.inputs != "bands"
+        emb = None
+        if need_emb:
+            emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.4),
+                                 threads=threads)
+            steps.report(0.4, "embedding ready")
+        with EmbeddingReader(emb, st.grid) if emb else contextlib.nullcontext() as er:
+            table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
+        if table.emb is not None:  # cells whose patch has no embedding cannot be scored by every method
+            ok = np.isfinite(table.emb).all(1)
+            bad = int((~ok & (table.label == 1)).sum())
+            if bad:
+                steps.info(f"{bad} deposit cell(s) lie where the embedding has no data; left out")
+            table = table.take(np.flatnonzero(ok))
+        n_pos = int(table.label.sum())
+        steps.info(f"{n_pos} deposit cells; {len(table.label):,} valid cells scored"
+                   + (f" (a uniform sample of {table.n_valid:,})" if table.sampled else ""))
+        buffer_px = int(round(buffer_m / st.grid.res))
+        names = {(p["row"], p["col"]): p["name"] for p in dep_points if p["status"] == "used"}
+        report, meta = None, {}
+        if validate:
+            fold, k = cell_folds(table, max(1, int(round(block_m / st.grid.res))), folds, seed)
+            n_bands = table.bands.shape[1]
+            other_key, other_inputs = ABLATION[cfg.inputs]
+            which = "both" if table.emb is not None else "bands"
+            methods = {"head": (which, lambda sd, cat: HeadMethod(cfg, cat, n_bands))}
+            if ablation:
+                methods[other_key] = (which, lambda sd, cat: HeadMethod(dataclasses.replace(cfg, inputs=other_inputs),
+                                                                         cat, n_bands))
+            methods["random_forest"] = ("bands", lambda sd, cat: RandomForestBaseline(sd))
+            methods["weights_of_evidence"] = ("bands", lambda sd, cat: WeightsOfEvidence(cat))
+            report, oof = cross_validate_cells(table, fold, k, methods, n_background=n_background,
+                                               buffer_px=buffer_px, seed=seed, feedback=steps.child_feedback(0.4, 0.9))
+            pos = np.flatnonzero(table.label == 1)
+            for m, r in report.items():
+                r["deposit_scores"] = {names.get((int(table.rows[i]), int(table.cols[i])), str(i)): float(oof[m][i])
+                                       for i in pos}
+            meta = {"folds": k, "block_m": block_m, "deposits": n_pos, "cells": len(table.label),
+                    "valid_cells": table.n_valid, "scored": ("every valid cell" if not table.sampled else
+                                                             f"a uniform sample of {len(table.label)} valid cells"),
+                    "background_per_fold": n_background, "buffer_m": buffer_m, "seed": seed,
+                    "head_inputs": cfg.inputs,
+                    "title": f"{os.path.basename(os.path.abspath(stack_dir))}: spatial {k}-fold CV, "
+                             f"{n_pos} deposits, blocks {block_m / 1000:g} km, all cells scored"}
+            meta["embeddings"] = embeddings_verdict(report, cfg.inputs) if ablation else NOT_COMPARED
+            steps.info(meta["embeddings"]["text"])
+        tr = training_rows(table, np.ones(len(table.label), bool), n_background, buffer_px, np.random.default_rng(seed))
+        y = table.label[tr].astype(int)
+        head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
+                                 table.categorical)
+        steps.report(0.95, "head trained on all deposits")
+        card = {"encoder": {"name": model_name, "sha256": sha},
+                "stack_signature": stack_signature(st),
+                "class_tables": {str(j): b["classes"] for j, b in enumerate(st.bands) if b.get("classes")},
+                "sources": st.sources,
+                "stack": os.path.abspath(stack_dir),
+                "deposits_file": os.path.abspath(deposits) if deposits else (st.manifest["deposits"] or {}).get("path"),
+                "deposits": [names.get((int(r), int(c)), "") for r, c in zip(table.rows[tr][y == 1], table.cols[tr][y == 1])],
+                "background": int((y == 0).sum()), "buffer_m": buffer_m, "inputs": cfg.inputs,
+                "cv": None if report is None else {m: {k_: r[k_] for k_ in ("roc_auc", "pr_auc", "positive_rate",
+                                                                          "success_rate_auc", "captured_at_10pct_area",
+                                                                          "fold_roc_auc", "fold_roc_auc_mean",
+                                                                          "pa_intersection")}
+                                                   for m, r in report.items()},
+                "embeddings": meta.get("embeddings")}
+    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder", checked=True) as tmp:
+        save_head(head, tmp, card)
+        if report is not None:
+            with open(os.path.join(tmp, "validation.json"), "w") as f:
+                json.dump({"meta": meta, "methods": report}, f, indent=1)
+            plot_report(report, os.path.join(tmp, "validation.png"), title=meta["title"])
+    steps.report(1.0, f"Head written to {out_dir}")
+    return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"]),
+            "embeddings": card["embeddings"]}
+
+
+NOT_COMPARED = {"compared": False,
+                "text": "The head reads the evidence layers, not the foundation model's embeddings (on the skill "
+                        "benchmark, bench/SKILL.md, they added no skill); they were not compared on this stack: "
+                        "fine-tune with --compare-embeddings to measure them here."}
+
+
+def embeddings_verdict(report, inputs):
+    """Did the foundation model's embeddings add skill on this stack (all-cell CV)? A dict with the
+    figures and one sentence, or None when the report has no such pair of heads."""
+    with_key, without_key = (("head", "head_bands_only") if inputs != "bands" else ("head_with_embeddings", "head"))
+    if with_key not in report or without_key not in report:
+        return None
+    w, wo = report[with_key], report[without_key]
+    v = {"roc_with": w["roc_auc"], "roc_without": wo["roc_auc"], "top10_with": w["captured_at_10pct_area"],
+         "top10_without": wo["captured_at_10pct_area"]}
+    v["adds_skill"] = bool(v["roc_with"] - v["roc_without"] > 0.005 and v["top10_with"] >= v["top10_without"])
+    v["compared"] = True
+    v["text"] = (f"The foundation model's embeddings add {'skill' if v['adds_skill'] else 'no skill'} on this stack: "
+                 f"ROC-AUC {v['roc_with']:.3f} with the embeddings vs {v['roc_without']:.3f} on the bands alone; "
+                 f"the top 10 % of the area captures {v['top10_with']:.0%} vs {v['top10_without']:.0%} of the deposits.")
+    return v
+
+
+def class_remap(card, st):
+    """{band: (codes here, codes the head knows)} for categorical bands whose classes are numbered
+    differently here (another lithology file, another area): classes are matched by name, and a class
+    the head never saw becomes missing (weight 0) instead of silently borrowing another rock's weight."""
+    out = {}
+    for j, b in enumerate(st.bands):
+        known, here = card.get("class_tables", {}).get(str(j)), b.get("classes")
+        if not known or not here or known == here:
+            continue
+        code_of = {name: float(code) for code, name in known.items()}
+        pairs = sorted((float(c), code_of.get(name, np.nan)) for c, name in here.items())
+        out[j] = (np.array([a for a, _ in pairs]), np.array([k for _, k in pairs]))
+    return out
+
+
+def _check_head_fits(card, st, sha):
+    """sha: the foundation model's, or None for a head that does not read embeddings."""
+    if sha is not None and card["encoder"]["sha256"] != sha:
+        raise InputError(f"this head was trained on encoder '{card['encoder']['name']}' "
+                         f"(sha256 {card['encoder']['sha256'][:12]}), not on the model given (sha256 {sha[:12]})",
+                         fix="pass the foundation model the head was fine-tuned with (--model)")
+    want, have = card["stack_signature"], stack_signature(st)
+    if want != have:
+        fmt = lambda sig: ", ".join(f"{s}/{t}" for s, t, _ in sig)  # noqa: E731
+        raise InputError(f"the stack's layers ({fmt(have)}) differ from those the head was trained on ({fmt(want)})",
+                         fix="align the new area with the same source layers, in the same order, as the training stack")
+
+
+def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
+            feedback=None, scheduler=None, workers=2, threads=None):
+    """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir.
+
+    scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
+    processes; "tcp://host:port" = a running Dask cluster (or a distributed.Client). On a cluster
+    the workers compute the embeddings' tiles and apply the head tile by tile; this process
+    alone writes the rasters, by window (engine.core.distributed).
+    """
+    from .head import load_head
+
+    check_output_path(out_dir, overwrite, "prediction folder", inputs=(stack_dir, head_dir, model or DEFAULT_MODEL))
+    head, card = load_head(head_dir)
+    card_path, sha, _ = model_identity(model)
+    with Stack(stack_dir) as st:
+        _check_head_fits(card, st, sha if head.reads_embedding else None)
+        head.class_remap = class_remap(card, st)
+    args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
+    if scheduler is not None:
+        from ..core.distributed import cluster_client, is_client
+
+        if not is_client(scheduler):  # one cluster for every embedding and the head: workers keep their sessions
+            with cluster_client(scheduler, workers) as client:
+                return _predict(*args, client, workers)
+    return _predict(*args, scheduler, workers)
+
+
+def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads,
+             scheduler, workers):
+    steps = Steps(feedback)
+    with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
+        sources = st.sources if contributions and len(st.sources) > 1 else []
+        check_free_space(out_dir, st.grid.width * st.grid.height * 4 * (2 + len(sources)), "the prediction rasters")
+        # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
+        # an embedding-only head needs one embedding per left-out source.
+        ablate = [] if head.reads_bands else sources
+        n_emb = int(head.reads_embedding) + len(ablate)
+        paths = {}
+        if head.reads_embedding:
+            paths[None] = embedding_path(stack_dir, card_path, backend=backend,
+                                         feedback=steps.child_feedback(0, 0.5 / n_emb), threads=threads,
+                                         scheduler=scheduler, workers=workers)
+        for i, s in enumerate(ablate):
+            paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
+                                      feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb),
+                                      threads=threads, scheduler=scheduler, workers=workers)
+        g = st.grid
+        prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs, transform=g.transform,
+                    nodata=np.nan, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
+        readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
+        tiles = list(st.tiles(tile))
+        try:
+            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder", checked=True) as tmp:
+                outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
+                        "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof)}
+                if sources:
+                    outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
+                                                          count=len(sources), **prof)
+                try:
+                    if scheduler is None:
+                        stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
+                    else:
+                        stats = _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler,
+                                                           workers, steps.sub(0.5, 1.0))
+                    outs["prospectivity"].set_band_description(1, "prospectivity probability")
+                    outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
+                    for i, s in enumerate(sources):
+                        outs["contributions"].set_band_description(i + 1, s)
+                finally:
+                    for ds in outs.values():
+                        ds.close()
+                summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
+                           "files": {k: f"{k}.tif" for k in outs}}
+                with open(os.path.join(tmp, "predict.json"), "w") as f:
+                    json.dump(summary, f, indent=1)
+        finally:
+            for r in readers.values():
+                r.close()
+    steps.info(f"Prospectivity written to {out_dir}")
+    summary["out_dir"] = os.path.abspath(out_dir)
+    return summary
+
+
+def predict_tile(st, head, readers, sources, w):
+    """(p, u, c) of pixel window w: probability and uncertainty (h, w), contributions (len(sources), h, w) or None.
+
+    readers: EmbeddingReader per left-out source (None = all sources); NaN outside the valid mask.
+    """
+    valid = st.read_valid(w)
+    if head.reads_bands:
+        return _evidence_tile(st, head, readers.get(None), sources, w, valid)
+    members = _member_maps(head, readers[None], w)
+    p, u = members.mean(0), members.std(0)
+    h, ww = p.shape
+    p[~valid], u[~valid] = np.nan, np.nan
+    c = np.empty((len(sources), h, ww), np.float32) if sources else None
+    for i, s in enumerate(sources):
+        ps = _member_maps(head, readers[s], w).mean(0)
+        c[i] = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
+        c[i][~valid] = np.nan
+    return p, u, c
+
+
+def _evidence_tile(st, head, reader, sources, w, valid):
+    """predict_tile for a head on the bands: the valid pixels' features, the members, and per source
+    the probability with that source's bands blanked (read as missing: mean value, class weight 0)."""
+    bands = st.read(w)
+    c_, h, ww = bands.shape
+    idx = np.flatnonzero(valid.ravel())
+    b = bands.reshape(c_, -1)[:, idx].T
+    for j, (here, known) in head.class_remap.items():
+        b[:, j] = lookup(b[:, j], here, known, missing=np.nan)
+    e = None
+    if head.reads_embedding:
+        f = reader.pixel_features(w)
+        e = f.reshape(f.shape[0], -1)[:, idx].T
+
+    def probs(bb):
+        return head.member_probs_from(bb, e)
+
+    def to_map(v):
+        out = np.full(h * ww, np.nan, np.float32)
+        out[idx] = v
+        return out.reshape(h, ww)
+
+    m = probs(b) if len(idx) else np.zeros((len(head.members), 0), np.float32)
+    p, u = to_map(head.weighted_mean(m)), to_map(m.std(0))
+    c = np.empty((len(sources), h, ww), np.float32) if sources else None
+    for i, s in enumerate(sources):
+        cols = [j for j, band in enumerate(st.bands) if band["source"] == s]
+        bb = b.copy()
+        bb[:, cols] = np.nan
+        c[i] = p - to_map(head.weighted_mean(probs(bb)) if len(idx) else np.zeros(0, np.float32))
+    return p, u, c
+
+
+def _linear_members(head):
+    """(weights (D, M), bias (M,)) of a head whose members are all linear, on raw features (the
+    head's standardisation folded in); None for MLP members."""
+    if any("W2" in m for m in head.members):
+        return None
+    mean, std = head.mean.astype(np.float64), head.std.astype(np.float64)
+    w = np.stack([m["W1"][:, 0].astype(np.float64) for m in head.members], 1)  # (D, M)
+    b = np.array([float(m["b1"][0]) for m in head.members])
+    return (w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32)
+
+
+def _member_maps(head, reader, w):
+    """(M, h, w) probability of every member over pixel window w; NaN where there are no features.
+
+    Linear members are applied at patch resolution before upsampling (EmbeddingReader.
+    pixel_projection: M maps upsampled instead of D); others on the upsampled features."""
+    lin = _linear_members(head)  # a few hundred numbers: cheaper to fold per tile than to cache
+    if lin is None:
+        f = reader.pixel_features(w)
+        d, h, ww = f.shape
+        return head.member_probs(f.reshape(d, -1).T).reshape(-1, h, ww)
+    logit = reader.pixel_projection(w, *lin)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))).astype(np.float32)
+
+
+def _write_prediction(outs, w, result):
+    p, u, c = result
+    outs["prospectivity"].write(p, 1, window=w)
+    outs["uncertainty"].write(u, 1, window=w)
+    if c is not None:
+        outs["contributions"].write(c, window=w)
+
+
+class _Stats:
+    """Valid pixels, mean and max probability, summed in tile order whatever order the tiles finish in."""
+
+    def __init__(self, n):
+        self.parts = [(0, 0.0, 0.0)] * n
+
+    def add(self, k, p):
+        ok = np.isfinite(p)
+        self.parts[k] = (int(ok.sum()), float(p[ok].sum()), float(p[ok].max()) if ok.any() else 0.0)
+
+    def summary(self):
+        n_valid, psum, pmax = 0, 0.0, 0.0
+        for n, s, m in self.parts:
+            n_valid, psum, pmax = n_valid + n, psum + s, max(pmax, m)
+        return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax}
+
+
+def _predict_tiles(st, head, readers, sources, outs, tiles, steps):
+    stats = _Stats(len(tiles))
+    for k, t in enumerate(tiles):
+        result = predict_tile(st, head, readers, sources, t.core)
+        _write_prediction(outs, t.core, result)
+        stats.add(k, result[0])
+        steps.report((k + 1) / len(tiles))
+    return stats.summary()
+
+
+def _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler, workers, steps):
+    """The tiles on Dask workers (the head's few weights travel with each task); this process writes."""
+    import contextlib
+
+    from ..core.distributed import describe, map_tiles
+
+    steps.info(f"Applying the head to {len(tiles)} tiles on {describe(scheduler, workers)}")
+    order = {id(t): k for k, t in enumerate(tiles)}
+    stats = _Stats(len(tiles))
+    task = functools.partial(_predict_tile_task, os.path.abspath(stack_dir),
+                             {k: os.path.abspath(p) for k, p in paths.items()}, head, list(sources))
+    fb = steps.child_feedback(0.0, 1.0)
+    with contextlib.closing(map_tiles(task, tiles, scheduler, workers, feedback=fb)) as results:
+        for t, result in results:
+            _write_prediction(outs, t.core, result)
+            stats.add(order[id(t)], result[0])
+    return stats.summary()
+
+
+def _predict_tile_task(stack_dir, paths, head, sources, t):
+    """On a Dask worker: predict_tile of tile t; the stack and the embeddings stay open per worker thread."""
+    from ..core.distributed import worker_cached
+    from ..data.reader import cached_stack
+
+    st = cached_stack(stack_dir)
+    readers = {k: worker_cached(("embedding", p), functools.partial(EmbeddingReader, p, st.grid), files=(p,))
+               for k, p in paths.items()}
+    return predict_tile(st, head, readers, sources, t.core)
