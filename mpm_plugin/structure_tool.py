@@ -104,7 +104,9 @@ class StructureMapTool(QgsMapTool):
         self.history = []           # prompt states, newest last: (include, exclude, box) in raster CRS
         self.prediction = None
         self.geometry = None        # shapely, raster CRS
-        self._view_extent = None
+        self._view_extent = None    # the view current in the extractor (its key)
+        self._task = None           # the background encode in flight (view_encoder.ViewEncodeTask)
+        self._off = False           # deactivated: a task ending later draws nothing
         self._press = None
         self.preview = QgsRubberBand(canvas, QgsWkbTypes.LineGeometry)
         self.preview.setColor(QColor(255, 0, 200, 220))
@@ -144,7 +146,7 @@ class StructureMapTool(QgsMapTool):
         inc = inc + ((include.x(), include.y()),) if include is not None else inc
         exc = exc + ((exclude.x(), exclude.y()),) if exclude is not None else exc
         self.history.append((inc, exc, box if box is not None else b))
-        if not self.update_prediction():
+        if self.update_prediction() is False:  # None: it waits for the view's encode (_encoded decodes it)
             self.history.pop()
             self.update_prediction(report=False)  # the previous mask again (its view is cached: decoder only)
 
@@ -159,12 +161,19 @@ class StructureMapTool(QgsMapTool):
 
     # ---- prediction ----
 
-    def _ensure_view(self):
+    @property
+    def encoding(self):
+        """True while a view is being encoded in the background (clicks wait for it)."""
+        return self._task is not None
+
+    def _make_extractor(self):
         from engine.sam.extract import StructureExtractor
 
-        if self.extractor is None:
-            self.extractor = StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
-                                                threads=self.threads, cache_dir=self.cache_dir or None)
+        return StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
+                                  threads=self.threads, cache_dir=self.cache_dir or None)
+
+    def _view_key(self):
+        """The view the current prompts need: the canvas extent, grown to hold prompts panned away from."""
         ext = self.raster_extent()
         x0, y0, x1, y1 = ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum()
         inc, exc, box = self.state
@@ -175,30 +184,79 @@ class StructureMapTool(QgsMapTool):
             x0, x1, y0, y1 = min(x0, *xs), max(x1, *xs), min(y0, *ys), max(y1, *ys)
             pad = 0.05 * max(x1 - x0, y1 - y0)
             x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-        key = (round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3))
-        if key != self._view_extent:
-            self.extractor.set_view(key)
-            self._view_extent = key
+        return round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3)
+
+    def _encode(self, key):
+        """Have `key` encoded in the background: start a task, or supersede the running one (the next
+        starts when it ends, so two encoders never share the CPU)."""
+        task = self._task
+        if task is not None:
+            if task.extent != key:
+                task.supersede()
+            else:
+                task.stale = False  # panned back to the view in flight: its result is wanted again
+            return
+        from .view_encoder import ViewEncodeTask
+
+        self._task = ViewEncodeTask(key, self.extractor, self._make_extractor, self._encoded).start()
+
+    def _encoded(self, task):
+        """A background encode ended (main thread): make its view current and decode the waiting prompts."""
+        if task is not self._task:
+            return
+        self._task = None
+        if self.extractor is None and task.extractor is not None:
+            self.extractor = task.extractor  # the model loaded in the worker is kept even for a stale view
+        if self._off:  # the tool was switched off meanwhile: nothing to draw
+            return
+        if task.error is not None and not task.stale:
+            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self.changed.emit(tr("The view could not be encoded: {0}").format(task.error))
+            self.failed.emit(task.error)
+            return
+        if task.ok and not task.stale:  # (a stale task's error or view is nobody's: the current prompts go on)
+            self.extractor.use_view(task.view, task.embedding)
+            self._view_extent = task.extent
+        elif not task.stale:  # cancelled from QGIS's task list: the prompts stay, the next click tries again
+            self.changed.emit(tr("Encoding the view was cancelled; click to try again"))
+            return
+        if self.update_prediction() is False and self.history:
+            self.history.pop()  # a waiting prompt the engine refused is dropped, as push drops one
+            self.update_prediction(report=False)
+
+    def _extent_changed(self):
+        """Panned or zoomed while a view encodes: the encode follows the new view (the stale one is cancelled)."""
+        if self._task is not None and self.history:
+            self.update_prediction(report=False)
 
     def update_prediction(self, report=True):
-        """Run the decoder on the current prompts and redraw; False when the engine refused them."""
+        """Run the decoder on the current prompts and redraw. True when drawn, False when the engine
+        refused the prompts, None when they wait for the view being encoded in the background."""
         inc, exc, box = self.state
         self._draw_prompts()
         self.prediction, self.geometry = None, None
         if not inc and box is None:
-            self.preview.reset(QgsWkbTypes.LineGeometry)
+            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
             self.changed.emit(tr("Left click: include, right click: exclude, drag: box; Z undo, C clear, S save"))
             return True
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        key = self._view_key()
+        if self.extractor is None or key != self._view_extent:
+            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self._encode(key)
+            self.changed.emit(tr("Encoding the view for SAM; the preview follows when it is ready "
+                                 "({0} include / {1} exclude points)").format(len(inc), len(exc)))
+            return None
+        if self._task is not None:
+            self._task.supersede()  # back on the current view: the encode of another one is not needed
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self._ensure_view()
             from engine.sam.snap import snaps
 
             self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
             self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS
             self.prediction, self.geometry = None, None
-            self.preview.reset(QgsWkbTypes.LineGeometry)
+            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
             if report:
                 self.failed.emit(str(exc))
             return False
@@ -247,7 +305,9 @@ class StructureMapTool(QgsMapTool):
     def save(self):
         """Write the previewed feature; returns the layer written to, or None when there is nothing to save."""
         if self.geometry is None or self.prediction is None:
-            self.changed.emit(tr("Nothing to save yet: click on a structure first"))
+            self.changed.emit(tr("Nothing to save yet: wait for the preview, the view is still being encoded")
+                              if self._task is not None and self.history else
+                              tr("Nothing to save yet: click on a structure first"))
             return None
         from engine.sam.geometry import GEOMETRY_OF
 
@@ -319,7 +379,19 @@ class StructureMapTool(QgsMapTool):
             return
         event.accept()
 
+    def activate(self):
+        self._off = False
+        self.canvas.extentsChanged.connect(self._extent_changed)
+        super().activate()
+
     def deactivate(self):
+        self._off = True
+        try:
+            self.canvas.extentsChanged.disconnect(self._extent_changed)
+        except TypeError:  # not connected (deactivated before it was activated)
+            pass
+        if self._task is not None:
+            self._task.supersede()  # nobody waits for that view any more
         self.preview.reset(QgsWkbTypes.LineGeometry)
         self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         for m in self.markers:
