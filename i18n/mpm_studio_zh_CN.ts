@@ -908,93 +908,93 @@
         <translation>嵌入的缓存位置（MPM_CACHE_DIR）；留空：{0}。这些文件可随时删除。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="28"/>
         <source>fault</source>
         <translation>断层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="28"/>
         <source>lineament</source>
         <translation>线性构造</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="28"/>
         <source>contact</source>
         <translation>接触界线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="25"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="28"/>
         <source>intrusion</source>
         <translation>侵入体</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="26"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="29"/>
         <source>alteration</source>
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="240"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="243"/>
         <location filename="../mpm_plugin/structures_panel.py" line="75"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="74"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="77"/>
         <source>Could not create the structures GeoPackage '{0}': {1}</source>
         <translation>无法创建构造 GeoPackage“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="78"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="81"/>
         <source>Could not open layer {0} of '{1}'</source>
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="221"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="224"/>
         <source>Encoding the view was cancelled; click to try again</source>
         <translation>视图编码已取消；请再次点击以重试</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="308"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="311"/>
         <source>Nothing to save yet: wait for the preview, the view is still being encoded</source>
         <translation>还没有可保存的要素：视图仍在编码中，请等待预览</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="310"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="313"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="340"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="343"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="214"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="217"/>
         <source>The view could not be encoded: {0}</source>
         <translation>无法编码该视图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="246"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="249"/>
         <source>Encoding the view for SAM; the preview follows when it is ready ({0} include / {1} exclude points)</source>
         <translation>正在为 SAM 编码视图；完成后即显示预览（{0} 个包含点 / {1} 个排除点）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="267"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="270"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="270"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="273"/>
         <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
         <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="334"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="337"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="61"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="64"/>
         <source>Could not add the fields {0} to '{1}'</source>
         <translation>无法向“{1}”添加字段 {0}</translation>
     </message>

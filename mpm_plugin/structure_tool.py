@@ -2,10 +2,13 @@
 
 Left click = include point, right click = exclude point, drag = box; Z undo, C clear, S save.
 Prompts are kept in map coordinates, so after a pan or zoom the new view is encoded once and the
-same prompts run again. The embedding of a view is computed once (and cached by the engine), the
-decoder once per prompt change; every change redraws the preview (the feature as it would be
-saved). Saved features go to a GeoPackage: layer 'structure_lines' (faults, lineaments, contacts)
-or 'structure_polygons' (intrusions, alteration), in the raster's CRS, with the type as attribute.
+same prompts run again. The embedding of a view is computed once (and cached by the engine) in a
+background task (view_encoder.py), so the canvas never freezes on a large SAM: clicks made meanwhile
+wait in the history and decode when the view is ready; a pan while it runs supersedes it. The
+decoder runs once per prompt change (milliseconds, on the UI thread); every change redraws the
+preview (the feature as it would be saved). Saved features go to a GeoPackage: layer
+'structure_lines' (faults, lineaments, contacts) or 'structure_polygons' (intrusions, alteration), in
+the raster's CRS, with the type as attribute.
 """
 
 import datetime
@@ -116,7 +119,7 @@ class StructureMapTool(QgsMapTool):
         self.box_band.setColor(QColor(0, 160, 255, 200))
         self.box_band.setFillColor(QColor(0, 160, 255, 30))
         self.markers = []
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     # ---- coordinates ----
 
@@ -210,7 +213,7 @@ class StructureMapTool(QgsMapTool):
         if self._off:  # the tool was switched off meanwhile: nothing to draw
             return
         if task.error is not None and not task.stale:
-            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self.preview.reset(QgsWkbTypes.LineGeometry)
             self.changed.emit(tr("The view could not be encoded: {0}").format(task.error))
             self.failed.emit(task.error)
             return
@@ -236,12 +239,12 @@ class StructureMapTool(QgsMapTool):
         self._draw_prompts()
         self.prediction, self.geometry = None, None
         if not inc and box is None:
-            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self.preview.reset(QgsWkbTypes.LineGeometry)
             self.changed.emit(tr("Left click: include, right click: exclude, drag: box; Z undo, C clear, S save"))
             return True
         key = self._view_key()
         if self.extractor is None or key != self._view_extent:
-            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self.preview.reset(QgsWkbTypes.LineGeometry)
             self._encode(key)
             self.changed.emit(tr("Encoding the view for SAM; the preview follows when it is ready "
                                  "({0} include / {1} exclude points)").format(len(inc), len(exc)))
@@ -256,7 +259,7 @@ class StructureMapTool(QgsMapTool):
             self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS
             self.prediction, self.geometry = None, None
-            self.preview.reset(QgsWkbTypes.GeometryType.LineGeometry)
+            self.preview.reset(QgsWkbTypes.LineGeometry)
             if report:
                 self.failed.emit(str(exc))
             return False
@@ -347,7 +350,7 @@ class StructureMapTool(QgsMapTool):
         self._press = (event.pos(), event.button())
 
     def canvasMoveEvent(self, event):  # noqa: N802
-        if self._press and self._press[1] == Qt.LeftButton:
+        if self._press and self._press[1] == Qt.MouseButton.LeftButton:
             start = self._press[0]
             if (event.pos() - start).manhattanLength() > DRAG_PX:
                 a, b = self.toMapCoordinates(start), self.toMapCoordinates(event.pos())
@@ -358,21 +361,21 @@ class StructureMapTool(QgsMapTool):
             return
         start, button = self._press
         self._press = None
-        if button == Qt.LeftButton and (event.pos() - start).manhattanLength() > DRAG_PX:
+        if button == Qt.MouseButton.LeftButton and (event.pos() - start).manhattanLength() > DRAG_PX:
             a, b = self._raster_point(start), self._raster_point(event.pos())
             self.push(box=(min(a.x(), b.x()), min(a.y(), b.y()), max(a.x(), b.x()), max(a.y(), b.y())))
-        elif button == Qt.LeftButton:
+        elif button == Qt.MouseButton.LeftButton:
             self.push(include=self._raster_point(event.pos()))
-        elif button == Qt.RightButton:
+        elif button == Qt.MouseButton.RightButton:
             self.push(exclude=self._raster_point(event.pos()))
 
     def keyPressEvent(self, event):  # noqa: N802
         key = event.key()
-        if key == Qt.Key_Z:
+        if key == Qt.Key.Key_Z:
             self.undo()
-        elif key in (Qt.Key_C, Qt.Key_Escape):
+        elif key in (Qt.Key.Key_C, Qt.Key.Key_Escape):
             self.clear()
-        elif key == Qt.Key_S:
+        elif key == Qt.Key.Key_S:
             self.save()
         else:
             event.ignore()

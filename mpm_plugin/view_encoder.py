@@ -21,7 +21,7 @@ class ViewEncodeTask(QgsTask):
     then `ok`, `view`, `embedding`, `error`, `stale` (superseded or dropped by the tool) say how."""
 
     def __init__(self, extent, extractor, make_extractor, done):
-        super().__init__(tr("Encoding the map view for SAM"), QgsTask.Flag.CanCancel)
+        super().__init__(tr("Encoding the map view for SAM"), QgsTask.CanCancel)
         self.extent = extent
         self.extractor = extractor
         self.make_extractor = make_extractor
