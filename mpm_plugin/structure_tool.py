@@ -384,15 +384,22 @@ class StructureMapTool(QgsMapTool):
 
     def activate(self):
         self._off = False
-        self.canvas.extentsChanged.connect(self._extent_changed)
+        self._follow_extent(False)
+        self._follow_extent(True)
         super().activate()
+
+    def _follow_extent(self, on):
+        if on:
+            self.canvas.extentsChanged.connect(self._extent_changed)
+            return
+        try:
+            self.canvas.extentsChanged.disconnect(self._extent_changed)
+        except TypeError:  # was not connected
+            pass
 
     def deactivate(self):
         self._off = True
-        try:
-            self.canvas.extentsChanged.disconnect(self._extent_changed)
-        except TypeError:  # not connected (deactivated before it was activated)
-            pass
+        self._follow_extent(False)
         if self._task is not None:
             self._task.supersede()  # nobody waits for that view any more
         self.preview.reset(QgsWkbTypes.LineGeometry)

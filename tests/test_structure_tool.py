@@ -223,6 +223,39 @@ def test_the_view_is_encoded_off_the_main_thread_and_the_preview_follows(canvas,
     assert not tool.encoding and tool.prediction is not None and tool.extractor.predictor.encoder_calls == 1
 
 
+def test_the_canvas_stays_responsive_while_a_slow_encoder_runs(canvas, sam_model, tmp_path, monkeypatch):
+    from engine.sam.predictor import StructurePredictor
+
+    real = StructurePredictor._encode
+
+    def slow(self, x):  # an official ViT-H takes seconds to minutes per view on a CPU
+        time.sleep(1.5)
+        return real(self, x)
+
+    monkeypatch.setattr(StructurePredictor, "_encode", slow)
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    tool.cache_dir = str(tmp_path / "cache")
+    t0 = time.monotonic()
+    click(canvas, tool, *centre(canvas.layer, 0.3, 0.5), wait=False)
+    first, second = time.monotonic() - t0, None
+    assert first < 0.5  # the click returned at once (the model loads and the view encodes in the task)
+    gaps, last = [], time.monotonic()
+    while tool.encoding and time.monotonic() - t0 < 60:
+        QgsApplication.processEvents()
+        now = time.monotonic()
+        gaps.append(now - last)
+        last = now
+        if len(gaps) == 20:  # meanwhile the map takes another click at once
+            t1 = time.monotonic()
+            click(canvas, tool, *centre(canvas.layer, 0.7, 0.5), button=Qt.RightButton, wait=False)
+            second = time.monotonic() - t1
+        time.sleep(0.01)
+    settle(tool)
+    assert time.monotonic() - t0 >= 1.5 and tool.extractor.predictor.encoder_calls == 1
+    assert second is not None and second < 0.5 and max(gaps) < 0.5, (second, max(gaps))
+    assert tool.errors == [] and tool.prediction is not None and len(tool.state[0]) == len(tool.state[1]) == 1
+
+
 def test_panning_away_supersedes_a_stale_encode(canvas, sam_model, tmp_path):
     tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
     click(canvas, tool, *centre(canvas.layer, 0.5, 0.5))  # loads the model, encodes the whole view
