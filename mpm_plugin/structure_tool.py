@@ -223,9 +223,10 @@ class StructureMapTool(QgsMapTool):
         elif not task.stale:  # cancelled from QGIS's task list: the prompts stay, the next click tries again
             self.changed.emit(tr("Encoding the view was cancelled; click to try again"))
             return
-        if self.update_prediction() is False and self.history:
-            self.history.pop()  # a waiting prompt the engine refused is dropped, as push drops one
-            self.update_prediction(report=False)
+        ok = self.update_prediction()
+        while ok is False and self.history:  # waiting prompts the engine refused are dropped, as push drops one
+            self.history.pop()
+            ok = self.update_prediction(report=False)
 
     def _extent_changed(self):
         """Panned or zoomed while a view encodes: the encode follows the new view (the stale one is cancelled)."""

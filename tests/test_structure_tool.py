@@ -284,6 +284,18 @@ def test_panning_away_supersedes_a_stale_encode(canvas, sam_model, tmp_path):
     canvas.unsetMapTool(pan)
 
 
+def test_a_waiting_click_off_the_raster_is_dropped_when_the_view_is_ready(canvas, sam_model, tmp_path):
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    e = canvas.layer.extent()
+    click(canvas, tool, *centre(canvas.layer, 0.4, 0.5), wait=False)
+    first = tool.state
+    click(canvas, tool, e.xMinimum() - 500, e.center().y(), wait=False)  # beside the raster, while it encodes
+    assert tool.encoding and len(tool.history) == 2 and tool.errors == []
+    settle(tool)
+    assert len(tool.errors) == 1 and "outside the view" in tool.errors[0]
+    assert tool.history == [first] and tool.prediction is not None and len(tool.markers) == 1
+
+
 def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, tmp_path):
     out = tmp_path / "structures.gpkg"
     tool = make_tool(canvas, out, sam_model)
