@@ -4,8 +4,9 @@ member (PyQt6 knows only Qt.AlignmentFlag.AlignLeft, not Qt.AlignLeft; PyQt5 5.1
 Each Qt class a module imports from qgis.PyQt is an enum owner; `Owner.Member` is flagged when PyQt
 says Member is a value of one of Owner's enum types. Not flagged: QVariant (QGIS's Qt6 builds put
 QVariant.String etc. back, PyQt6 has no QVariant.Type to scope them with) and QGIS's own enums
-(QGIS keeps their unscoped names working on Qt6; several scoped forms, e.g. QgsWkbTypes.GeometryType,
-were renamed after 3.22, so the unscoped name is the one that works on every version).
+(QGIS's generated Python additions define the unscoped names on Qt6 builds, e.g.
+QgsVectorFileWriter.NoError = QgsVectorFileWriter.WriterError.NoError, and QgsWkbTypes.LineGeometry
+for the enum that moved to Qgis.GeometryType.Line after 3.22).
 """
 
 import ast
