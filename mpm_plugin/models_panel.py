@@ -74,11 +74,11 @@ class ModelBox(QGroupBox):
         self.dock = dock
         self._shown_model = None  # the model whose card is shown
         form = QFormLayout(self)
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         row = QHBoxLayout()
         self.combo = QComboBox()
         self.combo.setObjectName("mpm_model")
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(14)  # long folder names must not widen the panel
         self.combo.setToolTip(tr("The pretrained encoders the chain uses. A head only works with the model it was "
                                  "fine-tuned on."))

@@ -174,7 +174,7 @@ class PlotsWidget(QWidget):
         self.export_button.clicked.connect(self.export_current)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
-        bottom.addWidget(self.export_button, 0, Qt.AlignRight)
+        bottom.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignRight)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.tabs)
@@ -243,7 +243,7 @@ class PlotsWidget(QWidget):
             mean = running_mean(losses, max(1, len(losses) // 50))
             ok = np.isfinite(mean) & (mean > 0)
             pen = pg.mkPen(SOURCE_COLOURS.get(source, "#555"), width=2,
-                           style=Qt.SolidLine if stage == 1 else Qt.DashLine)
+                           style=Qt.PenStyle.SolidLine if stage == 1 else Qt.PenStyle.DashLine)
             plot.plot(steps[ok], mean[ok], pen=pen, name=tr("{0} (stage {1})").format(source, stage))
         plot.setTitle(title or tr("Pretraining loss (running mean)"))
         item.setLabel("bottom", tr("step"))
@@ -271,7 +271,7 @@ class PlotsWidget(QWidget):
 
     @staticmethod
     def _chance_pen():
-        return pg.mkPen("#000", width=1, style=Qt.DotLine)
+        return pg.mkPen("#000", width=1, style=Qt.PenStyle.DotLine)
 
     def _draw_captured(self, key, methods, scale, label, chance, axes, title):
         """Deposits captured against area flagged (the success rate, in %) or the same points as ROC (0-1):

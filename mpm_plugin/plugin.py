@@ -43,7 +43,7 @@ class MPMStudioPlugin:
         self.action.setToolTip(tr("Show the MPM Studio panel"))
         self.dock = MPMDock(self.iface)
         self.dock.setObjectName("mpmStudioDock")
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.action.toggled.connect(self.dock.setVisible)
         self.dock.visibilityChanged.connect(self.action.setChecked)

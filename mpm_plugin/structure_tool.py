@@ -2,10 +2,13 @@
 
 Left click = include point, right click = exclude point, drag = box; Z undo, C clear, S save.
 Prompts are kept in map coordinates, so after a pan or zoom the new view is encoded once and the
-same prompts run again. The embedding of a view is computed once (and cached by the engine), the
-decoder once per prompt change; every change redraws the preview (the feature as it would be
-saved). Saved features go to a GeoPackage: layer 'structure_lines' (faults, lineaments, contacts)
-or 'structure_polygons' (intrusions, alteration), in the raster's CRS, with the type as attribute.
+same prompts run again. The embedding of a view is computed once (and cached by the engine) in a
+background task (view_encoder.py), so the canvas never freezes on a large SAM: clicks made meanwhile
+wait in the history and decode when the view is ready; a pan while it runs supersedes it. The
+decoder runs once per prompt change (milliseconds, on the UI thread); every change redraws the
+preview (the feature as it would be saved). Saved features go to a GeoPackage: layer
+'structure_lines' (faults, lineaments, contacts) or 'structure_polygons' (intrusions, alteration), in
+the raster's CRS, with the type as attribute.
 """
 
 import datetime
@@ -104,7 +107,9 @@ class StructureMapTool(QgsMapTool):
         self.history = []           # prompt states, newest last: (include, exclude, box) in raster CRS
         self.prediction = None
         self.geometry = None        # shapely, raster CRS
-        self._view_extent = None
+        self._view_extent = None    # the view current in the extractor (its key)
+        self._task = None           # the background encode in flight (view_encoder.ViewEncodeTask)
+        self._off = False           # deactivated: a task ending later draws nothing
         self._press = None
         self.preview = QgsRubberBand(canvas, QgsWkbTypes.LineGeometry)
         self.preview.setColor(QColor(255, 0, 200, 220))
@@ -114,7 +119,7 @@ class StructureMapTool(QgsMapTool):
         self.box_band.setColor(QColor(0, 160, 255, 200))
         self.box_band.setFillColor(QColor(0, 160, 255, 30))
         self.markers = []
-        self.setCursor(Qt.CrossCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor)
 
     # ---- coordinates ----
 
@@ -144,7 +149,7 @@ class StructureMapTool(QgsMapTool):
         inc = inc + ((include.x(), include.y()),) if include is not None else inc
         exc = exc + ((exclude.x(), exclude.y()),) if exclude is not None else exc
         self.history.append((inc, exc, box if box is not None else b))
-        if not self.update_prediction():
+        if self.update_prediction() is False:  # None: it waits for the view's encode (_encoded decodes it)
             self.history.pop()
             self.update_prediction(report=False)  # the previous mask again (its view is cached: decoder only)
 
@@ -159,12 +164,19 @@ class StructureMapTool(QgsMapTool):
 
     # ---- prediction ----
 
-    def _ensure_view(self):
+    @property
+    def encoding(self):
+        """True while a view is being encoded in the background (clicks wait for it)."""
+        return self._task is not None
+
+    def _make_extractor(self):
         from .engine.structures.extract import StructureExtractor
 
-        if self.extractor is None:
-            self.extractor = StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
-                                                threads=self.threads, cache_dir=self.cache_dir or None)
+        return StructureExtractor(self.layer.source(), self.bands, model=self.model, backend=self.backend,
+                                  threads=self.threads, cache_dir=self.cache_dir or None)
+
+    def _view_key(self):
+        """The view the current prompts need: the canvas extent, grown to hold prompts panned away from."""
         ext = self.raster_extent()
         x0, y0, x1, y1 = ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum()
         inc, exc, box = self.state
@@ -175,13 +187,55 @@ class StructureMapTool(QgsMapTool):
             x0, x1, y0, y1 = min(x0, *xs), max(x1, *xs), min(y0, *ys), max(y1, *ys)
             pad = 0.05 * max(x1 - x0, y1 - y0)
             x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-        key = (round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3))
-        if key != self._view_extent:
-            self.extractor.set_view(key)
-            self._view_extent = key
+        return round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3)
+
+    def _encode(self, key):
+        """Have `key` encoded in the background: start a task, or supersede the running one (the next
+        starts when it ends, so two encoders never share the CPU)."""
+        task = self._task
+        if task is not None:
+            if task.extent != key:
+                task.supersede()
+            else:
+                task.stale = False  # panned back to the view in flight: its result is wanted again
+            return
+        from .view_encoder import ViewEncodeTask
+
+        self._task = ViewEncodeTask(key, self.extractor, self._make_extractor, self._encoded).start()
+
+    def _encoded(self, task):
+        """A background encode ended (main thread): make its view current and decode the waiting prompts."""
+        if task is not self._task:
+            return
+        self._task = None
+        if self.extractor is None and task.extractor is not None:
+            self.extractor = task.extractor  # the model loaded in the worker is kept even for a stale view
+        if self._off:  # the tool was switched off meanwhile: nothing to draw
+            return
+        if task.error is not None and not task.stale:
+            self.preview.reset(QgsWkbTypes.LineGeometry)
+            self.changed.emit(tr("The view could not be encoded: {0}").format(task.error))
+            self.failed.emit(task.error)
+            return
+        if task.ok and not task.stale:  # (a stale task's error or view is nobody's: the current prompts go on)
+            self.extractor.use_view(task.view, task.embedding)
+            self._view_extent = task.extent
+        elif not task.stale:  # cancelled from QGIS's task list: the prompts stay, the next click tries again
+            self.changed.emit(tr("Encoding the view was cancelled; click to try again"))
+            return
+        ok = self.update_prediction()
+        while ok is False and self.history:  # waiting prompts the engine refused are dropped, as push drops one
+            self.history.pop()
+            ok = self.update_prediction(report=False)
+
+    def _extent_changed(self):
+        """Panned or zoomed while a view encodes: the encode follows the new view (the stale one is cancelled)."""
+        if self._task is not None and self.history:
+            self.update_prediction(report=False)
 
     def update_prediction(self, report=True):
-        """Run the decoder on the current prompts and redraw; False when the engine refused them."""
+        """Run the decoder on the current prompts and redraw. True when drawn, False when the engine
+        refused the prompts, None when they wait for the view being encoded in the background."""
         inc, exc, box = self.state
         self._draw_prompts()
         self.prediction, self.geometry = None, None
@@ -189,9 +243,17 @@ class StructureMapTool(QgsMapTool):
             self.preview.reset(QgsWkbTypes.LineGeometry)
             self.changed.emit(tr("Left click: include, right click: exclude, drag: box; Z undo, C clear, S save"))
             return True
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        key = self._view_key()
+        if self.extractor is None or key != self._view_extent:
+            self.preview.reset(QgsWkbTypes.LineGeometry)
+            self._encode(key)
+            self.changed.emit(tr("Encoding the view for SAM; the preview follows when it is ready "
+                                 "({0} include / {1} exclude points)").format(len(inc), len(exc)))
+            return None
+        if self._task is not None:
+            self._task.supersede()  # back on the current view: the encode of another one is not needed
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self._ensure_view()
             from .engine.structures.snap import snaps
 
             self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
@@ -247,7 +309,9 @@ class StructureMapTool(QgsMapTool):
     def save(self):
         """Write the previewed feature; returns the layer written to, or None when there is nothing to save."""
         if self.geometry is None or self.prediction is None:
-            self.changed.emit(tr("Nothing to save yet: click on a structure first"))
+            self.changed.emit(tr("Nothing to save yet: wait for the preview, the view is still being encoded")
+                              if self._task is not None and self.history else
+                              tr("Nothing to save yet: click on a structure first"))
             return None
         from .engine.structures.geometry import GEOMETRY_OF
 
@@ -287,7 +351,7 @@ class StructureMapTool(QgsMapTool):
         self._press = (event.pos(), event.button())
 
     def canvasMoveEvent(self, event):  # noqa: N802
-        if self._press and self._press[1] == Qt.LeftButton:
+        if self._press and self._press[1] == Qt.MouseButton.LeftButton:
             start = self._press[0]
             if (event.pos() - start).manhattanLength() > DRAG_PX:
                 a, b = self.toMapCoordinates(start), self.toMapCoordinates(event.pos())
@@ -298,28 +362,47 @@ class StructureMapTool(QgsMapTool):
             return
         start, button = self._press
         self._press = None
-        if button == Qt.LeftButton and (event.pos() - start).manhattanLength() > DRAG_PX:
+        if button == Qt.MouseButton.LeftButton and (event.pos() - start).manhattanLength() > DRAG_PX:
             a, b = self._raster_point(start), self._raster_point(event.pos())
             self.push(box=(min(a.x(), b.x()), min(a.y(), b.y()), max(a.x(), b.x()), max(a.y(), b.y())))
-        elif button == Qt.LeftButton:
+        elif button == Qt.MouseButton.LeftButton:
             self.push(include=self._raster_point(event.pos()))
-        elif button == Qt.RightButton:
+        elif button == Qt.MouseButton.RightButton:
             self.push(exclude=self._raster_point(event.pos()))
 
     def keyPressEvent(self, event):  # noqa: N802
         key = event.key()
-        if key == Qt.Key_Z:
+        if key == Qt.Key.Key_Z:
             self.undo()
-        elif key in (Qt.Key_C, Qt.Key_Escape):
+        elif key in (Qt.Key.Key_C, Qt.Key.Key_Escape):
             self.clear()
-        elif key == Qt.Key_S:
+        elif key == Qt.Key.Key_S:
             self.save()
         else:
             event.ignore()
             return
         event.accept()
 
+    def activate(self):
+        self._off = False
+        self._follow_extent(False)
+        self._follow_extent(True)
+        super().activate()
+
+    def _follow_extent(self, on):
+        if on:
+            self.canvas.extentsChanged.connect(self._extent_changed)
+            return
+        try:
+            self.canvas.extentsChanged.disconnect(self._extent_changed)
+        except TypeError:  # was not connected
+            pass
+
     def deactivate(self):
+        self._off = True
+        self._follow_extent(False)
+        if self._task is not None:
+            self._task.supersede()  # nobody waits for that view any more
         self.preview.reset(QgsWkbTypes.LineGeometry)
         self.box_band.reset(QgsWkbTypes.PolygonGeometry)
         for m in self.markers:

@@ -120,7 +120,7 @@ class WofeDialog(QDialog):
         self.status.setWordWrap(True)
         self.table = QTableWidget()
         self.table.setObjectName("mpm_wofe_table")
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.plot = self.plot_text = None
         if plots.HAVE_PYQTGRAPH:
             self.plot = plots.pg.PlotWidget(background="w")
@@ -137,7 +137,7 @@ class WofeDialog(QDialog):
             self.plot_text.setReadOnly(True)
             self.plot_text.setFont(QFont("monospace"))
             view = self.plot_text
-        split = QSplitter(Qt.Vertical)
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(view)
         split.setSizes([320, 280])
@@ -211,7 +211,7 @@ class WofeDialog(QDialog):
         for i, row in enumerate(self.rows):
             for j, (col, value) in enumerate(zip(self.header, row)):
                 item = QTableWidgetItem(_number(value, col))
-                item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
+                item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
                 if (row[gen] == FAVOURABLE) if cumulative else (row[studc] >= threshold):
                     item.setBackground(FAVOURABLE_COLOUR)
                 self.table.setItem(i, j, item)
@@ -248,7 +248,7 @@ class WofeDialog(QDialog):
                   **(dict(style, symbolBrush="#1f77b4") if categorical else dict(pen=pg.mkPen("#1f77b4", width=2))))
         item.plot(classes, studc, name=tr("Studentised contrast"),
                   **(dict(style, symbolBrush="#d62728") if categorical else dict(pen=pg.mkPen("#d62728", width=2))))
-        item.addItem(pg.InfiniteLine(threshold, angle=0, pen=pg.mkPen("#555", style=Qt.DashLine),
+        item.addItem(pg.InfiniteLine(threshold, angle=0, pen=pg.mkPen("#555", style=Qt.PenStyle.DashLine),
                                      label=tr("threshold {0:g}").format(threshold),
                                      labelOpts={"color": "#333", "position": 0.08}))
         if split is not None:

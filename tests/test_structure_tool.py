@@ -5,6 +5,8 @@ through processing.run and headless through qgis_process.bin."""
 import json
 import os
 import subprocess
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -75,10 +77,22 @@ def mouse(canvas, tool, kind, pos, button):
      QEvent.MouseMove: tool.canvasMoveEvent}[kind](ev)
 
 
-def click(canvas, tool, x, y, button=Qt.LeftButton):
+def settle(tool, timeout=120):
+    """Let the event loop run until the tool's background encode (if any) has ended and been used."""
+    t0 = time.monotonic()
+    while tool.encoding:
+        QgsApplication.processEvents()
+        time.sleep(0.005)
+        assert time.monotonic() - t0 < timeout, "the view's encode did not finish"
+    QgsApplication.processEvents()
+
+
+def click(canvas, tool, x, y, button=Qt.LeftButton, wait=True):
     pos = pixel(canvas, x, y)
     mouse(canvas, tool, QEvent.MouseButtonPress, pos, button)
     mouse(canvas, tool, QEvent.MouseButtonRelease, pos, button)
+    if wait:
+        settle(tool)
 
 
 def drag(canvas, tool, a, b):
@@ -87,6 +101,7 @@ def drag(canvas, tool, a, b):
     mouse(canvas, tool, QEvent.MouseMove, (pa + pb) / 2, Qt.LeftButton)
     mouse(canvas, tool, QEvent.MouseMove, pb, Qt.LeftButton)
     mouse(canvas, tool, QEvent.MouseButtonRelease, pb, Qt.LeftButton)
+    settle(tool)
 
 
 def key(canvas, k):
@@ -184,6 +199,101 @@ def test_map_tool_drops_a_click_off_the_raster(canvas, sam_model, tmp_path):
     assert len(tool.errors) == 1 and len(tool.history) == 2 and tool.prediction is not None
     x0, y0, x1, y1 = tool.extractor.view.bounds
     assert x0 < before[0][0][0] < x1 and y0 < before[0][0][1] < y1
+
+
+def test_the_view_is_encoded_off_the_main_thread_and_the_preview_follows(canvas, sam_model, tmp_path):
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    tool.cache_dir = str(tmp_path / "cache")  # no embedding of an earlier test: this view is really encoded
+    a, b = centre(canvas.layer, 0.3, 0.5), centre(canvas.layer, 0.35, 0.5)
+    click(canvas, tool, *a, wait=False)
+    task = tool._task
+    assert tool.encoding and task is not None  # the click returned at once: the encode runs as a QgsTask
+    assert tool.prediction is None and preview(tool).isEmpty() and len(tool.markers) == 1
+    assert tool.messages[-1].startswith("Encoding the view") and tool.errors == []
+    assert key(canvas, Qt.Key_S) and tool.layers == [] and "still being encoded" in tool.messages[-1]
+    click(canvas, tool, *b, wait=False)  # a second click before the view is ready waits with the first
+    assert tool._task is task and len(tool.history) == 2 and len(tool.markers) == 2 and tool.prediction is None
+    settle(tool)
+    assert task.ok and not task.stale and task.thread_id not in (None, threading.get_ident())
+    assert tool.extractor is task.extractor and tool.extractor.predictor.encoder_calls == 1
+    assert tool.errors == [] and tool.prediction is not None and tool.prediction.mask.shape == (200, 200)
+    assert len(tool.state[0]) == 2 and tool.messages[-1].startswith("fault: score" if tool.geometry else "No fault")
+    assert preview(tool).isEmpty() == (tool.geometry is None)
+    click(canvas, tool, *a, button=Qt.RightButton, wait=False)  # the same view: decoded at once, no task
+    assert not tool.encoding and tool.prediction is not None and tool.extractor.predictor.encoder_calls == 1
+
+
+def test_the_canvas_stays_responsive_while_a_slow_encoder_runs(canvas, sam_model, tmp_path, monkeypatch):
+    from engine.structures.predictor import StructurePredictor
+
+    real = StructurePredictor._encode
+
+    def slow(self, x):  # an official ViT-H takes seconds to minutes per view on a CPU
+        time.sleep(1.5)
+        return real(self, x)
+
+    monkeypatch.setattr(StructurePredictor, "_encode", slow)
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    tool.cache_dir = str(tmp_path / "cache")
+    t0 = time.monotonic()
+    click(canvas, tool, *centre(canvas.layer, 0.3, 0.5), wait=False)
+    first, second = time.monotonic() - t0, None
+    assert first < 0.5  # the click returned at once (the model loads and the view encodes in the task)
+    gaps, last = [], time.monotonic()
+    while tool.encoding and time.monotonic() - t0 < 60:
+        QgsApplication.processEvents()
+        now = time.monotonic()
+        gaps.append(now - last)
+        last = now
+        if len(gaps) == 20:  # meanwhile the map takes another click at once
+            t1 = time.monotonic()
+            click(canvas, tool, *centre(canvas.layer, 0.7, 0.5), button=Qt.RightButton, wait=False)
+            second = time.monotonic() - t1
+        time.sleep(0.01)
+    settle(tool)
+    assert time.monotonic() - t0 >= 1.5 and tool.extractor.predictor.encoder_calls == 1
+    assert second is not None and second < 0.5 and max(gaps) < 0.5, (second, max(gaps))
+    assert tool.errors == [] and tool.prediction is not None and len(tool.state[0]) == len(tool.state[1]) == 1
+
+
+def test_panning_away_supersedes_a_stale_encode(canvas, sam_model, tmp_path):
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    click(canvas, tool, *centre(canvas.layer, 0.5, 0.5))  # loads the model, encodes the whole view
+    full = tool.extractor.view.bounds
+    zoom = QgsRectangle(*centre(canvas.layer, 0.55, 0.55), *centre(canvas.layer, 0.85, 0.85))
+    canvas.setExtent(zoom)
+    click(canvas, tool, *centre(canvas.layer, 0.7, 0.7), wait=False)  # a new view (the first click and the zoom)
+    first = tool._task
+    assert first is not None and not first.stale
+    zoom2 = QgsRectangle(*centre(canvas.layer, 0.45, 0.45), *centre(canvas.layer, 0.75, 0.75))
+    canvas.setExtent(zoom2)  # panned before it finished: that encode is stale, the new view follows
+    assert first.stale and first.isCanceled() and tool.encoding
+    settle(tool)
+    assert tool._task is None and tool.errors == [] and tool.prediction is not None
+    x0, y0, x1, y1 = tool.extractor.view.bounds
+    assert (x0, y0, x1, y1) != full and x0 < zoom2.xMinimum() + 1 and x1 > zoom2.xMaximum() - 1
+    assert tool._view_extent == tool._view_key()  # the view in use is the one the canvas shows now
+    # the tool switched off while a view encodes: the late result draws nothing
+    canvas.setExtent(zoom)
+    click(canvas, tool, *centre(canvas.layer, 0.8, 0.8), wait=False)
+    assert tool.encoding
+    pan = QgsMapToolPan(canvas)
+    canvas.setMapTool(pan)
+    settle(tool)
+    assert tool.prediction is None and preview(tool).isEmpty() and tool.markers == [] and tool.errors == []
+    canvas.unsetMapTool(pan)
+
+
+def test_a_waiting_click_off_the_raster_is_dropped_when_the_view_is_ready(canvas, sam_model, tmp_path):
+    tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
+    e = canvas.layer.extent()
+    click(canvas, tool, *centre(canvas.layer, 0.4, 0.5), wait=False)
+    first = tool.state
+    click(canvas, tool, e.xMinimum() - 500, e.center().y(), wait=False)  # beside the raster, while it encodes
+    assert tool.encoding and len(tool.history) == 2 and tool.errors == []
+    settle(tool)
+    assert len(tool.errors) == 1 and "outside the view" in tool.errors[0]
+    assert tool.history == [first] and tool.prediction is not None and len(tool.markers) == 1
 
 
 def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, tmp_path):
@@ -439,6 +549,18 @@ def test_structures_headless(qgis_env, crop, sam_model, tmp_path):  # noqa: F811
     assert layer.isValid() and layer.featureCount() == results["FEATURES"] >= 1 and layer.crs().authid() == "EPSG:3067"
     assert {f["type"] for f in layer.getFeatures()} == {"contact"}
     del layer
+
+
+def test_an_encode_error_reaches_the_message_bar_and_keeps_the_prompts(box, canvas, tmp_path):
+    box.model.setFilePath(str(tmp_path / "no_such_sam.pth"))
+    box.button.setChecked(True)
+    tool = box.tool
+    assert tool is not None and box.dock.messages == []  # the model is loaded with the first view, in the task
+    click(canvas, tool, *centre(canvas.layer, 0.4, 0.5))
+    assert len(box.dock.messages) == 1 and "no_such_sam.pth' not found" in box.dock.messages[0]
+    assert box.status.text().startswith("The view could not be encoded")
+    assert len(tool.history) == 1 and len(tool.markers) == 1 and tool.extractor is None  # nothing lost
+    assert key(canvas, Qt.Key_C) and tool.history == []
 
 
 def test_changing_bands_or_raster_while_tracing_restarts_or_stops_the_tool(box, canvas):

@@ -131,10 +131,20 @@ class StructureExtractor:
         return self.predictor.name
 
     def set_view(self, extent=None, max_px=DEFAULT_VIEW_PX):
+        return self.use_view(*self.encode_view(extent, max_px))
+
+    def encode_view(self, extent=None, max_px=DEFAULT_VIEW_PX):
+        """(view, embedding) over `extent`, read and encoded without changing the current view: the
+        slow half, which the map tool runs in a background task (use_view then makes it current)."""
         view = read_view(self.raster, self.bands, extent, max_px)
         key = self.predictor.key_for(**file_parts(self.raster), bands=list(self.bands),
                                      bounds=[round(v, 6) for v in view.bounds], shape=list(view.shape))
-        self.predictor.set_image(view.data, key=key)
+        embedding, _ = self.predictor.embed(view.data, key=key)
+        return view, embedding
+
+    def use_view(self, view, embedding):
+        """Make a view from encode_view current: clicks then decode on it (milliseconds)."""
+        self.predictor.set_embedding(embedding, view.shape)
         self.view = view
         return view
 

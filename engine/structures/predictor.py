@@ -312,6 +312,13 @@ class StructurePredictor:
     def set_image(self, bands, valid=None, key=None):
         """Stretch + encode a (b, H, W) view (b 1..3, NaN or ~valid = nodata); a cache hit by key
         skips the encoder. Returns the embedding."""
+        emb, hw = self.embed(bands, valid, key)
+        self.set_embedding(emb, hw)
+        return emb
+
+    def embed(self, bands, valid=None, key=None):
+        """(embedding, (H, W)) of a view without making it current, so a worker thread can encode the
+        next view while the clicks still decode on this one (the map tool's background encode)."""
         img3 = stretch_bands(bands, valid)
         emb = self.cache.get(key) if (key and self.cache is not None) else None
         if emb is not None and tuple(emb.shape) != tuple(self.embedding_shape):
@@ -321,8 +328,7 @@ class StructurePredictor:
             emb = self._encode(x)
             if key and self.cache is not None:
                 self.cache.put(key, emb)
-        self.set_embedding(emb, img3.shape[1:])
-        return emb
+        return emb, img3.shape[1:]
 
     def set_embedding(self, embedding, orig_hw):
         """Use an embedding computed before (e.g. taken from the cache) for a view of orig_hw pixels."""
