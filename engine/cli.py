@@ -11,10 +11,10 @@ from .features import DEFAULT_MODEL
 
 
 def _layer_arg(source):
-    """PATH or PATH::key=value::key=value (keys: name, kind, field, layer_type, band, nodata, elements)."""
+    """PATH or PATH::key=value::key=value (keys: engine.layers.OPTIONS)."""
 
     def parse(text):
-        from .layers import LayerSpec
+        from .layers import OPTIONS, LayerSpec
 
         path, *opts = text.split("::")
         kw = {}
@@ -22,14 +22,25 @@ def _layer_arg(source):
             if "=" not in o:
                 raise argparse.ArgumentTypeError(f"option '{o}' of layer {path} must be key=value")
             k, v = o.split("=", 1)
-            if k == "band":
-                v = int(v)
-            elif k == "nodata":
-                v = float(v)
-            elif k == "elements":
+            if k not in OPTIONS:
+                raise argparse.ArgumentTypeError(f"unknown option '{k}' of layer {path}; the options are: "
+                                                 f"{', '.join(OPTIONS)} (see --help)")
+            try:
+                if k == "band":
+                    v = int(v)
+                elif k == "nodata":
+                    v = float(v)
+                elif k == "log":
+                    v = {"true": True, "false": False}[v.lower()]
+            except (ValueError, KeyError):
+                raise argparse.ArgumentTypeError(f"option {k}={v} of layer {path}: {OPTIONS[k]}") from None
+            if k == "elements":
                 v = [e for e in v.split(",") if e]
             kw[k] = v
-        return LayerSpec(os.path.abspath(path), source, **kw)
+        try:
+            return LayerSpec(os.path.abspath(path), source, **kw)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -47,7 +58,10 @@ def build_parser():
     p.add_argument("--version", action="version", version=f"MPM Studio engine {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)")
+    from .layers import options_help
+
+    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)",
+                       epilog=options_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("--spec", help="JSON stack spec (layers, grid, deposits); flags below add to / override it")
     for s in SOURCES:
         a.add_argument(f"--{s.replace('_', '-')}", nargs="+", default=[], type=_layer_arg(s), metavar="PATH[::k=v]",
