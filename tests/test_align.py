@@ -340,3 +340,78 @@ def test_the_lithology_field_is_the_rock_name_not_the_first_text_field():
     assert _pick_class_field(fields, "lith") == "ROCK_NAME_"
     del fields["ROCK_NAME_"]
     assert _pick_class_field(fields, "lith") == "PROVINCE_"  # no rock field: the richest one, never the id
+
+
+# ---------- the valid area: enough evidence, not every layer (issue 21, item 5) ----------
+
+def test_a_layer_that_stops_short_leaves_its_cells_valid_and_is_reported(tmp_path):
+    """Three layers, one covering only the western half: the whole area stays valid (2 of 3 layers
+    have data everywhere), the short layer is NaN (missing) in the east, and stack.json says how much
+    each layer covers. Before, the valid area was the intersection: half the area was dropped."""
+    rng = np.random.default_rng(5)
+    t = from_origin(400000, 7505000, 100, 100)
+    full_a = write_raster(tmp_path / "mag.tif", rng.normal(size=(50, 50)).astype(np.float32), t)
+    full_b = write_raster(tmp_path / "grav.tif", rng.normal(size=(50, 50)).astype(np.float32), t)
+    half = rng.normal(size=(50, 50)).astype(np.float32)
+    half[:, 25:] = -9999
+    short = write_raster(tmp_path / "k.tif", half, t, nodata=-9999)
+    spec = StackSpec([LayerSpec(full_a, "geophysics"), LayerSpec(full_b, "geophysics"), LayerSpec(short, "geophysics")])
+    m = align_stack(spec, str(tmp_path / "s"))
+    cov = m["coverage"]
+    assert cov["min_layers"] == 2 and cov["layers"] == 3 and cov["area_cells"] == 2500
+    assert cov["valid_cells"] == 2500 and cov["all_layers_cells"] == 1250
+    assert cov["per_layer"] == {"mag": 1.0, "grav": 1.0, "k": 0.5}
+    assert [b["layer"] for b in m["bands"]] == ["mag", "grav", "k"]
+    with Stack(str(tmp_path / "s")) as st:
+        assert st.read_valid().all()
+        a = st.read(normalised=False)
+        assert np.isnan(a[2][:, 25:]).all() and np.isfinite(a[2][:, :25]).all()
+        pres = st.read_presence()
+        assert pres.shape == (3, 50, 50) and pres[:2].all() and not pres[2][:, 25:].any()
+    # a cell with only one of the three layers is not valid: too little evidence
+    lone = np.full((50, 50), -9999, np.float32)
+    lone[:10] = rng.normal(size=(10, 50))
+    spec = StackSpec([LayerSpec(short, "geophysics"), LayerSpec(write_raster(tmp_path / "u.tif", lone, t, nodata=-9999),
+                                                                "geophysics"),
+                      LayerSpec(full_a, "geophysics")])
+    m = align_stack(spec, str(tmp_path / "s2"))
+    with Stack(str(tmp_path / "s2")) as st:
+        v = st.read_valid()
+    assert v[:, :25].all() and v[:10].all() and not v[10:, 25:].any()
+    assert m["coverage"]["valid_cells"] == int(v.sum())
+
+
+def test_kolari_cells_beyond_the_lithology_stay_in_the_area(kolari_400):
+    """The 1:1M lithology stops short of the Kolari study area: its cells are valid now, reported per layer."""
+    with Stack(kolari_400) as st:
+        cov = st.manifest["coverage"]
+        valid = st.read_valid()
+        pres = st.read_presence()
+        names = [n for n, _ in st.layers]
+    lith = names.index("lithology")
+    assert 0.85 < cov["per_layer"]["lithology"] < 0.97 and cov["per_layer"]["fault_distance"] == 1.0
+    assert cov["valid_cells"] == int(valid.sum()) > cov["all_layers_cells"]
+    without_lith = valid & ~pres[lith]
+    assert without_lith.sum() > 0.05 * valid.sum()  # the cells the intersection used to drop
+    assert (pres[:, valid].sum(0) >= cov["min_layers"]).all()
+
+
+# ---------- inputs on one grid stay on it (issue 21, item 8) ----------
+
+def test_inputs_that_share_a_grid_are_not_shifted(tmp_path):
+    """Rasters on one 100 m lattice whose corner is not a multiple of 100 m: the stack keeps their grid and
+    their values (no resampling); a raster on another lattice brings back edges on multiples of the pixel."""
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(40, 60)).astype(np.float32)
+    b = rng.normal(size=(30, 50)).astype(np.float32)
+    pa = write_raster(tmp_path / "a.tif", a, from_origin(400030.0, 7500070.0, 100, 100))
+    pb = write_raster(tmp_path / "b.tif", b, from_origin(400530.0, 7499570.0, 100, 100))  # 5 px right, 5 px down
+    m = align_stack(StackSpec([LayerSpec(pa, "geophysics"), LayerSpec(pb, "geophysics")]), str(tmp_path / "s"))
+    assert m["grid"]["bounds"] == [400530.0, 7496570.0, 405530.0, 7499570.0]
+    with Stack(str(tmp_path / "s")) as st:
+        x = st.read(normalised=False)
+    np.testing.assert_array_equal(x[0], a[5:35, 5:55])
+    np.testing.assert_array_equal(x[1], b)
+    pc = write_raster(tmp_path / "c.tif", a, from_origin(400010.0, 7500070.0, 100, 100))  # another lattice
+    m = align_stack(StackSpec([LayerSpec(pa, "geophysics"), LayerSpec(pc, "geophysics")]), str(tmp_path / "s2"))
+    assert all(v % 100 == 0 for v in m["grid"]["bounds"])
