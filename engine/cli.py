@@ -11,10 +11,10 @@ from .foundation.features import DEFAULT_MODEL
 
 
 def _layer_arg(source):
-    """PATH or PATH::key=value::key=value (keys: name, kind, field, layer_type, band, nodata, elements)."""
+    """PATH or PATH::key=value::key=value (keys: engine.data.layers.OPTIONS)."""
 
     def parse(text):
-        from .data.layers import LayerSpec
+        from .data.layers import OPTIONS, LayerSpec
 
         path, *opts = text.split("::")
         kw = {}
@@ -22,14 +22,25 @@ def _layer_arg(source):
             if "=" not in o:
                 raise argparse.ArgumentTypeError(f"option '{o}' of layer {path} must be key=value")
             k, v = o.split("=", 1)
-            if k == "band":
-                v = int(v)
-            elif k == "nodata":
-                v = float(v)
-            elif k == "elements":
+            if k not in OPTIONS:
+                raise argparse.ArgumentTypeError(f"unknown option '{k}' of layer {path}; the options are: "
+                                                 f"{', '.join(OPTIONS)} (see --help)")
+            try:
+                if k == "band":
+                    v = int(v)
+                elif k == "nodata":
+                    v = float(v)
+                elif k == "log":
+                    v = {"true": True, "false": False}[v.lower()]
+            except (ValueError, KeyError):
+                raise argparse.ArgumentTypeError(f"option {k}={v} of layer {path}: {OPTIONS[k]}") from None
+            if k == "elements":
                 v = [e for e in v.split(",") if e]
             kw[k] = v
-        return LayerSpec(os.path.abspath(path), source, **kw)
+        try:
+            return LayerSpec(os.path.abspath(path), source, **kw)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -47,7 +58,10 @@ def build_parser():
     p.add_argument("--version", action="version", version=f"MPM Studio engine {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)")
+    from .data.layers import options_help
+
+    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)",
+                       epilog=options_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("--spec", help="JSON stack spec (layers, grid, deposits); flags below add to / override it")
     for s in SOURCES:
         a.add_argument(f"--{s.replace('_', '-')}", nargs="+", default=[], type=_layer_arg(s), metavar="PATH[::k=v]",
@@ -60,8 +74,12 @@ def build_parser():
     a.add_argument("--no-clr", action="store_true", help="grid raw concentrations instead of centred log-ratios")
     a.add_argument("--search-radius", type=float, help="geochemistry IDW search radius in metres")
     a.add_argument("--tile-size", type=int, default=512)
-    a.add_argument("--out", required=True, help="output stack folder (must not exist unless --overwrite)")
+    a.add_argument("--out", help="output stack folder (must not exist unless --overwrite); not with --dry-run")
     a.add_argument("--overwrite", action="store_true")
+    a.add_argument("--dry-run", action="store_true",
+                   help="write nothing: show per layer its kind, layer type, class field and classes, nodata, native "
+                        "resolution and coverage of the area, with warnings on suspicious choices")
+    a.add_argument("--json", action="store_true", help="with --dry-run: print the preview as JSON")
 
     d = sub.add_parser("demo", help="run the main job on the Kolari demo data")
     d.add_argument("--data", help="Kolari data folder (default: ../shared/data/kolari_iocg or $MPM_DEMO_DATA)")
@@ -303,8 +321,16 @@ def cmd_align(args, feedback):
             setattr(spec, k, getattr(args, k))
     spec.clr = spec.clr and not args.no_clr
     spec.tile_size = args.tile_size
+    if args.dry_run:
+        from .data.preview import preview_layers, preview_lines
+
+        preview = preview_layers(spec, feedback=feedback)
+        print(json.dumps(preview.to_dict(), indent=1) if args.json else "\n".join(preview_lines(preview)))
+        return
+    if not args.out:
+        raise InputError("no output folder given", fix="give --out FOLDER (or --dry-run to only preview the layers)")
     manifest = align_stack(spec, args.out, overwrite=args.overwrite, feedback=feedback)
-    _print_summary(args.out, manifest)
+    _print_summary(args.out, manifest, coverage=False)  # the run said it
 
 
 def cmd_demo(args, feedback):
@@ -349,6 +375,10 @@ def cmd_finetune(args, feedback):
                  seed=args.seed, overwrite=args.overwrite, feedback=feedback, deposits=args.deposits,
                  compare_embeddings=args.compare_embeddings)
     print(f"Head: {r['head']} ({r['deposits']} deposits)")
+    lack = r.get("deposits_lacking_layers")
+    if lack:
+        print(f"  {lack['deposits']} deposit cell(s) lie where some layers have no data: "
+              + ", ".join(f"{k} missing at {v}" for k, v in lack["per_layer"].items()))
     if r["cv"]:
         print(_cv_table(r["cv"]))
         if r.get("embeddings"):
@@ -495,7 +525,7 @@ def cmd_info(args, _feedback):
         _print_summary(args.stack, st.manifest)
 
 
-def _print_summary(folder, m):
+def _print_summary(folder, m, coverage=True):
     g = m["grid"]
     print(f"Stack: {os.path.abspath(folder)}")
     print(f"  grid: {g['crs']}, {g['res']:g} m, {g['width']} x {g['height']} px, bounds {g['bounds']}")
@@ -504,6 +534,11 @@ def _print_summary(folder, m):
         by_source.setdefault(b["source"], []).append(b["name"])
     for s, names in by_source.items():
         print(f"  {s}: {len(names)} band(s): {', '.join(names)}")
+    if coverage and m.get("coverage"):
+        from .data.stack import coverage_lines
+
+        for line in coverage_lines(m["coverage"]):
+            print(f"  {line}")
     if "deposits" in m:
         dep = m["deposits"]
         print(f"  deposits: {dep['used']} of {dep['total']} used ({dep['outside']} outside the area, {dep['on_nodata']} on nodata)")

@@ -340,3 +340,131 @@ def test_the_lithology_field_is_the_rock_name_not_the_first_text_field():
     assert _pick_class_field(fields, "lith") == "ROCK_NAME_"
     del fields["ROCK_NAME_"]
     assert _pick_class_field(fields, "lith") == "PROVINCE_"  # no rock field: the richest one, never the id
+
+
+# ---------- the valid area: enough evidence, not every layer (issue 21, item 5) ----------
+
+def test_a_layer_that_stops_short_leaves_its_cells_valid_and_is_reported(tmp_path):
+    """Three layers, one covering only the western half: the whole area stays valid (2 of 3 layers
+    have data everywhere), the short layer is NaN (missing) in the east, and stack.json says how much
+    each layer covers. Before, the valid area was the intersection: half the area was dropped."""
+    rng = np.random.default_rng(5)
+    t = from_origin(400000, 7505000, 100, 100)
+    full_a = write_raster(tmp_path / "mag.tif", rng.normal(size=(50, 50)).astype(np.float32), t)
+    full_b = write_raster(tmp_path / "grav.tif", rng.normal(size=(50, 50)).astype(np.float32), t)
+    half = rng.normal(size=(50, 50)).astype(np.float32)
+    half[:, 25:] = -9999
+    short = write_raster(tmp_path / "k.tif", half, t, nodata=-9999)
+    spec = StackSpec([LayerSpec(full_a, "geophysics"), LayerSpec(full_b, "geophysics"), LayerSpec(short, "geophysics")])
+    m = align_stack(spec, str(tmp_path / "s"))
+    cov = m["coverage"]
+    assert cov["min_layers"] == 2 and cov["layers"] == 3 and cov["area_cells"] == 2500
+    assert cov["valid_cells"] == 2500 and cov["all_layers_cells"] == 1250
+    assert cov["per_layer"] == {"mag": 1.0, "grav": 1.0, "k": 0.5}
+    assert [b["layer"] for b in m["bands"]] == ["mag", "grav", "k"]
+    with Stack(str(tmp_path / "s")) as st:
+        assert st.read_valid().all()
+        a = st.read(normalised=False)
+        assert np.isnan(a[2][:, 25:]).all() and np.isfinite(a[2][:, :25]).all()
+        pres = st.read_presence()
+        assert pres.shape == (3, 50, 50) and pres[:2].all() and not pres[2][:, 25:].any()
+    # a cell with only one of the three layers is not valid: too little evidence
+    lone = np.full((50, 50), -9999, np.float32)
+    lone[:10] = rng.normal(size=(10, 50))
+    spec = StackSpec([LayerSpec(short, "geophysics"), LayerSpec(write_raster(tmp_path / "u.tif", lone, t, nodata=-9999),
+                                                                "geophysics"),
+                      LayerSpec(full_a, "geophysics")])
+    m = align_stack(spec, str(tmp_path / "s2"))
+    with Stack(str(tmp_path / "s2")) as st:
+        v = st.read_valid()
+    assert v[:, :25].all() and v[:10].all() and not v[10:, 25:].any()
+    assert m["coverage"]["valid_cells"] == int(v.sum())
+
+
+def test_kolari_cells_beyond_the_lithology_stay_in_the_area(kolari_400):
+    """The 1:1M lithology stops short of the Kolari study area: its cells are valid now, reported per layer."""
+    with Stack(kolari_400) as st:
+        cov = st.manifest["coverage"]
+        valid = st.read_valid()
+        pres = st.read_presence()
+        names = [n for n, _ in st.layers]
+    lith = names.index("lithology")
+    assert 0.85 < cov["per_layer"]["lithology"] < 0.97 and cov["per_layer"]["fault_distance"] == 1.0
+    assert cov["valid_cells"] == int(valid.sum()) > cov["all_layers_cells"]
+    without_lith = valid & ~pres[lith]
+    assert without_lith.sum() > 0.05 * valid.sum()  # the cells the intersection used to drop
+    assert (pres[:, valid].sum(0) >= cov["min_layers"]).all()
+
+
+# ---------- inputs on one grid stay on it (issue 21, item 8) ----------
+
+def test_inputs_that_share_a_grid_are_not_shifted(tmp_path):
+    """Rasters on one 100 m lattice whose corner is not a multiple of 100 m: the stack keeps their grid and
+    their values (no resampling); a raster on another lattice brings back edges on multiples of the pixel."""
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(40, 60)).astype(np.float32)
+    b = rng.normal(size=(30, 50)).astype(np.float32)
+    pa = write_raster(tmp_path / "a.tif", a, from_origin(400030.0, 7500070.0, 100, 100))
+    pb = write_raster(tmp_path / "b.tif", b, from_origin(400530.0, 7499570.0, 100, 100))  # 5 px right, 5 px down
+    m = align_stack(StackSpec([LayerSpec(pa, "geophysics"), LayerSpec(pb, "geophysics")]), str(tmp_path / "s"))
+    assert m["grid"]["bounds"] == [400530.0, 7496570.0, 405530.0, 7499570.0]
+    with Stack(str(tmp_path / "s")) as st:
+        x = st.read(normalised=False)
+    np.testing.assert_array_equal(x[0], a[5:35, 5:55])
+    np.testing.assert_array_equal(x[1], b)
+    pc = write_raster(tmp_path / "c.tif", a, from_origin(400010.0, 7500070.0, 100, 100))  # another lattice
+    m = align_stack(StackSpec([LayerSpec(pa, "geophysics"), LayerSpec(pc, "geophysics")]), str(tmp_path / "s2"))
+    assert all(v % 100 == 0 for v in m["grid"]["bounds"])
+
+
+# ---------- the Align preview (issue 21, item 3) ----------
+
+def test_preview_says_what_align_would_make_of_each_layer_and_warns(tmp_path):
+    """Seeded inputs with the mistakes a new user makes: a float grid and a 300-value grid forced to categorical,
+    polygons classed by a 2-value field beside a richer one, an element the model does not know, a layer
+    that stops short. The preview names each, writes nothing and leaves the spec as it was."""
+    import json as _json
+
+    from engine.data.preview import preview_layers, preview_lines
+
+    rng = np.random.default_rng(3)
+    t = from_origin(400000, 7505000, 100, 100)
+    mag = write_raster(tmp_path / "mag.tif", rng.normal(size=(50, 50)).astype(np.float32), t, nodata=-9999.0)
+    dens = write_raster(tmp_path / "density.tif", rng.random((50, 50)).astype(np.float32), t)
+    many = write_raster(tmp_path / "codes.tif", rng.integers(1, 301, (50, 50)).astype(np.int32), t)
+    half = rng.normal(size=(50, 50)).astype(np.float32)
+    half[:, 30:] = -9999
+    short = write_raster(tmp_path / "survey7.tif", half, t, nodata=-9999)
+    polys = [shapely.box(400000 + i * 1000, 7500000, 401000 + i * 1000, 7505000) for i in range(5)]
+    lith = write_vector(tmp_path / "lith.gpkg", polys, {"EON": np.array(["Archean", "Proterozoic"] * 2 + ["Archean"], dtype=object),
+                                                        "ROCK": np.array(["granite", "gabbro", "schist", "quartzite", "tuff"],
+                                                                         dtype=object)})
+    pts = [shapely.Point(400050 + 500 * i, 7500050 + 450 * j) for i in range(10) for j in range(11)]
+    till = write_vector(tmp_path / "till.gpkg", pts, {"Cu_ppm": rng.lognormal(3, 1, 110), "Pd_ppb": rng.lognormal(1, 1, 110)})
+    spec = StackSpec([LayerSpec(mag, "geophysics", layer_type="magnetic"), LayerSpec(short, "geophysics"),
+                      LayerSpec(dens, "geology", kind="categorical"), LayerSpec(many, "geology", kind="categorical"),
+                      LayerSpec(lith, "geology", field="EON", name="lithology"), LayerSpec(till, "geochemistry")])
+    before = _json.dumps(spec.to_dict(), sort_keys=True)
+    p = preview_layers(spec)
+    assert _json.dumps(spec.to_dict(), sort_keys=True) == before and not list(tmp_path.glob("*partial*"))
+    rows = {r.name: r for r in p.rows}
+    assert [r.name for r in p.rows] == ["mag", "survey7", "density", "codes", "lithology", "till"]
+    m = rows["mag"]
+    assert (m.kind, m.kind_reason, m.layer_type, m.layer_type_known) == ("continuous", "a geophysics raster", "magnetic", True)
+    assert m.nodata == -9999.0 and m.native_res == pytest.approx(100.0) and m.coverage == 1.0 and not m.warnings
+    assert rows["survey7"].coverage == pytest.approx(0.6, abs=0.03) and "covers 60% of the area" in rows["survey7"].warnings[-1]
+    assert not rows["survey7"].layer_type_known and "has no learned type" in rows["survey7"].warnings[0]
+    assert any("fractional values" in w for w in rows["density"].warnings)
+    assert rows["codes"].class_count == 300 and any("300 classes" in w for w in rows["codes"].warnings)
+    li = rows["lithology"]
+    assert (li.kind, li.kind_reason, li.class_field, li.class_count) == ("categorical", "from the geometry type", "EON", 2)
+    assert li.class_fields == {"EON": 2, "ROCK": 5} and li.native_res is None and li.nodata is None
+    assert any("give field=ROCK" in w for w in li.warnings)
+    tl = rows["till"]
+    assert tl.kind == "points" and tl.bands == ["Cu", "Pd"] and tl.samples == {"used": 110, "total": 110}
+    assert any("no learned type" in w and "Pd" in w and "Cu" not in w.split(":")[-1] for w in tl.warnings)
+    assert p.n_layers == 6 and p.min_layers == 3 and p.valid_share == 1.0 and p.all_layers_share < 0.7
+    text = "\n".join(preview_lines(p))
+    assert "geology/lithology: categorical" in text and "classes from 'EON'" in text and "warning: classes from 'EON'" in text
+    d = p.to_dict()
+    assert _json.loads(_json.dumps(d))["rows"][4]["class_fields"] == {"EON": 2, "ROCK": 5}

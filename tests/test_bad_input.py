@@ -15,6 +15,7 @@ import pytest
 from rasterio.transform import from_origin
 
 from conftest import ROOT, write_raster
+from engine.core.errors import InputError
 
 PY = sys.executable
 
@@ -718,3 +719,30 @@ def test_garbage_safetensors_that_its_card_vouches_for_is_named(tmp_path):
     with pytest.raises(InputError, match=r"weights.safetensors' is not a safetensors file \(damaged, truncated or "
                                          r"another format\).*Fix: re-copy"):
         load_model(str(model / "model_card.json"))
+
+
+def test_layer_options_and_types_are_listed_and_checked(rasters, tmp_path):
+    """issue 21, item 4: `align --help` lists the per-layer options and the layer-type vocabulary; a wrong
+    key or an unknown layer_type is refused naming the valid ones (CLI and spec file), nothing written."""
+    from engine.data.layers import OPTIONS, LayerSpec
+    from engine.data.stack import StackSpec
+
+    h = engine("align", "--help")
+    assert h.returncode == 0
+    for key in OPTIONS:
+        assert f"\n  {key} " in h.stdout, key
+    assert "geophysics: magnetic, gravity" in h.stdout and "unknown_geology" in h.stdout
+    r = engine("align", "--geophysics", f"{rasters[0]}::colour=red", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "unknown option 'colour'" in r.stderr and "kind, layer_type, name, nodata" in r.stderr
+    r = engine("align", "--geophysics", f"{rasters[0]}::layer_type=magnetc", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "unknown layer_type 'magnetc'" in r.stderr and "magnetic, gravity" in r.stderr
+    r = engine("align", "--geophysics", f"{rasters[0]}::band=first", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "band=first" in r.stderr
+    assert not (tmp_path / "o").exists()
+    # aliases and unit suffixes the model resolves are accepted; a spec file's typo is named
+    assert LayerSpec(rasters[0], "geophysics", layer_type="mag").layer_type == "mag"
+    assert LayerSpec(rasters[0], "geochemistry", layer_type="Cu_ppm").layer_type == "Cu_ppm"
+    with pytest.raises(InputError, match="unknown layer option.*colour.*Fix: use path, source and: kind, layer_type"):
+        StackSpec([{"path": rasters[0], "source": "geophysics", "colour": "red"}])
+    with pytest.raises(InputError, match="unknown layer_type 'dem2'"):
+        StackSpec([{"path": rasters[0], "source": "remote_sensing", "layer_type": "dem2"}])

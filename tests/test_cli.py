@@ -36,6 +36,7 @@ def test_cli_align_and_info_on_kolari(kolari, tmp_path):
     assert m["layers"]["litho"]["class_field"] == "GENERALI_1"
     info = _engine("info", str(out))
     assert info.returncode == 0 and "geochemistry: 2 band(s): Cu, Zn" in info.stdout
+    assert "Valid area: " in info.stdout and "of the 4 layers have data" in info.stdout  # coverage, issue 21 item 5
 
 
 def test_cli_spec_file_with_relative_paths(kolari, tmp_path):
@@ -157,3 +158,29 @@ def test_cli_says_what_it_left_out_when_redirected(kolari_400, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Deposits not used" in r.stderr and "far away (outside)" in r.stderr
     assert "Head:" in r.stdout
+
+
+def test_cli_align_dry_run_previews_the_layers_and_writes_nothing(kolari, tmp_path):
+    """issue 21, item 3: `align --dry-run` (same arguments as align) shows per layer what align would make of it,
+    warns on a 2-value class field beside a richer one, prints JSON with --json, and writes nothing."""
+    k = kolari
+    args = ["align", "--geology", f"{k}/Geological_Data/IOCG_CLB_Lith_Asstn_1M.shp::field=EON_::name=litho",
+            "--geophysics", f"{k}/Geophysics_100m/IOCG_Gm_Rd_K_100m.tif",
+            "--geochemistry", f"{k}/Geochemical_Data/Vector_files/IOCG_CLB_Till_Geochem_reg_511p.shp::elements=Cu,Zn",
+            "--bounds", *map(str, KOLARI_CROP), "--res", "500", "--dry-run"]
+    r = _engine(*args, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "geology/litho: categorical (from the geometry type), type lithology_unit, classes from 'EON_', 2 classes" in r.stdout
+    assert "warning: classes from 'EON_' (2 values) while" in r.stdout
+    assert "geophysics/IOCG_Gm_Rd_K_100m: continuous (a geophysics raster), type gamma_k" in r.stdout
+    assert "Target grid: EPSG:3067, 500 m, 40 x 40 px" in r.stdout
+    j = _engine(*args, "--json", cwd=str(tmp_path))
+    assert j.returncode == 0, j.stderr
+    d = json.loads(j.stdout)
+    rows = {row["name"]: row for row in d["rows"]}
+    assert rows["litho"]["class_count"] == 2 and rows["litho"]["class_fields"]["ROCK_NAME_"] == 23
+    assert rows["IOCG_CLB_Till_Geochem_reg_511p"]["bands"] == ["Cu", "Zn"] and d["grid"]["width"] == 40
+    assert all(0 < row["coverage"] <= 1 for row in d["rows"])
+    assert os.listdir(tmp_path) == []
+    no_out = _engine(*args[:-1], cwd=str(tmp_path))
+    assert no_out.returncode == 2 and "--out" in no_out.stderr and os.listdir(tmp_path) == []

@@ -61,7 +61,8 @@ def single_embedding(kolari_400, tmp_path_factory):
 def _read(path):
     with rasterio.open(path) as ds:
         prof = dict(ds.profile)
-        assert np.isnan(prof.pop("nodata"))
+        nodata = prof.pop("nodata")
+        assert np.isnan(nodata) if prof["dtype"] == "float32" else nodata == 0  # coverage.tif: 0 = not predicted
         return ds.read(), prof
 
 
@@ -98,14 +99,16 @@ def test_predict_on_a_cluster_address_is_identical(kolari_400, head, cluster, tm
     monkeypatch.setenv("MPM_CACHE_DIR", str(tmp_path / "cache2"))
     dist = predict(kolari_400, head, str(tmp_path / "dist"), backend=BACKEND, tile=TILE, scheduler=cluster)
     assert len(os.listdir(tmp_path / "cache2")) == 1
-    assert dist["files"] == single["files"] == {k: f"{k}.tif" for k in ("prospectivity", "uncertainty", "contributions")}
+    assert dist["files"] == single["files"] == {k: f"{k}.tif" for k in ("prospectivity", "uncertainty", "coverage",
+                                                                             "contributions")}
     for f in single["files"].values():
         a, pa = _read(os.path.join(single["out_dir"], f))
         b, pb = _read(os.path.join(dist["out_dir"], f))
         assert pa == pb
         np.testing.assert_array_equal(b, a, err_msg=f)
     assert np.isfinite(a).any()
-    for k in ("valid_pixels", "mean_probability", "max_probability", "sources"):
+    for k in ("valid_pixels", "mean_probability", "max_probability", "sources", "pixels_missing_layers",
+              "missing_per_layer"):
         assert dist[k] == single[k]
     j = json.load(open(os.path.join(dist["out_dir"], "predict.json")))
     assert j["mean_probability"] == single["mean_probability"]

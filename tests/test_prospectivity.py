@@ -236,6 +236,16 @@ def test_predict_maps_probability_uncertainty_and_contributions(kolari_400, trai
     pv = np.sort(p[valid & np.isfinite(p)])
     assert np.mean(np.searchsorted(pv, p[dep]) / len(pv)) > 0.85
     assert np.isnan(c[:, ~valid]).all() and np.nanmax(np.abs(c)) > 0.05
+    # cells beyond the lithology are predicted from the other layers, and coverage.tif says so (issue 21, item 5)
+    with Stack(kolari_400) as st:
+        pres = st.read_presence()
+        names = [n for n, _ in st.layers]
+    n = rasterio.open(os.path.join(out, "coverage.tif")).read(1)
+    assert (n[~valid] == 0).all() and (n[valid] == pres[:, valid].sum(0)).all()
+    short = valid & ~pres[names.index("lithology")]
+    assert short.sum() > 0.05 * valid.sum() and np.isfinite(p[short]).all() and (n[short] < len(names)).all()
+    assert r["pixels_missing_layers"] == int((valid & (n < len(names))).sum())
+    assert r["missing_per_layer"]["lithology"] == int(short.sum())
     # tiling does not change the map
     r2 = predict(kolari_400, head, str(tmp_path / "pred2"), tile=512, contributions=False)
     p2 = rasterio.open(os.path.join(r2["out_dir"], "prospectivity.tif")).read(1)
@@ -250,9 +260,46 @@ def test_head_refuses_a_stack_with_other_layers(kolari, kolari_400, trained_head
     spec = kolari_spec(kolari, res=800.0, geophysics=("IOCG_Mag_grysc_DGRF65_anom_100m",))
     other = str(tmp_path / "other")
     align_stack(spec, other)
-    with pytest.raises(InputError, match="differ from those the head was trained on"):
+    with pytest.raises(InputError) as e:
         predict(other, trained_head[0], str(tmp_path / "p"))
+    text = str(e.value)
+    # what is missing, by layer, and what to do; not two 33-item lists
+    assert "the stack lacks 8 of the head's 33 bands" in text and "geophysics/IOCG_AEM_Inph_100m (em_inphase" in text
+    assert "IOCG_Mag_grysc" not in text and "fine-tune a head on this stack" in text and len(text) < 1200
     assert not os.path.exists(tmp_path / "p")
+
+
+def test_the_same_layers_in_another_order_fit_the_head(kolari, kolari_400, trained_head, tmp_path):
+    """issue 21, item 7: layers are matched by name, so a stack aligned from the same layers listed in another
+    order (the API keeps the caller's order, the CLI orders by source) gives the same map; a head written before
+    cards named their bands matches by layer type."""
+    import shutil
+
+    from engine.demo import kolari_spec
+    from engine.prospectivity import predict
+    from engine.data.stack import align_stack
+
+    spec = kolari_spec(kolari, res=400.0)
+    spec.layers = spec.layers[::-1]
+    other = str(tmp_path / "reversed")
+    align_stack(spec, other)
+    with Stack(other) as st:
+        assert st.bands[0]["source"] == "geochemistry" and st.bands[-1]["source"] == "geophysics"
+    a = predict(kolari_400, trained_head[0], str(tmp_path / "p_a"), contributions=False)
+    b = predict(other, trained_head[0], str(tmp_path / "p_b"))
+    pa = rasterio.open(os.path.join(a["out_dir"], "prospectivity.tif")).read(1)
+    pb = rasterio.open(os.path.join(b["out_dir"], "prospectivity.tif")).read(1)
+    assert np.isfinite(pa).mean() > 0.5
+    np.testing.assert_allclose(pb, pa, atol=1e-6, equal_nan=True)
+    assert b["sources"] == ["geochemistry", "geology", "geophysics"]
+    old = tmp_path / "old_head"
+    shutil.copytree(trained_head[0], old)
+    card = json.load(open(old / "head_card.json"))
+    del card["stack_bands"]
+    (old / "head_card.json").write_text(json.dumps(card))
+    c = predict(other, str(old), str(tmp_path / "p_c"), contributions=False)
+    pc = rasterio.open(os.path.join(c["out_dir"], "prospectivity.tif")).read(1)
+    np.testing.assert_allclose(pc, pa, atol=1e-6, equal_nan=True)
 
 
 def test_cancelled_predict_leaves_nothing(kolari_400, trained_head, tmp_path):
@@ -351,3 +398,31 @@ def test_rock_units_are_matched_by_name_when_another_stack_numbers_them_differen
     pb = rasterio.open(os.path.join(b["out_dir"], "prospectivity.tif")).read(1)
     assert np.isfinite(pa).any()
     np.testing.assert_allclose(pb, pa, atol=1e-6, equal_nan=True)
+
+
+def test_finetune_says_which_deposits_lie_where_layers_are_missing(kolari_400, tmp_path):
+    """issue 21, item 5: deposits beyond the lithology are trained on (not dropped) and the summary says how many
+    lie where which layer has no data."""
+    import shapely
+
+    from conftest import write_vector
+    from engine.prospectivity import finetune
+
+    with Stack(kolari_400) as st:
+        used = [p for p in st.manifest["deposits"]["points"] if p["status"] == "used"]
+        pres = st.read_presence()
+        valid = st.read_valid()
+        lith = [n for n, _ in st.layers].index("lithology")
+        t = st.grid.transform
+    rows, cols = np.nonzero(valid & ~pres[lith])
+    pick = np.random.default_rng(0).choice(len(rows), 3, replace=False)
+    extra = [{"name": f"beyond {i}", "x": t.c + (cols[k] + 0.5) * t.a, "y": t.f + (rows[k] + 0.5) * t.e}
+             for i, k in enumerate(pick)]
+    pts = used + extra
+    path = write_vector(tmp_path / "deps.gpkg", [shapely.Point(p["x"], p["y"]) for p in pts],
+                        {"name": np.array([p["name"] for p in pts], dtype=object)})
+    r = finetune(kolari_400, str(tmp_path / "head"), deposits=path, validate=False, n_background=2000)
+    assert r["deposits"] == len(pts)
+    assert r["deposits_lacking_layers"] == {"deposits": 3, "per_layer": {"lithology": 3}}
+    card = json.load(open(os.path.join(r["head"], "head_card.json")))
+    assert {f"beyond {i}" for i in range(3)} <= set(card["deposits"])

@@ -21,8 +21,10 @@ class Grid:
     ymax: float
 
     @classmethod
-    def snapped(cls, crs, res, bounds):
-        """Grid covering `bounds`, with edges on multiples of `res` so repeated runs line up."""
+    def snapped(cls, crs, res, bounds, origin=(0.0, 0.0)):
+        """Grid covering `bounds`, with edges on origin + multiples of `res` so repeated runs line up.
+        origin: a point the pixel edges pass through (the inputs' own grid when they share one, so
+        aligning them moves nothing; engine.data.stack.shared_origin)."""
         if not (math.isfinite(res) and res > 0):
             raise InputError(f"target resolution must be a positive number, got {res}",
                              fix="give a pixel size in CRS units, e.g. --res 100 for 100 m")
@@ -31,9 +33,10 @@ class Grid:
             raise InputError(f"target extent {bounds} is not finite", fix="give the extent as four finite numbers")
         if not (xmax > xmin and ymax > ymin):
             raise InputError(f"target extent {bounds} is empty", fix="check the area of interest and the layers' extents")
-        down = lambda v: math.floor(v / res + 1e-9) * res  # noqa: E731  (tolerate float noise)
-        up = lambda v: math.ceil(v / res - 1e-9) * res  # noqa: E731
-        return cls(_crs_string(crs), float(res), down(xmin), down(ymin), up(xmax), up(ymax))
+        ox, oy = (float(v) for v in origin)
+        down = lambda v, o: o + math.floor((v - o) / res + 1e-9) * res  # noqa: E731  (tolerate float noise)
+        up = lambda v, o: o + math.ceil((v - o) / res - 1e-9) * res  # noqa: E731
+        return cls(_crs_string(crs), float(res), down(xmin, ox), down(ymin, oy), up(xmax, ox), up(ymax, oy))
 
     @property
     def width(self):

@@ -49,13 +49,67 @@ class LayerSpec:
             raise InputError(f"unknown kind '{self.kind}'", layer=self.path, fix=f"use one of {', '.join(KINDS)}")
         if self.name is None:
             self.name = os.path.splitext(os.path.basename(self.path.split("|")[0]))[0]
+        if self.layer_type is not None:
+            check_layer_type(self.layer_type, self.source, self.name)
 
     def to_dict(self):
         return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
 
     @classmethod
     def from_dict(cls, d):
+        """A layer of a spec file; an unknown key is refused with the valid ones (a typo is not ignored)."""
+        bad = sorted(set(d) - set(cls.__dataclass_fields__))
+        if bad:
+            raise InputError(f"unknown layer option(s) {', '.join(bad)}", layer=d.get("name") or d.get("path"),
+                             fix=f"use path, source and: {', '.join(OPTIONS)}")
         return cls(**d)
+
+
+# What each per-layer option means: the CLI's `PATH::key=value`, a spec file's layer entries, the panel.
+OPTIONS = {
+    "kind": "how the layer becomes a grid: " + ", ".join(KINDS) + " (default: detected from the file)",
+    "layer_type": "what the layer measures, a name of the model's vocabulary (below); default: guessed from the name",
+    "name": "band name in the stack and the reports (default: the file name)",
+    "nodata": "value meaning 'no data' when the file stores none or a wrong one",
+    "band": "band of a multi-band raster (default 1)",
+    "field": "polygons: the text field holding the classes, e.g. ROCK_NAME_ (default: the most informative one)",
+    "elements": "samples: comma-separated element fields, e.g. Cu,Co,Fe (default: every element-like number field)",
+    "log": "true / false: log-transform before normalising (default: decided from the data)",
+    "crs": "CRS of a file that stores none (a CSV of samples with X/Y columns), e.g. EPSG:3067",
+}
+
+
+def vocabulary():
+    """{source: [layer type names]} the foundation model knows, each under its usual source, plus the
+    per-source fallback (unknown_<source>) for a layer the model has no learned type for."""
+    from . import SOURCES
+    from ..foundation.model.vocab import HOME_SOURCE, VOCAB
+
+    out = {s: [n for n in VOCAB if HOME_SOURCE.get(n) == s] for s in SOURCES}
+    for s in SOURCES:
+        out[s].append(f"unknown_{s}")
+    return out
+
+
+def check_layer_type(layer_type, source, layer_name):
+    """Refuse a layer type the vocabulary does not know (common spellings such as 'mag' or 'Cu_ppm' are
+    accepted); a typo would otherwise be used silently as 'no learned type'."""
+    from ..foundation.model.vocab import VOCAB, resolve
+
+    if str(layer_type) in VOCAB or resolve(layer_type, source)[1]:
+        return
+    listing = "; ".join(f"{s}: {', '.join(names)}" for s, names in vocabulary().items())
+    raise InputError(f"unknown layer_type '{layer_type}'", layer=layer_name,
+                     fix=f"use a name of the model's vocabulary ({listing}); unknown_<source> when none fits")
+
+
+def options_help():
+    """The per-layer options and the layer-type vocabulary, as the CLI's `align --help` prints them."""
+    lines = ["per-layer options: PATH::key=value::key=value (e.g. lith.shp::field=ROCK_NAME_::layer_type=lithology_unit)"]
+    lines += [f"  {k:<11} {v}" for k, v in OPTIONS.items()]
+    lines.append("layer types the foundation model knows (layer_type=...), by their usual source:")
+    lines += [f"  {s}: {', '.join(names)}" for s, names in vocabulary().items()]
+    return "\n".join(lines)
 
 
 def guess_layer_type(name, source, kind):

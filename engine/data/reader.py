@@ -96,6 +96,23 @@ class Stack:
         return sorted({b["source"] for b in self.bands})
 
     @property
+    def layers(self):
+        """[(layer name, [band indices])] in stack order: a geochemistry layer's elements are one layer.
+        Stacks written before bands named their layer group samples by their file."""
+        groups = {}
+        for i, b in enumerate(self.bands):
+            name = b.get("layer") or (os.path.splitext(os.path.basename(str(b.get("path", ""))))[0]
+                                      if b["kind"] == "points" else b["name"])
+            groups.setdefault((b["source"], name), []).append(i)
+        return [(name, idx) for (_, name), idx in groups.items()]
+
+    def read_presence(self, window=None, data=None):
+        """(L, h, w) bool: where each layer of `layers` has data (every band of it); `data`: the
+        window's bands when already read."""
+        a = self.read(window, normalised=False) if data is None else data
+        return np.stack([np.isfinite(a[idx]).all(axis=0) for _, idx in self.layers])
+
+    @property
     def has_deposits(self):
         return self._deposits is not None
 

@@ -13,7 +13,7 @@ from rasterio.warp import reproject, transform_bounds
 from . import geochem
 from ..core.errors import InputError
 from .layers import guess_layer_type, is_raster
-from .vectors import LineDistance, PolygonRasteriser, pixel_centres, read_vector, vector_bounds
+from .vectors import LineDistance, PolygonRasteriser, class_field_counts, pixel_centres, read_vector, vector_bounds
 
 log = logging.getLogger("engine")
 
@@ -122,6 +122,7 @@ class RasterLayer:
             raise InputError(f"has no band {spec.band} (it has {self.src.count})", layer=spec.name, fix="choose an existing band")
         self.nodata = spec.nodata if spec.nodata is not None else self.src.nodatavals[spec.band - 1]
         values = self._check_not_empty()
+        self.sample = values  # a decimated sample of the data values (the Align preview's class count)
         if spec.kind is None:
             spec.kind, why = raster_kind(values, self.src.dtypes[spec.band - 1], spec.source, spec.name)
             self.info = {"kind_detected": why}
@@ -201,7 +202,7 @@ class VectorLayer:
                              layer=spec.name, fix="put sample points under geochemistry, and deposits in the deposits input")
         if kind == "categorical":
             self.reader = PolygonRasteriser(data, spec.field, spec.name)
-            self.info = {"class_field": self.reader.field}
+            self.info = {"class_field": self.reader.field, "class_fields": class_field_counts(data.fields)}
             lt = spec.layer_type or guess_layer_type(spec.name, spec.source, kind)
             self.bands = [Band(spec.name, spec.source, kind, lt, spec.path, classes=self.reader.class_table())]
         elif kind == "distance":

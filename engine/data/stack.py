@@ -2,7 +2,7 @@
 
 Folder layout (opens directly in QGIS):
   stack.tif     float32, one band per evidence layer, physical units, NaN = no data
-  valid.tif     uint8, 1 where every band has data inside the area of interest
+  valid.tif     uint8, 1 inside the area of interest where enough layers have data (valid_rule)
   deposits.tif  uint8 deposit count per pixel (when deposits were given)
   stack.json    manifest: grid, bands (source, kind, layer type, class table, normalisation stats),
                 geochemistry settings, deposit report, the spec that made it
@@ -34,7 +34,12 @@ FORMAT = "mpm-stack/1"
 SAMPLE_PIXELS = 1_000_000  # per band, for normalisation statistics
 WARN_BYTES = 20 * 2**30  # a stack above this size is announced before it is written
 log = logging.getLogger("engine")
-GDAL_CACHE_MB = 256  # GDAL's block cache otherwise grows to 5 % of RAM while writing big stacks
+GDAL_CACHE_MB = 256
+# A cell is predicted where at least this share of the layers has data (at least one layer). Why not
+# every layer: one short layer (Kolari's 1:1M lithology) then removed 7.9 % of the area and the deposits
+# in it; the head fills a missing layer neutrally (engine.prospectivity.evidence) and says where it did (coverage).
+# Why not one layer: a distance-to-fault grid covers everything, and a cell known only by it is noise.
+MIN_LAYER_SHARE = 0.5  # GDAL's block cache otherwise grows to 5 % of RAM while writing big stacks
 
 
 def bounded_block_cache(mb=GDAL_CACHE_MB):
@@ -127,7 +132,7 @@ def choose_grid(spec, layers):
                                  fix="remove the layer(s) from another area, or give the target extent explicitly")
         else:
             bounds = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-    grid = Grid.snapped(crs, res, bounds)
+    grid = Grid.snapped(crs, res, bounds, origin=shared_origin(rasters, crs, res))
     for lyr in layers:
         b = lyr.bounds_in(grid.crs)
         if b[0] >= grid.xmax or b[2] <= grid.xmin or b[1] >= grid.ymax or b[3] <= grid.ymin:
@@ -137,6 +142,27 @@ def choose_grid(spec, layers):
                              f"(layer extent {tuple(round(v) for v in b)})", layer=lyr.spec.name,
                              fix="remove it, or choose an area of interest that it covers")
     return grid
+
+
+def shared_origin(rasters, crs, res):
+    """The pixel corner the rasters' grids share when every raster is in `crs` with pixels of `res`
+    on one lattice (the common case: layers exported from one project), reduced modulo res; else
+    (0, 0), i.e. edges on multiples of the resolution. Why: snapping inputs that already agree to
+    multiples of res moved them by up to half a pixel and resampled every one of them."""
+    if not rasters:
+        return 0.0, 0.0
+    target = CRS.from_user_input(crs)
+    corners = []
+    for lyr in rasters:
+        t = lyr.src.transform
+        if lyr.src.crs != target or t.b or t.d or not (np.isclose(t.a, res, rtol=1e-6) and np.isclose(-t.e, res, rtol=1e-6)):
+            return 0.0, 0.0
+        corners.append((t.c % res, t.f % res))
+    x0, y0 = corners[0]
+    near = lambda a, b: min(abs(a - b), res - abs(a - b)) <= res * 1e-6  # noqa: E731  (0 and res are one lattice)
+    if all(near(x, x0) and near(y, y0) for x, y in corners):
+        return x0, y0
+    return 0.0, 0.0
 
 
 def _vector_crs(layer):
@@ -181,8 +207,11 @@ def _align(spec, out_dir, overwrite, feedback):
         aoi = _aoi_rasteriser(spec.aoi, grid) if spec.aoi else None
         with atomic_path(out_dir, overwrite=overwrite, directory=True, what="stack folder",
                          inputs=spec_inputs(spec), checked=True) as tmp:
-            samples = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
+            samples, coverage = _write_tiles(tmp, grid, layers, bands, aoi, spec.tile_size, steps.sub(0.02, 0.95))
             manifest = _manifest(spec, grid, layers, bands, samples)
+            manifest["coverage"] = coverage
+            for line in coverage_lines(coverage):
+                steps.info(line)
             if spec.deposits:
                 from .labels import rasterise_deposits
 
@@ -225,6 +254,16 @@ def _aoi_rasteriser(path, grid):
     return PolygonRasteriser(data, "aoi", "area of interest")
 
 
+def min_layers(n_layers, share=MIN_LAYER_SHARE):
+    """Layers that must have data in a cell for it to be valid (engine.data.stack.MIN_LAYER_SHARE)."""
+    return max(1, int(np.ceil(share * n_layers - 1e-9)))
+
+
+def layer_presence(block, layer_bands):
+    """(L, h, w) bool: where each layer has data (every one of its bands finite)."""
+    return np.stack([np.isfinite(block[sl]).all(axis=0) for sl in layer_bands])
+
+
 def _write_tiles(folder, grid, layers, bands, aoi, tile, steps):
     profile = dict(driver="GTiff", width=grid.width, height=grid.height, crs=grid.rio_crs, transform=grid.transform,
                    tiled=True, blockxsize=256, blockysize=256, compress="deflate", BIGTIFF="IF_SAFER")
@@ -232,6 +271,13 @@ def _write_tiles(folder, grid, layers, bands, aoi, tile, steps):
     step = max(1, int(np.ceil(np.sqrt(n_pixels / SAMPLE_PIXELS))))
     samples = [[] for _ in bands]
     total = count_tiles(grid.height, grid.width, tile)
+    layer_bands, i0 = [], 0
+    for lyr in layers:
+        layer_bands.append(slice(i0, i0 + len(lyr.bands)))
+        i0 += len(lyr.bands)
+    need = min_layers(len(layers))
+    area = valid_cells = every = 0
+    present = np.zeros(len(layers), np.int64)
     with rasterio.open(os.path.join(folder, "stack.tif"), "w", count=len(bands), dtype="float32", nodata=np.nan,
                        predictor=3, **profile) as dst, \
             rasterio.open(os.path.join(folder, "valid.tif"), "w", count=1, dtype="uint8", **profile) as vdst:
@@ -241,7 +287,13 @@ def _write_tiles(folder, grid, layers, bands, aoi, tile, steps):
         for k, t in enumerate(iter_tiles(grid.height, grid.width, tile)):
             block = np.concatenate([lyr.read(grid, t.core) for lyr in layers], axis=0)
             inside = np.isfinite(aoi.read(grid, t.core)) if aoi is not None else np.ones(block.shape[1:], bool)
-            valid = np.isfinite(block).all(axis=0) & inside
+            has = layer_presence(block, layer_bands)
+            n_has = has.sum(axis=0)
+            valid = (n_has >= need) & inside
+            area += int(inside.sum())
+            valid_cells += int(valid.sum())
+            every += int(((n_has == len(layers)) & inside).sum())
+            present += (has & inside).reshape(len(layers), -1).sum(axis=1)
             dst.write(block, window=t.core)
             vdst.write(valid.astype(np.uint8)[None], window=t.core)
             # strided sample on the global grid so statistics do not depend on the tiling
@@ -252,7 +304,23 @@ def _write_tiles(folder, grid, layers, bands, aoi, tile, steps):
             for i in range(len(bands)):
                 samples[i].append(sub[i][isub])
             steps.report((k + 1) / total, None)
-    return [np.concatenate(s) if s else np.empty(0, np.float32) for s in samples]
+    coverage = {"rule": f"a cell is valid inside the area where at least {need} of the {len(layers)} layers have data",
+                "min_layers": need, "layers": len(layers), "area_cells": area, "valid_cells": valid_cells,
+                "all_layers_cells": every,
+                "per_layer": {lyr.spec.name: float(n / max(area, 1)) for lyr, n in zip(layers, present)}}
+    return [np.concatenate(s) if s else np.empty(0, np.float32) for s in samples], coverage
+
+
+def coverage_lines(coverage):
+    """What align tells the user about coverage: the valid share, and every layer that does not cover the area."""
+    area = max(coverage["area_cells"], 1)
+    out = [f"Valid area: {coverage['valid_cells'] / area:.1%} of the area ({coverage['rule']}); every layer has "
+           f"data on {coverage['all_layers_cells'] / area:.1%}"]
+    for name, share in coverage["per_layer"].items():
+        if share < 0.999:
+            out.append(f"  {name} covers {share:.1%} of the area: elsewhere it is read as missing (neutral) and the "
+                       "cells are predicted from the other layers")
+    return out
 
 
 def _manifest(spec, grid, layers, bands, samples):
@@ -261,6 +329,7 @@ def _manifest(spec, grid, layers, bands, samples):
         log = next((lyr.spec.log for lyr in layers if b in lyr.bands), None)
         d = b.describe()
         d["band"] = i
+        d["layer"] = next((lyr.spec.name for lyr in layers if b in lyr.bands), b.name)
         if getattr(b, "transform", None):
             d["values"] = b.transform
         d["stats"] = normalise.layer_stats(s, "categorical" if b.kind == "categorical" else "continuous",

@@ -206,17 +206,26 @@ class PolygonRasteriser:
 _CLASS_HINTS = (r"rock_?name|litholog|rock_?type|lith_?name|lith_?desc", r"lith|rock|unit|geol|formation|strat")
 
 
-def _pick_class_field(fields, layer_name):
-    """The text field most likely to hold the lithology: a rock-name field first, then the field with
-    most distinct values (2-255, not a per-feature identifier)."""
+def class_field_counts(fields):
+    """{field: distinct values} of the text fields that could hold classes (2-255 values, not a
+    per-feature identifier): the choices a field picker offers."""
     n_features = len(next(iter(fields.values()))) if fields else 0
-    candidates = []
+    out = {}
     for name, values in fields.items():
         if values.dtype.kind in "OUS":
             n = len(set(values.astype(str).tolist()))
             if 2 <= n <= 255 and not (n == n_features and n_features > 20):
-                hint = next((len(_CLASS_HINTS) - i for i, p in enumerate(_CLASS_HINTS) if re.search(p, name, re.I)), 0)
-                candidates.append((hint, n, name))
+                out[name] = n
+    return out
+
+
+def _pick_class_field(fields, layer_name):
+    """The text field most likely to hold the lithology: a rock-name field first, then the field with
+    most distinct values (class_field_counts)."""
+    candidates = []
+    for name, n in class_field_counts(fields).items():
+        hint = next((len(_CLASS_HINTS) - i for i, p in enumerate(_CLASS_HINTS) if re.search(p, name, re.I)), 0)
+        candidates.append((hint, n, name))
     if candidates:
         return max(candidates)[2]
     raise InputError("has no text field that could hold the lithology classes", layer=layer_name,

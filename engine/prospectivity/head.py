@@ -74,6 +74,7 @@ class HeadEnsemble:
         self.calibration = None  # (M, Q) quantiles of each member's output over the training background
         self.wofe = None  # engine.prospectivity.evidence.decile_wofe whose summed weights are one more member
         self.class_remap = {}  # band -> (codes of the stack predicted, codes the head knows): set by predict
+        self.band_order = None  # stack band of each band the head reads (prospectivity.match_bands): set by predict
 
     @property
     def reads_bands(self):

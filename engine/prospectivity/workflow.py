@@ -87,6 +87,11 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
                 steps.info(f"{bad} deposit cell(s) lie where the embedding has no data; left out")
             table = table.take(np.flatnonzero(ok))
         n_pos = int(table.label.sum())
+        lacking = deposits_lacking_layers(st, table)
+        if lacking:
+            steps.info(f"{lacking['deposits']} of {n_pos} deposit cells lie where some layers have no data (those "
+                       "layers read as missing, the others used): "
+                       + ", ".join(f"{k} missing at {v}" for k, v in lacking["per_layer"].items()))
         steps.info(f"{n_pos} deposit cells; {len(table.label):,} valid cells scored"
                    + (f" (a uniform sample of {table.n_valid:,})" if table.sampled else ""))
         buffer_px = int(round(buffer_m / st.grid.res))
@@ -125,6 +130,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         steps.report(0.95, "head trained on all deposits")
         card = {"encoder": {"name": model_name, "sha256": sha},
                 "stack_signature": stack_signature(st),
+                "stack_bands": stack_bands(st),
                 "class_tables": {str(j): b["classes"] for j, b in enumerate(st.bands) if b.get("classes")},
                 "sources": st.sources,
                 "stack": os.path.abspath(stack_dir),
@@ -136,7 +142,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
                                                                           "fold_roc_auc", "fold_roc_auc_mean",
                                                                           "pa_intersection")}
                                                    for m, r in report.items()},
-                "embeddings": meta.get("embeddings")}
+                "embeddings": meta.get("embeddings"), "deposits_lacking_layers": lacking}
     with atomic_path(out_dir, overwrite=overwrite, directory=True, what="head folder", checked=True) as tmp:
         save_head(head, tmp, card)
         if report is not None:
@@ -145,7 +151,21 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
             plot_report(report, os.path.join(tmp, "validation.png"), title=meta["title"])
     steps.report(1.0, f"Head written to {out_dir}")
     return {"head": os.path.abspath(out_dir), "cv": card["cv"], "deposits": len(card["deposits"]),
-            "embeddings": card["embeddings"]}
+            "embeddings": card["embeddings"], "deposits_lacking_layers": lacking}
+
+
+def deposits_lacking_layers(st, table):
+    """{deposits: cells, per_layer: {layer: cells}} of the deposit cells of a CellTable where some layer
+    of the stack has no data (engine.data.stack.MIN_LAYER_SHARE keeps such cells), or None when all have all."""
+    dep = np.flatnonzero(table.label == 1)
+    miss = np.zeros(len(dep), bool)
+    per_layer = {}
+    for name, idx in st.layers:
+        m = ~np.isfinite(table.bands[np.ix_(dep, idx)]).all(1)
+        miss |= m
+        if m.any():
+            per_layer[name] = int(m.sum())
+    return {"deposits": int(miss.sum()), "per_layer": per_layer} if miss.any() else None
 
 
 NOT_COMPARED = {"compared": False,
@@ -171,13 +191,15 @@ def embeddings_verdict(report, inputs):
     return v
 
 
-def class_remap(card, st):
-    """{band: (codes here, codes the head knows)} for categorical bands whose classes are numbered
+def class_remap(card, st, order=None):
+    """{head band: (codes here, codes the head knows)} for categorical bands whose classes are numbered
     differently here (another lithology file, another area): classes are matched by name, and a class
-    the head never saw becomes missing (weight 0) instead of silently borrowing another rock's weight."""
+    the head never saw becomes missing (weight 0) instead of silently borrowing another rock's weight.
+    order: the stack band of each head band (match_bands); default the same order."""
     out = {}
-    for j, b in enumerate(st.bands):
-        known, here = card.get("class_tables", {}).get(str(j)), b.get("classes")
+    order = range(len(st.bands)) if order is None else order
+    for j, i in enumerate(order):
+        known, here = card.get("class_tables", {}).get(str(j)), st.bands[i].get("classes")
         if not known or not here or known == here:
             continue
         code_of = {name: float(code) for code, name in known.items()}
@@ -186,17 +208,85 @@ def class_remap(card, st):
     return out
 
 
-def _check_head_fits(card, st, sha):
-    """sha: the foundation model's, or None for a head that does not read embeddings."""
+def stack_bands(st):
+    """Each band's source, layer, name, layer type and kind: what a head's bands are matched by."""
+    layer_of = {i: name for name, idx in st.layers for i in idx}
+    return [{"source": b["source"], "layer": layer_of[i], "name": b["name"], "layer_type": b["layer_type"],
+             "kind": b["kind"]} for i, b in enumerate(st.bands)]
+
+
+def match_bands(card, st):
+    """(order, missing, extra): the stack band of each band the head was trained on, matched by source,
+    layer and band name (so the same layers in another order fit: the CLI orders sources geology,
+    geochemistry, geophysics, the API keeps the caller's order); a band whose name changed (a renamed
+    file) by its layer type and kind when exactly one band is left that fits. Heads from before names
+    were kept match by layer type and kind, in order. missing: the head's bands not found; extra: the
+    stack's bands the head does not read."""
+    have = stack_bands(st)
+    named = "stack_bands" in card
+    want = card["stack_bands"] if named else [{"source": s, "layer": None, "name": None, "layer_type": t, "kind": k}
+                                              for s, t, k in card["stack_signature"]]
+    order, used = [None] * len(want), set()
+    for j, w in enumerate(want if named else []):
+        key = (w["source"], w["layer"], w["name"], w["kind"])
+        i = next((i for i, h in enumerate(have) if i not in used and (h["source"], h["layer"], h["name"], h["kind"]) == key),
+                 None)
+        if i is not None:
+            order[j] = i
+            used.add(i)
+
+    def by_type(x):
+        return x["source"], x["layer_type"], x["kind"]
+
+    for j, w in enumerate(want):
+        if order[j] is not None:
+            continue
+        left = [i for i, h in enumerate(have) if i not in used and by_type(h) == by_type(w)]
+        rivals = [k for k, v in enumerate(want) if order[k] is None and by_type(v) == by_type(w)]
+        if left and (not named or (len(left) == 1 and len(rivals) == 1)):
+            order[j] = left[0]
+            used.add(left[0])
+    missing = [w for j, w in enumerate(want) if order[j] is None]
+    extra = [h for i, h in enumerate(have) if i not in used]
+    return order, missing, extra
+
+
+def describe_bands(bands, most=8):
+    """'geology/lithology (lithology_unit), geochemistry/till: Cu, Co and 20 more': one item per layer."""
+    layers = {}
+    for b in bands:
+        layers.setdefault((b["source"], b.get("layer") or b.get("name") or b["layer_type"]), []).append(b)
+    items = []
+    for (source, layer), bs in layers.items():
+        if len(bs) == 1 and bs[0].get("name") in (None, layer):
+            items.append(f"{source}/{layer} ({bs[0]['layer_type']}, {bs[0]['kind']})")
+        else:
+            names = [b.get("name") or b["layer_type"] for b in bs]
+            items.append(f"{source}/{layer}: {', '.join(names[:4])}" + (f" and {len(names) - 4} more" if len(names) > 4 else ""))
+    return "; ".join(items[:most]) + (f"; and {len(items) - most} more layers" if len(items) > most else "")
+
+
+def _check_head_fits(card, st, sha, reads_embedding=True, feedback=None):
+    """The stack band of each head band (match_bands); sha: the foundation model's, or None for a head that does
+    not read embeddings. A head on the bands ignores extra layers (it never reads them); one reading embeddings
+    cannot (the embedding mixes every layer in)."""
     if sha is not None and card["encoder"]["sha256"] != sha:
         raise InputError(f"this head was trained on encoder '{card['encoder']['name']}' "
                          f"(sha256 {card['encoder']['sha256'][:12]}), not on the model given (sha256 {sha[:12]})",
                          fix="pass the foundation model the head was fine-tuned with (--model)")
-    want, have = card["stack_signature"], stack_signature(st)
-    if want != have:
-        fmt = lambda sig: ", ".join(f"{s}/{t}" for s, t, _ in sig)  # noqa: E731
-        raise InputError(f"the stack's layers ({fmt(have)}) differ from those the head was trained on ({fmt(want)})",
-                         fix="align the new area with the same source layers, in the same order, as the training stack")
+    order, missing, extra = match_bands(card, st)
+    if missing or (extra and reads_embedding):
+        what = []
+        if missing:
+            what.append(f"the stack lacks {len(missing)} of the head's {len(order)} bands: {describe_bands(missing)}")
+        if extra:
+            what.append(f"it has {len(extra)} band(s) the head was not trained on: {describe_bands(extra)}")
+        raise InputError("this head does not fit the stack: " + "; ".join(what),
+                         fix="fine-tune a head on this stack (python -m engine finetune STACK --out HEAD, or Fine-tune "
+                             "in the panel), or align this area with the layers the head was trained on (same names)")
+    if extra:
+        Steps(feedback).info(f"Layers the head was not trained on are not used: {describe_bands(extra)}")
+    return order
 
 
 def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
@@ -214,8 +304,9 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
     with Stack(stack_dir) as st:
-        _check_head_fits(card, st, sha if head.reads_embedding else None)
-        head.class_remap = class_remap(card, st)
+        head.band_order = _check_head_fits(card, st, sha if head.reads_embedding else None, head.reads_embedding,
+                                           feedback)
+        head.class_remap = class_remap(card, st, head.band_order)
     args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
     if scheduler is not None:
         from ..core.distributed import cluster_client, is_client
@@ -230,8 +321,9 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
              scheduler, workers):
     steps = Steps(feedback)
     with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
-        sources = st.sources if contributions and len(st.sources) > 1 else []
-        check_free_space(out_dir, st.grid.width * st.grid.height * 4 * (2 + len(sources)), "the prediction rasters")
+        used = sorted({st.bands[i]["source"] for i in head.band_order}) if head.band_order is not None else st.sources
+        sources = used if contributions and len(used) > 1 else []
+        check_free_space(out_dir, st.grid.width * st.grid.height * (4 * (2 + len(sources)) + 1), "the prediction rasters")
         # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
         # an embedding-only head needs one embedding per left-out source.
         ablate = [] if head.reads_bands else sources
@@ -253,7 +345,9 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
         try:
             with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder", checked=True) as tmp:
                 outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
-                        "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof)}
+                        "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof),
+                        "coverage": rasterio.open(os.path.join(tmp, "coverage.tif"), "w", count=1,
+                                                  **{**prof, "dtype": "uint8", "nodata": 0, "predictor": 1})}
                 if sources:
                     outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
                                                           count=len(sources), **prof)
@@ -265,6 +359,7 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
                                                            workers, steps.sub(0.5, 1.0))
                     outs["prospectivity"].set_band_description(1, "prospectivity probability")
                     outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
+                    outs["coverage"].set_band_description(1, f"layers with data (of {len(st.layers)})")
                     for i, s in enumerate(sources):
                         outs["contributions"].set_band_description(i + 1, s)
                 finally:
@@ -278,18 +373,28 @@ def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, 
             for r in readers.values():
                 r.close()
     steps.info(f"Prospectivity written to {out_dir}")
+    if summary.get("pixels_missing_layers"):
+        steps.info(f"{summary['pixels_missing_layers'] / max(1, summary['valid_pixels']):.1%} of the predicted cells lack "
+                   "some layer and are predicted from the others (coverage.tif: layers with data per cell): "
+                   + ", ".join(f"{k} missing on {v:,}" for k, v in summary["missing_per_layer"].items()))
     summary["out_dir"] = os.path.abspath(out_dir)
     return summary
 
 
 def predict_tile(st, head, readers, sources, w):
-    """(p, u, c) of pixel window w: probability and uncertainty (h, w), contributions (len(sources), h, w) or None.
+    """(p, u, c, n, missing) of pixel window w: probability and uncertainty (h, w), contributions
+    (len(sources), h, w) or None, the number of layers with data (h, w; 0 outside the valid mask) and per
+    layer of the stack the valid cells it has no data on (a cell short of a layer is predicted from the others).
 
     readers: EmbeddingReader per left-out source (None = all sources); NaN outside the valid mask.
     """
     valid = st.read_valid(w)
+    bands = st.read(w)
+    present = st.read_presence(data=bands) & valid
+    n = present.sum(0).astype(np.uint8)
+    missing = (valid[None] & ~present).reshape(len(present), -1).sum(1)
     if head.reads_bands:
-        return _evidence_tile(st, head, readers.get(None), sources, w, valid)
+        return (*_evidence_tile(st, head, readers.get(None), sources, w, valid, bands), n, missing)
     members = _member_maps(head, readers[None], w)
     p, u = members.mean(0), members.std(0)
     h, ww = p.shape
@@ -299,16 +404,16 @@ def predict_tile(st, head, readers, sources, w):
         ps = _member_maps(head, readers[s], w).mean(0)
         c[i] = p - np.where(np.isfinite(ps), ps, 0.0)  # without the source nothing is seen: all of p is its doing
         c[i][~valid] = np.nan
-    return p, u, c
+    return p, u, c, n, missing
 
 
-def _evidence_tile(st, head, reader, sources, w, valid):
+def _evidence_tile(st, head, reader, sources, w, valid, bands):
     """predict_tile for a head on the bands: the valid pixels' features, the members, and per source
     the probability with that source's bands blanked (read as missing: mean value, class weight 0)."""
-    bands = st.read(w)
     c_, h, ww = bands.shape
     idx = np.flatnonzero(valid.ravel())
-    b = bands.reshape(c_, -1)[:, idx].T
+    order = np.arange(c_) if head.band_order is None else np.asarray(head.band_order)
+    b = bands.reshape(c_, -1)[:, idx].T[:, order]
     for j, (here, known) in head.class_remap.items():
         b[:, j] = lookup(b[:, j], here, known, missing=np.nan)
     e = None
@@ -328,7 +433,7 @@ def _evidence_tile(st, head, reader, sources, w, valid):
     p, u = to_map(head.weighted_mean(m)), to_map(m.std(0))
     c = np.empty((len(sources), h, ww), np.float32) if sources else None
     for i, s in enumerate(sources):
-        cols = [j for j, band in enumerate(st.bands) if band["source"] == s]
+        cols = [j for j, i in enumerate(order) if st.bands[i]["source"] == s]
         bb = b.copy()
         bb[:, cols] = np.nan
         c[i] = p - to_map(head.weighted_mean(probs(bb)) if len(idx) else np.zeros(0, np.float32))
@@ -362,9 +467,10 @@ def _member_maps(head, reader, w):
 
 
 def _write_prediction(outs, w, result):
-    p, u, c = result
+    p, u, c, n, _ = result
     outs["prospectivity"].write(p, 1, window=w)
     outs["uncertainty"].write(u, 1, window=w)
+    outs["coverage"].write(n, 1, window=w)
     if c is not None:
         outs["contributions"].write(c, window=w)
 
@@ -372,26 +478,34 @@ def _write_prediction(outs, w, result):
 class _Stats:
     """Valid pixels, mean and max probability, summed in tile order whatever order the tiles finish in."""
 
-    def __init__(self, n):
+    def __init__(self, n, layers=()):
         self.parts = [(0, 0.0, 0.0)] * n
+        self.layers = list(layers)
+        self.missing = np.zeros(len(self.layers), np.int64)
+        self.short = 0
 
-    def add(self, k, p):
+    def add(self, k, result):
+        p, n = result[0], result[3]
         ok = np.isfinite(p)
         self.parts[k] = (int(ok.sum()), float(p[ok].sum()), float(p[ok].max()) if ok.any() else 0.0)
+        self.missing += np.asarray(result[4], np.int64)
+        self.short += int(((n > 0) & (n < len(self.layers))).sum())
 
     def summary(self):
         n_valid, psum, pmax = 0, 0.0, 0.0
         for n, s, m in self.parts:
             n_valid, psum, pmax = n_valid + n, psum + s, max(pmax, m)
-        return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax}
+        return {"valid_pixels": n_valid, "mean_probability": psum / max(1, n_valid), "max_probability": pmax,
+                "pixels_missing_layers": self.short,
+                "missing_per_layer": {name: int(m) for name, m in zip(self.layers, self.missing) if m}}
 
 
 def _predict_tiles(st, head, readers, sources, outs, tiles, steps):
-    stats = _Stats(len(tiles))
+    stats = _Stats(len(tiles), [name for name, _ in st.layers])
     for k, t in enumerate(tiles):
         result = predict_tile(st, head, readers, sources, t.core)
         _write_prediction(outs, t.core, result)
-        stats.add(k, result[0])
+        stats.add(k, result)
         steps.report((k + 1) / len(tiles))
     return stats.summary()
 
@@ -404,14 +518,15 @@ def _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, sch
 
     steps.info(f"Applying the head to {len(tiles)} tiles on {describe(scheduler, workers)}")
     order = {id(t): k for k, t in enumerate(tiles)}
-    stats = _Stats(len(tiles))
+    with Stack(stack_dir) as st:
+        stats = _Stats(len(tiles), [name for name, _ in st.layers])
     task = functools.partial(_predict_tile_task, os.path.abspath(stack_dir),
                              {k: os.path.abspath(p) for k, p in paths.items()}, head, list(sources))
     fb = steps.child_feedback(0.0, 1.0)
     with contextlib.closing(map_tiles(task, tiles, scheduler, workers, feedback=fb)) as results:
         for t, result in results:
             _write_prediction(outs, t.core, result)
-            stats.add(order[id(t)], result[0])
+            stats.add(order[id(t)], result)
     return stats.summary()
 
 
