@@ -37,7 +37,7 @@ def fit_and_score(windows, names, source, dim, steps, lr=2e-3, seed=0, decoder_d
     from engine.foundation.model.config import ModelConfig
     from engine.foundation.model.evaluate import reconstruction_scores
     from engine.foundation.model.fusion import FoundationModel
-    from engine.foundation.model.vocab import layer_ids
+    from engine.data.vocab import layer_ids
 
     cfg = replace(ModelConfig(), dim=dim, token_mode=token_mode, **({"decoder_dim": decoder_dim} if decoder_dim else {}))
     torch.manual_seed(seed)

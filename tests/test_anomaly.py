@@ -28,7 +28,7 @@ def test_explicit_mask_equals_mae_forward(model):
     import torch
 
     from engine.anomalies.reconstruction import PHASES, mae_explicit, phase_keep
-    from engine.foundation.model.vocab import layer_ids
+    from engine.data.vocab import layer_ids
 
     enc = model.encoders["geochemistry"]
     cfg = enc.config
@@ -54,7 +54,7 @@ def test_planted_multi_element_anomaly_ranks_top(model):
     from scipy import ndimage
 
     from engine.anomalies.reconstruction import reconstruct
-    from engine.foundation.model.vocab import layer_ids
+    from engine.data.vocab import layer_ids
     from engine.data.synthetic import robust_normalise
 
     names = ["Cu", "Co", "Ni", "Fe", "Zn", "K", "Th", "La"]

@@ -11,7 +11,7 @@ from engine.core.errors import InputError  # noqa: E402
 from engine.foundation.model.config import ModelConfig  # noqa: E402
 from engine.foundation.model.encoder import SourceEncoder  # noqa: E402
 from engine.foundation.model.fusion import FoundationModel  # noqa: E402
-from engine.foundation.model.vocab import layer_ids  # noqa: E402
+from engine.data.vocab import layer_ids  # noqa: E402
 
 GEOPHYSICS = ["magnetic", "gravity", "em_inphase", "em_quadrature", "resistivity", "gamma_k", "gamma_th", "gamma_u",
               "gamma_total"]

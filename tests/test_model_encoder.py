@@ -9,7 +9,7 @@ from engine.core.errors import InputError
 from engine.foundation.model.config import ModelConfig, count_flops
 from engine.foundation.model.encoder import SourceEncoder
 from engine.foundation.model.fusion import FoundationModel, pixel_embedding
-from engine.foundation.model.vocab import VOCAB, layer_id, layer_ids, resolve
+from engine.data.vocab import VOCAB, layer_id, layer_ids, resolve
 
 SMALL = ModelConfig(window=16, patch=4, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, token_mode="patch")  # v1 tokens; layer tokens: test_model_layer_tokens.py
 

@@ -13,7 +13,7 @@ from engine.foundation.model.config import ModelConfig
 from engine.foundation.model.fusion import FoundationModel
 from engine.foundation.model.infer import embed_scene
 from engine.foundation.model.onnx_export import export_onnx, read_metadata
-from engine.foundation.model.vocab import VOCAB, layer_ids
+from engine.data.vocab import VOCAB, layer_ids
 from engine.foundation.model.weights import read_card, save_model
 from engine.core.progress import Feedback
 from engine.data.scene import Scene, SourceArray

@@ -16,7 +16,7 @@ from engine.foundation.model.config import ModelConfig
 from engine.foundation.model.fusion import FoundationModel
 from engine.cli import build_parser
 from engine.foundation.model.pretrain import RECIPE_LAYER_MASKING, pretrain
-from engine.foundation.model.vocab import layer_ids
+from engine.data.vocab import layer_ids
 from engine.foundation.model.weights import load_model, read_card
 from engine.core.progress import Feedback
 from engine.data.scene import Scene, SourceArray

@@ -154,7 +154,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
     import torch
     from scipy.stats import spearmanr
 
-    from ..foundation.model.vocab import layer_ids
+    from ..data.vocab import layer_ids
     from ..foundation.model.weights import load_model
 
     steps = Steps(feedback)

@@ -17,7 +17,7 @@ from ..core.errors import InputError
 
 KINDS = ("continuous", "categorical", "distance", "points")
 
-# File-name keywords -> layer type names of engine.foundation.model.vocab; first match wins.
+# File-name keywords -> layer type names of engine.data.vocab; first match wins.
 _TYPE_HINTS = (
     (r"mag", "magnetic"), (r"grav|bouguer", "gravity"), (r"inph|in_phase|inphase", "em_inphase"),
     (r"quad", "em_quadrature"), (r"app_?res|resist", "resistivity"), (r"em_?ratio", "em_ratio"),
@@ -83,7 +83,7 @@ def vocabulary():
     """{source: [layer type names]} the foundation model knows, each under its usual source, plus the
     per-source fallback (unknown_<source>) for a layer the model has no learned type for."""
     from . import SOURCES
-    from ..foundation.model.vocab import HOME_SOURCE, VOCAB
+    from .vocab import HOME_SOURCE, VOCAB
 
     out = {s: [n for n in VOCAB if HOME_SOURCE.get(n) == s] for s in SOURCES}
     for s in SOURCES:
@@ -94,7 +94,7 @@ def vocabulary():
 def check_layer_type(layer_type, source, layer_name):
     """Refuse a layer type the vocabulary does not know (common spellings such as 'mag' or 'Cu_ppm' are
     accepted); a typo would otherwise be used silently as 'no learned type'."""
-    from ..foundation.model.vocab import VOCAB, resolve
+    from .vocab import VOCAB, resolve
 
     if str(layer_type) in VOCAB or resolve(layer_type, source)[1]:
         return

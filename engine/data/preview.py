@@ -11,7 +11,7 @@ spec's order (the QGIS panel shows them as a table). LayerPreview fields:
   name, source, path       the layer as align names it (band name; file name by default)
   kind                     continuous / categorical / distance / points (given or detected)
   kind_reason              why that kind: "given", or the detection's reason ("integer values, 5 classes")
-  layer_type               vocabulary name (engine.foundation.model.vocab); for samples: the elements' types joined
+  layer_type               vocabulary name (engine.data.vocab); for samples: the elements' types joined
   layer_type_known         False when the model has no learned type for it (used as unknown_<source>)
   class_field              polygons: the field the classes come from; None otherwise
   class_fields             polygons: {text field: distinct values} a field picker can offer
@@ -120,7 +120,7 @@ def _coarse(grid):
 
 
 def _row(lyr, kind_given, grid, coverage):
-    from ..foundation.model.vocab import resolve
+    from .vocab import resolve
 
     spec, info = lyr.spec, getattr(lyr, "info", {})
     is_raster = hasattr(lyr, "src")

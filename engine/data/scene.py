@@ -14,7 +14,7 @@ class SourceArray:
     """Layers of one data source on a common grid.
 
     data: (C, H, W) float32, already normalised (robust z-score); NaN marks invalid pixels.
-    layers: one layer-type name per channel (see engine.foundation.model.vocab), e.g. "magnetic", "Cu".
+    layers: one layer-type name per channel (see engine.data.vocab), e.g. "magnetic", "Cu".
     """
 
     data: np.ndarray

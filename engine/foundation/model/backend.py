@@ -14,7 +14,7 @@ import numpy as np
 from ...core.errors import InputError, MissingDependency, MPMError
 from ...core.progress import Steps
 from .config import ModelConfig
-from .vocab import VOCAB, layer_ids, source_id
+from ...data.vocab import VOCAB, layer_ids, source_id
 
 NAMES = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
 _CACHE = {}

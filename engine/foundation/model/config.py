@@ -19,7 +19,7 @@ print the numbers for the current default.
 from dataclasses import asdict, dataclass, fields
 
 from ... import SOURCES
-from .vocab import VOCAB
+from ...data.vocab import VOCAB
 
 # The stack the card's FLOPs figure is quoted for: ~30 layers over the four sources.
 REFERENCE_CHANNELS = {"geology": 2, "geochemistry": 13, "geophysics": 10, "remote_sensing": 5}

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .layers import AxialBlock, Block, ChannelHead, Mlp, SetPool, masked_mse, patchify, sincos_2d, unpatchify
-from .vocab import source_id
+from ...data.vocab import source_id
 
 
 def prepare(x, valid=None, clip=None):

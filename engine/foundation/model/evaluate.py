@@ -68,7 +68,7 @@ def reconstruction_scores(model, source, windows, layer_names, seed=0, mask_rati
     import torch
 
     from .layers import patchify, unpatchify
-    from .vocab import layer_ids
+    from ...data.vocab import layer_ids
 
     enc = model.encoders[source]
     cfg = enc.config

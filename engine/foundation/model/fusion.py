@@ -17,7 +17,7 @@ from ... import SOURCES
 from ...core.errors import InputError
 from .encoder import SourceEncoder, prepare
 from .layers import NEG, Block, ChannelHead, masked_mse, patchify, sincos_2d
-from .vocab import source_id
+from ...data.vocab import source_id
 
 
 class SourceFusion(nn.Module):

@@ -10,7 +10,7 @@ import os
 
 from ... import __version__ as ENGINE_VERSION
 from ...core.errors import MissingDependency
-from .vocab import VOCAB
+from ...data.vocab import VOCAB
 
 OPSET = 17
 

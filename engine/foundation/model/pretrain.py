@@ -29,7 +29,7 @@ import numpy as np
 from ...core.errors import Cancelled, InputError
 from ...core.progress import Steps
 from .config import ModelConfig, count_flops, count_params
-from .vocab import layer_ids
+from ...data.vocab import layer_ids
 
 CHECKPOINT = "checkpoint.pt"
 MIN_VALID = 0.5

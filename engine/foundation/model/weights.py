@@ -13,7 +13,7 @@ import os
 from ... import __version__ as ENGINE_VERSION
 from ...core.errors import InputError, MissingDependency
 from .config import ModelConfig, count_params
-from .vocab import VOCAB
+from ...data.vocab import VOCAB
 
 CARD_FORMAT = "mpm-studio-foundation-model"
 CARD_VERSION = 1

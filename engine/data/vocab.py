@@ -6,7 +6,7 @@ A name the vocabulary lacks maps to "unknown_<source>" instead of failing, and t
 gets a flag so it can tell the user that the layer is used without a learned type.
 """
 
-from ... import SOURCES
+from .. import SOURCES
 
 _GEOPHYSICS = [
     "magnetic", "gravity", "em_inphase", "em_quadrature", "resistivity", "em_ratio",
@@ -121,7 +121,7 @@ def source_id(source):
     try:
         return SOURCES.index(source)
     except ValueError:
-        from ...core.errors import InputError
+        from ..core.errors import InputError
 
         raise InputError(
             f"unknown data source '{source}'",
