@@ -11,7 +11,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from conftest import KOLARI_CROP, write_raster, write_vector
+from helpers import KOLARI_CROP, write_raster, write_vector
 from engine.data.layers import LayerSpec
 from engine.data.reader import Stack
 from engine.data.stack import StackSpec, align_stack
@@ -304,7 +304,7 @@ def test_geology_rasters_are_classes_only_when_they_look_like_classes(tmp_path):
     """A distance or density grid under geology is a measurement, a grid of a few integer codes a class map."""
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
     from engine.data.layers import LayerSpec
     from engine.data.sources import open_layer
 

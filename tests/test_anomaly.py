@@ -11,7 +11,7 @@ import pytest
 import rasterio
 
 from engine.foundation.features import DEFAULT_MODEL
-from conftest import write_raster
+from helpers import write_raster
 
 MODEL = DEFAULT_MODEL
 HOLE = np.s_[64:, 60:]  # punched out of the valid mask (one whole tile at tile=64): outputs must be NaN there

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from rasterio.transform import from_origin
 
-from conftest import ROOT, write_raster
+from helpers import ROOT, write_raster
 from engine.core.errors import InputError
 
 PY = sys.executable
@@ -345,7 +345,7 @@ def test_qgis_output_may_not_be_an_input(qgis_env, rasters, tmp_path):
     """A file output (QGIS allows replacing it) that is the run's own input is refused by the engine."""
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
 
     prompts = write_vector(tmp_path / "clicks.gpkg", [shapely.Point(410000, 7490000)], {"label": np.array([1])})
     before = checksums(tmp_path)
@@ -482,7 +482,7 @@ def _samples(tmp_path, cu, zn, name="till.gpkg"):
     """40 till samples over the rasters' area with the given Cu / Zn columns."""
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
 
     rng = np.random.default_rng(5)
     pts = [shapely.Point(x, y) for x, y in zip(rng.uniform(401000, 419000, 40), rng.uniform(7481000, 7499000, 40))]
@@ -615,7 +615,7 @@ def test_garbage_onnx_file_that_its_card_vouches_for_is_named(tmp_path):
 def test_validate_on_a_truncated_map_is_named(rasters, tmp_path):
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
 
     deps = write_vector(tmp_path / "inputs" / "deps.gpkg", [shapely.Point(405000, 7495000), shapely.Point(410000, 7490000)])
     data = open(rasters[0], "rb").read()

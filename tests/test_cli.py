@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import KOLARI_CROP, ROOT
+from helpers import KOLARI_CROP, ROOT
 
 from engine.foundation.features import DEFAULT_MODEL
 
@@ -147,7 +147,7 @@ def test_cli_says_what_it_left_out_when_redirected(kolari_400, tmp_path):
     """Output to a file or pipe (no terminal): no progress bar, but the run's notices are still printed."""
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
 
     with open(os.path.join(kolari_400, "stack.json")) as f:
         used = [p for p in json.load(f)["deposits"]["points"] if p["status"] == "used"]

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from desktop_session import missing, run_desktop
 
 pytestmark = [pytest.mark.desktop, pytest.mark.slow]

@@ -9,7 +9,7 @@ import pytest
 import rasterio
 
 from engine.foundation.features import DEFAULT_MODEL
-from conftest import ROOT
+from helpers import ROOT
 
 MODEL = DEFAULT_MODEL
 

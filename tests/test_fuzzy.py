@@ -79,7 +79,7 @@ def test_overlay_on_cloncurry_is_windowed_and_ranks_deposits(tmp_path):
 def test_cli_fuzzy(tmp_path):
     if not os.path.exists(DATA):
         pytest.skip(f"GA's Cloncurry data not found at {DATA}")
-    from conftest import run_engine
+    from helpers import run_engine
 
     d2b = os.path.join(DATA, "weights_inputs", "Dist2Breccia.tif")
     r = run_engine("fuzzy", "--layer", d2b, "small", 5000, 3, "--operator", "or", "--out", tmp_path / "f.tif")

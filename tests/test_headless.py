@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import KOLARI_CROP, ROOT
+from helpers import KOLARI_CROP, ROOT
 
 QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
 
@@ -79,7 +79,7 @@ def test_alignstack_headless_on_kolari(qgis_env, kolari, tmp_path):
 def test_alignstack_headless_reports_bad_input(qgis_env, tmp_path):
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
 
     a = write_raster(tmp_path / "a.tif", np.random.default_rng(0).normal(size=(20, 20)).astype(np.float32), from_origin(400000, 7500000, 100, 100))
     b = write_raster(tmp_path / "far.tif", np.random.default_rng(1).normal(size=(20, 20)).astype(np.float32), from_origin(900000, 6600000, 100, 100))

@@ -104,7 +104,7 @@ def test_fuzzy_overlay_equals_the_engines(qgis_env, cloncurry, tmp_path):  # noq
 def test_bad_input_stops_with_the_fix_and_writes_nothing(qgis_env, cloncurry, tmp_path):  # noqa: F811
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
 
     floats = write_raster(tmp_path / "fractional.tif", np.full((30, 30), 0.5, np.float32),
                           from_origin(400000, 7700000, 100, 100), crs="EPSG:7845")

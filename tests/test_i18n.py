@@ -21,7 +21,7 @@ from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingExcepti
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QSettings, QTranslator
 from qgis.PyQt.QtWidgets import QGroupBox
 
-from conftest import ROOT
+from helpers import ROOT
 
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)

@@ -4,7 +4,7 @@ back through another (issue 22, item 2). Read from the source, so a new import t
 import ast
 import os
 
-from conftest import ROOT
+from helpers import ROOT
 
 ENGINE = os.path.join(ROOT, "engine")
 # a folder may import from folders of a lower rank only (and from the package itself: SOURCES, __version__)

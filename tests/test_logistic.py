@@ -58,7 +58,7 @@ def test_cloncurry_fit_keeps_observed_deposits_and_agrees_in_sign_with_wofe(tmp_
 def test_cli_logistic_with_ga_tables(tmp_path):
     if not os.path.exists(DEPOSITS):
         pytest.skip(f"GA's Cloncurry data not found at {DATA}")
-    from conftest import run_engine
+    from helpers import run_engine
 
     args = []
     for n in MAPS:

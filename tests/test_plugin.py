@@ -9,7 +9,7 @@ import time
 import pytest
 from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsVectorLayer
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def test_gui_has_action_dock_and_provider(plugin):
@@ -139,7 +139,7 @@ def test_batch_and_processing_run_reach_the_engine(plugin, tmp_path):
                            QgsProcessingOutputLayerDefinition)
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
 
     pred = tmp_path / "prediction"
     pred.mkdir()
@@ -223,7 +223,7 @@ def test_result_styles_load_with_their_renderers(qgis_app, tmp_path):
     from qgis.core import QgsSingleBandPseudoColorRenderer
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
     from mpm_plugin.dock import STYLE_DIR, fresh_path, stretch_to_data
 
     values = np.linspace(0.0, 0.4, 400, dtype=np.float32).reshape(20, 20)
@@ -378,7 +378,7 @@ def test_dock_reports_engine_error(plugin, tmp_path):
     import numpy as np
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
 
     a = write_raster(tmp_path / "a.tif", np.random.default_rng(0).normal(size=(20, 20)).astype(np.float32), from_origin(400000, 7500000, 100, 100))
     b = write_raster(tmp_path / "b.tif", np.random.default_rng(1).normal(size=(20, 20)).astype(np.float32), from_origin(900000, 6600000, 100, 100))

@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ROOT, write_raster
+from helpers import ROOT, write_raster
 
 QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
 # what an unpacked mpm_plugin folder must not make importable at the top level

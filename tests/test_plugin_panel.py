@@ -11,7 +11,7 @@ import pytest
 from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorLayer
 from qgis.PyQt.QtGui import QImage
 
-from conftest import ROOT, write_raster
+from helpers import ROOT, write_raster
 
 METHOD_KEYS = ("head", "random_forest", "weights_of_evidence")
 SHIPPED_LOSSES = os.path.join(ROOT, "models", "mpm-foundation-v2", "losses.csv")
@@ -474,7 +474,7 @@ def test_finetune_trains_on_another_deposit_type_picked_after_align(plugin, kola
     import shapely
     from qgis.core import QgsProject, QgsVectorLayer
 
-    from conftest import write_vector
+    from helpers import write_vector
 
     dock = plugin.dock
     dock.stack_dir = kolari_stack

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from conftest import ROOT
+from helpers import ROOT
 from test_model_pretrain import SMALL, tiny_scene
 
 from engine.foundation.model.pretrain import pretrain, state_digest

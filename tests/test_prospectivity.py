@@ -321,7 +321,7 @@ def test_cancelled_predict_leaves_nothing(kolari_400, trained_head, tmp_path):
 
 def test_head_reapplies_to_a_new_area_with_the_same_layers(kolari, trained_head, tmp_path):
     """A head travels: the same source layers aligned over another extent give a map on that grid."""
-    from conftest import KOLARI_CROP
+    from helpers import KOLARI_CROP
     from engine.demo import kolari_spec
     from engine.prospectivity import predict
     from engine.data.stack import align_stack
@@ -340,7 +340,7 @@ def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_
     """finetune --deposits: a second deposit type on the same stack, with no re-alignment and no re-embedding."""
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
     from engine.core.cache import cache_dir
     from engine.foundation.features import layers_identity
     from engine.prospectivity import finetune
@@ -405,7 +405,7 @@ def test_finetune_says_which_deposits_lie_where_layers_are_missing(kolari_400, t
     lie where which layer has no data."""
     import shapely
 
-    from conftest import write_vector
+    from helpers import write_vector
     from engine.prospectivity import finetune
 
     with Stack(kolari_400) as st:

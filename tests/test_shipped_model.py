@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from conftest import KOLARI_CROP
+from helpers import KOLARI_CROP
 
 from engine.foundation.features import DEFAULT_MODEL
 

@@ -25,7 +25,7 @@ from engine.structures.predictor import DEFAULT_SAM_MODEL  # noqa: E402
 from engine.structures.weights import CARD_NAME  # noqa: E402
 from engine.data.vectors import pyogrio, read_vector  # noqa: E402
 
-from conftest import ROOT, write_raster  # noqa: E402
+from helpers import ROOT, write_raster  # noqa: E402
 
 MAG = os.path.join("Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
 FAULTS = os.path.join("Geological_Data", "IOCG_CLB_Structures_1M.shp")

@@ -10,7 +10,7 @@ import shapely
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from conftest import write_raster
+from helpers import write_raster
 from engine.core.errors import Cancelled, InputError, OutputError
 from engine.core.progress import Feedback
 from engine.prospectivity.targets import FIELDS, make_targets, threshold_for_capture

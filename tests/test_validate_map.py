@@ -9,7 +9,7 @@ import rasterio
 import shapely
 from sklearn.metrics import roc_auc_score
 
-from conftest import write_raster, write_vector
+from helpers import write_raster, write_vector
 from engine.core.errors import InputError
 from engine.prospectivity.validate import validate_map
 from engine.data.vectors import read_vector

@@ -273,7 +273,7 @@ def test_single_class_raster_is_refused(tmp_path):
 
 def test_cli_weights_and_response_on_cloncurry(cloncurry, tmp_path):
     """The two commands a geologist runs, end to end: tables equal GA's, the response's AUC and warnings."""
-    from conftest import run_engine as engine
+    from helpers import run_engine as engine
 
     r = engine("wofe-weights", os.path.join(cloncurry, "weights_inputs/FaultDensity.tif"), "--deposits", DEPOSITS,
                "--method", "descending", "--unit-cell", "1", "--out", str(tmp_path / "fd.csv"),

@@ -94,7 +94,7 @@ def test_contrast_plot_falls_back_to_text_without_pyqtgraph(plugin, cloncurry, m
 def test_a_fractional_raster_is_reported_in_the_window(dialog, cloncurry, tmp_path):  # noqa: F811
     from rasterio.transform import from_origin
 
-    from conftest import write_raster
+    from helpers import write_raster
 
     floats = write_raster(tmp_path / "fractional.tif", np.full((30, 30), 0.5, np.float32),
                           from_origin(400000, 7700000, 100, 100), crs="EPSG:7845")
