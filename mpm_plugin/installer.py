@@ -283,8 +283,10 @@ def stale_modules(folder):
     names = set()
     for entry in os.listdir(folder):
         base, ext = os.path.splitext(entry)
-        if os.path.isdir(os.path.join(folder, entry)) and "." not in entry and not entry.startswith("_"):
-            names.add(entry)
+        path = os.path.join(folder, entry)
+        if os.path.isdir(path) and "." not in entry and not entry.startswith("_"):
+            if os.path.exists(os.path.join(path, "__init__.py")):  # not a namespace portion (mpl_toolkits)
+                names.add(entry)
         elif ext in (".py", ".pyd", ".so") and not base.startswith("_"):
             names.add(base.split(".")[0])
     root = os.path.normcase(os.path.realpath(folder))

@@ -111,6 +111,8 @@ def test_fresh_profile_installs_its_packages_from_the_dialog_then_runs_the_chain
     assert out["modules"]["rasterio"][0] == "1.4.4" and out["modules"]["scipy"][0] == "1.15.3"
     assert sorted(os.listdir(os.path.dirname(folder))) == [os.path.basename(folder)]  # no staging left
     assert not os.path.isdir(os.path.join(folder, "shapely.libs")), "shapely must be built against the system's GEOS"
+    again = subprocess.run([DEBIAN_PYTHON, "-c", "import rasterio"], env=env, capture_output=True)
+    assert again.returncode != 0, "the install reached QGIS's own Python"
 
     # later QGIS sessions find the folder at plugin start: the whole chain headless on Debian's Python
     from test_headless_chain import test_chain_headless_on_kolari

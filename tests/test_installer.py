@@ -169,6 +169,8 @@ def test_activate_puts_the_folder_first_and_swaps_in_a_pending_install(tmp_path,
 
 def test_stale_modules_are_those_loaded_from_elsewhere(tmp_path):
     os.makedirs(tmp_path / "json")  # the stdlib's json is loaded: a copy here needs a restart
+    (tmp_path / "json" / "__init__.py").write_text("")
+    os.makedirs(tmp_path / "importlib")  # a namespace portion: never a copy of a loaded package
     os.makedirs(tmp_path / "mpm_not_loaded")
     (tmp_path / "pytest.py").write_text("")
     os.makedirs(tmp_path / "attrs-26.1.0.dist-info")
