@@ -141,6 +141,7 @@ class InstallDialog(QDialog):
         self.status.setText(message)
 
     def _done(self, packages, error):
+        stale = self.job.restart_for if self.job is not None else []
         self.job = None
         self._sync()
         if packages is None:
@@ -150,7 +151,6 @@ class InstallDialog(QDialog):
             return
         activate()
         deps.preload()  # the GIS wheels next to QGIS's GDAL, in the main thread (see deps.preload)
-        stale = installer.stale_modules(self.folder)
         problem = deps.report()
         if stale:
             text = tr("Installed. Restart QGIS to use them: these were already loaded from elsewhere:") + " " + \

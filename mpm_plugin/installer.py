@@ -275,9 +275,9 @@ def activate(folder):
     return True
 
 
-def stale_modules(folder):
-    """Top-level modules already imported from elsewhere that the folder now holds a copy of: QGIS keeps the old
-    ones until it restarts."""
+def already_loaded(folder):
+    """Top-level modules the folder holds that this process has imported already (from anywhere): it keeps the
+    imported ones until QGIS restarts. Namespace portions (mpl_toolkits) are no copy of anything."""
     if not os.path.isdir(folder):
         return []
     names = set()
@@ -285,18 +285,11 @@ def stale_modules(folder):
         base, ext = os.path.splitext(entry)
         path = os.path.join(folder, entry)
         if os.path.isdir(path) and "." not in entry and not entry.startswith("_"):
-            if os.path.exists(os.path.join(path, "__init__.py")):  # not a namespace portion (mpl_toolkits)
+            if os.path.exists(os.path.join(path, "__init__.py")):
                 names.add(entry)
         elif ext in (".py", ".pyd", ".so") and not base.startswith("_"):
             names.add(base.split(".")[0])
-    root = os.path.normcase(os.path.realpath(folder))
-    out = []
-    for name in sorted(names):
-        mod = sys.modules.get(name)
-        path = getattr(mod, "__file__", None) if mod else None
-        if path and not os.path.normcase(os.path.realpath(path)).startswith(root + os.sep):
-            out.append(name)
-    return out
+    return sorted(name for name in names if name in sys.modules)
 
 
 def _swap(staging, folder):
@@ -343,6 +336,7 @@ class Installer:
         self.on_line = on_line or (lambda line: None)
         self.on_progress = on_progress or (lambda percent, message: None)
         self.progress = Progress()
+        self.restart_for = []  # what run() installed that was imported before: QGIS must restart to use it
         self._cancel = threading.Event()
         self._proc = None
         self._lock = threading.Lock()
@@ -389,6 +383,7 @@ class Installer:
             self._pip(install_command(python, packages, staging, opts, sources))
             if self.cancelled:
                 raise Cancelled("Cancelled: nothing was installed")
+            self.restart_for = already_loaded(staging)
             self._keep_existing(staging, names)
             try:
                 _swap(staging, self.folder)

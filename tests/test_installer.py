@@ -167,14 +167,15 @@ def test_activate_puts_the_folder_first_and_swaps_in_a_pending_install(tmp_path,
     del sys.modules["mpm_toy_pending"]
 
 
-def test_stale_modules_are_those_loaded_from_elsewhere(tmp_path):
+def test_already_loaded_names_the_imported_packages_a_folder_holds(tmp_path):
     os.makedirs(tmp_path / "json")  # the stdlib's json is loaded: a copy here needs a restart
     (tmp_path / "json" / "__init__.py").write_text("")
     os.makedirs(tmp_path / "importlib")  # a namespace portion: never a copy of a loaded package
     os.makedirs(tmp_path / "mpm_not_loaded")
+    (tmp_path / "mpm_not_loaded" / "__init__.py").write_text("")
     (tmp_path / "pytest.py").write_text("")
     os.makedirs(tmp_path / "attrs-26.1.0.dist-info")
-    assert installer.stale_modules(str(tmp_path)) == ["json", "pytest"]
+    assert installer.already_loaded(str(tmp_path)) == ["json", "pytest"]
 
 
 # ---- real pip runs, offline, from hand-made wheels ----
@@ -215,7 +216,7 @@ def offline(tmp_path):
     return tmp_path
 
 
-def test_install_from_a_folder_of_wheels_then_upgrade(offline):
+def test_install_from_a_folder_of_wheels_then_upgrade(offline, monkeypatch):
     lines, progress = [], []
     profile = str(offline / "profile")
     inst = installer.Installer(profile, wheels=str(offline / "wheels"), requirements=str(offline / "req1.txt"),
@@ -224,19 +225,25 @@ def test_install_from_a_folder_of_wheels_then_upgrade(offline):
     assert sorted(done) == ["mpm_toy_a==1.0", "mpm_toy_b==1.0"]  # the dependency resolved, pytest (dev) left out
     folder = installer.target_dir(profile)
     assert _listing(folder) == ["mpm_toy_a-1.0.dist-info", "mpm_toy_a.py", "mpm_toy_b-1.0.dist-info",
-                                          "mpm_toy_b.py"]
+                                "mpm_toy_b.py"]
     assert os.listdir(os.path.dirname(folder)) == [os.path.basename(folder)]  # no staging left
     assert any("--no-index" in line for line in lines) and progress[-1][0] == 100
     # everything there already: the dry run finds nothing to do
     again = installer.Installer(profile, wheels=str(offline / "wheels"), requirements=str(offline / "req1.txt"),
                                 python=sys.executable)
-    assert again.run() == []
+    assert again.run() == [] and inst.restart_for == [] and again.restart_for == []
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    installer.activate(folder)
+    import mpm_toy_a  # noqa: F401 (in use when the upgrade comes: QGIS keeps 1.0 until it restarts)
+
     # new pins (a plugin upgrade): only what changed is installed; the rest is kept, the old metadata goes
     up = installer.Installer(profile, wheels=str(offline / "wheels"), requirements=str(offline / "req2.txt"),
                              python=sys.executable)
-    assert up.run() == ["mpm_toy_a==2.0"]
+    done = up.run()
+    del sys.modules["mpm_toy_a"]
+    assert done == ["mpm_toy_a==2.0"] and up.restart_for == ["mpm_toy_a"]
     assert _listing(folder) == ["mpm_toy_a-2.0.dist-info", "mpm_toy_a.py", "mpm_toy_b-1.0.dist-info",
-                                          "mpm_toy_b.py"]
+                                "mpm_toy_b.py"]
     assert "VERSION = '2.0'" in open(os.path.join(folder, "mpm_toy_a.py")).read()
 
 
