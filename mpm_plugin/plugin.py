@@ -19,7 +19,7 @@ class MPMStudioPlugin:
         self.provider = None
         self.action = None
         self.dock = None
-        self.install_action = self.install_dialog = None
+        self.install_action = self.installer_window = None
         install_dialog.activate()  # packages the installer put in this profile: first on sys.path before any import
         install_translator(PLUGIN_ROOT)
 
@@ -65,10 +65,10 @@ class MPMStudioPlugin:
             bar.pushWidget(item, Qgis.Warning, 0)
 
     def show_installer(self):
-        if self.install_dialog is None:
-            self.install_dialog = install_dialog.InstallDialog(self.iface.mainWindow())
-        self.install_dialog.show()
-        self.install_dialog.raise_()
+        if self.installer_window is None:
+            self.installer_window = install_dialog.InstallDialog(self.iface.mainWindow())
+        self.installer_window.show()
+        self.installer_window.raise_()
 
     def unload(self):
         if self.provider is not None:
@@ -81,10 +81,10 @@ class MPMStudioPlugin:
         if self.install_action is not None:
             self.iface.removePluginMenu(tr("&MPM Studio"), self.install_action)
             self.install_action = None
-        if self.install_dialog is not None:
-            self.install_dialog.close()
-            self.install_dialog.deleteLater()
-            self.install_dialog = None
+        if self.installer_window is not None:
+            self.installer_window.close()
+            self.installer_window.deleteLater()
+            self.installer_window = None
         if self.dock is not None:
             self.dock.remove_plots()
             self.iface.removeDockWidget(self.dock)

@@ -24,12 +24,12 @@ def test_missing_packages_offer_the_installer(qgis_iface, qgis_processing, monke
         buttons = [b for b in bar.currentItem().findChildren(QPushButton) if b.text() == "Install..."]
         assert len(buttons) == 1
         buttons[0].click()
-        dlg = p.install_dialog
+        dlg = p.installer_window
         assert dlg is not None and dlg.isVisible()
         assert "rasterio" in dlg.intro.text() and dlg.folder in dlg.intro.text()
         assert dlg.folder == installer.target_dir(os.path.normpath(install_dialog.QgsApplication.qgisSettingsDirPath()))
         p.install_action.trigger()
-        assert p.install_dialog is dlg  # one dialog
+        assert p.installer_window is dlg  # one dialog
     finally:
         bar.clearWidgets()
         p.unload()
