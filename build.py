@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Build the installable QGIS plugin: dist/mpm_plugin.zip holding one folder `mpm_plugin/`.
 
-The folder gets metadata.txt, the QGIS-side code, the engine, shipped models, resources and the
-compiled translations, so it unpacks straight into a QGIS profile's python/plugins folder.
+The folder gets metadata.txt, requirements.txt (the pins its package installer installs), the QGIS-side
+code, the engine, shipped models, resources and the compiled translations, so it unpacks straight into a
+QGIS profile's python/plugins folder.
 
     python build.py            # zip into dist/
     python build.py --dir DIR  # also (or only) lay the plugin folder out in DIR, for QGIS_PLUGINPATH
@@ -125,6 +126,7 @@ def compile_translations(dest_dir, ts_dir=I18N, lrelease="auto"):
 def files(qm_files=()):
     """(absolute source path, path inside the zip) for everything the plugin needs; qm_files go to i18n/."""
     yield os.path.join(ROOT, "metadata.txt"), f"{PLUGIN}/metadata.txt"
+    yield os.path.join(ROOT, "requirements.txt"), f"{PLUGIN}/requirements.txt"  # the pins mpm_plugin.installer installs
     for qm in qm_files:
         yield qm, f"{PLUGIN}/i18n/{os.path.basename(qm)}"
     for top, prefix in [(PLUGIN, PLUGIN)] + [(p, f"{PLUGIN}/{p}") for p in PACKAGES]:

@@ -6,7 +6,7 @@
     <message>
         <location filename="../mpm_plugin/dock.py" line="182"/>
         <location filename="../mpm_plugin/dock.py" line="965"/>
-        <location filename="../mpm_plugin/plugin.py" line="40"/>
+        <location filename="../mpm_plugin/plugin.py" line="42"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
@@ -70,6 +70,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="252"/>
+        <location filename="../mpm_plugin/install_dialog.py" line="80"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -517,6 +518,91 @@
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="42"/>
+        <source>MPM Studio: install Python packages</source>
+        <translation>MPM Studio：安装 Python 包</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="59"/>
+        <source>Install from a folder of wheels (no internet)</source>
+        <translation>从 wheel 文件夹安装（无需联网）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="61"/>
+        <source>Folder holding the downloaded .whl files</source>
+        <translation>存放已下载 .whl 文件的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="62"/>
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="79"/>
+        <source>Install</source>
+        <translation>安装</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="81"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="94"/>
+        <source>Folder of wheels</source>
+        <translation>wheel 文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="120"/>
+        <source>Installing...</source>
+        <translation>正在安装...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="37"/>
+        <source>torch: fine-tuning and pretraining (a large download)</source>
+        <translation>torch：微调与预训练（下载量较大）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="38"/>
+        <source>Dask: running tiles on a cluster</source>
+        <translation>Dask：在集群上分块运行</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="113"/>
+        <source>Choose the folder of wheels first</source>
+        <translation>请先选择 wheel 文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="136"/>
+        <source>Cancelling...</source>
+        <translation>正在取消...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="161"/>
+        <source>Installed: MPM Studio can use them now</source>
+        <translation>已安装：MPM Studio 现在即可使用</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="128"/>
+        <source>Cancelled: nothing was installed</source>
+        <translation>已取消：未安装任何内容</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="156"/>
+        <source>Installed. Restart QGIS to use them: these were already loaded from elsewhere:</source>
+        <translation>已安装。请重启 QGIS 以使用它们：以下模块已从其他位置加载：</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="49"/>
+        <source>The pinned packages are installed with pip into a folder of this QGIS profile, never into QGIS's own Python:</source>
+        <translation>固定版本的包将通过 pip 安装到此 QGIS 配置文件的文件夹中，绝不会装入 QGIS 自带的 Python：</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/install_dialog.py" line="159"/>
+        <source>Installed, but still missing:</source>
+        <translation>已安装，但仍缺少：</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/models_panel.py" line="73"/>
         <location filename="../mpm_plugin/algorithms/embed.py" line="12"/>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="41"/>
@@ -831,15 +917,27 @@
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plugin.py" line="43"/>
+        <location filename="../mpm_plugin/plugin.py" line="45"/>
         <source>Show the MPM Studio panel</source>
         <translation>显示 MPM Studio 面板</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plugin.py" line="51"/>
-        <location filename="../mpm_plugin/plugin.py" line="63"/>
+        <location filename="../mpm_plugin/plugin.py" line="53"/>
+        <location filename="../mpm_plugin/plugin.py" line="56"/>
+        <location filename="../mpm_plugin/plugin.py" line="79"/>
+        <location filename="../mpm_plugin/plugin.py" line="82"/>
         <source>&amp;MPM Studio</source>
         <translation>&amp;MPM Studio</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plugin.py" line="54"/>
+        <source>Install Python packages...</source>
+        <translation>安装 Python 包...</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plugin.py" line="62"/>
+        <source>Install...</source>
+        <translation>安装...</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/provider.py" line="37"/>

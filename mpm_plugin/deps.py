@@ -8,6 +8,9 @@ import os
 REQUIRED = {"rasterio": "raster reading and alignment", "shapely": "vector geometry", "pyogrio": "vector reading",
             "scipy": "geochemistry gridding"}
 MODELS = {"torch": "training and GPU inference", "onnxruntime": "CPU inference"}
+# needed by some steps (fine-tune, validation, the model weights, SAM): the installer is offered for them too
+FEATURES = {"sklearn": "random forest and validation", "safetensors": "model weights",
+            "skimage": "structures (SAM)"}
 
 
 def missing(modules):
@@ -24,8 +27,11 @@ def report():
                      + ", ".join(f"{m} ({REQUIRED[m]})" for m in req))
     if len(mod) == len(MODELS):
         parts.append("model features are disabled: install torch or onnxruntime")
+    also = missing(FEATURES) if parts else []
+    if also:
+        parts.append("also missing: " + ", ".join(f"{m} ({FEATURES[m]})" for m in also))
     if parts:
-        parts.append("install them with the project's scripts/setup.sh, or pip install into QGIS's Python")
+        parts.append("install them with Plugins > MPM Studio > Install Python packages...")
     return "; ".join(parts)
 
 

@@ -5,9 +5,9 @@ import os
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QPushButton
 
-from . import PLUGIN_ROOT, deps
+from . import PLUGIN_ROOT, deps, install_dialog
 from .i18n import install_translator, remove_translator, tr
 
 LOG_TAG = "MPM Studio"
@@ -19,6 +19,8 @@ class MPMStudioPlugin:
         self.provider = None
         self.action = None
         self.dock = None
+        self.install_action = self.installer_window = None
+        install_dialog.activate()  # packages the installer put in this profile: first on sys.path before any import
         install_translator(PLUGIN_ROOT)
 
     def initProcessing(self):  # noqa: N802 (called by QGIS, also headless in qgis_process)
@@ -49,10 +51,24 @@ class MPMStudioPlugin:
         self.dock.visibilityChanged.connect(self.action.setChecked)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(tr("&MPM Studio"), self.action)
+        self.install_action = QAction(tr("Install Python packages..."), self.iface.mainWindow())
+        self.install_action.triggered.connect(self.show_installer)
+        self.iface.addPluginToMenu(tr("&MPM Studio"), self.install_action)
         problem = deps.report()
         if problem:
             QgsMessageLog.logMessage(problem, LOG_TAG, Qgis.Warning)
-            self.iface.messageBar().pushMessage(LOG_TAG, problem, level=Qgis.Warning, duration=0)
+            bar = self.iface.messageBar()
+            item = bar.createMessage(LOG_TAG, problem)
+            button = QPushButton(tr("Install..."), item)
+            button.clicked.connect(self.show_installer)
+            item.layout().addWidget(button)
+            bar.pushWidget(item, Qgis.Warning, 0)
+
+    def show_installer(self):
+        if self.installer_window is None:
+            self.installer_window = install_dialog.InstallDialog(self.iface.mainWindow())
+        self.installer_window.show()
+        self.installer_window.raise_()
 
     def unload(self):
         if self.provider is not None:
@@ -62,6 +78,13 @@ class MPMStudioPlugin:
             self.iface.removeToolBarIcon(self.action)
             self.iface.removePluginMenu(tr("&MPM Studio"), self.action)
             self.action = None
+        if self.install_action is not None:
+            self.iface.removePluginMenu(tr("&MPM Studio"), self.install_action)
+            self.install_action = None
+        if self.installer_window is not None:
+            self.installer_window.close()
+            self.installer_window.deleteLater()
+            self.installer_window = None
         if self.dock is not None:
             self.dock.remove_plots()
             self.iface.removeDockWidget(self.dock)
