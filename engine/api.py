@@ -10,6 +10,7 @@
     # prospectivity: head on frozen foundation embeddings, validated against RF and WofE
     api.finetune("out/stack", "out/head")                 # writes validation.json / .png too
     api.predict("out/stack", "out/head", "out/prediction")
+    api.predict("out/stack", "out/head", "out/p2", runtime=api.Runtime(backend="onnx-cpu", threads=4, tile=512))
     api.make_targets("out/prediction/prospectivity.tif", "out/targets.gpkg", capture=0.8, deposits=[(x, y), ...])
     api.geochem_anomalies("out/stack", "out/anomalies")
 
@@ -28,6 +29,7 @@ from .demo import find_demo_data, kolari_spec  # noqa: F401
 from .core.errors import Cancelled, InputError, MPMError, OutputError  # noqa: F401
 from .core.grid import Grid  # noqa: F401
 from .data.layers import LayerSpec  # noqa: F401
+from .operations import BACKENDS, OPERATIONS, Runtime  # noqa: F401
 from .core.progress import Feedback  # noqa: F401
 from .data.reader import Stack
 from .data.stack import StackSpec, align_stack  # noqa: F401

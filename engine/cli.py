@@ -1,13 +1,19 @@
-"""Command line: `python -m engine <command>`; errors print the engine's actionable text and exit 2."""
+"""Command line: `python -m engine <command>`; errors print the engine's actionable text and exit 2.
+
+The operations' sub-commands (align, finetune, predict ...) are generated from their declarations in
+engine/operations.py (add_operation, run_operation): a flag is added there, not here. Here stay the
+commands that are no operation (demo, info, sam-train), the layer syntax PATH::k=v, the parameters
+each front end shows its own way (kind CUSTOM: _add_custom) and what each command prints (REPORTS).
+"""
 
 import argparse
+import importlib
 import json
 import os
 import sys
 
 from . import SOURCES, __version__
 from .core.errors import Cancelled, InputError, MPMError
-from .foundation.features import DEFAULT_MODEL
 
 
 def _layer_arg(source):
@@ -45,191 +51,121 @@ def _layer_arg(source):
     return parse
 
 
-def _scheduler_args(parser):
-    parser.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
-                        help="compute the tiles on a Dask cluster, this process writing the output: 'local' = a "
-                             "cluster of --workers processes on this machine; tcp://HOST:PORT = a running cluster "
-                             "(`dask scheduler` + `dask worker`, same paths on every worker). Default: one process")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local (default: 2)")
+def _typed(param, convert):
+    """An argparse type: the text converted, then checked by the declaration (range, choices, check)."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if convert is int else ''}number") from None
+        try:
+            return param.validate(value)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _add_param(parser, param):
+    """One declared parameter (engine.operations.Param) as an argparse argument."""
+    from . import operations as O
+
+    text = (param.help or param.label).replace("%", "%%")
+    kw = {"help": text} if text else {}
+    if param.metavar:
+        kw["metavar"] = param.metavar
+    if param.kind == O.BOOL:
+        kw.pop("metavar", None)
+        parser.add_argument(param.cli_flag, dest=param.name, action="store_false" if param.default else "store_true",
+                            **kw)
+        return
+    if param.kind in (O.NUMBER, O.INT):
+        kw["type"] = _typed(param, float if param.kind == O.NUMBER else int)
+    elif param.kind == O.CHOICE:
+        kw["choices"] = param.choices
+    elif param.kind == O.EXTENT:
+        kw.update(nargs=4, type=float, metavar=param.metavar or ("XMIN", "YMIN", "XMAX", "YMAX"))
+    elif param.kind in (O.LAYERS, O.FILES):
+        kw["nargs"] = "*" if param.optional else "+"
+    elif param.kind == O.BANDS:
+        kw.update(nargs="+", type=int)
+    default = list(param.default) if isinstance(param.default, tuple) else param.default
+    if param.positional:
+        parser.add_argument(param.name, **kw)
+        return
+    required = param.default is None and not param.optional
+    parser.add_argument(param.cli_flag, dest=param.name, required=required, **({} if required else {"default": default}),
+                        **kw)
+
+
+def _add_custom(parser, op, param):
+    """The parameters each front end shows its own way (align's layers per source, WofE's evidence pairs)."""
+    if op.name == "align":
+        for s in SOURCES:
+            parser.add_argument(f"--{s.replace('_', '-')}", nargs="+", default=[], type=_layer_arg(s),
+                                metavar="PATH[::k=v]", help=f"{s} layers")
+    elif param.name == "evidence":
+        parser.add_argument("--evidence", nargs=2, action="append", required=True, metavar=param.metavar,
+                            help=param.help)
+    elif param.name == "layers":  # fuzzy
+        parser.add_argument("--layer", dest="layers", nargs=4, action="append", required=True, metavar=param.metavar,
+                            help=param.help)
+
+
+def _custom_values(op, args):
+    if op.name == "align":
+        return {"layers": [layer for s in SOURCES for layer in getattr(args, s)]}
+    return {}
+
+
+def add_operation(sub, op):
+    """The sub-command of a declared operation (engine.operations): every CLI parameter, its runtime
+    settings and --overwrite; the handler is run_operation."""
+    from . import operations as O
+
+    epilog = {}
+    if op.epilog:
+        module, func = op.epilog.split(":")
+        epilog = dict(epilog=getattr(importlib.import_module(f".{module}", __package__), func)(),
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(op.name, help=op.help, **epilog)
+    for param in op.all_params():
+        if not param.cli:
+            continue
+        if param.kind == O.CUSTOM:
+            _add_custom(p, op, param)
+        else:
+            _add_param(p, param)
+    if op.overwrite:
+        p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(operation=op)
+    return p
+
+
+def run_operation(args, feedback):
+    """A declared operation from its parsed arguments: the values, the runtime, the engine call, the report."""
+    op = args.operation
+    values = {p.name: getattr(args, p.name) for p in op.all_params() if p.cli and hasattr(args, p.name)}
+    values.update(_custom_values(op, args))
+    result = op.run(values, op.runtime_from(values), feedback, overwrite=getattr(args, "overwrite", False))
+    REPORTS[op.name](result, values)
+    return result
 
 
 def build_parser():
+    from .operations import OPERATIONS
+
     p = argparse.ArgumentParser(prog="python -m engine", description="MPM Studio engine (no QGIS needed).")
     p.add_argument("--version", action="version", version=f"MPM Studio engine {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-
-    from .data.layers import options_help
-
-    a = sub.add_parser("align", help="align layers of every source onto one grid (stack folder)",
-                       epilog=options_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("--spec", help="JSON stack spec (layers, grid, deposits); flags below add to / override it")
-    for s in SOURCES:
-        a.add_argument(f"--{s.replace('_', '-')}", nargs="+", default=[], type=_layer_arg(s), metavar="PATH[::k=v]",
-                       help=f"{s} layers")
-    a.add_argument("--deposits", help="known deposits (points)")
-    a.add_argument("--aoi", help="area of interest (polygons)")
-    a.add_argument("--crs", help="target CRS, e.g. EPSG:3067 (default: the first raster's)")
-    a.add_argument("--res", type=float, help="target pixel size in CRS units (default: most common raster pixel)")
-    a.add_argument("--bounds", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"))
-    a.add_argument("--no-clr", action="store_true", help="grid raw concentrations instead of centred log-ratios")
-    a.add_argument("--search-radius", type=float, help="geochemistry IDW search radius in metres")
-    a.add_argument("--tile-size", type=int, default=512)
-    a.add_argument("--out", help="output stack folder (must not exist unless --overwrite); not with --dry-run")
-    a.add_argument("--overwrite", action="store_true")
-    a.add_argument("--dry-run", action="store_true",
-                   help="write nothing: show per layer its kind, layer type, class field and classes, nodata, native "
-                        "resolution and coverage of the area, with warnings on suspicious choices")
-    a.add_argument("--json", action="store_true", help="with --dry-run: print the preview as JSON")
+    for op in OPERATIONS.values():
+        add_operation(sub, op)
 
     d = sub.add_parser("demo", help="run the main job on the Kolari demo data")
     d.add_argument("--data", help="Kolari data folder (default: ../shared/data/kolari_iocg or $MPM_DEMO_DATA)")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
     d.add_argument("--overwrite", action="store_true")
-
-    t = sub.add_parser("pretrain", help="pretrain the per-source foundation encoders (label-free)")
-    t.add_argument("--stack", nargs="*", default=[], help="aligned stack folders to learn from (deposits are ignored)")
-    t.add_argument("--synthetic", type=int, default=0, help="number of seeded synthetic scenes to add")
-    t.add_argument("--synthetic-size", type=int, default=256)
-    t.add_argument("--tile", type=int, default=256, help="stack tile size per scene")
-    t.add_argument("--max-tiles", type=int, default=64, help="tiles per stack (bounds memory)")
-    t.add_argument("--exclude-bounds", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
-                   help="hold this area out of pretraining (for evaluation)")
-    t.add_argument("--steps1", type=int, default=1000, help="stage 1 steps (each source alone)")
-    t.add_argument("--steps2", type=int, default=500, help="stage 2 steps (one source from the others)")
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
-    t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
-    t.add_argument("--recon-prior", choices=["none", "idw"], default="none",
-                   help="idw: the MAE decoder learns the residual over an inverse-distance fill of the visible pixels")
-    t.add_argument("--token-mode", choices=["patch", "layer"], default=None,
-                   help="layer: one token per (layer, patch), pooled at the end (keeps each layer's detail); "
-                        "patch: a patch's layers pooled into one token first (v1, cheaper). Default: layer, as in the shipped mpm-foundation-v2")
-    t.add_argument("--init-from", metavar="MODEL",
-                   help="adapt this foundation model (card or folder, e.g. the shipped one) instead of starting from "
-                        "random weights; its architecture is kept")
-    t.add_argument("--lr", type=float, help="learning rate (default: 1e-3 from scratch, 3e-4 with --init-from)")
-    t.add_argument("--layer-masking", type=float, default=None, metavar="SHARE",
-                   help="share of stage-1 batches masked per layer instead of per patch (0-1): teaches each encoder "
-                        "how its layers relate (default: 0.5 as the shipped model, 0 with --recon-prior idw)")
-    t.add_argument("--onnx", action="store_true", help="also export the encoders to ONNX")
-    t.add_argument("--out", required=True, help="model folder (weights, card, checkpoints, loss curves)")
-
-    e = sub.add_parser("embed", help="fused foundation embedding of an aligned stack (GeoTIFF, patch resolution)")
-    e.add_argument("stack", help="aligned stack folder")
-    e.add_argument("--model", default=DEFAULT_MODEL, help="model card or folder")
-    e.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
-    e.add_argument("--threads", type=int, help="CPU threads (default: the library's; 1 per task on a --scheduler cluster)")
-    e.add_argument("--tile", type=int, default=256)
-    _scheduler_args(e)
-    e.add_argument("--out", required=True, help="output GeoTIFF")
-    e.add_argument("--overwrite", action="store_true")
-
-    f = sub.add_parser("finetune", help="train a prospectivity head on the stack's deposits, with spatial cross-validation "
-                                        "against random forest and weights of evidence")
-    f.add_argument("stack", help="aligned stack folder (made with --deposits)")
-    f.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
-    f.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
-    f.add_argument("--background", type=int, default=10000,
-                   help="unlabelled background cells sampled in each training fold")
-    f.add_argument("--buffer", type=float, default=2000.0, help="metres around deposits kept out of the background")
-    f.add_argument("--folds", type=int, default=5, help="spatial cross-validation folds")
-    f.add_argument("--block", type=float, default=10000.0, help="spatial block size in metres")
-    f.add_argument("--no-validate", action="store_true", help="skip cross-validation (faster)")
-    f.add_argument("--compare-embeddings", action="store_true",
-                   help="also cross-validate the head with the foundation model's embeddings added, to see whether "
-                        "they add skill on this stack (embeds the stack once: most of a cold run's time)")
-    f.add_argument("--deposits", default=None,
-                   help="point layer of the deposits to train on (another deposit type on the same stack: the "
-                        "stack and its cached embedding are reused); default: the deposits given to align")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--out", required=True, help="head folder (weights, card, validation.json / .png)")
-    f.add_argument("--overwrite", action="store_true")
-
-    r = sub.add_parser("predict", help="prospectivity, uncertainty and per-source contribution rasters")
-    r.add_argument("stack", help="aligned stack folder with the same layers as the head's training stack")
-    r.add_argument("--head", required=True, help="head folder from finetune")
-    r.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
-    r.add_argument("--backend", default="auto", choices=["auto", "torch-cuda", "torch-cpu", "onnx-cpu"])
-    r.add_argument("--no-contributions", action="store_true", help="skip the per-source ablation maps")
-    r.add_argument("--tile", type=int, default=256, help="tile size in pixels (one task per tile on a cluster)")
-    _scheduler_args(r)
-    r.add_argument("--out", required=True, help="output folder")
-    r.add_argument("--overwrite", action="store_true")
-
-    g = sub.add_parser("targets", help="ranked target polygons from a prospectivity map (GeoPackage)")
-    g.add_argument("prediction", help="folder written by predict (prospectivity.tif ...)")
-    how = g.add_mutually_exclusive_group(required=True)
-    how.add_argument("--threshold", type=float, help="probability cut (0-1)")
-    how.add_argument("--capture", type=float, help="fraction of known deposits the targets must capture (0-1]")
-    g.add_argument("--stack", help="stack folder whose deposits are counted (and used by --capture)")
-    g.add_argument("--min-area", type=float, default=0.5, help="smallest target in km2")
-    g.add_argument("--simplify", type=float, help="simplification tolerance in map units")
-    g.add_argument("--out", required=True, help="output GeoPackage")
-    g.add_argument("--overwrite", action="store_true")
-
-    n = sub.add_parser("anomalies", help="geochemical anomaly maps (reconstruction residuals + Mahalanobis baseline)")
-    n.add_argument("stack", help="aligned stack folder with geochemistry")
-    n.add_argument("--model", default=DEFAULT_MODEL, help="foundation model card or folder")
-    n.add_argument("--top", type=int, default=20, help="rows in top_anomalies.csv")
-    n.add_argument("--out", required=True, help="output folder")
-    n.add_argument("--overwrite", action="store_true")
-
-    v = sub.add_parser("validate", help="validate any prospectivity map against known deposits "
-                                        "(success-rate, ROC, P-A over the whole map)")
-    v.add_argument("map", help="prospectivity raster (e.g. prediction/prospectivity.tif, or another tool's map)")
-    v.add_argument("--deposits", required=True, help="deposit points (GeoPackage, Shapefile, GeoJSON; any CRS)")
-    v.add_argument("--band", type=int, default=1)
-    v.add_argument("--lower-is-better", action="store_true", help="the map ranks low values as prospective")
-    v.add_argument("--out", required=True, help="output folder (validation.json, validation.png)")
-    v.add_argument("--overwrite", action="store_true")
-
-    ww = sub.add_parser("wofe-weights", help="weights of evidence of one integer evidence raster against deposit "
-                                             "points (GA / ArcSDM weights table + generalised raster)")
-    ww.add_argument("raster", help="evidence raster of integer classes (e.g. distance in 100 m steps, lithology codes)")
-    ww.add_argument("--deposits", required=True, help="deposit points (all inside the raster's valid area)")
-    ww.add_argument("--method", choices=["categorical", "ascending", "descending"], default="categorical",
-                    help="categorical: each class alone; ascending: favourable when low (cumulative from the lowest "
-                         "class); descending: favourable when high (default: categorical)")
-    ww.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
-    ww.add_argument("--studc", type=float, default=2.0,
-                    help="studentised contrast a class must reach to be used in the generalisation (default: 2)")
-    ww.add_argument("--missing", type=int, help="class value meaning 'evidence unknown here' (kept out of the totals)")
-    ww.add_argument("--pool", action="store_true",
-                    help="categorical: pool the classes below --studc into class 99 (ArcSDM) instead of keeping "
-                         "each class's own W+ (GA)")
-    ww.add_argument("--out", required=True, help="weights table (CSV)")
-    ww.add_argument("--generalised", help="also write the raster reclassified to GEN_CLASS (GeoTIFF)")
-    ww.add_argument("--overwrite", action="store_true")
-
-    wr = sub.add_parser("wofe-response", help="weights-of-evidence posterior probability, its standard deviation "
-                                              "and confidence from evidence maps and their weights tables")
-    wr.add_argument("--evidence", nargs=2, action="append", required=True, metavar=("RASTER", "TABLE"),
-                    help="an evidence raster (usually the generalised one) and its weights table CSV; repeat per map")
-    wr.add_argument("--deposits", required=True, help="deposit points (the ones the weights were calculated from)")
-    wr.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
-    wr.add_argument("--missing", type=int, help="class value meaning 'evidence unknown here' (adds its variance)")
-    wr.add_argument("--out", required=True, help="output folder (posterior.tif, posterior_std.tif, confidence.tif, "
-                                                 "conditions.csv, auc.csv, summary.json)")
-    wr.add_argument("--overwrite", action="store_true")
-
-    lr = sub.add_parser("logistic", help="logistic regression on weights-of-evidence maps (their generalised classes)")
-    lr.add_argument("--evidence", nargs=2, action="append", required=True, metavar=("RASTER", "TABLE"),
-                    help="an evidence raster and its weights table CSV (classes -> GEN_CLASS); repeat per map")
-    lr.add_argument("--deposits", required=True, help="deposit points")
-    lr.add_argument("--unit-cell", type=float, default=1.0, help="unit cell area in km2 (default: 1)")
-    lr.add_argument("--out", required=True, help="output folder (lr_posterior.tif, lr_posterior_std.tif, "
-                                                 "coefficients.csv, conditions.csv, auc.csv, summary.json)")
-    lr.add_argument("--overwrite", action="store_true")
-
-    fz = sub.add_parser("fuzzy", help="fuzzy overlay: memberships of evidence rasters combined (knowledge-driven)")
-    fz.add_argument("--layer", nargs=4, action="append", required=True, metavar=("RASTER", "FUNCTION", "A", "B"),
-                    help="raster, membership (linear A=value of 0, B=value of 1; small / large A=midpoint "
-                         "B=spread; gaussian A=centre B=spread); repeat per layer")
-    fz.add_argument("--operator", choices=["and", "or", "product", "sum", "gamma"], default="gamma")
-    fz.add_argument("--gamma", type=float, default=0.9, help="gamma of the gamma operator (default: 0.9)")
-    fz.add_argument("--out", required=True, help="output GeoTIFF")
-    fz.add_argument("--overwrite", action="store_true")
 
     i = sub.add_parser("info", help="describe an aligned stack")
     i.add_argument("stack")
@@ -261,9 +197,6 @@ def build_parser():
     st.add_argument("--no-onnx", action="store_true", help="do not export ONNX files")
     st.add_argument("--overwrite", action="store_true")
 
-    from .structures import cli as sam_cli
-
-    sam_cli.add_parser(sub)  # structures: the SAM extractor in batch
     return p
 
 
@@ -299,40 +232,6 @@ def cmd_sam_train(args, feedback):
         print(format_table(ev, f"held-out {key} mIoU (model, snapped to edges, baseline)"))
 
 
-def _structures(args, feedback):
-    from .structures import cli as sam_cli
-
-    sam_cli.run(args, feedback)
-
-
-def cmd_align(args, feedback):
-    from .data.stack import StackSpec, align_stack
-
-    if args.spec:
-        spec = StackSpec.from_json(args.spec)
-    else:
-        spec = StackSpec([layer for s in SOURCES for layer in getattr(args, s)])
-    spec.layers += [layer for s in SOURCES for layer in getattr(args, s)] if args.spec else []
-    for k in ("deposits", "aoi"):
-        if getattr(args, k):
-            setattr(spec, k, os.path.abspath(getattr(args, k)))
-    for k in ("crs", "res", "bounds", "search_radius"):
-        if getattr(args, k) is not None:
-            setattr(spec, k, getattr(args, k))
-    spec.clr = spec.clr and not args.no_clr
-    spec.tile_size = args.tile_size
-    if args.dry_run:
-        from .data.preview import preview_layers, preview_lines
-
-        preview = preview_layers(spec, feedback=feedback)
-        print(json.dumps(preview.to_dict(), indent=1) if args.json else "\n".join(preview_lines(preview)))
-        return
-    if not args.out:
-        raise InputError("no output folder given", fix="give --out FOLDER (or --dry-run to only preview the layers)")
-    manifest = align_stack(spec, args.out, overwrite=args.overwrite, feedback=feedback)
-    _print_summary(args.out, manifest, coverage=False)  # the run said it
-
-
 def cmd_demo(args, feedback):
     from .demo import run_demo
 
@@ -340,40 +239,28 @@ def cmd_demo(args, feedback):
              cv_table=_cv_table)
 
 
-def cmd_pretrain(args, feedback):
-    from .foundation.model.config import ModelConfig
-    from .foundation.pretrain_data import pretrain_foundation
+# ---- what each operation prints: report(result, values) ----
 
-    if args.init_from and (args.recon_prior != "none" or args.token_mode):
-        raise InputError("--recon-prior and --token-mode cannot change a model given with --init-from",
-                         fix="drop them (the model's own architecture is kept), or start from scratch")
-    arch = {"recon_prior": args.recon_prior, **({"token_mode": args.token_mode} if args.token_mode else {})}
-    summary = pretrain_foundation(args.stack, args.out, synthetic=args.synthetic, synthetic_size=args.synthetic_size,
-                                  tile=args.tile, max_tiles=args.max_tiles, exclude_bounds=args.exclude_bounds,
-                                  steps1=args.steps1, steps2=args.steps2, batch_size=args.batch_size, seed=args.seed,
-                                  device=args.device, resume=not args.no_resume, onnx=args.onnx, feedback=feedback,
-                                  config=None if args.init_from else ModelConfig(**arch),
-                                  init_model=args.init_from, lr=args.lr, layer_masking=args.layer_masking)
+
+def report_align(result, v):
+    if v.get("dry_run"):
+        from .data.preview import preview_lines
+
+        print(json.dumps(result.to_dict(), indent=1) if v.get("json") else "\n".join(preview_lines(result)))
+        return
+    _print_summary(v["out"], result, coverage=False)  # the run said it
+
+
+def report_pretrain(summary, _v):
     print(json.dumps({k: summary[k] for k in ("card", "weights", "losses_png", "final_losses", "device", "seconds")
                       if k in summary}, indent=1))
 
 
-def cmd_embed(args, feedback):
-    from .foundation.embed import embed_stack
-
-    name = embed_stack(args.stack, args.model, args.out, backend=args.backend, tile=args.tile,
-                       overwrite=args.overwrite, feedback=feedback, threads=args.threads, scheduler=args.scheduler,
-                       workers=args.workers)
-    print(f"Embedding: {os.path.abspath(args.out)} (backend {name})")
+def report_embed(name, v):
+    print(f"Embedding: {os.path.abspath(v['out_path'])} (backend {name})")
 
 
-def cmd_finetune(args, feedback):
-    from .prospectivity.workflow import finetune
-
-    r = finetune(args.stack, args.out, model=args.model, backend=args.backend, n_background=args.background,
-                 buffer_m=args.buffer, validate=not args.no_validate, folds=args.folds, block_m=args.block,
-                 seed=args.seed, overwrite=args.overwrite, feedback=feedback, deposits=args.deposits,
-                 compare_embeddings=args.compare_embeddings)
+def report_finetune(r, _v):
     print(f"Head: {r['head']} ({r['deposits']} deposits)")
     lack = r.get("deposits_lacking_layers")
     if lack:
@@ -397,58 +284,38 @@ def _cv_table(cv):
     return "\n".join(rows)
 
 
-def cmd_predict(args, feedback):
-    from .prospectivity.workflow import predict
-
-    r = predict(args.stack, args.head, args.out, model=args.model, backend=args.backend,
-                contributions=not args.no_contributions, tile=args.tile, overwrite=args.overwrite, feedback=feedback,
-                scheduler=args.scheduler, workers=args.workers)
+def report_predict(r, _v):
     print(f"Prediction: {r['out_dir']} ({', '.join(r['files'].values())}); mean probability {r['mean_probability']:.3f}")
 
 
-def cmd_targets(args, feedback):
-    from .prospectivity.targets import targets_from_prediction
-
-    r = targets_from_prediction(args.prediction, args.out, stack_dir=args.stack, threshold=args.threshold,
-                                capture=args.capture, min_area_km2=args.min_area, simplify=args.simplify,
-                                overwrite=args.overwrite, feedback=feedback)
-    print(f"Targets: {os.path.abspath(args.out)}: {r['n_targets']} polygons, {r['area_km2_total']:.1f} km2 above "
+def report_targets(r, v):
+    print(f"Targets: {os.path.abspath(v['out'])}: {r['n_targets']} polygons, {r['area_km2_total']:.1f} km2 above "
           f"{r['threshold']:.3f}, {r['deposits_captured']} of {r['deposits_total']} known deposits inside")
 
 
-def cmd_validate(args, feedback):
-    from .prospectivity.validate import validate_map
-
-    r = validate_map(args.map, args.deposits, args.out, band=args.band, higher_is_better=not args.lower_is_better,
-                     overwrite=args.overwrite, feedback=feedback)
+def report_validate(r, v):
     (m,) = r["methods"].values()
-    print(f"Validation: {os.path.abspath(args.out)}: ROC-AUC {m['roc_auc']:.3f}, success-rate AUC "
+    print(f"Validation: {os.path.abspath(v['out'])}: ROC-AUC {m['roc_auc']:.3f}, success-rate AUC "
           f"{m['success_rate_auc']:.3f}, {m['captured_at_10pct_area']:.0%} of {r['meta']['deposits']} deposits in the "
           f"top 10 % of the area ({len(r['meta']['dropped'])} left out)")
 
 
-def cmd_anomalies(args, feedback):
-    from .anomalies.reconstruction import geochem_anomalies
-
-    r = geochem_anomalies(args.stack, args.out, model=args.model, top=args.top, overwrite=args.overwrite,
-                          feedback=feedback)
-    print(f"Anomalies: {os.path.abspath(args.out)} ({', '.join(r['files'])})")
+def report_anomalies(r, v):
+    print(f"Anomalies: {os.path.abspath(v['out_dir'])} ({', '.join(r['files'])})")
 
 
-def cmd_wofe_weights(args, _feedback):
+def report_structures(r, _v):
+    layers = ", ".join(f"{name}: {n}" for name, n in r["layers"].items())
+    print(f"Structures: {os.path.abspath(r['path'])} ({layers})")
+    if r["skipped_groups"]:
+        print(f"  groups without a result: {', '.join(r['skipped_groups'])}")
+
+
+def report_wofe_weights(t, v):
     import numpy as np
 
-    from .core.atomic import check_output_path
-    from .classical.wofe import calculate_weights, write_generalised
-
-    check_output_path(args.out, args.overwrite, "weights table")
-    if args.generalised:
-        check_output_path(args.generalised, args.overwrite, "generalised raster")
-    t = calculate_weights(args.raster, args.deposits, method=args.method, unit_cell_km2=args.unit_cell,
-                          studentized_threshold=args.studc, missing=args.missing, pool=args.pool)
-    t.write_csv(args.out, overwrite=args.overwrite)
     c = t.columns
-    print(f"Weights ({t.method}): {os.path.abspath(args.out)}: {len(t)} classes, {t.n_points} deposits in "
+    print(f"Weights ({t.method}): {os.path.abspath(v['out'])}: {len(t)} classes, {t.n_points} deposits in "
           f"{t.total_units:.2f} unit cells of {t.unit_cell_km2:g} km2, prior {t.prior:.6g}")
     if t.method != "categorical" and 2 in set(c["GEN_CLASS"].tolist()):
         last = int(np.flatnonzero(c["GEN_CLASS"] == 2)[-1])
@@ -461,21 +328,13 @@ def cmd_wofe_weights(args, _feedback):
         print(f"  {sig} of {len(t)} classes with studentised contrast >= {t.studentized_threshold:g}")
     for note in t.notes:
         print(f"  warning: {note}")
-    if args.generalised:
-        write_generalised(args.raster, t, args.generalised, overwrite=args.overwrite)
-        print(f"  generalised raster: {os.path.abspath(args.generalised)}")
+    if v.get("generalised"):
+        print(f"  generalised raster: {os.path.abspath(v['generalised'])}")
 
 
-def cmd_wofe_response(args, feedback):
-    from .core.atomic import check_output_path
-    from .classical.wofe import calculate_response
-
-    check_output_path(args.out, args.overwrite, "response folder")
-    evidence = _evidence_tables(args.evidence)
-    res = calculate_response(evidence, args.deposits, out_dir=args.out, missing=args.missing,
-                             unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
+def report_wofe_response(res, v):
     ci = res.ci
-    print(f"Response: {os.path.abspath(args.out)}: {len(evidence)} evidence maps, {len(res.posterior)} unique "
+    print(f"Response: {os.path.abspath(v['out'])}: {len(v['evidence'])} evidence maps, {len(res.posterior)} unique "
           f"conditions, prior {res.prior:.6g}, posterior {res.posterior.min():.4g} to {res.posterior.max():.4g}, "
           f"AUC {res.auc:.4f}")
     print(f"  conditional independence: {ci['observed']} deposits observed, {ci['predicted']:.1f} predicted "
@@ -484,18 +343,8 @@ def cmd_wofe_response(args, feedback):
         print(f"  warning: {w}")
 
 
-def _evidence_tables(pairs):
-    from .classical.wofe import read_weights_csv
-
-    return [(r, read_weights_csv(t, name=os.path.splitext(os.path.basename(r))[0])) for r, t in pairs]
-
-
-def cmd_logistic(args, feedback):
-    from .classical.logistic import logistic_regression
-
-    fit = logistic_regression(_evidence_tables(args.evidence), args.deposits, out_dir=args.out,
-                              unit_cell_km2=args.unit_cell, overwrite=args.overwrite, feedback=feedback)
-    print(f"Logistic regression: {os.path.abspath(args.out)}: {'converged' if fit.converged else 'NOT converged'} "
+def report_logistic(fit, v):
+    print(f"Logistic regression: {os.path.abspath(v['out'])}: {'converged' if fit.converged else 'NOT converged'} "
           f"in {fit.iterations} iterations, AUC {fit.auc:.4f}")
     for t, b, s in zip(fit.terms, fit.coefficients, fit.std_errors):
         print(f"  {t}: {b:.4f} +- {s:.4f}")
@@ -503,19 +352,14 @@ def cmd_logistic(args, feedback):
         print(f"  warning: {w}")
 
 
-def cmd_fuzzy(args, _feedback):
-    from .core.errors import InputError
-    from .classical.fuzzy import fuzzy_overlay
+def report_fuzzy(_out, v):
+    print(f"Fuzzy overlay ({v['operator']}): {os.path.abspath(v['out'])}")
 
-    layers = []
-    for path, function, a, b in args.layer:
-        try:
-            layers.append((path, function, float(a), float(b)))
-        except ValueError:
-            raise InputError(f"membership parameters '{a}' '{b}' are not numbers", layer=path,
-                             fix="give --layer RASTER FUNCTION A B with numbers A and B") from None
-    fuzzy_overlay(layers, args.operator, args.out, gamma=args.gamma, overwrite=args.overwrite)
-    print(f"Fuzzy overlay ({args.operator}): {os.path.abspath(args.out)}")
+
+REPORTS = {"align": report_align, "pretrain": report_pretrain, "embed": report_embed, "finetune": report_finetune,
+           "predict": report_predict, "targets": report_targets, "validate": report_validate,
+           "anomalies": report_anomalies, "structures": report_structures, "wofe-weights": report_wofe_weights,
+           "wofe-response": report_wofe_response, "logistic": report_logistic, "fuzzy": report_fuzzy}
 
 
 def cmd_info(args, _feedback):
@@ -608,11 +452,8 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, feedback.handle)
         signal.signal(signal.SIGINT, feedback.handle)
     try:
-        {"align": cmd_align, "demo": cmd_demo, "pretrain": cmd_pretrain, "embed": cmd_embed, "validate": cmd_validate,
-         "finetune": cmd_finetune, "predict": cmd_predict, "targets": cmd_targets, "anomalies": cmd_anomalies,
-         "info": cmd_info, "sam-train": cmd_sam_train, "structures": _structures,
-         "wofe-weights": cmd_wofe_weights, "wofe-response": cmd_wofe_response,
-         "logistic": cmd_logistic, "fuzzy": cmd_fuzzy}[args.command](args, feedback)
+        handler = {"demo": cmd_demo, "info": cmd_info, "sam-train": cmd_sam_train}.get(args.command, run_operation)
+        handler(args, feedback)
     except KeyboardInterrupt:
         print("Cancelled: nothing was written.", file=sys.stderr)
         return 130

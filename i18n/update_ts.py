@@ -19,6 +19,12 @@ Strings are found with `ast` (no import of the plugin, so no QGIS needed) in mpm
     (positional or keyword, through any number of such functions; a parameter iterated as
     `param.items()` takes the values of the dict literal or dict comprehension passed).
 
+- the Processing labels and help of the engine's operation declarations (engine/operations.py and the run
+  settings in engine/core/runtime.py):
+  literal `label=` / `help=` / `what=` of every Param(...) call there, unless it says qgis=False or is of kind
+  CUSTOM (the algorithm writes those itself), and the module's *_HELP string constants; tr(p.label)
+  and tr(p.help) in the plugin's generic marshaller (mpm_plugin/algorithms/base.py) receive them.
+
 A tr() argument the extractor cannot follow (an f-string, a call, a variable from elsewhere) is
 reported as unresolved: tests/test_i18n.py fails on it, so every user-facing string stays
 translatable. Pass the literal to tr() directly, or through one of the patterns above.
@@ -42,6 +48,8 @@ ROOT = os.path.dirname(HERE)
 PACKAGE = os.path.join(ROOT, "mpm_plugin")
 CONTEXT = "MPMStudio"  # must equal mpm_plugin.i18n.CONTEXT (checked by tests/test_i18n.py)
 TR_NAMES = ("tr",)
+DECLARATIONS = (os.path.join(ROOT, "engine", "operations.py"), os.path.join(ROOT, "engine", "core", "runtime.py"))
+DECLARED_ATTRS = ("label", "help", "what")  # tr(p.label), tr(p.help): strings of the declarations
 
 
 # ---------------------------------------------------------------- extraction
@@ -83,6 +91,7 @@ def _params(func):
 
 class Extractor:
     def __init__(self, package=PACKAGE):
+        self.package = package
         self.modules = []
         for dirpath, dirnames, filenames in os.walk(package):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
@@ -151,6 +160,8 @@ class Extractor:
               and isinstance(expr.value.value, ast.Name) and expr.value.value.id in ("self", "cls")
               and isinstance(expr.slice, ast.Constant) and isinstance(expr.slice.value, int)):
             self._class_attr(expr.value.attr, expr.slice.value, module, expr)
+        elif isinstance(expr, ast.Attribute) and expr.attr in DECLARED_ATTRS:
+            pass  # a declared parameter's label / help: extracted from engine/operations.py (declared())
         elif isinstance(expr, ast.Name):
             if not self._loop_name(expr, module) and not self._mark(expr, module, mode):
                 self._unresolved(module, expr, "a variable the extractor cannot follow")
@@ -249,12 +260,46 @@ class Extractor:
                         self._unresolved(m, node, "tr() without argument")
                         continue
                     self.resolve(node.args[0], m)
+        if os.path.abspath(self.package) == os.path.abspath(PACKAGE):  # the plugin's own algorithms read them
+            for path in DECLARATIONS:
+                self.declared(path)
         done = set()
         while self.marks - done:
             for mark in sorted(self.marks - done):
                 done.add(mark)
                 self._call_sites(*mark)
         return self
+
+    def declared(self, path):
+        """The Processing labels and help of a declarations module (engine/operations.py, engine/core/runtime.py)."""
+        if not os.path.exists(path):
+            return
+        m = _Module(path)
+        for name, value in m.constants.items():
+            if name.endswith("_HELP") and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                self._add(value.value, m, value.lineno)
+        for node in ast.walk(m.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            kw = {k.arg: k.value for k in node.keywords if k.arg}
+            if isinstance(kw.get("qgis"), ast.Constant) and kw["qgis"].value is False:
+                continue
+            if any(self._custom(a, m) for a in node.args[:2]):
+                continue
+            for attr in DECLARED_ATTRS:
+                value = kw.get(attr)
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    self._add(value.value, m, value.lineno)
+
+    @staticmethod
+    def _custom(arg, m):
+        """CUSTOM, or a module constant declared with it (dataclasses.replace(EVIDENCE, help=...))."""
+        if not isinstance(arg, ast.Name):
+            return False
+        if arg.id == "CUSTOM":
+            return True
+        value = m.constants.get(arg.id)
+        return isinstance(value, ast.Call) and any(isinstance(a, ast.Name) and a.id == "CUSTOM" for a in value.args[:2])
 
     def _call_sites(self, func_name, param, mode):
         defs = self.functions.get(func_name, [])

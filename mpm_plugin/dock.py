@@ -191,7 +191,6 @@ class MPMDock(QgsDockWidget):
         # {algorithm id: {PARAMETER: value}} merged into what the panel passes (advanced settings, tests)
         self.overrides = {}
         self._plot_path = None
-        self._env_before = None  # environment variables a run changed: restored when it ends
         self.plots = self.plots_dock = None  # the plots beside the map, made when first needed (pyqtgraph)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -565,7 +564,6 @@ class MPMDock(QgsDockWidget):
                              "provider in Processing settings.").format(alg_id), Qgis.Critical)
             return None
         params = self.parameters_for(alg_id, params, alg)
-        self._apply_environment(RunSettings.load().environment())
         self._context = QgsProcessingContext()
         self._context.setProject(QgsProject.instance())
         self._feedback = QgsProcessingFeedback()
@@ -587,23 +585,8 @@ class MPMDock(QgsDockWidget):
         if self._feedback is not None:
             self._feedback.cancel()
 
-    def _apply_environment(self, env):
-        """Set the run's environment variables (MPM_CACHE_DIR), remembering what they were."""
-        self._restore_environment()
-        self._env_before = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-
-    def _restore_environment(self):
-        for key, value in (self._env_before or {}).items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._env_before = None
-
     def _finished(self, on_success, what, ok, results):
         self.task = None  # the task manager deletes it
-        self._restore_environment()
         if not ok or not results:
             lines = [ln for ln in (self._feedback.textLog() if self._feedback else "").splitlines() if ln.strip()]
             if lines:

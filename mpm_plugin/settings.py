@@ -2,11 +2,11 @@
 
 Stored with QgsSettings under "mpm_studio/" (mpm_studio/backend, mpm_studio/threads,
 mpm_studio/tile, mpm_studio/cache_dir) in the user's QGIS profile, so they survive a restart, and
-edited in the Settings dialog the panel opens. Each run from the panel gets them:
-- BACKEND, THREADS and TILE as parameters of the Processing algorithm, where it has them
-  (RunSettings.parameters; the panel passes only what the algorithm declares);
-- the cache folder as MPM_CACHE_DIR while the run lasts (RunSettings.environment): where the
-  frozen embeddings are cached. Empty: MPM_CACHE_DIR from the environment, else ~/.cache/mpm-studio.
+edited in the Settings dialog the panel opens. Each run from the panel gets them as parameters of the Processing algorithm, where it has them
+(RunSettings.parameters; the panel passes only what the algorithm declares): BACKEND, THREADS,
+TILE and CACHE_DIR, the engine's Runtime (engine/operations.py, which also holds the one list of
+backends). The cache folder is where the frozen embeddings are cached; empty: MPM_CACHE_DIR from
+the environment, else ~/.cache/mpm-studio. Nothing is set in os.environ.
 """
 
 import os
@@ -15,19 +15,14 @@ from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout
 
+from .engine.core.runtime import BACKENDS, RUNTIME, default_cache_dir
+
 from .i18n import tr
 
 PREFIX = "mpm_studio/"
-BACKENDS = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
-CACHE_ENV = "MPM_CACHE_DIR"  # = engine.core.cache.CACHE_ENV (not imported: the engine pulls in rasterio)
-DEFAULT_TILE = 256
-MIN_TILE, MAX_TILE = 32, 8192
+DEFAULT_TILE = RUNTIME["tile"].default
+MIN_TILE, MAX_TILE = RUNTIME["tile"].min, RUNTIME["tile"].max
 MAX_THREADS = 1024
-
-
-def default_cache_dir():
-    """Where the engine caches embeddings without a setting: MPM_CACHE_DIR, else ~/.cache/mpm-studio."""
-    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "mpm-studio")
 
 
 class RunSettings:
@@ -68,11 +63,14 @@ class RunSettings:
 
     def parameters(self):
         """Processing parameters these settings set (the panel keeps those the algorithm declares)."""
-        return {"BACKEND": self.backend, "THREADS": self.threads, "TILE": self.tile}
+        params = {"BACKEND": self.backend, "THREADS": self.threads, "TILE": self.tile}
+        if self.cache_dir:
+            params["CACHE_DIR"] = self.cache_folder()
+        return params
 
-    def environment(self):
-        """Environment variables for a run: MPM_CACHE_DIR when a cache folder is set."""
-        return {CACHE_ENV: os.path.abspath(os.path.expanduser(self.cache_dir))} if self.cache_dir else {}
+    def cache_folder(self):
+        """The cache folder set here as an absolute path, or None (the engine's default)."""
+        return os.path.abspath(os.path.expanduser(self.cache_dir)) if self.cache_dir else None
 
 
 class SettingsDialog(QDialog):

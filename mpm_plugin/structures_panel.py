@@ -175,7 +175,7 @@ class StructuresBox(QGroupBox):
         from .settings import RunSettings
 
         settings = RunSettings.load()  # the panel's Settings: backend, threads, cache folder
-        cache_dir = settings.environment().get("MPM_CACHE_DIR")
+        cache_dir = settings.cache_folder()
         tool = StructureMapTool(canvas, layer, output, bands=bands,
                                 feature_type=self.feature_type.currentData(), model=self.model.filePath() or None,
                                 backend=settings.backend, tolerance=self.tolerance.value(), snap=self.snap.isChecked(),

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from test_headless import QGIS_PROCESS
 
 pytestmark = pytest.mark.slow

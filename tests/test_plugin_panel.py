@@ -227,31 +227,40 @@ def test_settings_round_trip_and_reach_the_run_parameters(plugin, clean_settings
     assert RunSettings.load() == RunSettings("auto", 0, 256, str(tmp_path / "cache"))
 
 
-def test_cache_folder_is_set_for_a_run_and_restored(plugin, clean_settings, tmp_path):
-    from rasterio.transform import from_origin
-
+def test_cache_folder_is_passed_to_the_run_not_set_in_the_environment(plugin, clean_settings, tmp_path, monkeypatch):
+    """The Settings' cache folder reaches the run as the algorithm's CACHE_DIR parameter and from there the
+    engine's Runtime; os.environ is never changed (a background task must not change the process's
+    environment under QGIS and other plugins)."""
+    import engine.prospectivity
     from mpm_plugin.settings import RunSettings
 
-    before = os.environ.get("MPM_CACHE_DIR")
+    before = dict(os.environ)
     cache = str(tmp_path / "my cache")
     RunSettings(cache_dir=cache).save()
-    pred = tmp_path / "prediction"
-    pred.mkdir()
-    yy, xx = np.mgrid[0:40, 0:40]
-    write_raster(pred / "prospectivity.tif", np.exp(-((yy - 20) ** 2 + (xx - 20) ** 2) / 40.0).astype(np.float32),
-                 from_origin(400000, 7500000, 100, 100), nodata=np.nan)
     dock = plugin.dock
-    done = []
-    params = {"PREDICTION": str(pred), "MODE": "threshold", "VALUE": 0.5, "MIN_AREA": 0.01,
-              "OUTPUT": str(tmp_path / "t.gpkg")}
-    task = dock.run_algorithm("mpm:targets", params, done.append, "Targets", "...")
-    assert task is not None and os.environ["MPM_CACHE_DIR"] == cache  # while the run lasts
+    dock.stack_dir, dock.head_dir = str(tmp_path / "stack"), str(tmp_path / "head")
+    os.makedirs(dock.stack_dir), os.makedirs(dock.head_dir)
+    open(os.path.join(dock.stack_dir, "stack.json"), "w").write("{}")
+    open(os.path.join(dock.head_dir, "head_card.json"), "w").write("{}")
+    dock.output.setFilePath(str(tmp_path / "out"))
+    params = dock.parameters_for("mpm:predict", dock.predict_parameters())
+    assert params["CACHE_DIR"] == cache
+    seen = []
+
+    def fake_predict(runtime=None, out_dir=None, **kw):
+        seen.append((runtime.cache_dir, os.environ.get("MPM_CACHE_DIR")))
+        os.makedirs(out_dir)
+        return {"out_dir": out_dir, "mean_probability": 0.1, "max_probability": 0.9, "valid_pixels": 1}
+
+    monkeypatch.setattr(engine.prospectivity, "predict", fake_predict)
+    task = dock.run_algorithm("mpm:predict", params, lambda r: None, "Predict", "...")
+    assert task is not None and dict(os.environ) == before
     end = time.time() + 60
     while dock.last_result is None and time.time() < end:
         QgsApplication.processEvents()
         time.sleep(0.02)
-    assert dock.last_result[0] and done and os.path.exists(tmp_path / "t.gpkg")
-    assert os.environ.get("MPM_CACHE_DIR") == before  # and not after
+    assert dock.last_result[0], dock._feedback.textLog()
+    assert seen == [(cache, before.get("MPM_CACHE_DIR"))] and dict(os.environ) == before
 
 
 def test_threads_setting_reaches_the_engine_embeddings(qgis_processing, monkeypatch, tmp_path):
@@ -261,9 +270,9 @@ def test_threads_setting_reaches_the_engine_embeddings(qgis_processing, monkeypa
 
     calls = []
 
-    def fake_predict(stack, head, out, threads=None, **kw):
-        calls.append(threads)
-        return {"out_dir": out, "mean_probability": 0.1, "max_probability": 0.9, "valid_pixels": 1}
+    def fake_predict(runtime=None, out_dir=None, **kw):
+        calls.append(runtime.threads)
+        return {"out_dir": out_dir, "mean_probability": 0.1, "max_probability": 0.9, "valid_pixels": 1}
 
     monkeypatch.setattr(engine.prospectivity, "predict", fake_predict)
     stack, head = tmp_path / "stack", tmp_path / "head"
@@ -279,8 +288,10 @@ def test_threads_setting_reaches_the_engine_embeddings(qgis_processing, monkeypa
         alg.run_engine(params, QgsProcessingContext(), QgsProcessingFeedback())
     assert calls == [None, 3]
     torch = pytest.importorskip("torch")
+    from engine.operations import Runtime
+
     before = torch.get_num_threads()
-    with alg.torch_threads(1):
+    with Runtime(threads=1).torch_threads():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 
@@ -291,9 +302,9 @@ def test_engine_predict_and_finetune_pass_threads_to_the_embedding(monkeypatch, 
     seen = []
     real = P.embedding_path
 
-    def spy(*a, threads=None, **kw):
-        seen.append(threads)
-        return real(*a, threads=threads, **kw)
+    def spy(*a, runtime=None, **kw):
+        seen.append(runtime.threads)
+        return real(*a, runtime=runtime, **kw)
 
     monkeypatch.setattr(P, "embedding_path", spy)
     from engine.prospectivity.head import HeadConfig

@@ -341,7 +341,7 @@ def test_another_deposit_type_reuses_the_stack_and_its_embedding(kolari, kolari_
     import shapely
 
     from helpers import write_vector
-    from engine.core.cache import cache_dir
+    from engine.core.runtime import cache_dir
     from engine.foundation.features import layers_identity
     from engine.prospectivity import finetune
 

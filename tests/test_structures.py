@@ -314,19 +314,20 @@ def test_extract_from_points_output_is_atomic_and_never_overwritten_unasked(mag,
     assert set(layers_of(out)) == set(r["layers"])
 
 
-# ------------------------------------------------------------------ the CLI (engine/structures/cli.py)
+# ------------------------------------------------------------------ the CLI (declared in engine/operations.py)
 def _cli(argv):
     import argparse
 
-    from engine.structures import cli
+    from engine import cli
+    from engine.operations import STRUCTURES
 
     parser = argparse.ArgumentParser(prog="engine")
-    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    cli.add_operation(parser.add_subparsers(dest="command", required=True), STRUCTURES)
     return parser.parse_args(argv)
 
 
 def test_cli_parses_and_runs(mag, sam_model, tmp_path, capsys):
-    from engine.structures import cli
+    from engine import cli
     from engine.structures.geometry import FEATURE_TYPES
 
     prompts = _prompts(tmp_path / "prompts.gpkg")
@@ -334,18 +335,18 @@ def test_cli_parses_and_runs(mag, sam_model, tmp_path, capsys):
     args = _cli(["structures", mag, "--prompts", prompts, "--out", str(out), "--group-field", "grp",
                  "--label-field", "lab", "--type-field", "kind", "--model", sam_model, "--threads", "1",
                  "--tolerance", "50", "--context", "200"])
-    assert (args.command, args.bands, args.type, args.backend, args.overwrite, args.no_snap) == \
-        ("structures", [1], "fault", "auto", False, False)
-    r = cli.run(args)
+    assert (args.command, args.bands, args.feature_type, args.backend, args.overwrite, args.snap) == \
+        ("structures", [1], "fault", "auto", False, True)
+    r = cli.run_operation(args, None)
     printed = capsys.readouterr().out
     assert f"Structures: {out}" in printed and "groups without a result: C" in printed
     assert set(layers_of(out)) == set(r["layers"])
     with pytest.raises(OutputError, match="already exists"):
-        cli.run(args)
+        cli.run_operation(args, None)
     with pytest.raises(SystemExit):
         _cli(["structures", mag, "--prompts", prompts, "--out", str(out), "--type", "dyke"])
     for t in FEATURE_TYPES:
-        assert _cli(["structures", mag, "--prompts", prompts, "--out", str(out), "--type", t]).type == t
+        assert _cli(["structures", mag, "--prompts", prompts, "--out", str(out), "--type", t]).feature_type == t
 
 
 def test_python_m_engine_structures(mag, sam_model, tmp_path):

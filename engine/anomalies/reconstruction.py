@@ -20,6 +20,7 @@ from rasterio.windows import Window
 from ..core.atomic import atomic_path, check_output_path
 from ..core.errors import InputError
 from ..foundation.features import DEFAULT_MODEL
+from ..core.runtime import Runtime
 from ..core.progress import Steps
 from ..data.reader import Stack
 from ..data.stack import bounded_block_cache
@@ -148,9 +149,19 @@ def _stats(v):
             **{f"p{k}": float(x) for k, x in zip(("50", "90", "95", "99", "99.9"), q)}}
 
 
-def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite=False, feedback=None, tile=256):
+def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite=False, feedback=None, runtime=None,
+                      **settings):
     """Write residual.tif, anomaly_score.tif, mahalanobis.tif, top_anomalies.csv and anomalies.json
-    into the new folder `out_dir`; returns the summary dict (as in anomalies.json)."""
+    into the new folder `out_dir`; returns the summary dict (as in anomalies.json).
+
+    runtime (engine.core.runtime.Runtime, or its fields as keywords: tile=, threads=): the tile size
+    (bounds memory) and torch's CPU threads for the run."""
+    runtime = Runtime.of(runtime, **settings)
+    with runtime.torch_threads():
+        return _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, runtime.tile)
+
+
+def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
     import torch
     from scipy.stats import spearmanr
 

@@ -82,7 +82,7 @@ OPTIONS = {
 def vocabulary():
     """{source: [layer type names]} the foundation model knows, each under its usual source, plus the
     per-source fallback (unknown_<source>) for a layer the model has no learned type for."""
-    from . import SOURCES
+    from .. import SOURCES
     from .vocab import HOME_SOURCE, VOCAB
 
     out = {s: [n for n in VOCAB if HOME_SOURCE.get(n) == s] for s in SOURCES}

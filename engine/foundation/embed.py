@@ -19,24 +19,35 @@ import rasterio
 from rasterio.windows import Window
 
 from ..core.atomic import atomic_path, check_free_space, check_output_path
+from ..core.runtime import Runtime
 from ..core.progress import Steps
 from ..data.reader import Stack
 from ..data.stack import bounded_block_cache
 
 
-def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=False, feedback=None, threads=None,
-                exclude=(), scheduler=None, workers=2, cache=False):
+def embed_stack(stack_dir, model=None, out_path=None, overwrite=False, feedback=None, exclude=(), cache=False,
+                runtime=None, **settings):
     """Write the fused embedding of `stack_dir` to `out_path`; returns the backend name used.
 
+    stack_dir: a stack folder, or an open engine.data.reader.Stack (used as it is, left open).
+    model: card or folder (None: the shipped model).
     exclude: sources left out, as if never observed (the fusion handles missing sources); used to
     measure what each source contributes to a prediction.
-    scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
-    processes; "tcp://host:port" = a running Dask cluster (or a distributed.Client). On a cluster
-    the workers compute the tiles (threads: per task, default 1) and this process writes them.
+    runtime (engine.core.runtime.Runtime, or its fields as keywords): backend, threads, tile and where
+    the tiles are computed: scheduler None = every tile in this process; "local" = a local Dask
+    cluster of `workers` processes; "tcp://host:port" = a running Dask cluster (or a
+    distributed.Client). On a cluster the workers compute the tiles (threads: per task, default 1)
+    and this process writes them.
     cache: out_path is a cache entry (engine.foundation.features): one another process wrote meanwhile is used.
     """
+    from ..core.shipped import FOUNDATION_MODEL as DEFAULT_MODEL
     from .model.backend import select_backend
 
+    rt = Runtime.of(runtime, **settings)
+    stack = stack_dir if isinstance(stack_dir, Stack) else None
+    stack_dir = stack.folder if stack is not None else stack_dir
+    backend, threads, tile, scheduler, workers = rt.backend, rt.threads, rt.tile, rt.scheduler, rt.workers
+    model = model or DEFAULT_MODEL
     steps = Steps(feedback)
     check_output_path(out_path, overwrite, "embedding raster", inputs=(stack_dir, model))
     if scheduler is None:
@@ -47,11 +58,11 @@ def embed_stack(stack_dir, model, out_path, backend="auto", tile=256, overwrite=
     p, win = cfg.patch, cfg.window
     tile = max(win, tile // win * win)  # keeps tiles on the windows' lattice (stride = window / 2)
     block = max(16, min(256, tile // p // 16 * 16))  # one tile = one block (64 x 64 at tile 256): written once, whole
-    with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
+    with bounded_block_cache(), (contextlib.nullcontext(stack) if stack is not None else Stack(stack_dir)) as st:
         g = st.grid
         gh, gw = -(-g.height // p), -(-g.width // p)
         check_free_space(out_path, gh * gw * cfg.dim * 4, f"the embedding ({gw:,} x {gh:,} patches x {cfg.dim} features)",
-                         fix="free space on that disk, or set the cache folder (MPM_CACHE_DIR, the panel's Settings) "
+                         fix="free space on that disk, or set the cache folder (--cache-dir, the panel's Settings) "
                              "to a disk with more" if cache else "choose an output on a disk with more space")
         transform = g.transform * g.transform.scale(p, p)
         tiles = list(st.tiles(tile))

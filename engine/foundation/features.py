@@ -16,9 +16,9 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from ..core.cache import cache_dir
 from ..core.errors import InputError
 from .model.infer import axis_weights
+from ..core.runtime import Runtime, cache_dir
 from ..core.shipped import FOUNDATION_MODEL
 from ..core.tiles import group_by_tile
 
@@ -36,33 +36,38 @@ def model_identity(model):
 
 def layers_identity(stack_dir):
     """What an embedding depends on: the grid and the layers with their normalisation, not the deposits
-    nor when the stack was written, so another deposit type aligned over the same layers reuses it."""
-    try:
-        with open(os.path.join(stack_dir, "stack.json")) as f:
-            m = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the stack manifest of '{stack_dir}' ({exc})",
-                         fix="give a folder written by align, or re-run align") from None
+    nor when the stack was written, so another deposit type aligned over the same layers reuses it.
+    stack_dir: a stack folder, or an open engine.data.reader.Stack (its manifest is not read again)."""
+    m = getattr(stack_dir, "manifest", None)
+    if m is None:
+        try:
+            with open(os.path.join(stack_dir, "stack.json")) as f:
+                m = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the stack manifest of '{stack_dir}' ({exc})",
+                             fix="give a folder written by align, or re-run align") from None
     spec = {k: v for k, v in m.get("spec", {}).items() if k != "deposits"}
     keep = {"grid": m.get("grid"), "bands": m.get("bands"), "layers": m.get("layers"), "spec": spec}
     return json.dumps(keep, sort_keys=True).encode()
 
 
-def embedding_path(stack_dir, model=None, exclude=(), backend="auto", feedback=None, threads=None, scheduler=None,
-                   workers=2):
+def embedding_path(stack_dir, model=None, exclude=(), feedback=None, runtime=None, **settings):
     """Path of the cached embedding GeoTIFF of `stack_dir` (computed now if missing).
 
-    scheduler, workers: where a missing embedding is computed (engine.foundation.embed.embed_stack); the
-    result, and so the cache, is the same either way.
+    stack_dir: a stack folder, or an open engine.data.reader.Stack, which is then used as it is (one
+    manifest read and one set of open files for a whole fine-tune or prediction).
+    runtime (engine.core.runtime.Runtime; or its fields as keywords: backend=, threads=, tile=,
+    scheduler=, workers=, cache_dir=): where the cache is, and how and where a missing embedding is
+    computed (engine.foundation.embed.embed_stack); the result, and so the cache entry, is the same either way.
     """
     from .embed import embed_stack
 
+    runtime = Runtime.of(runtime, **settings)
     card_path, sha, _ = model_identity(model)
     key = hashlib.sha256(layers_identity(stack_dir) + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
-    path = os.path.join(cache_dir(), f"embedding-{key}.tif")
+    path = os.path.join(runtime.cache_folder(), f"embedding-{key}.tif")
     if not os.path.exists(path):
-        embed_stack(stack_dir, card_path, path, backend=backend, feedback=feedback, threads=threads, exclude=exclude,
-                    scheduler=scheduler, workers=workers, cache=True)
+        embed_stack(stack_dir, card_path, path, feedback=feedback, exclude=exclude, cache=True, runtime=runtime)
     return path
 
 

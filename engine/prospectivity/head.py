@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.errors import InputError
+from ..foundation.model.weights import read_card_file, verify_weights
 from ..foundation.model.weights import sha256_file as _sha256
 
 HEAD_FORMAT = "mpm-studio-head"
@@ -336,30 +337,16 @@ def save_head(head, out_dir, card_extra):
 
 def read_head_card(path):
     cpath = os.path.join(path, CARD) if os.path.isdir(path) else path
-    if not os.path.isfile(cpath):
-        raise InputError(f"no head card at '{path}'", fix="give the folder written by fine-tune (it holds head_card.json)")
-    try:
-        with open(cpath) as f:
-            card = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"head card '{cpath}' is not readable JSON ({exc})", fix="re-run fine-tune") from exc
-    if card.get("format") != HEAD_FORMAT:
-        raise InputError(f"'{cpath}' is not an MPM Studio head card", fix="give the folder written by fine-tune")
-    card["_path"] = cpath
-    return card
+    return read_card_file(cpath, HEAD_FORMAT, None, "head card",
+                          fix="give the folder written by fine-tune (it holds head_card.json)")
 
 
 def load_head(path):
-    """HeadEnsemble + its card; the weights' sha256 is checked before they are parsed."""
+    """HeadEnsemble + its card; the weights' sha256 is checked (model.weights.verify_weights) before they are parsed."""
     from safetensors.numpy import load_file
 
     card = read_head_card(path)
-    wpath = os.path.join(os.path.dirname(card["_path"]), card["weights_file"])
-    if not os.path.isfile(wpath):
-        raise InputError(f"head weights '{wpath}' are missing", fix="copy the whole head folder")
-    if _sha256(wpath) != card["sha256"]:
-        raise InputError(f"head weights '{wpath}' do not match the sha256 in their card (corrupt or swapped file)",
-                         fix="re-run fine-tune or restore the original head folder")
+    wpath = verify_weights(card, fix="re-run fine-tune or restore the original head folder")
     t = load_file(wpath)
     members = [{k: t[f"member{i}.{k}"] for k in ("W1", "b1", "W2", "b2") if f"member{i}.{k}" in t}
                for i in range(card["members"])]

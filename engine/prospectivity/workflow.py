@@ -23,6 +23,7 @@ from ..core.atomic import atomic_path, check_free_space, check_output_path
 from ..core.errors import InputError
 from .evidence import lookup
 from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
+from ..core.runtime import Runtime
 from ..core.progress import Steps
 from ..data.reader import Stack
 from ..data.stack import bounded_block_cache
@@ -37,9 +38,9 @@ ABLATION = {"bands": ("head_with_embeddings", "both"), "both": ("head_bands_only
             "emb": ("head_bands_only", "bands")}  # the other head the validation runs beside the default
 
 
-def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000, buffer_m=2000.0, validate=True,
-             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None, threads=None,
-             max_cells=None, deposits=None, compare_embeddings=False):
+def finetune(stack_dir, out_dir, model=None, n_background=10000, buffer_m=2000.0, validate=True,
+             folds=5, block_m=10000.0, head_config=None, seed=0, overwrite=False, feedback=None,
+             max_cells=None, deposits=None, compare_embeddings=False, runtime=None, **settings):
     """Train (and cross-validate) a head; writes head weights, card and validation report to out_dir.
 
     Validation is spatial block CV scored on every valid cell out-of-fold (engine.prospectivity.assess), for the
@@ -47,7 +48,8 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
     them) also the same head with / without the foundation embeddings, so the report says whether they
     add skill here. Off by default because the default head does not read them (bench/SKILL.md) and
     embedding a stack is most of a cold fine-tune's time.
-    threads: CPU threads of the encoders while embedding (None: the library's default).
+    runtime (engine.core.runtime.Runtime, or its fields as keywords: backend=, threads=, cache_dir=):
+    how and where the embedding is computed and cached.
     deposits: a point layer of another deposit type to train on instead of the stack's own deposits
     (the stack and its cached embedding are reused: no re-alignment, no re-embedding)."""
     from .assess import MAX_CELLS, cell_folds, cell_table, cross_validate_cells, training_rows
@@ -56,6 +58,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
     from .samples import deposit_pixels
     from .validate import plot_report
 
+    runtime = Runtime.of(runtime, **settings)
     steps = Steps(feedback)
     check_output_path(out_dir, overwrite, "head folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     cfg = head_config or HeadConfig(seed=seed)
@@ -75,8 +78,7 @@ def finetune(stack_dir, out_dir, model=None, backend="auto", n_background=10000,
         need_emb = ablation or cfg.inputs != "bands"
         emb = None
         if need_emb:
-            emb = embedding_path(stack_dir, card_path, backend=backend, feedback=steps.child_feedback(0.0, 0.4),
-                                 threads=threads)
+            emb = embedding_path(st, card_path, feedback=steps.child_feedback(0.0, 0.4), runtime=runtime)
             steps.report(0.4, "embedding ready")
         with EmbeddingReader(emb, st.grid) if emb else contextlib.nullcontext() as er:
             table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
@@ -289,17 +291,20 @@ def _check_head_fits(card, st, sha, reads_embedding=True, feedback=None):
     return order
 
 
-def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributions=True, tile=256, overwrite=False,
-            feedback=None, scheduler=None, workers=2, threads=None):
+def predict(stack_dir, head_dir, out_dir, model=None, contributions=True, overwrite=False, feedback=None, runtime=None,
+            **settings):
     """prospectivity.tif, uncertainty.tif, contributions.tif (one band per source) into out_dir.
 
-    scheduler: None = every tile in this process; "local" = a local Dask cluster of `workers`
+    runtime (engine.core.runtime.Runtime, or its fields as keywords: backend=, threads=, tile=,
+    cache_dir=, scheduler=, workers=): `tile` bounds every pass, the embeddings' and the head's;
+    scheduler None = every tile in this process; "local" = a local Dask cluster of `workers`
     processes; "tcp://host:port" = a running Dask cluster (or a distributed.Client). On a cluster
     the workers compute the embeddings' tiles and apply the head tile by tile; this process
     alone writes the rasters, by window (engine.core.distributed).
     """
     from .head import load_head
 
+    runtime = Runtime.of(runtime, **settings)
     check_output_path(out_dir, overwrite, "prediction folder", inputs=(stack_dir, head_dir, model or DEFAULT_MODEL))
     head, card = load_head(head_dir)
     card_path, sha, _ = model_identity(model)
@@ -307,78 +312,92 @@ def predict(stack_dir, head_dir, out_dir, model=None, backend="auto", contributi
         head.band_order = _check_head_fits(card, st, sha if head.reads_embedding else None, head.reads_embedding,
                                            feedback)
         head.class_remap = class_remap(card, st, head.band_order)
-    args = (stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads)
-    if scheduler is not None:
-        from ..core.distributed import cluster_client, is_client
+        run = _PredictRun(st, head, card, card_path, contributions, runtime)
+        if runtime.scheduler is not None:
+            from ..core.distributed import cluster_client, is_client
 
-        if not is_client(scheduler):  # one cluster for every embedding and the head: workers keep their sessions
-            with cluster_client(scheduler, workers) as client:
-                return _predict(*args, client, workers)
-    return _predict(*args, scheduler, workers)
+            if not is_client(runtime.scheduler):  # one cluster for every embedding and the head: workers keep their sessions
+                with cluster_client(runtime.scheduler, runtime.workers) as client:
+                    return run(out_dir, overwrite, feedback, dataclasses.replace(runtime, scheduler=client))
+        return run(out_dir, overwrite, feedback, runtime)
 
 
-def _predict(stack_dir, head, card, card_path, out_dir, backend, contributions, tile, overwrite, feedback, threads,
-             scheduler, workers):
-    steps = Steps(feedback)
-    with bounded_block_cache(), Stack(stack_dir) as st:  # block cache bounded
-        used = sorted({st.bands[i]["source"] for i in head.band_order}) if head.band_order is not None else st.sources
-        sources = used if contributions and len(used) > 1 else []
-        check_free_space(out_dir, st.grid.width * st.grid.height * (4 * (2 + len(sources)) + 1), "the prediction rasters")
-        # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
-        # an embedding-only head needs one embedding per left-out source.
-        ablate = [] if head.reads_bands else sources
-        n_emb = int(head.reads_embedding) + len(ablate)
-        paths = {}
-        if head.reads_embedding:
-            paths[None] = embedding_path(stack_dir, card_path, backend=backend,
-                                         feedback=steps.child_feedback(0, 0.5 / n_emb), threads=threads,
-                                         scheduler=scheduler, workers=workers)
-        for i, s in enumerate(ablate):
-            paths[s] = embedding_path(stack_dir, card_path, exclude=(s,), backend=backend,
-                                      feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb),
-                                      threads=threads, scheduler=scheduler, workers=workers)
-        g = st.grid
-        prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs, transform=g.transform,
-                    nodata=np.nan, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=3)
-        readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
-        tiles = list(st.tiles(tile))
-        try:
-            with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder", checked=True) as tmp:
-                outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
-                        "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof),
-                        "coverage": rasterio.open(os.path.join(tmp, "coverage.tif"), "w", count=1,
-                                                  **{**prof, "dtype": "uint8", "nodata": 0, "predictor": 1})}
-                if sources:
-                    outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
-                                                          count=len(sources), **prof)
-                try:
-                    if scheduler is None:
-                        stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
-                    else:
-                        stats = _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler,
-                                                           workers, steps.sub(0.5, 1.0))
-                    outs["prospectivity"].set_band_description(1, "prospectivity probability")
-                    outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
-                    outs["coverage"].set_band_description(1, f"layers with data (of {len(st.layers)})")
-                    for i, s in enumerate(sources):
-                        outs["contributions"].set_band_description(i + 1, s)
-                finally:
-                    for ds in outs.values():
-                        ds.close()
-                summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
-                           "files": {k: f"{k}.tif" for k in outs}}
-                with open(os.path.join(tmp, "predict.json"), "w") as f:
-                    json.dump(summary, f, indent=1)
-        finally:
-            for r in readers.values():
-                r.close()
-    steps.info(f"Prospectivity written to {out_dir}")
-    if summary.get("pixels_missing_layers"):
-        steps.info(f"{summary['pixels_missing_layers'] / max(1, summary['valid_pixels']):.1%} of the predicted cells lack "
-                   "some layer and are predicted from the others (coverage.tif: layers with data per cell): "
-                   + ", ".join(f"{k} missing on {v:,}" for k, v in summary["missing_per_layer"].items()))
-    summary["out_dir"] = os.path.abspath(out_dir)
-    return summary
+@dataclasses.dataclass
+class _PredictRun:
+    """One prediction: the open stack, the head and its card, the model, and what to compute."""
+
+    st: Stack
+    head: object
+    card: dict
+    card_path: str
+    contributions: bool
+    runtime: object
+
+    def __call__(self, out_dir, overwrite, feedback, runtime):
+        st, head, card, card_path, scheduler = self.st, self.head, self.card, self.card_path, runtime.scheduler
+        stack_dir = st.folder
+        steps = Steps(feedback)
+        with bounded_block_cache():  # block cache bounded
+            used = (sorted({st.bands[i]["source"] for i in head.band_order}) if head.band_order is not None
+                    else st.sources)
+            sources = used if self.contributions and len(used) > 1 else []
+            check_free_space(out_dir, st.grid.width * st.grid.height * (4 * (2 + len(sources)) + 1),
+                             "the prediction rasters")
+            # A head on the bands ablates a source by blanking its bands (one more head pass, no embedding);
+            # an embedding-only head needs one embedding per left-out source.
+            ablate = [] if head.reads_bands else sources
+            n_emb = int(head.reads_embedding) + len(ablate)
+            paths = {}
+            if head.reads_embedding:
+                paths[None] = embedding_path(st, card_path, feedback=steps.child_feedback(0, 0.5 / n_emb),
+                                             runtime=runtime)
+            for i, s in enumerate(ablate):
+                paths[s] = embedding_path(st, card_path, exclude=(s,), runtime=runtime,
+                                          feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb))
+            g = st.grid
+            prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs,
+                        transform=g.transform, nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
+                        compress="deflate", predictor=3)
+            readers = {k: EmbeddingReader(p, g) for k, p in paths.items()} if scheduler is None else {}
+            tiles = list(st.tiles(runtime.tile))
+            try:
+                with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder",
+                                 checked=True) as tmp:
+                    outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
+                            "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof),
+                            "coverage": rasterio.open(os.path.join(tmp, "coverage.tif"), "w", count=1,
+                                                      **{**prof, "dtype": "uint8", "nodata": 0, "predictor": 1})}
+                    if sources:
+                        outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
+                                                              count=len(sources), **prof)
+                    try:
+                        if scheduler is None:
+                            stats = _predict_tiles(st, head, readers, sources, outs, tiles, steps.sub(0.5, 1.0))
+                        else:
+                            stats = _predict_tiles_distributed(stack_dir, head, paths, sources, outs, tiles, scheduler,
+                                                               runtime.workers, steps.sub(0.5, 1.0))
+                        outs["prospectivity"].set_band_description(1, "prospectivity probability")
+                        outs["uncertainty"].set_band_description(1, "ensemble standard deviation")
+                        outs["coverage"].set_band_description(1, f"layers with data (of {len(st.layers)})")
+                        for i, s in enumerate(sources):
+                            outs["contributions"].set_band_description(i + 1, s)
+                    finally:
+                        for ds in outs.values():
+                            ds.close()
+                    summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
+                               "files": {k: f"{k}.tif" for k in outs}}
+                    with open(os.path.join(tmp, "predict.json"), "w") as f:
+                        json.dump(summary, f, indent=1)
+            finally:
+                for r in readers.values():
+                    r.close()
+        steps.info(f"Prospectivity written to {out_dir}")
+        if summary.get("pixels_missing_layers"):
+            steps.info(f"{summary['pixels_missing_layers'] / max(1, summary['valid_pixels']):.1%} of the predicted "
+                       "cells lack some layer and are predicted from the others (coverage.tif: layers with data per "
+                       "cell): " + ", ".join(f"{k} missing on {v:,}" for k, v in summary["missing_per_layer"].items()))
+        summary["out_dir"] = os.path.abspath(out_dir)
+        return summary
 
 
 def predict_tile(st, head, readers, sources, w):

@@ -47,7 +47,7 @@ class EmbeddingCache:
         self.memory_items = max(0, int(memory_items))
         self.disk_bytes = max(0, int(disk_bytes or 0))
         if self.disk_bytes and disk_dir is None:
-            from ..core.cache import cache_dir
+            from ..core.runtime import cache_dir
 
             disk_dir = os.path.join(cache_dir(), "sam", "embeddings")
         self.disk_dir = os.fspath(disk_dir) if disk_dir and self.disk_bytes else None

@@ -22,6 +22,7 @@ from rasterio.windows import Window, from_bounds as window_from_bounds
 
 from ..core.atomic import atomic_path, check_output_path
 from ..core.errors import InputError
+from ..core.runtime import Runtime
 from ..core.progress import Steps
 from .cache import file_parts
 from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry
@@ -258,8 +259,9 @@ def _group_prompts(data, group_field, label_field, type_field, feature_type):
 
 
 def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fault", group_field=None,
-                        label_field=None, type_field=None, model=None, backend="auto", tolerance=0.0,
-                        min_size=0.0, context_px=256, overwrite=False, feedback=None, threads=None, snap=True):
+                        label_field=None, type_field=None, model=None, tolerance=0.0,
+                        min_size=0.0, context_px=256, overwrite=False, feedback=None, snap=True, runtime=None,
+                        **settings):
     """Batch: one feature per prompt group (every point its own group unless `group_field`).
 
     Each group is segmented in a view centred on its points, at least `context_px` native pixels
@@ -268,7 +270,17 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
     to `out_path` (a GeoPackage) in the raster's CRS: layer 'structure_lines' for faults, lineaments
     and contacts, 'structure_polygons' for intrusions and alteration; written whole or not at all.
     snap: intrusion and alteration masks are snapped to the view's edges (`snap.py`), as in the tool.
+    runtime (engine.core.runtime.Runtime, or its fields as keywords: backend=, threads=, cache_dir=):
+    the inference backend, torch's CPU threads (restored afterwards) and the view-embedding cache.
     """
+    rt = Runtime.of(runtime, **settings)
+    with rt.torch_threads():
+        return _extract(raster, prompts, out_path, bands, feature_type, group_field, label_field, type_field, model,
+                        tolerance, min_size, context_px, overwrite, feedback, snap, rt)
+
+
+def _extract(raster, prompts, out_path, bands, feature_type, group_field, label_field, type_field, model,
+             tolerance, min_size, context_px, overwrite, feedback, snap, rt):
     from .snap import snaps
 
     from ..data.vectors import read_vector
@@ -296,7 +308,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
             x, y = allp[out][0]
             raise InputError(f"point ({x:.1f}, {y:.1f}) of group '{g}' lies outside the raster '{name}'",
                              layer="prompts", fix="move or delete that point, or choose the raster it lies on")
-    ex = StructureExtractor(raster, bands, model=model, backend=backend, threads=threads)
+    ex = StructureExtractor(raster, bands, model=model, backend=rt.backend, threads=rt.threads, cache_dir=rt.cache_dir)
     half = int(context_px) * res / 2
     rows, skipped = [], []
     for i, (g, ftype, inc, exc) in enumerate(groups):

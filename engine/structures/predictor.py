@@ -20,11 +20,12 @@ import os
 import numpy as np
 
 from ..core.errors import InputError, MissingDependency
+from ..core.runtime import BACKENDS
 from ..core.shipped import GEOSAM_MODEL
 from .cache import EmbeddingCache
 from .image import input_size, prepare, stretch_bands, to_model_xy
 
-NAMES = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
+NAMES = BACKENDS  # the one list (engine.operations)
 DEFAULT_SAM_MODEL = GEOSAM_MODEL
 CHECKPOINT_EXTS = (".pth", ".pt", ".safetensors")
 GET_MODEL = ("train the shipped model with `python -m engine sam-train` (it writes models/mpm-geosam-v1), "
@@ -211,7 +212,7 @@ class StructurePredictor:
         p = self._card_onnx(name)
         if p is not None:
             return _session(p, self.threads)
-        from ..core.cache import cache_dir
+        from ..core.runtime import cache_dir
 
         p = os.path.join(self.cache_dir or cache_dir(), "sam", self.model_sha, fname)
         if os.path.isfile(p):

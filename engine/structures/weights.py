@@ -10,7 +10,7 @@ import os
 
 from .. import __version__ as ENGINE_VERSION
 from ..core.errors import InputError
-from ..foundation.model.weights import load_state, sha256_file, verify_weights
+from ..foundation.model.weights import load_state, read_card_file, sha256_file, verify_weights
 from .modeling import GeoSamConfig, build_geosam
 
 CARD_FORMAT = "mpm-studio-geosam"
@@ -70,21 +70,9 @@ def write_card(card, out_dir):
 def read_card(path):
     path = os.fspath(path)
     cpath = os.path.join(path, CARD_NAME) if os.path.isdir(path) else path
-    if not os.path.isfile(cpath):
-        raise InputError(f"GeoSAM model card '{cpath}' not found",
-                         fix=f"pass the folder holding {CARD_NAME} and {WEIGHTS_NAME}")
-    try:
-        with open(cpath) as f:
-            card = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"'{cpath}' is not valid JSON ({exc})", fix="re-copy the model folder") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise InputError(f"'{cpath}' is not a GeoSAM model card",
-                         fix="pass a folder written by MPM Studio's SAM training, or an official SAM .pth checkpoint")
-    if card.get("format_version", 0) > CARD_VERSION:
-        raise InputError(f"GeoSAM card format {card.get('format_version')} is newer than this engine", fix="update MPM Studio")
-    card["_path"] = os.path.abspath(cpath)
-    return card
+    return read_card_file(cpath, CARD_FORMAT, CARD_VERSION, "GeoSAM model card",
+                          fix=f"pass a folder written by MPM Studio's SAM training (it holds {CARD_NAME} and "
+                              f"{WEIGHTS_NAME}), or an official SAM .pth checkpoint")
 
 
 def load_geosam(path):

@@ -2,10 +2,7 @@
 
 import os
 
-from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterCrs,
-                       QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber, QgsProcessingParameterString, QgsProcessingOutputRasterLayer)
+from qgis.core import QgsProcessing, QgsProcessingOutputRasterLayer, QgsProcessingParameterMultipleLayers
 
 from ..i18n import tr
 from .base import EngineAlgorithm
@@ -27,62 +24,41 @@ class AlignStackAlgorithm(EngineAlgorithm):
             "and a centred log-ratio. Writes a stack folder (stack.tif, valid.tif, deposits.tif, stack.json) that "
             "every other MPM Studio tool reads. Inputs are never modified.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def add_custom(self, p):
+        """The layers: one multiple-layer parameter per source."""
         for key, _source, label, layer_type in SOURCE_PARAMS:
             self.addParameter(QgsProcessingParameterMultipleLayers(key, tr(label), layer_type, optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            "DEPOSITS", tr("Known deposits (points)"), [QgsProcessing.TypeVectorPoint], optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            "AOI", tr("Area of interest (polygons)"), [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            "LITHOLOGY_FIELD", tr("Lithology class field (empty: first text field)"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            "ELEMENTS", tr("Elements to grid, comma separated (empty: all element fields)"), optional=True))
-        self.addParameter(QgsProcessingParameterBoolean("CLR", tr("Centred log-ratio transform of geochemistry"), True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "SEARCH_RADIUS", tr("Geochemistry search radius in metres (0: 3 x median sample spacing)"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterCrs("CRS", tr("Target CRS (empty: the first raster's)"), optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            "RESOLUTION", tr("Target pixel size (0: most common raster pixel size)"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Target extent (empty: AOI or raster overlap)"), optional=True))
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output stack folder")))
+
+    def add_outputs(self):
         self.addOutput(QgsProcessingOutputRasterLayer("STACK", tr("Aligned stack")))
         self.addOutput(QgsProcessingOutputRasterLayer("VALID", tr("Validity mask")))
 
-    def run_engine(self, parameters, context, feedback):
+    def read(self, p, parameters, context, feedback):
         from ..engine.data.layers import LayerSpec
-        from ..engine.data.stack import StackSpec, align_stack
 
-        layers = []
-        field = self.parameterAsString(parameters, "LITHOLOGY_FIELD", context) or None
-        elements = [e.strip() for e in self.parameterAsString(parameters, "ELEMENTS", context).split(",") if e.strip()]
-        for key, source, _label, _t in SOURCE_PARAMS:
-            for path in self.layer_sources(parameters, key, context, feedback):
-                extra = {}
-                if source == "geology" and field:
-                    extra["field"] = field
-                if source == "geochemistry" and elements:
-                    extra["elements"] = elements
-                layers.append(LayerSpec(path, source, **extra))
+        if p.name == "layers":
+            return [LayerSpec(path, source) for key, source, _label, _t in SOURCE_PARAMS
+                    for path in self.layer_sources(parameters, key, context, feedback)]
+        if p.name == "crs":  # an extent in a known CRS also fixes the target CRS
+            crs = self.target_crs(parameters, context)
+            return (crs.authid() or crs.toWkt()) if crs.isValid() else None
+        if p.name == "bounds":
+            if not parameters.get("EXTENT"):
+                return None
+            rect = self.parameterAsExtent(parameters, "EXTENT", context, self.target_crs(parameters, context))
+            return None if rect.isNull() or rect.width() <= 0 else (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(),
+                                                                     rect.yMaximum())
+        return super().read(p, parameters, context, feedback)
+
+    def target_crs(self, parameters, context):
         crs = self.parameterAsCrs(parameters, "CRS", context)
-        bounds = None
-        if parameters.get("EXTENT"):
-            if not crs.isValid():  # an extent in a known CRS also fixes the target CRS
-                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
-            rect = self.parameterAsExtent(parameters, "EXTENT", context, crs)
-            if not rect.isNull() and rect.width() > 0:
-                bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        crs_text = (crs.authid() or crs.toWkt()) if crs.isValid() else None
-        spec = StackSpec(
-            layers, crs=crs_text, res=self.parameterAsDouble(parameters, "RESOLUTION", context) or None, bounds=bounds,
-            aoi=self.vector_source(parameters, "AOI", context, feedback),
-            deposits=self.vector_source(parameters, "DEPOSITS", context, feedback),
-            clr=self.parameterAsBoolean(parameters, "CLR", context),
-            search_radius=self.parameterAsDouble(parameters, "SEARCH_RADIUS", context) or None)
-        out = self.output_folder(parameters, "OUTPUT", context)
-        manifest = align_stack(spec, out, overwrite=False, feedback=feedback)
+        if not crs.isValid() and parameters.get("EXTENT"):
+            crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+        return crs
+
+    def run_engine(self, parameters, context, feedback):
+        values, manifest = self.run_operation(parameters, context, feedback)
+        out = values["out"]
         feedback.pushInfo(tr("Stack: {0} bands, {1} x {2} px").format(
             len(manifest["bands"]), manifest["grid"]["width"], manifest["grid"]["height"]))
         if "deposits" in manifest:

@@ -2,8 +2,7 @@
 
 import os
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingOutputRasterLayer, QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterNumber)
+from qgis.core import QgsProcessingOutputFile, QgsProcessingOutputRasterLayer
 
 from ..i18n import tr
 from .base import EngineAlgorithm
@@ -25,29 +24,14 @@ class AnomaliesAlgorithm(EngineAlgorithm):
             "least 1 km apart, with x, y and the three elements with the largest residuals) and anomalies.json. "
             "The stack must hold geochemistry layers. Runs on PyTorch (CPU is fine).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_folder("STACK", "Aligned stack folder (with geochemistry)")
-        self.add_model()
-        self.add(QgsProcessingParameterNumber("TOP", tr("Anomalies listed in the table"),
-                                              QgsProcessingParameterNumber.Integer, 20, minValue=1, maxValue=10000))
-        self.add_threads()
-        self.add_tile()
-        self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Anomaly folder")),
-                 "A new folder (it must not exist, or be empty).")
+    def add_outputs(self):
         for key, _file, label in RASTERS:
             self.addOutput(QgsProcessingOutputRasterLayer(key, tr(label)))
         self.addOutput(QgsProcessingOutputFile("TOP_TABLE", tr("Top anomalies (CSV)")))
 
     def run_engine(self, parameters, context, feedback):
-        from ..engine.anomalies.reconstruction import geochem_anomalies
-        from ..engine.foundation.features import DEFAULT_MODEL
-
-        stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
-        out = self.output_folder(parameters, "OUTPUT", context)
-        with self.torch_threads(self.threads(parameters, context)):
-            r = geochem_anomalies(stack, out, model=self.model_path(parameters, context, DEFAULT_MODEL),
-                                  top=self.parameterAsInt(parameters, "TOP", context), overwrite=False,
-                                  feedback=feedback, tile=self.parameterAsInt(parameters, "TILE", context))
+        values, r = self.run_operation(parameters, context, feedback)
+        out = values["out_dir"]
         feedback.pushInfo(tr("{0} anomalies over {1} elements; Spearman correlation with Mahalanobis {2:.3f}").format(
             r["top"], len(r["elements"]), r["spearman_score_vs_mahalanobis"]))
         results = {"OUTPUT": out, "TOP_TABLE": os.path.join(out, "top_anomalies.csv")}

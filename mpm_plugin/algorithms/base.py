@@ -4,6 +4,12 @@ QgsProcessingFeedback already speaks the engine's progress protocol (setProgress
 pushInfo), so it is handed to the engine as is; engine errors become QgsProcessingException with
 the engine's actionable text.
 
+The parameters are not written here nor in the algorithms: each algorithm names its engine
+operation (OP, engine/operations.py) and one generic marshaller turns the declared parameters into
+Processing parameters (definition) and their values back into the engine's (read); the CLI is
+generated from the same declarations (engine/cli.py). An algorithm keeps only its outputs, its
+help text and what it shows its own way (kind CUSTOM).
+
 Conventions shared by every algorithm (kept here once):
 - folders the engine reads (stack, head, prediction, model) are QgsProcessingParameterFile with
   folder behaviour, so the modeler can wire a previous step's OUTPUT folder into them;
@@ -21,13 +27,24 @@ Conventions shared by every algorithm (kept here once):
 import contextlib
 import os
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
-                       QgsProcessingParameterNumber, QgsProcessingUtils, QgsRasterLayer, QgsVectorFileWriter,
-                       QgsVectorLayer)
+from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingParameterBand, QgsProcessingParameterBoolean, QgsProcessingParameterCrs,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterExtent,
+                       QgsProcessingParameterField, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
+                       QgsProcessingParameterVectorDestination, QgsProcessingParameterVectorLayer, QgsProcessingUtils,
+                       QgsRasterLayer, QgsVectorFileWriter, QgsVectorLayer)
 
 from .. import deps
 from ..i18n import tr
+
+
+# engine.operations' geometry words -> Processing layer types
+LAYER_TYPES = {"point": QgsProcessing.TypeVectorPoint, "polygon": QgsProcessing.TypeVectorPolygon,
+               "line": QgsProcessing.TypeVectorLine, "any": QgsProcessing.TypeVectorAnyGeometry,
+               "raster": QgsProcessing.TypeRaster, "map": QgsProcessing.TypeMapLayer, "file": QgsProcessing.TypeFile}
 
 
 class Terminated(BaseException):
@@ -133,9 +150,28 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         that the batch dialog and processing.run() call."""
         raise NotImplementedError
 
-    # ---- parameter declarations shared by the algorithms ----
+    # ---- parameters: generated from the engine's declarations (engine/operations.py) ----
 
-    BACKENDS = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
+    OP = ""  # the engine operation whose declared parameters this algorithm shows (engine.operations.get)
+    KEEP_IF = None  # a file that lets the output folder exist already (pretrain: its checkpoint)
+
+    def operation(self):
+        from ..engine.operations import get
+
+        return get(self.OP or self.NAME)
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Every Processing parameter of the operation's declaration, then the algorithm's outputs."""
+        from ..engine.operations import CUSTOM
+
+        for p in self.operation().all_params():
+            if not p.qgis:
+                continue
+            if p.kind == CUSTOM:
+                self.add_custom(p)
+            else:
+                self.add(self.definition(p), p.help, p.advanced)
+        self.add_outputs()
 
     def add(self, param, help_text=None, advanced=False):
         """addParameter with an optional help line (qgis_process help, tooltips) and advanced flag."""
@@ -146,48 +182,132 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(param)
         return param
 
-    def add_folder(self, name, label, help_text=None, optional=False):
-        """An input folder (stack, head, prediction): accepts a previous step's OUTPUT folder in the modeler."""
-        return self.add(QgsProcessingParameterFile(name, tr(label), behavior=QgsProcessingParameterFile.Folder,
-                                                   optional=optional), help_text)
+    def add_outputs(self):
+        """addOutput of what run_engine returns beside the declared destinations."""
 
-    def add_model(self):
-        return self.add(QgsProcessingParameterFile(
-            "MODEL", tr("Foundation model folder (empty: the shipped model)"),
-            behavior=QgsProcessingParameterFile.Folder, optional=True),
-            "The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation "
-            "encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head "
-            "only works with the model it was fine-tuned on.", advanced=True)
+    def add_custom(self, p):
+        """A parameter the algorithm shows its own way (kind CUSTOM)."""
+        raise NotImplementedError(p.name)
 
-    def add_enum(self, name, label, options, default, help_text=None, advanced=False):
-        """Enum whose values are the engine's own words (static strings): --NAME=value in qgis_process."""
-        return self.add(QgsProcessingParameterEnum(name, tr(label), options=list(options), defaultValue=default,
-                                                   usesStaticStrings=True), help_text, advanced)
+    def definition(self, p):
+        """The QgsProcessingParameterDefinition of a declared parameter (engine.operations.Param)."""
+        import engine.operations as O
 
-    def add_backend(self):
-        return self.add_enum(
-            "BACKEND", "Inference backend", self.BACKENDS, "auto",
-            "auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. "
-            "Values: auto, torch-cuda, torch-cpu, onnx-cpu.", advanced=True)
+        key, label, k = p.qgis_key, tr(p.label), p.kind
+        if k in (O.FOLDER, O.FILE):
+            behavior = QgsProcessingParameterFile.Folder if k == O.FOLDER else QgsProcessingParameterFile.File
+            return QgsProcessingParameterFile(key, label, behavior=behavior, optional=p.optional)
+        if k == O.RASTER:
+            return QgsProcessingParameterRasterLayer(key, label, optional=p.optional)
+        if k == O.VECTOR:
+            return QgsProcessingParameterVectorLayer(key, label, [LAYER_TYPES[p.geometry]], optional=p.optional)
+        if k in (O.LAYERS, O.FILES):
+            return QgsProcessingParameterMultipleLayers(key, label, LAYER_TYPES[p.geometry or "file"],
+                                                        optional=p.optional)
+        if k == O.INT and p.parent:
+            return QgsProcessingParameterBand(key, label, p.default, p.parent, optional=p.optional)
+        if k in (O.NUMBER, O.INT):
+            default = 0 if p.zero_is_none and p.default is None else p.default
+            kw = {n: v for n, v in (("minValue", p.min), ("maxValue", p.max)) if v is not None}
+            kind = QgsProcessingParameterNumber.Double if k == O.NUMBER else QgsProcessingParameterNumber.Integer
+            return QgsProcessingParameterNumber(key, label, kind, default, optional=p.optional and default is None, **kw)
+        if k == O.BOOL:
+            return QgsProcessingParameterBoolean(key, label, p.default)
+        if k == O.CHOICE:
+            return QgsProcessingParameterEnum(key, label, options=list(p.choices), defaultValue=p.default,
+                                              usesStaticStrings=True)
+        if k == O.TEXT:
+            return QgsProcessingParameterString(key, label, optional=p.optional)
+        if k == O.CRS:
+            return QgsProcessingParameterCrs(key, label, optional=p.optional)
+        if k == O.EXTENT:
+            return QgsProcessingParameterExtent(key, label, optional=p.optional)
+        if k == O.BANDS:
+            return QgsProcessingParameterBand(key, label, defaultValue=list(p.default), parentLayerParameterName=p.parent,
+                                              allowMultiple=True)
+        if k == O.FIELD:
+            return QgsProcessingParameterField(key, label, parentLayerParameterName=p.parent, optional=p.optional)
+        if k == O.OUT_FOLDER:
+            return QgsProcessingParameterFolderDestination(key, label)
+        if k == O.OUT_FILE and p.ext == ".tif":
+            return QgsProcessingParameterRasterDestination(key, label, optional=p.optional, createByDefault=True)
+        if k == O.OUT_FILE and p.ext == ".gpkg":
+            return QgsProcessingParameterVectorDestination(key, label, LAYER_TYPES[p.geometry])
+        if k == O.OUT_FILE:
+            return QgsProcessingParameterFileDestination(key, label, tr("CSV files (*.csv)"))
+        raise ValueError(f"no Processing parameter for kind {k} ({p.name})")
 
-    def add_threads(self):
-        return self.add(QgsProcessingParameterNumber("THREADS", tr("CPU threads (0: the library's default)"),
-                                                     QgsProcessingParameterNumber.Integer, 0, minValue=0),
-                        "CPU threads of the foundation encoders (torch and ONNX Runtime); 0 leaves the library's "
-                        "default (all cores).", advanced=True)
+    def read(self, p, parameters, context, feedback):
+        """The engine's value of a declared parameter (paths for layers and folders; None when not given)."""
+        import engine.operations as O
 
-    def add_tile(self):
-        return self.add(QgsProcessingParameterNumber("TILE", tr("Tile size (pixels)"),
-                                                     QgsProcessingParameterNumber.Integer, 256, minValue=32),
-                        "Bounds memory; the result does not depend on it.", advanced=True)
+        key, k = p.qgis_key, p.kind
+        given = parameters.get(key) not in (None, "")
+        if k == O.FOLDER and p.marker:
+            return self.input_folder(parameters, key, context, p.marker, p.what)
+        if k in (O.FOLDER, O.FILE):
+            path = self.parameterAsFile(parameters, key, context)
+            if path and p.exists and not os.path.exists(path):
+                raise QgsProcessingException(tr("{0}: '{1}' does not exist").format(key, path))
+            return path or None
+        if k == O.RASTER:
+            layer = self.parameterAsRasterLayer(parameters, key, context)
+            if layer is None:
+                raise QgsProcessingException(tr("Could not load the layer given for {0}").format(key))
+            return self._file_source(layer, context, feedback)
+        if k == O.VECTOR:
+            return self.vector_source(parameters, key, context, feedback)
+        if k == O.LAYERS:
+            return self.layer_sources(parameters, key, context, feedback)
+        if k == O.FILES:
+            return self.parameterAsFileList(parameters, key, context)
+        if k in (O.NUMBER, O.INT):
+            if not given and p.default is None:
+                return None
+            return p.read((self.parameterAsDouble if k == O.NUMBER else self.parameterAsInt)(parameters, key, context))
+        if k == O.BOOL:
+            return self.parameterAsBoolean(parameters, key, context)
+        if k == O.CHOICE:
+            return self.parameterAsEnumString(parameters, key, context)
+        if k in (O.TEXT, O.FIELD):
+            return self.parameterAsString(parameters, key, context) or None
+        if k == O.CRS:
+            crs = self.parameterAsCrs(parameters, key, context)
+            return (crs.authid() or crs.toWkt()) if crs.isValid() else None
+        if k == O.EXTENT:
+            if not given:
+                return None
+            rect = self.parameterAsExtent(parameters, key, context)
+            return None if rect.isNull() or rect.width() <= 0 else (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(),
+                                                                     rect.yMaximum())
+        if k == O.BANDS:
+            return [int(b) for b in self.parameterAsInts(parameters, key, context)] or list(p.default)
+        if k == O.OUT_FOLDER:
+            return self.output_folder(parameters, key, context, keep_if=self.KEEP_IF)
+        if k == O.OUT_FILE:
+            if p.optional and not self.parameterAsOutputLayer(parameters, key, context):
+                return None
+            return self.output_file(parameters, key, context, p.ext)
+        raise ValueError(f"no reading for kind {k} ({p.name})")
+
+    def values(self, parameters, context, feedback):
+        """{declared name: engine value} of every Processing parameter of the operation."""
+        return {p.name: self.read(p, parameters, context, feedback) for p in self.operation().all_params() if p.qgis}
+
+    def run_operation(self, parameters, context, feedback, **extra):
+        """The engine call of the declared operation: (values, result). Files replace their destination
+        (QGIS asked before overwriting); folders never exist (output_folder). torch's thread count is
+        put back afterwards (the engine sets it process-wide)."""
+        import engine.operations as O
+
+        op = self.operation()
+        values = self.values(parameters, context, feedback)
+        runtime = op.runtime_from(values)
+        files = any(p.kind == O.OUT_FILE and p.qgis_key == "OUTPUT" for p in op.params)
+        with runtime.torch_threads():
+            return values, op.run(values, runtime, feedback, overwrite=files, **extra)
 
     # ---- reading parameters ----
-
-    def threads(self, parameters, context):
-        """THREADS as a number of threads, or None (the library's default) for 0 or no such parameter."""
-        if self.parameterDefinition("THREADS") is None:
-            return None
-        return self.parameterAsInt(parameters, "THREADS", context) or None
 
     def enum_string(self, parameters, name, context):
         return self.parameterAsEnumString(parameters, name, context)
@@ -203,13 +323,6 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("{0}: '{1}' is not {2} (no {3} in it)").format(
                 name, path, tr(what or "the expected folder"), marker))
         return path
-
-    def model_path(self, parameters, context, default=None):
-        """The MODEL parameter as a path, or `default` (None: the engine's shipped model) when empty."""
-        path = self.parameterAsFile(parameters, "MODEL", context)
-        if path and not os.path.exists(path):
-            raise QgsProcessingException(tr("MODEL: '{0}' does not exist").format(path))
-        return path or default
 
     def output_folder(self, parameters, name, context, keep_if=None):
         """A folder destination ready for an engine call that creates the folder itself.
@@ -257,27 +370,6 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         path = os.path.abspath(path)
         self._make_parent(name, path)
         return path
-
-    # ---- threads ----
-
-    @staticmethod
-    @contextlib.contextmanager
-    def torch_threads(threads):
-        """torch's process-wide intra-op thread count set to `threads` for the block (nothing when None)."""
-        if not threads:
-            yield
-            return
-        try:
-            import torch
-        except ImportError:
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(int(threads))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
 
     # ---- results ----
 

@@ -2,9 +2,7 @@
 
 import os
 
-from qgis.core import (QgsProcessing, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber,
-                       QgsProcessingParameterVectorLayer)
+from qgis.core import QgsProcessingOutputFile, QgsProcessingOutputNumber
 
 from ..i18n import tr
 from .base import EngineAlgorithm
@@ -42,61 +40,13 @@ class FinetuneAlgorithm(EngineAlgorithm):
             "are returned. The embedding is cached (MPM_CACHE_DIR). The stack must have been aligned with "
             "deposits. Output: a head folder for Predict prospectivity.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_folder("STACK", "Aligned stack folder (with deposits)",
-                        "A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).")
-        self.add(QgsProcessingParameterVectorLayer("DEPOSITS", tr("Deposits to train on (points, optional)"),
-                                                   [QgsProcessing.TypeVectorPoint], optional=True),
-                 "Another deposit type on the same stack: the stack and its cached embedding are reused. Empty: the "
-                 "deposits given to Align.")
-        self.add_model()
-        self.add_backend()
-        self.add_threads()
-        self.add(QgsProcessingParameterNumber(
-            "BACKGROUND", tr("Background (unlabelled) pixels sampled"), QgsProcessingParameterNumber.Integer, 10000,
-            minValue=100), "Random cells used as unlabelled samples in each training fold; more is slower and steadier.")
-        self.add(QgsProcessingParameterNumber(
-            "BUFFER", tr("Buffer around deposits kept out of the background (m)"), QgsProcessingParameterNumber.Double,
-            2000.0, minValue=0.0))
-        self.add(QgsProcessingParameterBoolean("VALIDATE", tr("Spatial cross-validation against baselines"), True),
-                 "Off: train the head only (faster), no validation report.")
-        self.add(QgsProcessingParameterBoolean("COMPARE_EMBEDDINGS", tr("Compare with the foundation embeddings"),
-                                               False),
-                 "Also cross-validate the head with the foundation model's embeddings added, so the report says "
-                 "whether they add skill on this stack. Embeds the stack once (cached): most of a first run's time.")
-        self.add(QgsProcessingParameterNumber(
-            "FOLDS", tr("Cross-validation folds"), QgsProcessingParameterNumber.Integer, 5, minValue=2, maxValue=50),
-            advanced=True)
-        self.add(QgsProcessingParameterNumber(
-            "BLOCK", tr("Spatial block size (m)"), QgsProcessingParameterNumber.Double, 10000.0, minValue=1.0),
-            "Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so "
-            "validation is not flattered by spatial autocorrelation.", advanced=True)
-        self.add(QgsProcessingParameterNumber("SEED", tr("Random seed"), QgsProcessingParameterNumber.Integer, 0,
-                                              minValue=0), advanced=True)
-        self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Head folder")),
-                 "A new folder (it must not exist, or be empty).")
+    def add_outputs(self):
         self.addOutput(QgsProcessingOutputFile("VALIDATION_REPORT", tr("Validation report (JSON)")))
         for key, _method, label in AUC_OUTPUTS:
             self.addOutput(QgsProcessingOutputNumber(key, tr(label)))
 
     def run_engine(self, parameters, context, feedback):
-        from ..engine.prospectivity import finetune
-
-        stack = self.input_folder(parameters, "STACK", context, "stack.json", "an aligned stack folder")
-        out = self.output_folder(parameters, "OUTPUT", context)
-        model, backend = self.model_path(parameters, context), self.enum_string(parameters, "BACKEND", context)
-        threads = self.threads(parameters, context)
-        with self.torch_threads(threads):
-            r = finetune(stack, out, model=model, backend=backend,
-                         n_background=self.parameterAsInt(parameters, "BACKGROUND", context),
-                         buffer_m=self.parameterAsDouble(parameters, "BUFFER", context),
-                         validate=self.parameterAsBoolean(parameters, "VALIDATE", context),
-                         folds=self.parameterAsInt(parameters, "FOLDS", context),
-                         block_m=self.parameterAsDouble(parameters, "BLOCK", context),
-                         seed=self.parameterAsInt(parameters, "SEED", context), overwrite=False,
-                         feedback=feedback, threads=threads,
-                         deposits=self.vector_source(parameters, "DEPOSITS", context, feedback),
-                         compare_embeddings=self.parameterAsBoolean(parameters, "COMPARE_EMBEDDINGS", context))
+        _values, r = self.run_operation(parameters, context, feedback)
         results = {"OUTPUT": r["head"]}
         feedback.pushInfo(tr("Head trained on {0} deposits: {1}").format(r["deposits"], r["head"]))
         if r["cv"]:

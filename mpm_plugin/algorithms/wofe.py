@@ -11,18 +11,13 @@ import os
 
 from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputBoolean, QgsProcessingOutputFile,
                        QgsProcessingOutputNumber, QgsProcessingOutputRasterLayer, QgsProcessingOutputString,
-                       QgsProcessingParameterBand, QgsProcessingParameterBoolean, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterMatrix,
-                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterVectorLayer, QgsProcessingUtils)
+                       QgsProcessingParameterMatrix, QgsProcessingParameterMultipleLayers, QgsProcessingUtils)
+
+from ..engine.operations import MEMBERSHIPS
 
 from ..i18n import tr
 from .base import EngineAlgorithm
 
-METHODS = ("categorical", "ascending", "descending")
-MEMBERSHIPS = ("linear", "small", "large", "gaussian")
-OPERATORS = ("and", "or", "product", "sum", "gamma")
 RESPONSE_RASTERS = (("POSTERIOR", "posterior", "Posterior probability"),
                     ("STD", "std", "Posterior standard deviation"),
                     ("CONFIDENCE", "confidence", "Confidence (posterior / std)"))
@@ -54,24 +49,8 @@ class WofeAlgorithm(EngineAlgorithm):
 
     GROUP = ("wofe", "Weights of evidence")
 
-    def add_deposits(self):
-        self.add(QgsProcessingParameterVectorLayer("DEPOSITS", tr("Known deposits (points)"),
-                                                   [QgsProcessing.TypeVectorPoint]),
-                 "Every point must lie on a valid pixel of the evidence; each point counts (GA's convention).")
-
-    def add_unit_cell(self):
-        self.add(QgsProcessingParameterNumber("UNIT_CELL", tr("Unit cell area (km2)"),
-                                              QgsProcessingParameterNumber.Double, 1.0, minValue=1e-6),
-                 "Area of one unit cell: the prior and the weights count deposits per unit cell. 1 km2 is usual; the "
-                 "study area must hold far more unit cells than deposits.")
-
-    def add_missing(self):
-        self.add(QgsProcessingParameterNumber("MISSING", tr("Missing-data class (empty: none)"),
-                                              QgsProcessingParameterNumber.Integer, optional=True),
-                 "The class value meaning 'inside the study area, evidence unknown here': kept out of the totals "
-                 "(weights) and adding the missing-data variance (response).", advanced=True)
-
-    def add_evidence_pairs(self):
+    def add_custom(self, p):
+        """EVIDENCE: the rasters and their weights tables, two parameters (the CLI: --evidence RASTER TABLE)."""
         self.add(QgsProcessingParameterMultipleLayers("EVIDENCE", tr("Evidence rasters (usually generalised)"),
                                                       QgsProcessing.TypeRaster),
                  "The generalised rasters written by Calculate weights (or the original rasters), all on one grid.")
@@ -82,16 +61,10 @@ class WofeAlgorithm(EngineAlgorithm):
                  "X_generalised.tif and X_weights.csv), else in the order given. Each raster's classes are looked up "
                  "in its table (CLASS -> WEIGHT, W_STD).")
 
-    def missing(self, parameters, context):
-        if parameters.get("MISSING") in (None, ""):
-            return None
-        return self.parameterAsInt(parameters, "MISSING", context)
-
-    def raster_source(self, parameters, name, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
-            raise QgsProcessingException(tr("Could not load the layer given for {0}").format(name))
-        return layer, self._file_source(layer, context, feedback)
+    def read(self, p, parameters, context, feedback):
+        if p.name == "evidence":
+            return self.evidence_pairs(parameters, context, feedback)
+        return super().read(p, parameters, context, feedback)
 
     def evidence_pairs(self, parameters, context, feedback):
         """[(raster path, WeightsTable)] from EVIDENCE and TABLES (see pair_by_name); the pairing is logged."""
@@ -140,26 +113,7 @@ class WofeWeightsAlgorithm(WofeAlgorithm):
             "table to Calculate response. A raster with fractional values must be reclassified into integer "
             "classes first.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add(QgsProcessingParameterRasterLayer("INPUT", tr("Evidence raster (integer classes)")),
-                 "Projected CRS in metres; nodata is outside the study area.")
-        self.add(QgsProcessingParameterBand("BAND", tr("Band"), 1, "INPUT", optional=True), advanced=True)
-        self.add_deposits()
-        self.add_enum("METHOD", "Method", METHODS, "categorical",
-                      "Values: categorical, ascending (favourable when low), descending (favourable when high).")
-        self.add_unit_cell()
-        self.add(QgsProcessingParameterNumber("STUDC", tr("Studentised contrast threshold"),
-                                              QgsProcessingParameterNumber.Double, 2.0, minValue=0.0),
-                 "A class is used in the generalisation only when its studentised contrast reaches this (2: about "
-                 "95 % confidence that the contrast is not zero).")
-        self.add_missing()
-        self.add(QgsProcessingParameterBoolean("POOL", tr("Pool the categorical classes below the threshold (ArcSDM)"),
-                                               False), advanced=True)
-        self.add(QgsProcessingParameterFileDestination("OUTPUT", tr("Weights table"), tr("CSV files (*.csv)")),
-                 "A .csv file.")
-        self.add(QgsProcessingParameterRasterDestination("GENERALISED", tr("Generalised raster"), optional=True,
-                                                         createByDefault=True),
-                 "The evidence reclassified to GEN_CLASS (GeoTIFF).")
+    def add_outputs(self):
         self.addOutput(QgsProcessingOutputNumber("CLASSES", tr("Classes")))
         self.addOutput(QgsProcessingOutputNumber("DEPOSITS_USED", tr("Deposits in the study area")))
         self.addOutput(QgsProcessingOutputNumber("PRIOR", tr("Prior probability per unit cell")))
@@ -168,27 +122,10 @@ class WofeWeightsAlgorithm(WofeAlgorithm):
     def run_engine(self, parameters, context, feedback):
         import numpy as np
 
-        from ..engine.classical.wofe import calculate_weights, write_generalised
-
-        layer, raster = self.raster_source(parameters, "INPUT", context, feedback)
-        deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
-        table_path = self.output_file(parameters, "OUTPUT", context, ".csv")
-        gen_path = self.parameterAsOutputLayer(parameters, "GENERALISED", context)
-        if gen_path:
-            gen_path = self.output_file(parameters, "GENERALISED", context, ".tif")
-        for name, path in (("OUTPUT", table_path), ("GENERALISED", gen_path)):
-            if path and os.path.abspath(path) == os.path.abspath(raster):
-                raise QgsProcessingException(tr("{0}: '{1}' is the evidence raster itself; inputs are never "
-                                                "overwritten: choose another file").format(name, path))
-        method = self.enum_string(parameters, "METHOD", context)
-        threshold = self.parameterAsDouble(parameters, "STUDC", context)
-        t = calculate_weights(raster, deposits, method=method,
-                              unit_cell_km2=self.parameterAsDouble(parameters, "UNIT_CELL", context),
-                              studentized_threshold=threshold, missing=self.missing(parameters, context),
-                              pool=self.parameterAsBoolean(parameters, "POOL", context),
-                              band=self.parameterAsInt(parameters, "BAND", context) or 1, name=layer.name())
-        feedback.setProgress(60)
-        t.write_csv(table_path, overwrite=True)  # QGIS asked before overwriting a destination
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        values, t = self.run_operation(parameters, context, feedback, name=layer.name() if layer else None)
+        table_path, gen_path, method = values["out"], values["generalised"], values["method"]
+        threshold = values["studentized_threshold"]
         c = t.columns
         significant = int(np.count_nonzero(c["STUDC"] >= threshold))
         feedback.pushInfo(tr("Weights ({0}) of '{1}': {2} classes, {3} deposits in {4:.2f} unit cells, prior "
@@ -204,8 +141,6 @@ class WofeWeightsAlgorithm(WofeAlgorithm):
         results = {"OUTPUT": table_path, "CLASSES": len(t), "DEPOSITS_USED": t.n_points, "PRIOR": t.prior,
                    "SIGNIFICANT": significant}
         if gen_path:
-            write_generalised(raster, t, gen_path, band=self.parameterAsInt(parameters, "BAND", context) or 1,
-                              overwrite=True)
             results["GENERALISED"] = gen_path
         self.load_on_completion(context, {"OUTPUT": table_path}, {"OUTPUT": "Weights table"},
                                 QgsProcessingUtils.LayerHint.Vector)
@@ -226,13 +161,7 @@ class WofeResponseAlgorithm(WofeAlgorithm):
             "posterior.tif, posterior_std.tif, confidence.tif, conditions.csv (each unique condition), auc.csv "
             "(threshold table and AUC) and summary.json into a new folder.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_evidence_pairs()
-        self.add_deposits()
-        self.add_unit_cell()
-        self.add_missing()
-        self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Response folder")),
-                 "A new folder (it must not exist, or be empty).")
+    def add_outputs(self):
         for key, _kind, label in RESPONSE_RASTERS:
             self.addOutput(QgsProcessingOutputRasterLayer(key, tr(label)))
         self.addOutput(QgsProcessingOutputFile("CONDITIONS", tr("Unique conditions (CSV)")))
@@ -249,14 +178,10 @@ class WofeResponseAlgorithm(WofeAlgorithm):
         self.addOutput(QgsProcessingOutputString("WARNINGS", tr("Warnings")))
 
     def run_engine(self, parameters, context, feedback):
-        from ..engine.classical.wofe import RESPONSE_FILES, calculate_response
+        from ..engine.classical.wofe import RESPONSE_FILES
 
-        evidence = self.evidence_pairs(parameters, context, feedback)
-        deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
-        out = self.output_folder(parameters, "OUTPUT", context)
-        res = calculate_response(evidence, deposits, out_dir=out, missing=self.missing(parameters, context),
-                                 unit_cell_km2=self.parameterAsDouble(parameters, "UNIT_CELL", context),
-                                 feedback=feedback)
+        values, res = self.run_operation(parameters, context, feedback)
+        evidence, out = values["evidence"], values["out"]
         ci = res.ci
         feedback.pushInfo(tr("Response of {0} evidence maps: {1} unique conditions, prior {2:.6g}, posterior {3:.4g} "
                              "to {4:.4g}, AUC {5:.4f}").format(len(evidence), len(res.posterior), res.prior,
@@ -287,12 +212,7 @@ class LogisticAlgorithm(WofeAlgorithm):
             "order. Writes lr_posterior.tif, lr_posterior_std.tif, coefficients.csv (each coefficient with its "
             "standard error), conditions.csv, auc.csv and summary.json into a new folder.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.add_evidence_pairs()
-        self.add_deposits()
-        self.add_unit_cell()
-        self.add(QgsProcessingParameterFolderDestination("OUTPUT", tr("Logistic regression folder")),
-                 "A new folder (it must not exist, or be empty).")
+    def add_outputs(self):
         for key, _kind, label in LOGISTIC_RASTERS:
             self.addOutput(QgsProcessingOutputRasterLayer(key, tr(label)))
         self.addOutput(QgsProcessingOutputFile("COEFFICIENTS", tr("Coefficients (CSV)")))
@@ -303,14 +223,10 @@ class LogisticAlgorithm(WofeAlgorithm):
     def run_engine(self, parameters, context, feedback):
         import numpy as np
 
-        from ..engine.classical.logistic import LR_FILES, logistic_regression
+        from ..engine.classical.logistic import LR_FILES
 
-        evidence = self.evidence_pairs(parameters, context, feedback)
-        deposits = self.vector_source(parameters, "DEPOSITS", context, feedback)
-        out = self.output_folder(parameters, "OUTPUT", context)
-        fit = logistic_regression(evidence, deposits, out_dir=out,
-                                  unit_cell_km2=self.parameterAsDouble(parameters, "UNIT_CELL", context),
-                                  feedback=feedback)
+        values, fit = self.run_operation(parameters, context, feedback)
+        out = values["out"]
         predicted = float(np.sum(fit.posterior * fit.area_units))
         feedback.pushInfo(tr("Logistic regression: {0} in {1} iterations, AUC {2:.4f}, {3:.1f} deposits predicted "
                              "for {4} observed").format(tr("converged") if fit.converged else tr("NOT converged"),
@@ -336,17 +252,22 @@ class FuzzyAlgorithm(WofeAlgorithm):
             "1 - m), gamma (sum^gamma x product^(1 - gamma)). qgis_process: --MEMBERSHIPS=linear,5000,0,large,3,5 "
             "(rows one after the other). The rasters must be on one grid; nodata stays nodata.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def add_custom(self, p):
+        """LAYERS: the rasters and a matrix of their memberships (the CLI: --layer RASTER FUNCTION A B)."""
         self.add(QgsProcessingParameterMultipleLayers("LAYERS", tr("Evidence rasters"), QgsProcessing.TypeRaster),
                  "On one grid (Align evidence stack, or Raster > Align Rasters).")
         self.add(QgsProcessingParameterMatrix("MEMBERSHIPS", tr("Membership per raster (function, A, B)"), 1, False,
                                               [tr("Function"), "A", "B"]),
                  "One row per raster, same order. Functions: linear, small, large, gaussian.")
-        self.add_enum("OPERATOR", "Operator", OPERATORS, "gamma", "Values: and, or, product, sum, gamma.")
-        self.add(QgsProcessingParameterNumber("GAMMA", tr("Gamma"), QgsProcessingParameterNumber.Double, 0.9,
-                                              minValue=0.0, maxValue=1.0),
-                 "Only for the gamma operator: 0 is the product, 1 the sum.")
-        self.add(QgsProcessingParameterRasterDestination("OUTPUT", tr("Fuzzy overlay")), "A GeoTIFF (.tif).")
+
+    def read(self, p, parameters, context, feedback):
+        if p.name == "layers":
+            layers = self.parameterAsLayerList(parameters, "LAYERS", context)
+            if not layers:
+                raise QgsProcessingException(tr("LAYERS: no raster given; give at least one"))
+            rows = self.memberships(parameters, context, layers)
+            return [(self._file_source(lyr, context, feedback), *row) for lyr, row in zip(layers, rows)]
+        return super().read(p, parameters, context, feedback)
 
     def memberships(self, parameters, context, layers):
         """[(function, a, b)] per raster from the MEMBERSHIPS matrix, checked row by row."""
@@ -369,19 +290,7 @@ class FuzzyAlgorithm(WofeAlgorithm):
         return rows
 
     def run_engine(self, parameters, context, feedback):
-        from ..engine.classical.fuzzy import fuzzy_overlay
-
-        layers = self.parameterAsLayerList(parameters, "LAYERS", context)
-        if not layers:
-            raise QgsProcessingException(tr("LAYERS: no raster given; give at least one"))
-        rows = self.memberships(parameters, context, layers)
-        out = self.output_file(parameters, "OUTPUT", context, ".tif")
-        sources = [self._file_source(lyr, context, feedback) for lyr in layers]
-        if any(os.path.abspath(out) == os.path.abspath(s) for s in sources):
-            raise QgsProcessingException(tr("{0}: '{1}' is the evidence raster itself; inputs are never "
-                                            "overwritten: choose another file").format("OUTPUT", out))
-        operator = self.enum_string(parameters, "OPERATOR", context)
-        fuzzy_overlay([(s, *row) for s, row in zip(sources, rows)], operator, out,
-                      gamma=self.parameterAsDouble(parameters, "GAMMA", context), overwrite=True)
-        feedback.pushInfo(tr("Fuzzy overlay ({0}) of {1} rasters written to {2}").format(operator, len(layers), out))
+        values, out = self.run_operation(parameters, context, feedback)
+        feedback.pushInfo(tr("Fuzzy overlay ({0}) of {1} rasters written to {2}").format(
+            values["operator"], len(values["layers"]), out))
         return {"OUTPUT": out}

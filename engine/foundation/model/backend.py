@@ -12,11 +12,12 @@ import tempfile
 import numpy as np
 
 from ...core.errors import InputError, MissingDependency, MPMError
+from ...core.runtime import BACKENDS
 from ...core.progress import Steps
 from .config import ModelConfig
 from ...data.vocab import VOCAB, layer_ids, source_id
 
-NAMES = ("auto", "torch-cuda", "torch-cpu", "onnx-cpu")
+NAMES = BACKENDS  # the one list (engine.operations)
 _CACHE = {}
 
 
@@ -235,7 +236,7 @@ def _cached_export(model, card, steps):
     import json
     import shutil
 
-    from ...core.cache import cache_dir
+    from ...core.runtime import cache_dir
     from .onnx_export import OPSET, export_onnx
     from .weights import sha256_file
 

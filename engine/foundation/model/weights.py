@@ -137,22 +137,26 @@ def _card_path(path):
 
 def read_card(path):
     """Parse and sanity-check a model card (no weights are touched)."""
-    cpath = _card_path(path)
+    return read_card_file(_card_path(path), CARD_FORMAT, CARD_VERSION, "model card",
+                          fix="pass the model_card.json written by MPM Studio pretraining")
+
+
+def read_card_file(cpath, card_format, version, kind, fix):
+    """The one card reader (foundation model, GeoSAM, head): the JSON at `cpath`, checked to be a card
+    of `card_format` no newer than `version` (None: unversioned), with `_path` set; the weights it
+    names are checked by verify_weights. kind: what the card is, for the messages; fix: how to get one."""
+    if not os.path.isfile(cpath):
+        raise InputError(f"{kind} '{cpath}' not found", fix=fix)
     try:
         with open(cpath) as f:
             card = json.load(f)
     except (OSError, ValueError) as exc:
-        raise InputError(f"model card '{cpath}' is not valid JSON ({exc})", fix="re-copy the model folder") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise InputError(
-            f"'{cpath}' is not an MPM Studio model card",
-            fix="pass the model_card.json written by MPM Studio pretraining",
-        )
-    if card.get("format_version", 0) > CARD_VERSION:
-        raise InputError(
-            f"model card format {card.get('format_version')} is newer than this engine understands",
-            fix="update MPM Studio",
-        )
+        raise InputError(f"{kind} '{cpath}' is not valid JSON ({exc})", fix="re-copy the whole folder") from None
+    if not isinstance(card, dict) or card.get("format") != card_format:
+        raise InputError(f"'{cpath}' is not an MPM Studio {kind}", fix=fix)
+    if version is not None and card.get("format_version", 0) > version:
+        raise InputError(f"{kind} format {card.get('format_version')} is newer than this engine understands",
+                         fix="update MPM Studio")
     card["_path"] = os.path.abspath(cpath)
     return card
 
