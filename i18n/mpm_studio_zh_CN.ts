@@ -365,7 +365,7 @@
     <message>
         <location filename="../mpm_plugin/dock.py" line="660"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="31"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="18"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="10"/>
         <location filename="../mpm_plugin/algorithms/validate.py" line="14"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="10"/>
@@ -1407,7 +1407,7 @@
         <translation>微调成矿远景预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="17"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="18"/>
         <source>Predict prospectivity</source>
         <translation>预测成矿远景</translation>
     </message>
@@ -1479,9 +1479,9 @@
         <translation>训练对齐数据栈的成矿远景预测头：基于证据图层的线性成员（岩石单元等类别以其证据权表示）与随机森林成员取平均，以数据栈中的已知矿床为正样本、远离矿床的随机背景像元为无标签样本。开启验证时，研究区被划分为正方形空间块，每种方法在其余块上训练，并对留出块的每个有效像元打分：预测头、随机森林和证据权；勾选“与基础模型嵌入比较”时还包括加入基础模型嵌入的预测头（日志会说明嵌入在您的数据上是否提高了预测能力）。ROC-AUC、PR-AUC（附随机水平）以及面积前 10 % 中的矿床比例写入预测头文件夹中的 validation.json 和 validation.png；返回各方法的 ROC-AUC。嵌入会被缓存（MPM_CACHE_DIR）。数据栈必须在对齐时提供矿床。输出：供“预测远景”使用的预测头文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
-        <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there). The stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; it may cover a new area. The three rasters are loaded into the project.</source>
-        <translation>使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景）。数据栈所含图层的种类和顺序须与训练预测头时的数据栈一致；可以覆盖新的区域。三个栅格会加载到工程中。</translation>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="20"/>
+        <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there), and coverage.tif: how many of the stack's layers have data in each cell (cells where some layers are missing are predicted from the others). The stack must hold the layers the head was trained on, matched by name in any order; it may cover a new area. The rasters are loaded into the project.</source>
+        <translation>使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景），以及 coverage.tif：每个像元中有数据的图层个数（缺少部分图层的像元由其余图层预测）。数据栈须包含训练预测头时的图层，按名称匹配，顺序不限；可以覆盖新的区域。栅格会加载到工程中。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/pretrain.py" line="36"/>
@@ -1656,7 +1656,12 @@
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="32"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
+        <source>Layers with data</source>
+        <translation>有数据的图层数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="34"/>
         <source>Mean probability {0:.3f}, maximum {1:.3f} over {2} valid pixels</source>
         <translation>{2} 个有效像元上的平均概率 {0:.3f}，最大值 {1:.3f}</translation>
     </message>
@@ -2725,6 +2730,10 @@
         <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
         <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
         <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
+    </message>
+    <message>
+        <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there). The stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; it may cover a new area. The three rasters are loaded into the project.</source>
+        <translation type="vanished">使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景）。数据栈所含图层的种类和顺序须与训练预测头时的数据栈一致；可以覆盖新的区域。三个栅格会加载到工程中。</translation>
     </message>
     <message>
         <source>output stack folder (must not exist unless --overwrite)</source>

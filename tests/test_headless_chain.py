@@ -74,6 +74,10 @@ def test_chain_headless_on_kolari(qgis_env, kolari, tmp_path):  # noqa: F811
     assert 0.0 <= p.min() and p.max() <= 1.0 and p.count() > 0.5 * p.size
     _raster(pred["UNCERTAINTY"], shape, 1)
     _raster(pred["CONTRIBUTIONS"], shape, 3)  # one band per source: geochemistry, geology, geophysics
+    cover = _raster(pred["COVERAGE"], shape, 1)  # layers with data per cell; 0 (nodata) outside the valid area
+    n_layers = len(json.load(open(os.path.join(stack["OUTPUT"], "stack.json")))["layers"])
+    assert cover.max() == n_layers and cover.min() >= 1
+    assert cover.count() == p.count()  # a probability wherever some evidence is, and only there
 
     targets = _run(env, "targets", PREDICTION=pred["OUTPUT"], MODE="capture", VALUE=0.8, STACK=stack["OUTPUT"],
                    MIN_AREA=0.5, OUTPUT=tmp_path / "targets.gpkg")

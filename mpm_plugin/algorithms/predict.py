@@ -9,7 +9,8 @@ from .base import EngineAlgorithm
 
 RASTERS = (("PROSPECTIVITY", "prospectivity.tif", "Prospectivity"),
            ("UNCERTAINTY", "uncertainty.tif", "Prospectivity uncertainty"),
-           ("CONTRIBUTIONS", "contributions.tif", "Source contributions"))
+           ("CONTRIBUTIONS", "contributions.tif", "Source contributions"),
+           ("COVERAGE", "coverage.tif", "Layers with data"))
 
 
 class PredictAlgorithm(EngineAlgorithm):
@@ -19,9 +20,10 @@ class PredictAlgorithm(EngineAlgorithm):
     HELP = ("Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into "
             "the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's "
             "ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in "
-            "probability when that source is left out (positive: the source raises prospectivity there). The "
-            "stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; "
-            "it may cover a new area. The three rasters are loaded into the project.")
+            "probability when that source is left out (positive: the source raises prospectivity there), and "
+            "coverage.tif: how many of the stack's layers have data in each cell (cells where some layers are "
+            "missing are predicted from the others). The stack must hold the layers the head was trained on, "
+            "matched by name in any order; it may cover a new area. The rasters are loaded into the project.")
 
     def add_outputs(self):
         for key, _file, label in RASTERS:
