@@ -4,365 +4,232 @@
 <context>
     <name>MPMStudio</name>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="182"/>
-        <location filename="../mpm_plugin/dock.py" line="959"/>
+        <location filename="../mpm_plugin/dock.py" line="36"/>
+        <location filename="../mpm_plugin/dock.py" line="119"/>
         <location filename="../mpm_plugin/plugin.py" line="40"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="212"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
-        <source>Known deposits</source>
-        <translation>已知矿床</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="217"/>
-        <source>Area of interest</source>
-        <translation>研究区</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="221"/>
-        <source>auto</source>
-        <translation>自动</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="222"/>
-        <source>Pixel size</source>
-        <translation>像元大小</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="228"/>
-        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
-        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="230"/>
-        <source>Output folder</source>
-        <translation>输出文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="233"/>
+        <location filename="../mpm_plugin/dock.py" line="55"/>
         <source>Open results...</source>
         <translation>打开结果...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="235"/>
+        <location filename="../mpm_plugin/dock.py" line="57"/>
         <source>Open an existing stack, head or prediction folder (or an output folder holding them): its layers load and the next steps can run on it.</source>
         <translation>打开已有的数据栈、预测头或预测文件夹（或包含它们的输出文件夹）：加载其图层，后续步骤即可在其上运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="238"/>
+        <location filename="../mpm_plugin/dock.py" line="60"/>
         <source>Settings...</source>
         <translation>设置...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="240"/>
+        <location filename="../mpm_plugin/dock.py" line="62"/>
         <source>Inference backend, CPU threads, tile size and cache folder of the runs</source>
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="249"/>
-        <location filename="../mpm_plugin/dock.py" line="473"/>
+        <location filename="../mpm_plugin/dock.py" line="71"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="123"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="252"/>
+        <location filename="../mpm_plugin/dock.py" line="74"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="269"/>
+        <location filename="../mpm_plugin/dock.py" line="91"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="295"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="25"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="306"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="36"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="307"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="37"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="310"/>
-        <location filename="../mpm_plugin/dock.py" line="502"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="40"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="158"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="311"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="41"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="314"/>
-        <location filename="../mpm_plugin/dock.py" line="509"/>
-        <location filename="../mpm_plugin/dock.py" line="678"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="44"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="165"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="336"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="315"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="45"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="318"/>
-        <location filename="../mpm_plugin/dock.py" line="517"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="48"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="319"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="49"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="326"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="56"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="335"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="65"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="63"/>
         <source>Compare with the foundation embeddings</source>
         <translation>与基础模型嵌入比较</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="337"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="67"/>
         <source>Fine-tune also cross-validates the head with the foundation model's embeddings added and says whether they add skill here (embeds the stack once; slower the first time).</source>
         <translation>微调时还会交叉验证加入基础模型嵌入的预测头，并说明嵌入在此是否提高了预测能力（对数据栈计算一次嵌入；首次较慢）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="344"/>
-        <source>Validation (spatial cross-validation)</source>
-        <translation>验证（空间交叉验证）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="358"/>
-        <source>Show plots</source>
-        <translation>显示图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="360"/>
-        <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
-        <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="364"/>
-        <source>Open plot</source>
-        <translation>打开图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="365"/>
-        <source>Open validation.png full size</source>
-        <translation>以原始尺寸打开 validation.png</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="473"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="123"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="495"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="151"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="496"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="152"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="503"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="159"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="510"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="166"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="517"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
-        <source>Open an MPM Studio results folder</source>
-        <translation>打开 MPM Studio 结果文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
-        <source>stack</source>
-        <translation>数据栈</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
-        <source>head</source>
-        <translation>预测头</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
-        <source>prediction</source>
-        <translation>预测</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
-        <source>targets</source>
-        <translation>靶区</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
-        <source>anomalies</source>
-        <translation>异常</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
-        <source>model</source>
-        <translation>模型</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
-        <source>validation</source>
-        <translation>验证</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="819"/>
-        <source>No validation report for this head.</source>
-        <translation>该预测头没有验证报告。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="46"/>
-        <source>Geology</source>
-        <translation>地质</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
-        <source>Geochemistry</source>
-        <translation>地球化学</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="49"/>
-        <source>Geophysics</source>
-        <translation>地球物理</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="50"/>
-        <source>Remote sensing</source>
-        <translation>遥感</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="328"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="58"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="425"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="79"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="469"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="119"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="149"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="156"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="163"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="514"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="170"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="552"/>
-        <location filename="../mpm_plugin/dock.py" line="703"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="208"/>
+        <location filename="../mpm_plugin/dock_open.py" line="29"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="874"/>
-        <source>MPM Studio plots</source>
-        <translation>MPM Studio 图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="904"/>
-        <source>Head training loss</source>
-        <translation>预测头训练损失</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="540"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="196"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="609"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="265"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="630"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="284"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="638"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="292"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="642"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="296"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="647"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="301"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="658"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="316"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="659"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="317"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="671"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="329"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -372,149 +239,282 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="672"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="330"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="674"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="332"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="684"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="342"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="686"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="719"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="214"/>
+        <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
+        <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="288"/>
+        <source>Head written to {0}</source>
+        <translation>预测头已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="262"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="263"/>
+        <source>{0} cancelled; nothing was written.</source>
+        <translation>{0}已取消，未写入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="266"/>
+        <source>{0} failed: {1}</source>
+        <translation>{0}失败：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="267"/>
+        <source>{0} failed: {1}. Nothing was written.</source>
+        <translation>{0}失败：{1}。未写入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="276"/>
+        <source>{0} finished but its results could not be shown: {1}</source>
+        <translation>{0}已完成，但无法显示其结果：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="278"/>
+        <source>{0} finished; results are in {1}</source>
+        <translation>{0}已完成，结果位于 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="45"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
+        <source>Known deposits</source>
+        <translation>已知矿床</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="50"/>
+        <source>Area of interest</source>
+        <translation>研究区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="54"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="55"/>
+        <source>Pixel size</source>
+        <translation>像元大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="61"/>
+        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
+        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="63"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="14"/>
+        <source>Geology</source>
+        <translation>地质</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="15"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
+        <source>Geochemistry</source>
+        <translation>地球化学</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="17"/>
+        <source>Geophysics</source>
+        <translation>地球物理</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="18"/>
+        <source>Remote sensing</source>
+        <translation>遥感</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="92"/>
+        <source>Style {0} not applied: {1}</source>
+        <translation>未能应用样式 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="76"/>
+        <source>Could not load {0} as a layer</source>
+        <translation>无法将 {0} 加载为图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="18"/>
+        <source>Open an MPM Studio results folder</source>
+        <translation>打开 MPM Studio 结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>stack</source>
+        <translation>数据栈</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
+        <source>head</source>
+        <translation>预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>prediction</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>targets</source>
+        <translation>靶区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>anomalies</source>
+        <translation>异常</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>validation</source>
+        <translation>验证</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="45"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
+        <location filename="../mpm_plugin/dock_open.py" line="34"/>
+        <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
+        <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="26"/>
+        <source>Validation (spatial cross-validation)</source>
+        <translation>验证（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="40"/>
+        <source>Show plots</source>
+        <translation>显示图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="42"/>
+        <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
+        <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="46"/>
+        <source>Open plot</source>
+        <translation>打开图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="47"/>
+        <source>Open validation.png full size</source>
+        <translation>以原始尺寸打开 validation.png</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="69"/>
+        <source>No validation report for this head.</source>
+        <translation>该预测头没有验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="122"/>
+        <source>MPM Studio plots</source>
+        <translation>MPM Studio 图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="173"/>
+        <source>Head training loss</source>
+        <translation>预测头训练损失</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
         <location filename="../mpm_plugin/plots.py" line="44"/>
         <source>head + embeddings</source>
         <translation>预测头 + 嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>head, bands only</source>
         <translation>预测头（仅证据图层）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="19"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>random forest</source>
         <translation>随机森林</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="19"/>
         <location filename="../mpm_plugin/plots.py" line="46"/>
         <source>weights of evidence</source>
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="819"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="69"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="558"/>
-        <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
-        <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="634"/>
-        <source>Head written to {0}</source>
-        <translation>预测头已写入 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
-        <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
-        <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="912"/>
-        <source>Pretraining loss of the encoder {0} (running mean)</source>
-        <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="606"/>
-        <location filename="../mpm_plugin/dock.py" line="607"/>
-        <source>{0} cancelled; nothing was written.</source>
-        <translation>{0}已取消，未写入任何内容。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="610"/>
-        <source>{0} failed: {1}</source>
-        <translation>{0}失败：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="611"/>
-        <source>{0} failed: {1}. Nothing was written.</source>
-        <translation>{0}失败：{1}。未写入任何内容。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="827"/>
-        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
-        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="854"/>
-        <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
-        <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="939"/>
-        <source>Could not load {0} as a layer</source>
-        <translation>无法将 {0} 加载为图层</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="620"/>
-        <source>{0} finished but its results could not be shown: {1}</source>
-        <translation>{0}已完成，但无法显示其结果：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="622"/>
-        <source>{0} finished; results are in {1}</source>
-        <translation>{0}已完成，结果位于 {1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="873"/>
-        <location filename="../mpm_plugin/plots.py" line="387"/>
-        <source>Plot saved to {0}</source>
-        <translation>图表已保存到 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="947"/>
-        <source>Style {0} not applied: {1}</source>
-        <translation>未能应用样式 {0}：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="764"/>
-        <source>Validation curves need the Python package pyqtgraph; see {0}</source>
-        <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="774"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="151"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="779"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="181"/>
+        <source>Pretraining loss of the encoder {0} (running mean)</source>
+        <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="77"/>
+        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
+        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="104"/>
+        <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
+        <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="156"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="165"/>
+        <source>Validation curves need the Python package pyqtgraph; see {0}</source>
+        <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="121"/>
+        <location filename="../mpm_plugin/plots.py" line="387"/>
+        <source>Plot saved to {0}</source>
+        <translation>图表已保存到 {0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/models_panel.py" line="73"/>
