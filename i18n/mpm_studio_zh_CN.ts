@@ -5,7 +5,7 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="36"/>
-        <location filename="../mpm_plugin/dock.py" line="119"/>
+        <location filename="../mpm_plugin/dock.py" line="125"/>
         <location filename="../mpm_plugin/plugin.py" line="40"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
@@ -43,7 +43,7 @@
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="91"/>
+        <location filename="../mpm_plugin/dock.py" line="85"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
@@ -76,7 +76,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="44"/>
         <location filename="../mpm_plugin/dock_chain.py" line="165"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="336"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="352"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -215,21 +215,21 @@
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="316"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="329"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="317"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="330"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="329"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -239,25 +239,25 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="330"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="345"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="332"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="347"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="342"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="359"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="361"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
@@ -299,64 +299,64 @@
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="45"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="102"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
         <source>Known deposits</source>
         <translation>已知矿床</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="50"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="112"/>
         <source>Area of interest</source>
         <translation>研究区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="54"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="116"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="55"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="117"/>
         <source>Pixel size</source>
         <translation>像元大小</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="61"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="123"/>
         <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
         <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="63"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="125"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="14"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="40"/>
         <source>Geology</source>
         <translation>地质</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="15"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="42"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
         <source>Geochemistry</source>
         <translation>地球化学</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="17"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="43"/>
         <source>Geophysics</source>
         <translation>地球物理</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="18"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="44"/>
         <source>Remote sensing</source>
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="92"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="112"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="76"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="96"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>

@@ -23,7 +23,7 @@ from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from .dock_chain import ChainResults, ChainRunner
-from .dock_inputs import PARAM_OF_SOURCE, SOURCES, InputPickers  # noqa: F401 (the panel's public names)
+from .dock_inputs import PARAM_OF_SOURCE, SOURCES, InputPickers, guard_wheel  # noqa: F401 (public names)
 from .dock_layers import GROUP_NAME, LOG_TAG, RESULT_PROPERTY, STYLE_DIR, stretch_to_data  # noqa: F401
 from .dock_open import ResultsOpener
 from .dock_plots import CV_METHODS, ValidationView  # noqa: F401
@@ -78,13 +78,7 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         buttons.addWidget(self.align_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
-        from .models_panel import ModelBox
-
-        self.models = ModelBox(self)
-        self.models.setObjectName("mpm_box_model")
-        self.output.fileChanged.connect(lambda *_: self.models.refresh())
-        layout.addWidget(self.models)
-        layout.addWidget(self._chain_box())
+        layout.addWidget(self._chain_box())  # the chain's buttons above the long model card
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         layout.addWidget(self.progress)
@@ -92,6 +86,12 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         layout.addWidget(self._validation_box())
+        from .models_panel import ModelBox
+
+        self.models = ModelBox(self)
+        self.models.setObjectName("mpm_box_model")
+        self.output.fileChanged.connect(lambda *_: self.models.refresh())
+        layout.addWidget(self.models)
         from .structures_panel import StructuresBox
 
         self.structures = StructuresBox(self)
@@ -101,7 +101,11 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        # wide enough for every row (Settings..., Cancel) beside the vertical scroll bar: no row is cut off
+        scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                               + 2 * scroll.frameWidth())
         self.setWidget(scroll)
+        self._wheel_guard = guard_wheel(body, scroll)
         project = QgsProject.instance()
         project.layersAdded.connect(self.refresh_layers)
         project.layersRemoved.connect(self.refresh_layers)
@@ -110,6 +114,8 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         root.removedChildren.connect(self.refresh_layers)
         for signal in (project.readProject, project.projectSaved, project.cleared):
             signal.connect(self.follow_project)
+        project.cleared.connect(self.forget)
+        project.readProject.connect(self.restore_chain)
         self.refresh_layers()
         self.update_buttons()
 

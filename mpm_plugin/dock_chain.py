@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBo
 
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES
 from .dock_layers import LOG_TAG, add_to_group, raster_layers
-from .dock_results import fresh_path, has, read_json, same_path
+from .dock_results import fresh_path, has, read_json, remember_chain, same_path
 from .i18n import tr
 from .settings import RunSettings, SettingsDialog
 
@@ -311,21 +311,36 @@ class ChainResults:
         self.head_dir = self.prediction_dir = self.targets_path = self.anomalies_dir = None
         self.validation_box.hide()
         self._load_stack_layers(path)
+        self.remember()
+
+    def remember(self):
+        """The chain's folders into the project (saved with it; see dock_open.restore_chain)."""
+        remember_chain({"stack": self.stack_dir, "head": self.head_dir, "prediction": self.prediction_dir,
+                        "targets": self.targets_path, "anomalies": self.anomalies_dir})
+
+    def forget(self):
+        """No chain (another project): the buttons after Align disable."""
+        self.stack_dir = self.head_dir = self.prediction_dir = self.targets_path = self.anomalies_dir = None
+        self.validation_box.hide()
+        self.update_buttons()
 
     def _load_stack_layers(self, path):
-        self.add_results([(os.path.join(path, "stack.tif"), tr("Aligned stack")),
-                          (os.path.join(path, "valid.tif"), tr("Validity mask"))])
+        """Loaded unticked: they are there to inspect, not to cover the map (a magenta RGB, a black mask)."""
+        self.add_results([(os.path.join(path, "stack.tif"), tr("Aligned stack"), None, False),
+                          (os.path.join(path, "valid.tif"), tr("Validity mask"), None, False)])
 
     def set_head(self, path):
         """The current head (its prediction and targets cleared); its validation shown. Returns the summary."""
         self.head_dir = path
         self.prediction_dir = self.targets_path = None
+        self.remember()
         self.models.select_model_of_head(path)
         return self.show_validation(path)
 
     def set_prediction(self, path):
         self.prediction_dir = path
         self.targets_path = None
+        self.remember()
         self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
                           (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
                            False),
@@ -333,12 +348,14 @@ class ChainResults:
 
     def set_targets(self, path):
         self.targets_path = path
+        self.remember()
         layer = QgsVectorLayer(f"{path}|layername=targets", tr("Targets"), "ogr")
         self.add_layers([(layer, "targets.qml", True)])
         return layer
 
     def set_anomalies(self, path):
         self.anomalies_dir = path
+        self.remember()
         self.add_results([(os.path.join(path, "anomaly_score.tif"), tr("Geochemical anomaly score"), "anomaly.qml",
                            True),
                           (os.path.join(path, "mahalanobis.tif"), tr("Robust Mahalanobis distance"), "anomaly.qml",
@@ -351,5 +368,6 @@ class ChainResults:
     def add_layers(self, layers):
         """(layer, QML style or None, visible) into the 'MPM Studio' group, in order, above what is there (marked as
         results, never offered as inputs; a file already in the group is not loaded twice)."""
-        add_to_group(layers, lambda text: self._message(text, Qgis.MessageLevel.Warning))
+        add_to_group(layers, lambda text: self._message(text, Qgis.MessageLevel.Warning),
+                     keep_above=self.deposits.currentLayer())
         self.refresh_layers()

@@ -62,14 +62,34 @@ def raster_layers(items):
     return layers
 
 
-def add_to_group(layers, warn):
-    """(layer, QML style or None, visible) into the 'MPM Studio' group, in order, above what is there.
-
-    Each is marked as a result (never offered as an input); a file already loaded in the group is not
-    loaded twice (results opened again). warn(text) reports a layer that could not be loaded."""
-    project = QgsProject.instance()
+def results_group(keep_above=None, project=None):
+    """The 'MPM Studio' group; made just below the top-level item holding `keep_above` (the known deposits:
+    they stay on top of the results, and visible), else at the top."""
+    project = project or QgsProject.instance()
     root = project.layerTreeRoot()
-    group = root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
+    group = root.findGroup(GROUP_NAME)
+    if group is not None:
+        return group
+    index = 0
+    node = root.findLayer(keep_above.id()) if keep_above is not None else None
+    if node is not None:
+        node.setItemVisibilityChecked(True)
+        top = node
+        while top.parent() is not None and top.parent() is not root:
+            top = top.parent()
+        top.setItemVisibilityChecked(True)
+        index = root.children().index(top) + 1 if top in root.children() else 0
+    return root.insertGroup(index, GROUP_NAME)
+
+
+def add_to_group(layers, warn, keep_above=None):
+    """(layer, QML style or None, visible) into the 'MPM Studio' group, in order, above what is there in it.
+
+    The group sits below `keep_above` (results_group). Each layer is marked as a result (never offered as an
+    input); a file already loaded in the group is not loaded twice (results opened again). warn(text) reports
+    a layer that could not be loaded."""
+    project = QgsProject.instance()
+    group = results_group(keep_above, project)
     loaded = {n.layer().source() for n in group.findLayers() if n.layer() is not None}
     for layer, style, visible in reversed(layers):
         if not layer.isValid():

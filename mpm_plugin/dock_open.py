@@ -6,8 +6,8 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from .dock_results import default_output_folder, find_results, has, read_json, result_kind, same_path, \
-    sibling_stack, signature, stack_for
+from .dock_results import default_output_folder, find_results, has, read_json, remembered_chain, result_kind, \
+    same_path, sibling_stack, signature, stack_for
 from .i18n import tr
 
 
@@ -93,6 +93,15 @@ class ResultsOpener:
             self.show_model_losses(path)
             opened.append((kind, path))
         return opened
+
+    def restore_chain(self, *_):
+        """A saved project opened: the chain it keeps (stack, head, prediction, targets, anomalies folders still on
+        disk) is the panel's again; returns [(kind, path)] restored."""
+        restored = []
+        for kind, path in remembered_chain():
+            restored += self._open_one(kind, path)
+        self.update_buttons()
+        return restored
 
     def follow_project(self, *_):
         """A project opened, saved or closed: the default output folder follows it, unless the user chose one."""

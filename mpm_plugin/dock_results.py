@@ -6,6 +6,7 @@ No widgets here: the panel (dock_chain.py) asks these functions where a chain's 
 import datetime
 import json
 import os
+import sqlite3
 
 from qgis.core import QgsProject
 
@@ -15,6 +16,9 @@ RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("predict
                   ("anomalies", "anomalies.json"), ("model", "model_card.json"),
                   ("validation", "validation.json"))  # last: a head folder holds a validation.json too
 CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model", "validation")
+TARGET_FIELDS = {"rank", "area_km2", "mean_prob"}  # engine.targets.FIELDS that mark its GeoPackage
+PROJECT_SCOPE = "mpm_studio"  # the chain's folders kept in the project file (QgsProject entries)
+REMEMBERED = ("stack", "head", "prediction", "targets", "anomalies")
 
 
 def fresh_path(folder, name):
@@ -51,11 +55,30 @@ def default_output_folder(project=None):
     return os.path.join(os.path.expanduser("~"), OUTPUT_FOLDER_NAME, datetime.date.today().isoformat())
 
 
+def is_targets_gpkg(path):
+    """True for a GeoPackage written by mpm:targets: a layer 'targets' with its rank and area fields (not
+    structures.gpkg or any other .gpkg)."""
+    if not path.lower().endswith(".gpkg") or not os.path.isfile(path):
+        return False
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+            if "targets" not in tables:
+                return False
+            fields = {r[1] for r in con.execute('PRAGMA table_info("targets")')}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+    return TARGET_FIELDS <= fields
+
+
 def result_kind(path):
-    """'stack', 'head', 'prediction', 'anomalies', 'model', 'validation' (mpm:validate) or 'targets' (a .gpkg)
-    for a results path; else None."""
+    """'stack', 'head', 'prediction', 'anomalies', 'model', 'validation' (mpm:validate) or 'targets' (a
+    targets GeoPackage) for a results path; else None."""
     if os.path.isfile(path):
-        return "targets" if path.lower().endswith(".gpkg") else None
+        return "targets" if is_targets_gpkg(path) else None
     for kind, marker in RESULT_MARKERS:
         if os.path.exists(os.path.join(path, marker)):
             return kind
@@ -120,3 +143,24 @@ def stack_for(head_dir, card):
     if named and has(named, "stack.json") and (not want or signature(named) == want):
         return named
     return sibling_stack(head_dir, want)
+
+
+def remember_chain(folders, project=None):
+    """Keep the chain's folders ({kind: path or None}, kinds in REMEMBERED) in the project, so that a saved
+    project opened again brings its chain back. Only changed entries are written (no needless 'modified')."""
+    project = project or QgsProject.instance()
+    for kind in REMEMBERED:
+        value = os.path.abspath(folders[kind]) if folders.get(kind) else ""
+        if project.readEntry(PROJECT_SCOPE, kind, "")[0] != value:
+            project.writeEntry(PROJECT_SCOPE, kind, value)
+
+
+def remembered_chain(project=None):
+    """[(kind, path)] the project keeps, in chain order, those still on disk."""
+    project = project or QgsProject.instance()
+    found = []
+    for kind in REMEMBERED:
+        path = project.readEntry(PROJECT_SCOPE, kind, "")[0]
+        if path and result_kind(path) == kind:
+            found.append((kind, path))
+    return found
