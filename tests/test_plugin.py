@@ -452,3 +452,15 @@ def test_aligned_kolari_stack_opens_in_qgis_with_crs_and_extent(kolari_stack):
         assert (layer.width(), layer.height()) == (grid["width"], grid["height"])
     stack = QgsRasterLayer(os.path.join(kolari_stack, "stack.tif"), "stack")
     assert stack.bandName(1).endswith("IOCG_Mag_grysc_DGRF65_anom_100m")
+
+
+def test_metadata_says_what_the_plugin_does_today():
+    import configparser
+
+    meta = configparser.ConfigParser(interpolation=None)
+    meta.read(os.path.join(ROOT, "metadata.txt"), encoding="utf-8")
+    about = meta["general"]["about"]
+    for word in ("encoders", "prospectivity head", "weights of evidence", "Anomalies", "Targets", "SAM"):
+        assert word in about, word
+    assert "coming versions" not in about
+    assert not [k for k, v in meta["general"].items() if "example.org" in v]
