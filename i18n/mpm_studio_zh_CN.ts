@@ -76,7 +76,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="44"/>
         <location filename="../mpm_plugin/dock_chain.py" line="165"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="352"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="354"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -229,35 +229,13 @@
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
-        <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
-        <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
-        <location filename="../mpm_plugin/algorithms/validate.py" line="15"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
-        <source>Prospectivity</source>
-        <translation>成矿远景</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="345"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
-        <source>Prospectivity uncertainty</source>
-        <translation>成矿远景不确定性</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="347"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
-        <source>Source contributions</source>
-        <translation>数据源贡献</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="359"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="368"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="361"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="369"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
@@ -271,6 +249,32 @@
         <location filename="../mpm_plugin/dock_chain.py" line="288"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="345"/>
+        <source>Contribution of {0}</source>
+        <translation>{0} 的贡献</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="347"/>
+        <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
+        <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
+        <location filename="../mpm_plugin/algorithms/validate.py" line="15"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
+        <source>Prospectivity</source>
+        <translation>成矿远景</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="348"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
+        <source>Prospectivity uncertainty</source>
+        <translation>成矿远景不确定性</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="367"/>
+        <source>Top anomalies</source>
+        <translation>最强异常点</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="262"/>
@@ -351,12 +355,12 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="112"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="175"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="96"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="158"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
@@ -1660,6 +1664,11 @@
         <location filename="../mpm_plugin/algorithms/predict.py" line="37"/>
         <source>Prediction folder</source>
         <translation>预测结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
+        <source>Source contributions</source>
+        <translation>数据源贡献</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/predict.py" line="55"/>

@@ -7,12 +7,12 @@ import traceback
 from functools import partial
 
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgRunnerTask, QgsProcessingContext,
-                       QgsProcessingFeedback, QgsProject, QgsVectorLayer)
-from qgis.PyQt.QtCore import pyqtSlot
+                       QgsProcessingFeedback, QgsProject, QgsRasterLayer, QgsVectorLayer)
+from qgis.PyQt.QtCore import QUrl, pyqtSlot
 from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES
-from .dock_layers import LOG_TAG, add_to_group, raster_layers
+from .dock_layers import LOG_TAG, add_to_group, band_names, raster_layers
 from .dock_results import fresh_path, has, read_json, remember_chain, same_path
 from .i18n import tr
 from .settings import RunSettings, SettingsDialog
@@ -341,10 +341,12 @@ class ChainResults:
         self.prediction_dir = path
         self.targets_path = None
         self.remember()
+        contributions = os.path.join(path, "contributions.tif")
+        per_source = [(contributions, tr("Contribution of {0}").format(name), "contribution.qml", False, band)
+                      for band, name in enumerate(band_names(contributions) if os.path.exists(contributions) else [], 1)]
         self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
                           (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
-                           False),
-                          (os.path.join(path, "contributions.tif"), tr("Source contributions"), None, False)])
+                           False)] + per_source)
 
     def set_targets(self, path):
         self.targets_path = path
@@ -356,10 +358,17 @@ class ChainResults:
     def set_anomalies(self, path):
         self.anomalies_dir = path
         self.remember()
-        self.add_results([(os.path.join(path, "anomaly_score.tif"), tr("Geochemical anomaly score"), "anomaly.qml",
-                           True),
-                          (os.path.join(path, "mahalanobis.tif"), tr("Robust Mahalanobis distance"), "anomaly.qml",
-                           False)])
+        score = os.path.join(path, "anomaly_score.tif")
+        top = os.path.join(path, "top_anomalies.csv")
+        layers = []
+        if os.path.exists(top) and os.path.exists(score):  # the strongest anomalies as points, on top
+            crs = QgsRasterLayer(score, "crs").crs().authid()
+            uri = f"{QUrl.fromLocalFile(top).toString()}?type=csv&xField=x&yField=y&crs={crs}&detectTypes=yes"
+            layers.append((QgsVectorLayer(uri, tr("Top anomalies"), "delimitedtext"), "top_anomalies.qml", True))
+        layers += raster_layers([(score, tr("Geochemical anomaly score"), "anomaly.qml", True),
+                                 (os.path.join(path, "mahalanobis.tif"), tr("Robust Mahalanobis distance"),
+                                  "anomaly.qml", False)])
+        self.add_layers(layers)
 
     def add_results(self, items):
         """Raster files as layers in the group: (path, name[, QML style in resources/[, visible]]); missing paths skipped."""

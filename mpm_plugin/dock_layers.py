@@ -1,9 +1,14 @@
 """Result layers in the project: loaded into the 'MPM Studio' group, styled from resources/*.qml, marked so
-that they are never offered as inputs."""
+that they are never offered as inputs.
+
+Prospectivity is styled by area classes (the top 1 / 5 / 10 / 20 % of the valid area, from the map's own
+quantiles, transparent below: a 0-1 ramp painted a map with median 0.31 warm everywhere); continuous ramps
+(uncertainty, anomalies, contributions) are re-stretched to each layer's own 2-98 % range."""
 
 import math
 import os
 
+import numpy as np
 from qgis.core import (Qgis, QgsColorRampShader, QgsMessageLog, QgsProject, QgsRasterLayer,
                        QgsSingleBandPseudoColorRenderer)
 
@@ -14,7 +19,62 @@ GROUP_NAME = "MPM Studio"
 LOG_TAG = "MPM Studio"
 RESULT_PROPERTY = "mpm_studio/result"  # custom property of the layers the panel loads (kept in the project file)
 STYLE_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
-STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml")  # ramps re-stretched to each layer's own value range
+STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml", "contribution.qml")  # ramps re-stretched to each layer
+AREA_CLASS_STYLES = ("prospectivity.qml",)  # discrete classes set to the map's area quantiles
+AREA_SHARES = (0.20, 0.10, 0.05, 0.01)  # the classes' shares of the valid area, largest first
+SAMPLE_CELLS = 4_000_000  # quantiles from at most this many cells (a decimated read of a larger map)
+
+
+def area_thresholds(path, shares=AREA_SHARES, band=1):
+    """Values above which each share of the raster's valid cells lies (ascending for descending shares)."""
+    from osgeo import gdal
+
+    ds = gdal.Open(path)
+    b = ds.GetRasterBand(band)
+    step = max(1, math.ceil(math.sqrt(ds.RasterXSize * ds.RasterYSize / SAMPLE_CELLS)))
+    a = b.ReadAsArray(buf_xsize=math.ceil(ds.RasterXSize / step), buf_ysize=math.ceil(ds.RasterYSize / step))
+    a = a.astype(np.float64)
+    nodata = b.GetNoDataValue()
+    if nodata is not None and not math.isnan(nodata):
+        a[a == nodata] = np.nan
+    values = a[np.isfinite(a)]
+    if values.size == 0:
+        return None
+    return [float(np.quantile(values, 1.0 - share)) for share in shares]
+
+
+def style_area_classes(layer, shares=AREA_SHARES):
+    """Set the discrete classes loaded from prospectivity.qml to the layer's own area quantiles: a cell is in the
+    'top 5 %' class when at most 5 % of the valid area scores higher. True if done."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsSingleBandPseudoColorRenderer):
+        return False
+    shader = renderer.shader().rasterShaderFunction() if renderer.shader() else None
+    items = shader.colorRampItemList() if isinstance(shader, QgsColorRampShader) else []
+    cuts = area_thresholds(layer.source(), shares, renderer.band())
+    if cuts is None or len(items) != len(shares) + 1:
+        return False
+    for i in range(1, len(cuts)):  # ties (a flat map): keep the classes in order
+        cuts[i] = max(cuts[i], float(np.nextafter(cuts[i - 1], np.inf)))
+    values = cuts + [math.inf]
+    shader.setColorRampItemList([QgsColorRampShader.ColorRampItem(v, item.color, item.label)
+                                 for v, item in zip(values, items)])
+    shader.setColorRampType(QgsColorRampShader.Type.Discrete)
+    shader.setMinimumValue(cuts[0])
+    shader.setMaximumValue(cuts[-1])
+    renderer.setClassificationMin(cuts[0])
+    renderer.setClassificationMax(cuts[-1])
+    return True
+
+
+def band_names(path):
+    """The band descriptions of a raster (contributions.tif: one source per band), 'band N' where empty."""
+    from osgeo import gdal
+
+    ds = gdal.Open(path)
+    if ds is None:
+        return []
+    return [ds.GetRasterBand(i).GetDescription() or f"band {i}" for i in range(1, ds.RasterCount + 1)]
 
 
 def stretch_to_data(layer, lower=0.02, upper=0.98):
@@ -54,11 +114,13 @@ def result_layer_ids(project=None):
 
 
 def raster_layers(items):
-    """(layer, style, visible) for (path, name[, QML style in resources/[, visible]]); missing paths skipped."""
+    """(layer, style, visible, band) for (path, name[, QML style in resources/[, visible[, band]]]); missing paths
+    skipped."""
     layers = []
     for path, name, *rest in items:
         if path and os.path.exists(path):
-            layers.append((QgsRasterLayer(path, name), rest[0] if rest else None, rest[1] if len(rest) > 1 else True))
+            rest = list(rest) + [None, True, 1][len(rest):]
+            layers.append((QgsRasterLayer(path, name), *rest[:3]))
     return layers
 
 
@@ -90,27 +152,33 @@ def add_to_group(layers, warn, keep_above=None):
     a layer that could not be loaded."""
     project = QgsProject.instance()
     group = results_group(keep_above, project)
-    loaded = {n.layer().source() for n in group.findLayers() if n.layer() is not None}
-    for layer, style, visible in reversed(layers):
+    loaded = {(n.layer().source(), n.layer().name()) for n in group.findLayers() if n.layer() is not None}
+    for layer, style, visible, *band in reversed(layers):
         if not layer.isValid():
             warn(tr("Could not load {0} as a layer").format(layer.source()))
             continue
-        if layer.source() in loaded:
+        if (layer.source(), layer.name()) in loaded:
             continue
         layer.setCustomProperty(RESULT_PROPERTY, True)
         if style:
-            apply_style(layer, style)
+            apply_style(layer, style, band[0] if band else 1)
         project.addMapLayer(layer, False)
         node = group.insertLayer(0, layer)
         node.setItemVisibilityChecked(visible)
 
 
-def apply_style(layer, style):
-    """resources/<style> on the layer (ramps in STRETCHED_STYLES re-spaced over the layer's values); True if done."""
+def apply_style(layer, style, band=1):
+    """resources/<style> on the layer, drawing `band` (ramps in STRETCHED_STYLES re-spaced over the layer's values,
+    AREA_CLASS_STYLES set to its area quantiles); True if done."""
     message, ok = layer.loadNamedStyle(os.path.join(STYLE_DIR, style))
     if not ok:
         QgsMessageLog.logMessage(tr("Style {0} not applied: {1}").format(style, message), LOG_TAG,
                                  Qgis.MessageLevel.Warning)
-    elif style in STRETCHED_STYLES:
+        return ok
+    if band != 1 and isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer):
+        layer.renderer().setBand(band)
+    if style in STRETCHED_STYLES:
         stretch_to_data(layer)
+    elif style in AREA_CLASS_STYLES:
+        style_area_classes(layer)
     return ok

@@ -59,7 +59,7 @@ def test_desktop_panel_predicts_on_kolari(desktop, kolari, tmp_path):
     assert s["deposits"]["used"] == s["deposits"]["total"] == 13  # the study-area AOI holds every deposit
 
     layers = {layer["name"]: layer for layer in s["group_layers"]}
-    assert {"Prospectivity", "Prospectivity uncertainty", "Source contributions", "Aligned stack",
+    assert {"Prospectivity", "Prospectivity uncertainty", "Contribution of geology", "Aligned stack",
             "Validity mask"} <= set(layers), _failure(run, f"MPM Studio group: {list(layers)}")
     prospectivity = layers["Prospectivity"]
     assert prospectivity["source"] == str(tmp_path / "mpm" / "prediction" / "prospectivity.tif")

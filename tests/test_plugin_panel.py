@@ -342,7 +342,8 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
     nodes = {n.layer().name(): n for n in group.findLayers()}
     renderer = nodes["Prospectivity"].layer().renderer()
-    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer) and renderer.classificationMax() == 1.0
+    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)  # area classes: tests/test_panel_maps.py
+    assert renderer.shader().rasterShaderFunction().colorRampItemList()[-1].label == "top 1 % of the area"
     assert nodes["Prospectivity"].itemVisibilityChecked()
     assert not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
     del renderer, nodes, group
