@@ -18,6 +18,9 @@ from .i18n import tr
 from .settings import RunSettings, SettingsDialog
 
 
+PANEL_MIN_AREA_KM2 = 1.0  # the panel's smallest target: at Kolari 8 of 31 were under 1 km2, labels wider than them
+
+
 class ChainRunner:
     """Mixin of MPMDock: the chain's buttons, their parameters and the background runs."""
 
@@ -138,7 +141,7 @@ class ChainRunner:
 
     def targets_parameters(self):
         return {"PREDICTION": self.prediction_dir, "MODE": "capture", "VALUE": self.capture.value() / 100.0,
-                "STACK": self.stack_dir, "OUTPUT": self._output("targets.gpkg")}
+                "STACK": self.stack_dir, "MIN_AREA": PANEL_MIN_AREA_KM2, "OUTPUT": self._output("targets.gpkg")}
 
     def anomalies_parameters(self):
         return {"STACK": self.stack_dir, "MODEL": self.models.current_model() or "",
