@@ -33,7 +33,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="71"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="123"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="126"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
@@ -48,215 +48,215 @@
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="25"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="28"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="36"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="39"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="37"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="40"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="40"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="158"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="43"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="161"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="41"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="44"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="44"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="165"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="354"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="47"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="168"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="357"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="45"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="48"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="48"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="51"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="176"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="49"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="52"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="56"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="59"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="65"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="68"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="63"/>
         <source>Compare with the foundation embeddings</source>
         <translation>与基础模型嵌入比较</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="67"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="70"/>
         <source>Fine-tune also cross-validates the head with the foundation model's embeddings added and says whether they add skill here (embeds the stack once; slower the first time).</source>
         <translation>微调时还会交叉验证加入基础模型嵌入的预测头，并说明嵌入在此是否提高了预测能力（对数据栈计算一次嵌入；首次较慢）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="123"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="126"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="151"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="154"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="152"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="155"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="159"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="162"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="166"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="169"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="176"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="58"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="61"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="79"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="82"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="119"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="122"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="149"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="152"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="156"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="159"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="163"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="166"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="170"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="208"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="211"/>
         <location filename="../mpm_plugin/dock_open.py" line="29"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="196"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="199"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="265"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="268"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="284"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="287"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="292"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="291"/>
+        <source>Head written to {0}</source>
+        <translation>预测头已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="295"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="296"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="299"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="301"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="304"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="329"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="332"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="330"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="333"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="368"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="371"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="369"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="372"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="214"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="217"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="288"/>
-        <source>Head written to {0}</source>
-        <translation>预测头已写入 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="345"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="348"/>
         <source>Contribution of {0}</source>
         <translation>{0} 的贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="347"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="350"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -266,39 +266,39 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="348"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="351"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="367"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="370"/>
         <source>Top anomalies</source>
         <translation>最强异常点</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="262"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="263"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="265"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="266"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="266"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="269"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="267"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="270"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="276"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="279"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="278"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="281"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
@@ -416,42 +416,47 @@
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="26"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="32"/>
         <source>Validation (spatial cross-validation)</source>
         <translation>验证（空间交叉验证）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="40"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="46"/>
         <source>Show plots</source>
         <translation>显示图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="42"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="48"/>
         <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
         <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="46"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="52"/>
         <source>Open plot</source>
         <translation>打开图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="47"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="53"/>
         <source>Open validation.png full size</source>
         <translation>以原始尺寸打开 validation.png</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="69"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="75"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="122"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="25"/>
+        <source> (folds {0:.2f}-{1:.2f})</source>
+        <translation>（各折 {0:.2f}-{1:.2f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="128"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="173"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="179"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
@@ -480,43 +485,43 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="69"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="75"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="151"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="157"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="181"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="187"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="77"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="83"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="104"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="110"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="156"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="162"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="165"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="171"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_plots.py" line="121"/>
-        <location filename="../mpm_plugin/plots.py" line="387"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="127"/>
+        <location filename="../mpm_plugin/plots.py" line="447"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
@@ -633,204 +638,214 @@
         <translation>MPM 预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="171"/>
+        <location filename="../mpm_plugin/plots.py" line="203"/>
         <source>Export PNG...</source>
         <translation>导出 PNG...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="173"/>
+        <location filename="../mpm_plugin/plots.py" line="205"/>
         <source>Save the plot of this tab as a PNG image</source>
         <translation>将此标签页的图表保存为 PNG 图像</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="193"/>
+        <location filename="../mpm_plugin/plots.py" line="225"/>
         <source>No validation report loaded.</source>
         <translation>未加载验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="213"/>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
         <source>out-of-fold</source>
         <translation>折外</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="213"/>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
         <source>whole map</source>
         <translation>整幅图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="249"/>
+        <location filename="../mpm_plugin/plots.py" line="281"/>
         <source>step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="250"/>
-        <source>loss (MSE, z-score units)</source>
-        <translation>损失（MSE，z 分数单位）</translation>
+        <location filename="../mpm_plugin/plots.py" line="282"/>
+        <source>loss (MSE)</source>
+        <translation>损失（MSE）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="293"/>
+        <location filename="../mpm_plugin/plots.py" line="347"/>
         <source>random</source>
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="300"/>
+        <location filename="../mpm_plugin/plots.py" line="354"/>
         <source>chance (ROC-AUC 0.5)</source>
         <translation>随机水平（ROC-AUC 0.5）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="319"/>
+        <location filename="../mpm_plugin/plots.py" line="373"/>
         <source>recall (deposits found)</source>
         <translation>召回率（找到的矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="320"/>
+        <location filename="../mpm_plugin/plots.py" line="374"/>
         <source>precision</source>
         <translation>精确率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="343"/>
+        <location filename="../mpm_plugin/plots.py" line="402"/>
         <source>score threshold</source>
         <translation>得分阈值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="344"/>
+        <location filename="../mpm_plugin/plots.py" line="403"/>
         <source>share (%)</source>
         <translation>比例（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="380"/>
+        <location filename="../mpm_plugin/plots.py" line="440"/>
         <source>Export plot as PNG</source>
         <translation>将图表导出为 PNG</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="381"/>
+        <location filename="../mpm_plugin/plots.py" line="441"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="75"/>
+        <source>, folds {0:.2f}-{1:.2f}</source>
+        <translation>，各折 {0:.2f}-{1:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Success rate</source>
         <translation>成功率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>ROC</source>
         <translation>ROC 曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Precision-recall</source>
         <translation>精确率-召回率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Prediction-area</source>
         <translation>预测-面积</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="53"/>
+        <location filename="../mpm_plugin/plots.py" line="54"/>
         <source>Training loss</source>
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="237"/>
+        <location filename="../mpm_plugin/plots.py" line="269"/>
         <source>No loss history</source>
         <translation>无损失记录</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="248"/>
+        <location filename="../mpm_plugin/plots.py" line="280"/>
         <source>Pretraining loss (running mean)</source>
         <translation>预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="294"/>
+        <location filename="../mpm_plugin/plots.py" line="348"/>
         <source>area flagged (%)</source>
         <translation>圈定面积（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="294"/>
+        <location filename="../mpm_plugin/plots.py" line="348"/>
         <source>deposits captured (%)</source>
         <translation>捕获的矿床（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="301"/>
+        <location filename="../mpm_plugin/plots.py" line="355"/>
         <source>false positive rate (background pixels)</source>
         <translation>假阳性率（背景像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="301"/>
+        <location filename="../mpm_plugin/plots.py" line="355"/>
         <source>true positive rate (deposits)</source>
         <translation>真阳性率（矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="334"/>
+        <location filename="../mpm_plugin/plots.py" line="393"/>
         <source>prediction rate (deposits, %)</source>
         <translation>预测率（矿床，%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="336"/>
+        <location filename="../mpm_plugin/plots.py" line="395"/>
         <source>area not flagged (100 - area %)</source>
         <translation>未圈定面积（100 - 面积 %）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="295"/>
+        <location filename="../mpm_plugin/plots.py" line="349"/>
         <source>Success rate, {0}</source>
         <translation>成功率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="302"/>
+        <location filename="../mpm_plugin/plots.py" line="356"/>
         <source>ROC, deposits against the background, {0}</source>
         <translation>ROC：矿床对背景（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="321"/>
+        <location filename="../mpm_plugin/plots.py" line="375"/>
         <source>Precision-recall, {0}</source>
         <translation>精确率-召回率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="345"/>
+        <location filename="../mpm_plugin/plots.py" line="404"/>
         <source>Prediction-area plot: {0}</source>
         <translation>预测-面积图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="149"/>
+        <location filename="../mpm_plugin/plots.py" line="177"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="148"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="293"/>
-        <source>{0} (AUC {1:.3f})</source>
+        <location filename="../mpm_plugin/plots.py" line="346"/>
+        <source>{0} (success-AUC {1:.3f})</source>
         <translation>{0}（成功率 AUC {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="299"/>
-        <source>{0} (ROC-AUC {1:.3f})</source>
-        <translation>{0}（ROC-AUC 值 {1:.3f}）</translation>
+        <location filename="../mpm_plugin/plots.py" line="353"/>
+        <source>{0} (ROC-AUC {1:.3f}{2})</source>
+        <translation>{0}（ROC-AUC 值 {1:.3f}{2}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="209"/>
+        <location filename="../mpm_plugin/plots.py" line="378"/>
+        <source>Precision is the share of the flagged cells that hold a deposit; deposits are {0:.2%} of the cells, so a curve far above that dashed chance line is skill even when it looks low.</source>
+        <translation>精度是被圈定的像元中含矿床的比例；矿床只占像元的 {0:.2%}，因此曲线只要远高于虚线所示的随机水平，即使数值看起来很低也说明有预测能力。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="241"/>
         <source>No validation report: {0}</source>
         <translation>无验证报告：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="247"/>
+        <location filename="../mpm_plugin/plots.py" line="279"/>
         <source>{0} (stage {1})</source>
         <translation>{0}（第 {1} 阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="312"/>
+        <location filename="../mpm_plugin/plots.py" line="366"/>
         <source>{0} (PR-AUC {1:.3f})</source>
         <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="317"/>
+        <location filename="../mpm_plugin/plots.py" line="371"/>
         <source>chance (share of deposits {0:.3f})</source>
         <translation>随机水平（矿床占比 {0:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="340"/>
+        <location filename="../mpm_plugin/plots.py" line="399"/>
         <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>

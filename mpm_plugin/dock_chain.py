@@ -287,8 +287,8 @@ class ChainRunner:
         self.status.setText(tr("Stack written to {0}").format(results["OUTPUT"]))
 
     def _finetuned(self, results):
-        summary = self.set_head(results["OUTPUT"])
-        self.status.setText(tr("Head written to {0}").format(self.head_dir) + (f"\n{summary}" if summary else ""))
+        self.set_head(results["OUTPUT"])  # its summary shows once, in the validation box
+        self.status.setText(tr("Head written to {0}").format(self.head_dir))
 
     def _predicted(self, results):
         self.set_prediction(results["OUTPUT"])

@@ -19,6 +19,12 @@ CV_METHODS = (("head", "head"), ("head_with_embeddings", "head + embeddings"), (
               ("random_forest", "random forest"), ("weights_of_evidence", "weights of evidence"))
 
 
+def fold_note(report):
+    """' (folds 0.66-0.97)' for the summary line; empty with fewer than two folds."""
+    spread = plots.fold_range(report)
+    return tr(" (folds {0:.2f}-{1:.2f})").format(*spread) if spread else ""
+
+
 class ValidationView:
     """Mixin of MPMDock: the validation summary, the fallback picture and the plots panel."""
 
@@ -65,7 +71,7 @@ class ValidationView:
         except (OSError, ValueError):
             card = {}
         cv = card.get("cv") or {}
-        parts = [f"{tr(label)} {cv[key]['roc_auc']:.2f}" for key, label in CV_METHODS if key in cv]
+        parts = [f"{tr(label)} {cv[key]['roc_auc']:.2f}{fold_note(cv[key])}" for key, label in CV_METHODS if key in cv]
         summary = tr("ROC-AUC {0}").format(" | ".join(parts)) if parts else tr("No validation report for this head.")
         emb = card.get("embeddings")
         if emb:  # the ablation, said plainly: does the foundation model help on these data?
