@@ -76,7 +76,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="47"/>
         <location filename="../mpm_plugin/dock_chain.py" line="168"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="357"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="358"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -234,13 +234,13 @@
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="371"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="372"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="372"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="373"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
@@ -256,7 +256,7 @@
         <translation>{0} 的贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="350"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="351"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -266,13 +266,13 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="351"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="352"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="370"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="371"/>
         <source>Top anomalies</source>
         <translation>最强异常点</translation>
     </message>
@@ -303,37 +303,6 @@
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="102"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
-        <source>Known deposits</source>
-        <translation>已知矿床</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="112"/>
-        <source>Area of interest</source>
-        <translation>研究区</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="116"/>
-        <source>auto</source>
-        <translation>自动</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="117"/>
-        <source>Pixel size</source>
-        <translation>像元大小</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="123"/>
-        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
-        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_inputs.py" line="125"/>
-        <source>Output folder</source>
-        <translation>输出文件夹</translation>
-    </message>
-    <message>
         <location filename="../mpm_plugin/dock_inputs.py" line="40"/>
         <source>Geology</source>
         <translation>地质</translation>
@@ -355,12 +324,53 @@
         <translation>遥感</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="175"/>
+        <location filename="../mpm_plugin/dock_inputs.py" line="110"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
+        <source>Known deposits</source>
+        <translation>已知矿床</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="120"/>
+        <source>Area of interest</source>
+        <translation>研究区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="124"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="125"/>
+        <source>Pixel size</source>
+        <translation>像元大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="131"/>
+        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
+        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="133"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <source>rest of the area</source>
+        <translation>其余区域</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <source>top {0:g} % of the area</source>
+        <translation>面积前 {0:g}%</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="176"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="158"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="159"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>

@@ -11,7 +11,7 @@ from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgRunn
 from qgis.PyQt.QtCore import QUrl, pyqtSlot
 from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
-from .dock_inputs import PARAM_OF_SOURCE, SOURCES
+from .dock_inputs import PARAM_OF_SOURCE, SOURCES, source_label
 from .dock_layers import LOG_TAG, add_to_group, band_names, raster_layers
 from .dock_results import fresh_path, has, read_json, remember_chain, same_path
 from .i18n import tr
@@ -345,7 +345,8 @@ class ChainResults:
         self.targets_path = None
         self.remember()
         contributions = os.path.join(path, "contributions.tif")
-        per_source = [(contributions, tr("Contribution of {0}").format(name), "contribution.qml", False, band)
+        per_source = [(contributions, tr("Contribution of {0}").format(source_label(name)), "contribution.qml", False,
+                       band)
                       for band, name in enumerate(band_names(contributions) if os.path.exists(contributions) else [], 1)]
         self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
                           (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",

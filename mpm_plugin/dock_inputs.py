@@ -43,6 +43,14 @@ SOURCES = (
     ("geophysics", "Geophysics", is_raster),
     ("remote_sensing", "Remote sensing", is_raster),
 )
+def source_label(key):
+    """A source's name as the panel shows it (translated), for a key such as 'geology'; unknown keys as they are."""
+    for k, label, _accept in SOURCES:
+        if k == key:
+            return tr(label)
+    return key
+
+
 PARAM_OF_SOURCE = {"geology": "GEOLOGY", "geochemistry": "GEOCHEMISTRY", "geophysics": "GEOPHYSICS",
                    "remote_sensing": "REMOTE_SENSING"}
 USER_ROLE = Qt.ItemDataRole.UserRole

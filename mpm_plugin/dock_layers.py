@@ -57,8 +57,9 @@ def style_area_classes(layer, shares=AREA_SHARES):
     for i in range(1, len(cuts)):  # ties (a flat map): keep the classes in order
         cuts[i] = max(cuts[i], float(np.nextafter(cuts[i - 1], np.inf)))
     values = cuts + [math.inf]
-    shader.setColorRampItemList([QgsColorRampShader.ColorRampItem(v, item.color, item.label)
-                                 for v, item in zip(values, items)])
+    labels = [tr("rest of the area")] + [tr("top {0:g} % of the area").format(share * 100) for share in shares]
+    shader.setColorRampItemList([QgsColorRampShader.ColorRampItem(v, item.color, label)
+                                 for v, item, label in zip(values, items, labels)])
     shader.setColorRampType(QgsColorRampShader.Type.Discrete)
     shader.setMinimumValue(cuts[0])
     shader.setMaximumValue(cuts[-1])

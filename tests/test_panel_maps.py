@@ -66,7 +66,7 @@ def test_contributions_load_one_layer_per_source(plugin, tmp_path):
     plugin.dock.set_prediction(str(tmp_path / "prediction"))
     layers = _group_layers()
     assert "Source contributions" not in layers
-    for band, source in ((1, "geophysics"), (2, "geochemistry")):
+    for band, source in ((1, "Geophysics"), (2, "Geochemistry")):
         layer, visible = layers[f"Contribution of {source}"]
         renderer = layer.renderer()
         assert not visible and renderer.band() == band and renderer.type() == "singlebandpseudocolor"

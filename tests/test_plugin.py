@@ -350,10 +350,10 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
 
     group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
     nodes = {n.layer().name(): n for n in group.findLayers()}
-    assert {"Aligned stack", "Validity mask", "Prospectivity", "Prospectivity uncertainty", "Contribution of geology",
+    assert {"Aligned stack", "Validity mask", "Prospectivity", "Prospectivity uncertainty", "Contribution of Geology",
             "Targets", "Geochemical anomaly score", "Robust Mahalanobis distance", "Top anomalies"} <= set(nodes)
     for name, first_colour in (("Prospectivity", "#ffffff"), ("Prospectivity uncertainty", "#f7fbff"),
-                               ("Geochemical anomaly score", "#000004"), ("Contribution of geology", "#f7fcf5")):
+                               ("Geochemical anomaly score", "#000004"), ("Contribution of Geology", "#f7fcf5")):
         renderer = nodes[name].layer().renderer()
         assert isinstance(renderer, QgsSingleBandPseudoColorRenderer), name
         assert renderer.shader().rasterShaderFunction().colorRampItemList()[0].color.name() == first_colour, name
