@@ -318,6 +318,8 @@ class ChainResults:
 
     def remember(self):
         """The chain's folders into the project (saved with it; see dock_open.restore_chain)."""
+        if getattr(self, "_restoring", False):
+            return
         remember_chain({"stack": self.stack_dir, "head": self.head_dir, "prediction": self.prediction_dir,
                         "targets": self.targets_path, "anomalies": self.anomalies_dir})
 

@@ -98,8 +98,12 @@ class ResultsOpener:
         """A saved project opened: the chain it keeps (stack, head, prediction, targets, anomalies folders still on
         disk) is the panel's again; returns [(kind, path)] restored."""
         restored = []
-        for kind, path in remembered_chain():
-            restored += self._open_one(kind, path)
+        self._restoring = True  # the project already holds these entries: rewriting them would mark it modified
+        try:
+            for kind, path in remembered_chain():
+                restored += self._open_one(kind, path)
+        finally:
+            self._restoring = False
         self.update_buttons()
         return restored
 

@@ -120,19 +120,23 @@ def test_open_results_takes_only_a_targets_geopackage(plugin, tmp_path):
 
 
 def test_a_saved_project_brings_its_chain_back(plugin, kolari_stack, tmp_path):
+    from test_plugin_panel import _head_folder
+
     from mpm_plugin.dock_results import remembered_chain
 
     project = QgsProject.instance()
     dock = plugin.dock
+    head = _head_folder(tmp_path / "head", kolari_stack)
     try:
-        assert dock.open_results(kolari_stack) == [("stack", kolari_stack)]
-        assert remembered_chain() == [("stack", kolari_stack)]
+        assert dock.open_results(head) == [("stack", kolari_stack), ("head", head)]
+        assert remembered_chain() == [("stack", kolari_stack), ("head", head)]
         project.setFileName(str(tmp_path / "kolari.qgz"))
         assert project.write()
         project.clear()  # another project: the panel forgets the chain
-        assert dock.stack_dir is None and not dock.finetune_button.isEnabled()
+        assert dock.stack_dir is None and dock.head_dir is None and not dock.finetune_button.isEnabled()
         assert project.read(str(tmp_path / "kolari.qgz"))
-        assert dock.stack_dir == kolari_stack and dock.finetune_button.isEnabled()
+        assert (dock.stack_dir, dock.head_dir) == (kolari_stack, head)
+        assert dock.finetune_button.isEnabled() and dock.predict_button.isEnabled()
         assert not project.isDirty()  # bringing it back changed nothing in the project
     finally:
         project.clear()
