@@ -8,8 +8,8 @@ import re
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer, QgsWkbTypes
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject, Qt
-from qgis.PyQt.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                                 QGroupBox, QListWidget, QListWidgetItem, QVBoxLayout)
+from qgis.PyQt.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QListWidget,
+                                 QListWidgetItem, QVBoxLayout)
 
 from .dock_layers import result_layer_ids
 from .dock_results import default_output_folder
@@ -43,6 +43,8 @@ SOURCES = (
     ("geophysics", "Geophysics", is_raster),
     ("remote_sensing", "Remote sensing", is_raster),
 )
+
+
 def source_label(key):
     """A source's name as the panel shows it (translated), for a key such as 'geology'; unknown keys as they are."""
     for k, label, _accept in SOURCES:

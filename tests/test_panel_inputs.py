@@ -1,8 +1,6 @@
 """The panel as a geologist first meets it (issue 21, items 9-12): the wheel, the pickers, the width, results
 opened again and remembered by the project, where results go in the layer tree (pytest-qgis, offscreen)."""
 
-import os
-
 import numpy as np
 import shapely
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer

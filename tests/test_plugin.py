@@ -333,7 +333,7 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     # the validation curves beside the map (pyqtgraph): four methods and the chance line per plot
     assert not dock.plots_dock.isHidden() and dock.plots.report_path == str(tmp_path / "head_2" / "validation.json")
     assert all(len(dock.plots.curve_labels(k)) == 5 for k in ("success_rate", "roc", "pr"))
-    assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f})" in dock.plots.curve_labels("roc")[0]
+    assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f}, folds " in dock.plots.curve_labels("roc")[0]  # and the fold spread
     assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
 
     dock.models.combo.setCurrentIndex(dock.models.combo.findData(shipped))  # the head keeps its own model
