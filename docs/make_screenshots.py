@@ -8,8 +8,10 @@ Each picture is one run of the real QGIS desktop under Xvfb, as in tests/test_de
 tests/desktop_startup.py): the plugin laid out by build.py --dir, a private profile with the interface language
 set (en_US; zh-Hans for Chinese, which QGIS and the plugin both follow), the MPM Studio panel opened from its
 toolbar button, the Kolari magnetics, faults, till geochemistry, deposits and study area ticked in it, then
-Align (400 m), Fine-tune + validate and Predict from its buttons; the aligned stack and validity mask are unticked
-and the panel scrolled to its Foundation model section (then the chain, validation and Structures) before the main window (1600 x 1200) is grabbed. The PNG is reduced to
+Align (400 m), Fine-tune + validate and Predict from its buttons (the panel loads the aligned stack and validity
+mask unticked, below the deposits); the study-area outline is moved above the results and the panel scrolled to its
+chain (then validation, Foundation model and Structures) before the main window (1600 x 1200) is grabbed. The PNG
+is reduced to
 256 colours (about 120 KB).
 
 Needs Xvfb and the QGIS desktop (scripts/setup.sh), the Kolari data (../shared/data/kolari_iocg or MPM_DEMO_DATA),

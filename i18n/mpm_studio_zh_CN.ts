@@ -4,366 +4,260 @@
 <context>
     <name>MPMStudio</name>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="182"/>
-        <location filename="../mpm_plugin/dock.py" line="948"/>
+        <location filename="../mpm_plugin/dock.py" line="36"/>
+        <location filename="../mpm_plugin/dock.py" line="124"/>
         <location filename="../mpm_plugin/plugin.py" line="42"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="211"/>
-        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
-        <source>Known deposits</source>
-        <translation>已知矿床</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="216"/>
-        <source>Area of interest</source>
-        <translation>研究区</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="220"/>
-        <source>auto</source>
-        <translation>自动</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="221"/>
-        <source>Pixel size</source>
-        <translation>像元大小</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="227"/>
-        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
-        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="229"/>
-        <source>Output folder</source>
-        <translation>输出文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="232"/>
+        <location filename="../mpm_plugin/dock.py" line="54"/>
         <source>Open results...</source>
         <translation>打开结果...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="234"/>
+        <location filename="../mpm_plugin/dock.py" line="56"/>
         <source>Open an existing stack, head or prediction folder (or an output folder holding them): its layers load and the next steps can run on it.</source>
         <translation>打开已有的数据栈、预测头或预测文件夹（或包含它们的输出文件夹）：加载其图层，后续步骤即可在其上运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="237"/>
+        <location filename="../mpm_plugin/dock.py" line="59"/>
         <source>Settings...</source>
         <translation>设置...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="239"/>
+        <location filename="../mpm_plugin/dock.py" line="61"/>
         <source>Inference backend, CPU threads, tile size and cache folder of the runs</source>
         <translation>运行所用的推理后端、CPU 线程数、分块大小和缓存文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="248"/>
-        <location filename="../mpm_plugin/dock.py" line="472"/>
+        <location filename="../mpm_plugin/dock.py" line="70"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="126"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="251"/>
+        <location filename="../mpm_plugin/dock.py" line="73"/>
         <location filename="../mpm_plugin/install_dialog.py" line="80"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="268"/>
+        <location filename="../mpm_plugin/dock.py" line="84"/>
         <source>Pick layers per source, then Align.</source>
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="294"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="28"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="305"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="39"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="306"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="40"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="309"/>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="43"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="161"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="310"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="44"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="313"/>
-        <location filename="../mpm_plugin/dock.py" line="514"/>
-        <location filename="../mpm_plugin/dock.py" line="667"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="47"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="168"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
         <location filename="../engine/operations.py" line="248"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="314"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="48"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="317"/>
-        <location filename="../mpm_plugin/dock.py" line="522"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="51"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="176"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="318"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="52"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="325"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="59"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="334"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="68"/>
         <location filename="../engine/operations.py" line="200"/>
         <source>Compare with the foundation embeddings</source>
         <translation>与基础模型嵌入比较</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="336"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="70"/>
         <source>Fine-tune also cross-validates the head with the foundation model's embeddings added and says whether they add skill here (embeds the stack once; slower the first time).</source>
         <translation>微调时还会交叉验证加入基础模型嵌入的预测头，并说明嵌入在此是否提高了预测能力（对数据栈计算一次嵌入；首次较慢）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="343"/>
-        <source>Validation (spatial cross-validation)</source>
-        <translation>验证（空间交叉验证）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="357"/>
-        <source>Show plots</source>
-        <translation>显示图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="359"/>
-        <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
-        <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="363"/>
-        <source>Open plot</source>
-        <translation>打开图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="364"/>
-        <source>Open validation.png full size</source>
-        <translation>以原始尺寸打开 validation.png</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="472"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="126"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="154"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="501"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="155"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="508"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="162"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="515"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="169"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="522"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="176"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="681"/>
-        <source>Open an MPM Studio results folder</source>
-        <translation>打开 MPM Studio 结果文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="706"/>
-        <source>stack</source>
-        <translation>数据栈</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="706"/>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
-        <source>head</source>
-        <translation>预测头</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="706"/>
-        <source>prediction</source>
-        <translation>预测</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="706"/>
-        <source>targets</source>
-        <translation>靶区</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
-        <source>anomalies</source>
-        <translation>异常</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
-        <source>model</source>
-        <translation>模型</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="707"/>
-        <source>validation</source>
-        <translation>验证</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
-        <source>No validation report for this head.</source>
-        <translation>该预测头没有验证报告。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="46"/>
-        <source>Geology</source>
-        <translation>地质</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="47"/>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="18"/>
-        <source>Geochemistry</source>
-        <translation>地球化学</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="49"/>
-        <source>Geophysics</source>
-        <translation>地球物理</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="50"/>
-        <source>Remote sensing</source>
-        <translation>遥感</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="327"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="61"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="424"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="82"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="468"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="122"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="498"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="152"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="505"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="159"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="512"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="166"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="519"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="557"/>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="211"/>
+        <location filename="../mpm_plugin/dock_open.py" line="29"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="863"/>
-        <source>MPM Studio plots</source>
-        <translation>MPM Studio 图表</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="893"/>
-        <source>Head training loss</source>
-        <translation>预测头训练损失</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="545"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="199"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="598"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="252"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="619"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="271"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="627"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="275"/>
+        <source>Head written to {0}</source>
+        <translation>预测头已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="279"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="631"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="283"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="636"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="288"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="647"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="318"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="69"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="648"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="319"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="69"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="660"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="358"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="10"/>
+        <source>Geochemical anomaly score</source>
+        <translation>地球化学异常得分</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="359"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
+        <source>Robust Mahalanobis distance</source>
+        <translation>稳健马氏距离</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="217"/>
+        <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
+        <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="334"/>
+        <source>Contribution of {0}</source>
+        <translation>{0} 的贡献</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="337"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="31"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="10"/>
@@ -373,149 +267,274 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="661"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="338"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="663"/>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
-        <source>Source contributions</source>
-        <translation>数据源贡献</translation>
+        <location filename="../mpm_plugin/dock_chain.py" line="357"/>
+        <source>Top anomalies</source>
+        <translation>最强异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="673"/>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="10"/>
-        <source>Geochemical anomaly score</source>
-        <translation>地球化学异常得分</translation>
+        <location filename="../mpm_plugin/dock_chain.py" line="249"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="250"/>
+        <source>{0} cancelled; nothing was written.</source>
+        <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="675"/>
-        <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
-        <source>Robust Mahalanobis distance</source>
-        <translation>稳健马氏距离</translation>
+        <location filename="../mpm_plugin/dock_chain.py" line="253"/>
+        <source>{0} failed: {1}</source>
+        <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="254"/>
+        <source>{0} failed: {1}. Nothing was written.</source>
+        <translation>{0}失败：{1}。未写入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="263"/>
+        <source>{0} finished but its results could not be shown: {1}</source>
+        <translation>{0}已完成，但无法显示其结果：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="265"/>
+        <source>{0} finished; results are in {1}</source>
+        <translation>{0}已完成，结果位于 {1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="40"/>
+        <source>Geology</source>
+        <translation>地质</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="42"/>
+        <location filename="../mpm_plugin/algorithms/anomalies.py" line="18"/>
+        <source>Geochemistry</source>
+        <translation>地球化学</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="43"/>
+        <source>Geophysics</source>
+        <translation>地球物理</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="44"/>
+        <source>Remote sensing</source>
+        <translation>遥感</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="112"/>
+        <location filename="../mpm_plugin/wofe_panel.py" line="97"/>
+        <source>Known deposits</source>
+        <translation>已知矿床</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="122"/>
+        <source>Area of interest</source>
+        <translation>研究区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="126"/>
+        <source>auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="127"/>
+        <source>Pixel size</source>
+        <translation>像元大小</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="133"/>
+        <source>Each step writes a new folder in here. Default: beside the saved project, else in your home folder.</source>
+        <translation>每个步骤在此处写入一个新文件夹。默认：已保存项目的旁边，否则在您的主目录中。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_inputs.py" line="135"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <source>rest of the area</source>
+        <translation>其余区域</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <source>top {0:g} % of the area</source>
+        <translation>面积前 {0:g}%</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="176"/>
+        <source>Style {0} not applied: {1}</source>
+        <translation>未能应用样式 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_layers.py" line="159"/>
+        <source>Could not load {0} as a layer</source>
+        <translation>无法将 {0} 加载为图层</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="18"/>
+        <source>Open an MPM Studio results folder</source>
+        <translation>打开 MPM Studio 结果文件夹</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>stack</source>
+        <translation>数据栈</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
+        <source>head</source>
+        <translation>预测头</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>prediction</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="43"/>
+        <source>targets</source>
+        <translation>靶区</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>anomalies</source>
+        <translation>异常</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="44"/>
+        <source>validation</source>
+        <translation>验证</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_open.py" line="45"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
+        <location filename="../mpm_plugin/dock_open.py" line="34"/>
+        <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
+        <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="32"/>
+        <source>Validation (spatial cross-validation)</source>
+        <translation>验证（空间交叉验证）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="46"/>
+        <source>Show plots</source>
+        <translation>显示图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="48"/>
+        <source>Success-rate, ROC, precision-recall, prediction-area and loss curves beside the map</source>
+        <translation>在地图旁显示成功率、ROC、精确率-召回率、预测-面积及损失曲线</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="52"/>
+        <source>Open plot</source>
+        <translation>打开图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="53"/>
+        <source>Open validation.png full size</source>
+        <translation>以原始尺寸打开 validation.png</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="75"/>
+        <source>No validation report for this head.</source>
+        <translation>该预测头没有验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="25"/>
+        <source> (folds {0:.2f}-{1:.2f})</source>
+        <translation>（各折 {0:.2f}-{1:.2f}）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="128"/>
+        <source>MPM Studio plots</source>
+        <translation>MPM Studio 图表</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="179"/>
+        <source>Head training loss</source>
+        <translation>预测头训练损失</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
         <location filename="../mpm_plugin/plots.py" line="44"/>
         <source>head + embeddings</source>
         <translation>预测头 + 嵌入</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="66"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="18"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>head, bands only</source>
         <translation>预测头（仅证据图层）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="19"/>
         <location filename="../mpm_plugin/plots.py" line="45"/>
         <source>random forest</source>
         <translation>随机森林</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="67"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="19"/>
         <location filename="../mpm_plugin/plots.py" line="46"/>
         <source>weights of evidence</source>
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="808"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="75"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="563"/>
-        <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
-        <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="623"/>
-        <source>Head written to {0}</source>
-        <translation>预测头已写入 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="697"/>
-        <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
-        <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="901"/>
-        <source>Pretraining loss of the encoder {0} (running mean)</source>
-        <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="595"/>
-        <location filename="../mpm_plugin/dock.py" line="596"/>
-        <source>{0} cancelled; nothing was written.</source>
-        <translation>{0}已取消，未写入任何内容。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="599"/>
-        <source>{0} failed: {1}</source>
-        <translation>{0}失败：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="600"/>
-        <source>{0} failed: {1}. Nothing was written.</source>
-        <translation>{0}失败：{1}。未写入任何内容。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="816"/>
-        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
-        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="843"/>
-        <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
-        <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="928"/>
-        <source>Could not load {0} as a layer</source>
-        <translation>无法将 {0} 加载为图层</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="609"/>
-        <source>{0} finished but its results could not be shown: {1}</source>
-        <translation>{0}已完成，但无法显示其结果：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="611"/>
-        <source>{0} finished; results are in {1}</source>
-        <translation>{0}已完成，结果位于 {1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="862"/>
-        <location filename="../mpm_plugin/plots.py" line="387"/>
-        <source>Plot saved to {0}</source>
-        <translation>图表已保存到 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="936"/>
-        <source>Style {0} not applied: {1}</source>
-        <translation>未能应用样式 {0}：{1}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="753"/>
-        <source>Validation curves need the Python package pyqtgraph; see {0}</source>
-        <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock.py" line="763"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="157"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="768"/>
+        <location filename="../mpm_plugin/dock_plots.py" line="187"/>
+        <source>Pretraining loss of the encoder {0} (running mean)</source>
+        <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="83"/>
+        <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
+        <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="110"/>
+        <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
+        <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="162"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="171"/>
+        <source>Validation curves need the Python package pyqtgraph; see {0}</source>
+        <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_plots.py" line="127"/>
+        <location filename="../mpm_plugin/plots.py" line="447"/>
+        <source>Plot saved to {0}</source>
+        <translation>图表已保存到 {0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/install_dialog.py" line="42"/>
@@ -715,204 +734,214 @@
         <translation>MPM 预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="171"/>
+        <location filename="../mpm_plugin/plots.py" line="203"/>
         <source>Export PNG...</source>
         <translation>导出 PNG...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="173"/>
+        <location filename="../mpm_plugin/plots.py" line="205"/>
         <source>Save the plot of this tab as a PNG image</source>
         <translation>将此标签页的图表保存为 PNG 图像</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="193"/>
+        <location filename="../mpm_plugin/plots.py" line="225"/>
         <source>No validation report loaded.</source>
         <translation>未加载验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="213"/>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
         <source>out-of-fold</source>
         <translation>折外</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="213"/>
+        <location filename="../mpm_plugin/plots.py" line="245"/>
         <source>whole map</source>
         <translation>整幅图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="249"/>
+        <location filename="../mpm_plugin/plots.py" line="281"/>
         <source>step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="250"/>
-        <source>loss (MSE, z-score units)</source>
-        <translation>损失（MSE，z 分数单位）</translation>
+        <location filename="../mpm_plugin/plots.py" line="282"/>
+        <source>loss (MSE)</source>
+        <translation>损失（MSE）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="293"/>
+        <location filename="../mpm_plugin/plots.py" line="347"/>
         <source>random</source>
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="300"/>
+        <location filename="../mpm_plugin/plots.py" line="354"/>
         <source>chance (ROC-AUC 0.5)</source>
         <translation>随机水平（ROC-AUC 0.5）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="319"/>
+        <location filename="../mpm_plugin/plots.py" line="373"/>
         <source>recall (deposits found)</source>
         <translation>召回率（找到的矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="320"/>
+        <location filename="../mpm_plugin/plots.py" line="374"/>
         <source>precision</source>
         <translation>精确率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="343"/>
+        <location filename="../mpm_plugin/plots.py" line="402"/>
         <source>score threshold</source>
         <translation>得分阈值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="344"/>
+        <location filename="../mpm_plugin/plots.py" line="403"/>
         <source>share (%)</source>
         <translation>比例（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="380"/>
+        <location filename="../mpm_plugin/plots.py" line="440"/>
         <source>Export plot as PNG</source>
         <translation>将图表导出为 PNG</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="381"/>
+        <location filename="../mpm_plugin/plots.py" line="441"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="75"/>
+        <source>, folds {0:.2f}-{1:.2f}</source>
+        <translation>，各折 {0:.2f}-{1:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Success rate</source>
         <translation>成功率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>ROC</source>
         <translation>ROC 曲线</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Precision-recall</source>
         <translation>精确率-召回率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="52"/>
+        <location filename="../mpm_plugin/plots.py" line="53"/>
         <source>Prediction-area</source>
         <translation>预测-面积</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="53"/>
+        <location filename="../mpm_plugin/plots.py" line="54"/>
         <source>Training loss</source>
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="237"/>
+        <location filename="../mpm_plugin/plots.py" line="269"/>
         <source>No loss history</source>
         <translation>无损失记录</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="248"/>
+        <location filename="../mpm_plugin/plots.py" line="280"/>
         <source>Pretraining loss (running mean)</source>
         <translation>预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="294"/>
+        <location filename="../mpm_plugin/plots.py" line="348"/>
         <source>area flagged (%)</source>
         <translation>圈定面积（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="294"/>
+        <location filename="../mpm_plugin/plots.py" line="348"/>
         <source>deposits captured (%)</source>
         <translation>捕获的矿床（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="301"/>
+        <location filename="../mpm_plugin/plots.py" line="355"/>
         <source>false positive rate (background pixels)</source>
         <translation>假阳性率（背景像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="301"/>
+        <location filename="../mpm_plugin/plots.py" line="355"/>
         <source>true positive rate (deposits)</source>
         <translation>真阳性率（矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="334"/>
+        <location filename="../mpm_plugin/plots.py" line="393"/>
         <source>prediction rate (deposits, %)</source>
         <translation>预测率（矿床，%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="336"/>
+        <location filename="../mpm_plugin/plots.py" line="395"/>
         <source>area not flagged (100 - area %)</source>
         <translation>未圈定面积（100 - 面积 %）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="295"/>
+        <location filename="../mpm_plugin/plots.py" line="349"/>
         <source>Success rate, {0}</source>
         <translation>成功率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="302"/>
+        <location filename="../mpm_plugin/plots.py" line="356"/>
         <source>ROC, deposits against the background, {0}</source>
         <translation>ROC：矿床对背景（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="321"/>
+        <location filename="../mpm_plugin/plots.py" line="375"/>
         <source>Precision-recall, {0}</source>
         <translation>精确率-召回率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="345"/>
+        <location filename="../mpm_plugin/plots.py" line="404"/>
         <source>Prediction-area plot: {0}</source>
         <translation>预测-面积图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="149"/>
+        <location filename="../mpm_plugin/plots.py" line="177"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
         <location filename="../engine/operations.py" line="427"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="293"/>
-        <source>{0} (AUC {1:.3f})</source>
+        <location filename="../mpm_plugin/plots.py" line="346"/>
+        <source>{0} (success-AUC {1:.3f})</source>
         <translation>{0}（成功率 AUC {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="299"/>
-        <source>{0} (ROC-AUC {1:.3f})</source>
-        <translation>{0}（ROC-AUC 值 {1:.3f}）</translation>
+        <location filename="../mpm_plugin/plots.py" line="353"/>
+        <source>{0} (ROC-AUC {1:.3f}{2})</source>
+        <translation>{0}（ROC-AUC 值 {1:.3f}{2}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="209"/>
+        <location filename="../mpm_plugin/plots.py" line="378"/>
+        <source>Precision is the share of the flagged cells that hold a deposit; deposits are {0:.2%} of the cells, so a curve far above that dashed chance line is skill even when it looks low.</source>
+        <translation>精度是被圈定的像元中含矿床的比例；矿床只占像元的 {0:.2%}，因此曲线只要远高于虚线所示的随机水平，即使数值看起来很低也说明有预测能力。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/plots.py" line="241"/>
         <source>No validation report: {0}</source>
         <translation>无验证报告：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="247"/>
+        <location filename="../mpm_plugin/plots.py" line="279"/>
         <source>{0} (stage {1})</source>
         <translation>{0}（第 {1} 阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="312"/>
+        <location filename="../mpm_plugin/plots.py" line="366"/>
         <source>{0} (PR-AUC {1:.3f})</source>
         <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="317"/>
+        <location filename="../mpm_plugin/plots.py" line="371"/>
         <source>chance (share of deposits {0:.3f})</source>
         <translation>随机水平（矿床占比 {0:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="340"/>
+        <location filename="../mpm_plugin/plots.py" line="399"/>
         <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
@@ -1654,6 +1683,11 @@
         <location filename="../mpm_plugin/algorithms/finetune.py" line="51"/>
         <source>Head trained on {0} deposits: {1}</source>
         <translation>已基于 {0} 个矿床训练预测头：{1}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
+        <source>Source contributions</source>
+        <translation>数据源贡献</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>

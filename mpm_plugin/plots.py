@@ -48,6 +48,7 @@ COLOURS = {"head": "#d62728", "head_with_embeddings": "#9467bd", "head_bands_onl
            "random_forest": "#1f77b4", "weights_of_evidence": "#2ca02c"}
 SOURCE_COLOURS = {"geology": "#8c564b", "geochemistry": "#2ca02c", "geophysics": "#1f77b4",
                   "remote_sensing": "#ff7f0e"}
+LEGEND_COLUMN = 3  # PlotItem's layout: left axis 0, view 1, right axis 2, then the legend
 # tab key -> tab label
 PLOTS = (("success_rate", "Success rate"), ("roc", "ROC"), ("pr", "Precision-recall"), ("pa", "Prediction-area"),
          ("losses", "Training loss"))
@@ -59,6 +60,19 @@ def method_label(key):
         if k == key:
             return tr(label)
     return key
+
+
+def fold_range(report):
+    """(lowest, highest) per-fold ROC-AUC of a method's report, or None with fewer than two folds: the
+    fold-to-fold spread says how much one number can be trusted."""
+    folds = [f for f in report.get("fold_roc_auc") or [] if isinstance(f, (int, float)) and np.isfinite(f)]
+    return (min(folds), max(folds)) if len(folds) > 1 else None
+
+
+def fold_spread(report):
+    """', folds 0.66-0.97' for a legend; empty without several folds."""
+    spread = fold_range(report)
+    return tr(", folds {0:.2f}-{1:.2f}").format(*spread) if spread else ""
 
 
 def step_xy(x, y):
@@ -124,6 +138,20 @@ def running_mean(values, window):
     return np.convolve(values, kernel, mode="same") / np.convolve(np.ones(len(values)), kernel, mode="same")
 
 
+if HAVE_PYQTGRAPH:
+    class LogLabelAxis(pg.AxisItem):
+        """A log-scale axis that labels only 1, 2 and 5 times a power of ten: pyqtgraph labels every minor tick
+        when the range spans under three decades, and 0.07 0.08 0.09 0.1 overprint each other."""
+
+        def logTickStrings(self, values, scale, spacing):
+            strings = super().logTickStrings(values, scale, spacing)
+            shown = []
+            for v, text in zip(values, strings):
+                mantissa = round(10 ** (v - np.floor(v + 1e-9)), 6)
+                shown.append(text if mantissa in (1.0, 2.0, 5.0, 10.0) else "")
+            return shown
+
+
 class PlotsWidget(QWidget):
     """Tabs of pyqtgraph plots: success rate, ROC, precision-recall, prediction-area, training loss."""
 
@@ -152,7 +180,7 @@ class PlotsWidget(QWidget):
                 self.pa_method.currentIndexChanged.connect(lambda _i: self._draw_pa())
                 row.addWidget(self.pa_method, 1)
                 v.addLayout(row)
-            plot = pg.PlotWidget(background="w")
+            plot = pg.PlotWidget(background="w", axisItems={"left": LogLabelAxis("left")} if key == "losses" else None)
             plot.setObjectName(f"mpm_plot_{key}")
             item = plot.getPlotItem()
             for side in ("left", "bottom"):
@@ -160,9 +188,13 @@ class PlotsWidget(QWidget):
                 axis.setPen(pg.mkPen("#444"))
                 axis.setTextPen(pg.mkPen("#222"))
             item.showGrid(x=True, y=True, alpha=0.15)
-            item.addLegend(offset=(-10, -10) if key in ("success_rate", "roc") else (-10, 10), labelTextColor="#222",
-                           brush=pg.mkBrush(255, 255, 255, 200))
+            self._legend_beside(item)
             v.addWidget(plot)
+            if key == "pr":
+                self.pr_note = QLabel()
+                self.pr_note.setObjectName("mpm_plots_pr_note")
+                self.pr_note.setWordWrap(True)
+                v.addWidget(self.pr_note)
             self.plots[key] = plot
             self.tabs.addTab(page, tr(label))
         self.message = QLabel()
@@ -247,10 +279,29 @@ class PlotsWidget(QWidget):
             plot.plot(steps[ok], mean[ok], pen=pen, name=tr("{0} (stage {1})").format(source, stage))
         plot.setTitle(title or tr("Pretraining loss (running mean)"))
         item.setLabel("bottom", tr("step"))
-        item.setLabel("left", tr("loss (MSE, z-score units)"))
+        item.setLabel("left", tr("loss (MSE)"))
+        self._fit_legend("losses")
         return True
 
     # ---- drawing ----
+
+    @staticmethod
+    def _legend_beside(item):
+        """The legend in a column of its own right of the plot (item.legend, so named curves join it): it never
+        covers a curve or the P-A intersection, on screen or in an exported PNG."""
+        legend = pg.LegendItem(offset=None, labelTextColor="#222", verSpacing=-4)
+        legend.setParentItem(item)
+        item.legend = legend
+        spacer = pg.GraphicsWidget()  # holds the column open; its width follows the legend (_fit_legend)
+        item.layout.addItem(spacer, 2, LEGEND_COLUMN)
+        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 24))
+        return legend
+
+    def _fit_legend(self, key):
+        item = self.plots[key].getPlotItem()
+        item.legend.updateSize()
+        width = item.legend.boundingRect().width() if item.legend.items else 0
+        item.layout.setColumnFixedWidth(LEGEND_COLUMN, width + 8 if width else 0)
 
     def _reset(self, key):
         plot = self.plots[key]
@@ -258,6 +309,7 @@ class PlotsWidget(QWidget):
         item.clear()  # the legend's entries go with the curves
         item.setLogMode(x=False, y=False)
         plot.setTitle("")
+        self._fit_legend(key)
         return plot
 
     @staticmethod
@@ -287,16 +339,18 @@ class PlotsWidget(QWidget):
         item.setLabel("left", axes[1])
         plot.setTitle(title)
         item.setRange(xRange=(0, scale), yRange=(0, scale), padding=0.02)
+        self._fit_legend(key)
 
     def _draw_success(self, methods):
         self._draw_captured("success_rate", methods, 100,
-                            lambda name, r: tr("{0} (AUC {1:.3f})").format(name, r["success_rate_auc"]), tr("random"),
+                            lambda name, r: tr("{0} (success-AUC {1:.3f})").format(name, r["success_rate_auc"]),
+                            tr("random"),
                             (tr("area flagged (%)"), tr("deposits captured (%)")),
                             tr("Success rate, {0}").format(self._scope))
 
     def _draw_roc(self, methods):
         self._draw_captured("roc", methods, 1,
-                            lambda name, r: tr("{0} (ROC-AUC {1:.3f})").format(name, r["roc_auc"]),
+                            lambda name, r: tr("{0} (ROC-AUC {1:.3f}{2})").format(name, r["roc_auc"], fold_spread(r)),
                             tr("chance (ROC-AUC 0.5)"),
                             (tr("false positive rate (background pixels)"), tr("true positive rate (deposits)")),
                             tr("ROC, deposits against the background, {0}").format(self._scope))
@@ -313,13 +367,18 @@ class PlotsWidget(QWidget):
                 method_label(key), methods[key]["pr_auc"]))
             rate = methods[key].get("positive_rate", rate)
         if rate is not None:
-            plot.plot([0, 1], [rate, rate], pen=self._chance_pen(),
+            plot.plot([0, 1], [rate, rate], pen=pg.mkPen("#000", width=2, style=Qt.PenStyle.DashLine),
                       name=tr("chance (share of deposits {0:.3f})").format(rate))
         item = plot.getPlotItem()
         item.setLabel("bottom", tr("recall (deposits found)"))
         item.setLabel("left", tr("precision"))
         plot.setTitle(tr("Precision-recall, {0}").format(self._scope))
-        item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        top = max([rate or 0.0] + [float(np.max(c.getData()[1])) for c in item.listDataItems() if len(c.getData()[1])])
+        item.setRange(xRange=(0, 1), yRange=(0, min(1.0, 1.1 * top) or 1.0), padding=0.02)
+        self.pr_note.setText(tr("Precision is the share of the flagged cells that hold a deposit; deposits are "
+                                "{0:.2%} of the cells, so a curve far above that dashed chance line is skill even "
+                                "when it looks low.").format(rate) if rate is not None else "")
+        self._fit_legend("pr")
 
     def _draw_pa(self):
         plot = self._reset("pa")
@@ -344,6 +403,7 @@ class PlotsWidget(QWidget):
         item.setLabel("left", tr("share (%)"))
         plot.setTitle(tr("Prediction-area plot: {0}").format(self.pa_method.currentText()))
         item.setYRange(0, 100, padding=0.02)
+        self._fit_legend("pa")
 
     # ---- reading back (tests, callers) ----
 

@@ -1,5 +1,5 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<!-- MPM Studio: exploration targets. Red outline over a light transparent fill, labelled by rank. -->
+<!-- MPM Studio: exploration targets. Red outline over a light transparent fill, labelled by rank where the label fits inside the polygon. -->
 <qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" labelsEnabled="1">
   <renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">
     <symbols>
@@ -24,8 +24,8 @@
         <text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="0.9" bufferNoFill="1" bufferJoinStyle="128"/>
       </text-style>
       <text-format decimals="0" formatNumbers="0" plussign="0"/>
-      <placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0" priority="7"/>
-      <rendering drawLabels="1" displayAll="1" obstacle="0" labelPerPart="0" scaleVisibility="0" limitNumLabels="0"/>
+      <placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="1" priority="7"/>
+      <rendering drawLabels="1" displayAll="0" obstacle="0" labelPerPart="0" scaleVisibility="0" limitNumLabels="0"/>
     </settings>
   </labeling>
   <blendMode>0</blendMode>

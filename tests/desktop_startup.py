@@ -140,22 +140,18 @@ def _run():
                         raise RuntimeError(f"{name} failed; panel status: {dock.status.text()}")
                     log(f"{name} done in {self.timings[name]} s: {dock.status.text()}")
 
-                # for the picture, as a user would: the deposits and the study-area outline above the results, the
-                # aligned stack (an RGB of its first bands over the whole bounding box) and the mask unticked
+                # the panel put the results below the deposits and loaded the aligned stack and the mask unticked;
+                # for the picture, as a user would: the study-area outline above the results too
                 root = project.layerTreeRoot()
-                for key in ("area", "deposits"):
-                    node = root.findLayer(layers[key].id())
-                    root.insertChildNode(0, node.clone())
-                    node.parent().removeChildNode(node)
+                self.status["tree_after_chain"] = [n.name() for n in root.children()]
+                node = root.findLayer(layers["area"].id())
+                root.insertChildNode(0, node.clone())
+                node.parent().removeChildNode(node)
                 group = root.findGroup(GROUP_NAME)
                 if group is not None:
                     group.setExpanded(False)  # the view shows it collapsed while the node says expanded: toggle
                     group.setExpanded(True)
-                    self.status["unticked_for_picture"] = []
                     for node in group.findLayers():
-                        if os.path.basename(node.layer().source()) in ("stack.tif", "valid.tif"):
-                            node.setItemVisibilityChecked(False)
-                            self.status["unticked_for_picture"].append(node.layer().name())
                         node.setExpanded(node.itemVisibilityChecked())  # legends of the shown layers only
             mag_node = project.layerTreeRoot().findLayer(layers["mag"].id())
             if mag_node is not None:
@@ -178,8 +174,9 @@ def _run():
                 bar = dock.widget().verticalScrollBar()
                 if cfg["scroll_dock"] == "bottom":
                     bar.setValue(bar.maximum())
-                else:  # the foundation model, the chain's buttons, status and validation in view
-                    bar.setValue(min(bar.maximum(), max(0, dock.models.geometry().top() - 6)))
+                else:  # the chain's buttons, status, validation and the foundation model in view
+                    box = dock.finetune_button.parentWidget()
+                    bar.setValue(min(bar.maximum(), max(0, box.geometry().top() - 6)))
                 scrolled = time.time()
                 yield lambda: time.time() - scrolled > 0.5
 

@@ -124,11 +124,28 @@ def test_outputs_on_the_grid(runs):
     assert list(desc) == elements and res.shape == (len(elements), g.height, g.width)
     assert prof["crs"].to_epsg() == 3067 and prof["transform"] == g.transform and prof["dtype"] == "float32"
     assert np.isnan(prof["nodata"]) and prof["tiled"] and prof["compress"] == "deflate"
+    # the sampling support: cells within one median sample spacing of a till sample (read here on their own)
+    import shapely
+    from scipy.spatial import cKDTree
+
+    from engine.data.vectors import pyogrio
+
+    with open(os.path.join(stack, "stack.json")) as f:
+        till = [lyr for lyr in json.load(f)["spec"]["layers"] if lyr["source"] == "geochemistry"][0]["path"]
+    xy = shapely.get_coordinates(shapely.from_wkb(pyogrio.raw.read(till)[2]))  # EPSG:3067 like the grid
+    spacing = float(np.median(cKDTree(xy).query(xy, k=2)[0][:, 1]))
+    support = json.load(open(d / "anomalies.json"))["support"]
+    assert support["median_spacing_m"] == pytest.approx(spacing) and support["max_distance_m"] == pytest.approx(spacing)
+    rows, cols = np.mgrid[0:g.height, 0:g.width]
+    px, py = g.transform * (cols + 0.5, rows + 0.5)
+    near = (cKDTree(xy).query(np.column_stack([px.ravel(), py.ravel()]))[0] <= spacing).reshape(valid.shape)
+    shown = valid & near
+    assert 0 < (valid & ~near).sum() == support["masked_cells"] and shown.sum() > 0.3 * valid.sum()
     for name in ("anomaly_score.tif", "mahalanobis.tif"):
         a = _read(d / name)[0][0]
-        assert np.isnan(a[~valid]).all() and np.isfinite(a[valid]).all() and (a[valid] >= 0).all()
-    assert np.isnan(res[:, ~valid]).all() and np.isfinite(res[:, valid]).all()
-    assert abs(float(np.median(res[:, valid]))) < 0.3  # the encoder explains the background
+        assert np.isnan(a[~shown]).all() and np.isfinite(a[shown]).all() and (a[shown] >= 0).all()
+    assert np.isnan(res[:, ~shown]).all() and np.isfinite(res[:, shown]).all()
+    assert abs(float(np.median(res[:, shown]))) < 0.3  # the encoder explains the background
 
     rows = list(csv.DictReader(open(d / "top_anomalies.csv")))
     assert len(rows) == 20

@@ -228,7 +228,7 @@ def test_result_styles_load_with_their_renderers(qgis_app, tmp_path):
 
     values = np.linspace(0.0, 0.4, 400, dtype=np.float32).reshape(20, 20)
     tif = write_raster(tmp_path / "p.tif", values, from_origin(400000, 7500000, 100, 100), nodata=np.nan)
-    for style in ("prospectivity.qml", "uncertainty.qml", "anomaly.qml"):
+    for style in ("prospectivity.qml", "uncertainty.qml", "anomaly.qml", "contribution.qml"):
         layer = QgsRasterLayer(tif, style)
         message, ok = layer.loadNamedStyle(os.path.join(STYLE_DIR, style))
         assert ok, (style, message)
@@ -236,9 +236,9 @@ def test_result_styles_load_with_their_renderers(qgis_app, tmp_path):
         assert isinstance(renderer, QgsSingleBandPseudoColorRenderer), style
         items = renderer.shader().rasterShaderFunction().colorRampItemList()
         assert len(items) == 5 and len(renderer.legendSymbologyItems()) == 5, style
-        if style == "prospectivity.qml":
-            assert (renderer.classificationMin(), renderer.classificationMax()) == (0.0, 1.0)
-            assert items[0].color.name() == "#ffffb2" and items[-1].color.name() == "#bd0026"  # yellow to red
+        if style == "prospectivity.qml":  # area classes, transparent below the top 20 % (tests/test_panel_maps.py)
+            assert items[0].color.alpha() == 0 and items[-1].color.name() == "#bd0026"
+            assert [i.label for i in items][1:] == [f"top {n} % of the area" for n in (20, 10, 5, 1)]
         else:  # re-stretched to the layer's own values
             assert stretch_to_data(layer)
             lo, hi = renderer.classificationMin(), renderer.classificationMax()
@@ -333,7 +333,7 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
     # the validation curves beside the map (pyqtgraph): four methods and the chance line per plot
     assert not dock.plots_dock.isHidden() and dock.plots.report_path == str(tmp_path / "head_2" / "validation.json")
     assert all(len(dock.plots.curve_labels(k)) == 5 for k in ("success_rate", "roc", "pr"))
-    assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f})" in dock.plots.curve_labels("roc")[0]
+    assert f"(ROC-AUC {results['ROC_AUC_HEAD']:.3f}, folds " in dock.plots.curve_labels("roc")[0]  # and the fold spread
     assert dock.predict_button.isEnabled() and not dock.targets_button.isEnabled()
 
     dock.models.combo.setCurrentIndex(dock.models.combo.findData(shipped))  # the head keeps its own model
@@ -350,20 +350,20 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
 
     group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
     nodes = {n.layer().name(): n for n in group.findLayers()}
-    assert {"Aligned stack", "Validity mask", "Prospectivity", "Prospectivity uncertainty", "Source contributions",
-            "Targets", "Geochemical anomaly score", "Robust Mahalanobis distance"} <= set(nodes)
-    for name, first_colour in (("Prospectivity", "#ffffb2"), ("Prospectivity uncertainty", "#f7fbff"),
-                               ("Geochemical anomaly score", "#000004")):
+    assert {"Aligned stack", "Validity mask", "Prospectivity", "Prospectivity uncertainty", "Contribution of Geology",
+            "Targets", "Geochemical anomaly score", "Robust Mahalanobis distance", "Top anomalies"} <= set(nodes)
+    for name, first_colour in (("Prospectivity", "#ffffff"), ("Prospectivity uncertainty", "#f7fbff"),
+                               ("Geochemical anomaly score", "#000004"), ("Contribution of Geology", "#f7fcf5")):
         renderer = nodes[name].layer().renderer()
         assert isinstance(renderer, QgsSingleBandPseudoColorRenderer), name
         assert renderer.shader().rasterShaderFunction().colorRampItemList()[0].color.name() == first_colour, name
-    assert (nodes["Prospectivity"].layer().renderer().classificationMin(),
-            nodes["Prospectivity"].layer().renderer().classificationMax()) == (0.0, 1.0)
+    assert 0.0 < nodes["Prospectivity"].layer().renderer().classificationMin() < 1.0  # the top 20 % cut
     assert nodes["Prospectivity"].itemVisibilityChecked() and not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
     targets = nodes["Targets"].layer()
     assert targets.featureCount() > 0 and targets.labelsEnabled()
     assert targets.labeling().settings().fieldName == "rank"
-    assert [n.layer().name() for n in group.findLayers()][:2] == ["Geochemical anomaly score", "Robust Mahalanobis distance"]
+    assert [n.layer().name() for n in group.findLayers()][:3] == ["Top anomalies", "Geochemical anomaly score",
+                                                                  "Robust Mahalanobis distance"]
     print("dock chain timings (s):", {k: round(v, 1) for k, v in timings.items()}, "|", summary)
 
     dock.anomalies_button.click()  # again (into anomalies_2), cancelled at once: a clear status, nothing written
@@ -452,3 +452,15 @@ def test_aligned_kolari_stack_opens_in_qgis_with_crs_and_extent(kolari_stack):
         assert (layer.width(), layer.height()) == (grid["width"], grid["height"])
     stack = QgsRasterLayer(os.path.join(kolari_stack, "stack.tif"), "stack")
     assert stack.bandName(1).endswith("IOCG_Mag_grysc_DGRF65_anom_100m")
+
+
+def test_metadata_says_what_the_plugin_does_today():
+    import configparser
+
+    meta = configparser.ConfigParser(interpolation=None)
+    meta.read(os.path.join(ROOT, "metadata.txt"), encoding="utf-8")
+    about = meta["general"]["about"]
+    for word in ("encoders", "prospectivity head", "weights of evidence", "Anomalies", "Targets", "SAM"):
+        assert word in about, word
+    assert "coming versions" not in about
+    assert not [k for k, v in meta["general"].items() if "example.org" in v]

@@ -61,7 +61,7 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
     assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == [
         "Success rate", "ROC", "Precision-recall", "Prediction-area", "Training loss"]
     names = ("MPM head", "random forest", "weights of evidence")
-    assert w.curve_labels("success_rate") == [f"{n} (AUC {methods[k]['success_rate_auc']:.3f})"
+    assert w.curve_labels("success_rate") == [f"{n} (success-AUC {methods[k]['success_rate_auc']:.3f})"
                                               for n, k in zip(names, METHOD_KEYS)] + ["random"]
     assert w.curve_labels("roc") == [f"{n} (ROC-AUC {methods[k]['roc_auc']:.3f})"
                                      for n, k in zip(names, METHOD_KEYS)] + ["chance (ROC-AUC 0.5)"]
@@ -75,7 +75,7 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
         assert step_area(x, y) == pytest.approx(methods[k]["roc_auc"], abs=1e-3)
         x, y = w.curve_data("pr", f"{n} (PR-AUC {methods[k]['pr_auc']:.3f})")
         assert step_area(x, y) == pytest.approx(methods[k]["pr_auc"], rel=1e-6)
-        x, y = w.curve_data("success_rate", f"{n} (AUC {methods[k]['success_rate_auc']:.3f})")
+        x, y = w.curve_data("success_rate", f"{n} (success-AUC {methods[k]['success_rate_auc']:.3f})")
         assert (x[0], y[0], x[-1], y[-1]) == (0, 0, 100, 100) and np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= 0)
     # P-A: one method at a time (thresholds differ in scale), crossing where the report says
     assert [w.pa_method.itemText(i) for i in range(w.pa_method.count())] == list(names)
@@ -105,6 +105,59 @@ def test_plots_widget_draws_a_validation_report_and_exports_png(qgis_app, tmp_pa
     assert not w.load_validation(str(tmp_path / "bad"))
     assert w.curve_labels("roc") == [] and w.message.text().startswith("No validation report")
     assert not w.load_losses(str(tmp_path / "missing.csv")) and w.curve_labels("losses") == []
+
+
+def test_plots_read_at_a_glance(qgis_app, tmp_path):
+    """Issue 21, item 15: legends beside the curves, never over them; the PR plot's chance line, its y range
+    fitted to the curves and one sentence; loss ticks that do not overprint; the fold-to-fold spread."""
+    from qgis.PyQt.QtWidgets import QApplication
+
+    from mpm_plugin import plots
+
+    methods = write_validation(str(tmp_path / "head"))
+    report = json.loads((tmp_path / "head" / "validation.json").read_text())
+    folds = {"head": [0.66, 0.97, 0.8], "random_forest": [0.7, 0.74], "weights_of_evidence": [0.6]}
+    for k, f in folds.items():
+        report["methods"][k]["fold_roc_auc"] = f
+    (tmp_path / "head" / "validation.json").write_text(json.dumps(report))
+    w = plots.PlotsWidget()
+    w.resize(900, 380)
+    w.show()
+    assert w.load_validation(str(tmp_path / "head")) and w.load_losses(SHIPPED_LOSSES)
+    for i, (key, _label) in enumerate(plots.PLOTS):
+        w.tabs.setCurrentIndex(i)
+        QApplication.processEvents()
+        item = w.plots[key].getPlotItem()
+        assert item.legend.items, key
+        assert not item.legend.sceneBoundingRect().intersects(item.vb.sceneBoundingRect()), key
+    roc = w.curve_labels("roc")
+    assert roc[0] == f"MPM head (ROC-AUC {methods['head']['roc_auc']:.3f}, folds 0.66-0.97)"
+    assert roc[1].endswith(", folds 0.70-0.74)") and "folds" not in roc[2]  # one fold: no spread
+    rate = methods["head"]["positive_rate"]
+    assert w.curve_labels("pr")[-1] == f"chance (share of deposits {rate:.3f})"
+    assert f"{rate:.2%}" in w.pr_note.text() and w.pr_note.text().count(".") == 1 + f"{rate:.2%}".count(".")
+    del report["methods"]["random_forest"]  # the rest stay below precision 0.5: the y axis follows them
+    (tmp_path / "head" / "validation.json").write_text(json.dumps(report))
+    assert w.load_validation(str(tmp_path / "head"))
+    top = max(max(w.curve_data("pr", n)[1]) for n in w.curve_labels("pr"))
+    assert top < 0.5 and w.plots["pr"].getPlotItem().vb.viewRange()[1][1] < top * 1.2
+    axis = w.plots["losses"].getPlotItem().getAxis("left")
+    values = np.log10([0.07, 0.08, 0.09, 0.1, 0.2, 0.3, 0.5, 1.0, 3.0])
+    assert [bool(t) for t in axis.logTickStrings(values, 1.0, None)] == [False, False, False, True, True, False,
+                                                                          True, True, False]
+    w.hide()
+
+
+def test_the_validation_summary_shows_once_with_the_fold_spread(plugin, kolari_stack, tmp_path):
+    head = _head_folder(tmp_path / "head", kolari_stack)
+    card = json.loads((tmp_path / "head" / "head_card.json").read_text())
+    card["cv"]["head"]["fold_roc_auc"] = [0.66, 0.97]
+    (tmp_path / "head" / "head_card.json").write_text(json.dumps(card))
+    dock = plugin.dock
+    dock._finetuned({"OUTPUT": head})
+    summary = dock.validation_summary.text()
+    assert summary.startswith(f"ROC-AUC head {card['cv']['head']['roc_auc']:.2f} (folds 0.66-0.97) | random forest")
+    assert dock.status.text() == f"Head written to {head}"  # the summary is not repeated there
 
 
 def _head_folder(folder, stack_dir, with_png=False):
@@ -218,6 +271,7 @@ def test_settings_round_trip_and_reach_the_run_parameters(plugin, clean_settings
     assert (anomalies["THREADS"], anomalies["TILE"]) == (2, 512) and "BACKEND" not in anomalies
     targets = dock.parameters_for("mpm:targets", dock.targets_parameters())
     assert not {"BACKEND", "THREADS", "TILE"} & set(targets)
+    assert targets["MIN_AREA"] == 1.0  # no slivers from the panel
     dock.overrides["mpm:predict"] = {"BACKEND": "auto"}  # explicit overrides win
     assert dock.parameters_for("mpm:predict", dock.predict_parameters())["BACKEND"] == "auto"
     # what QgsSettings holds is checked: nonsense falls back to the defaults
@@ -353,7 +407,8 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     group = QgsProject.instance().layerTreeRoot().findGroup("MPM Studio")
     nodes = {n.layer().name(): n for n in group.findLayers()}
     renderer = nodes["Prospectivity"].layer().renderer()
-    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer) and renderer.classificationMax() == 1.0
+    assert isinstance(renderer, QgsSingleBandPseudoColorRenderer)  # area classes: tests/test_panel_maps.py
+    assert renderer.shader().rasterShaderFunction().colorRampItemList()[-1].label == "top 1 % of the area"
     assert nodes["Prospectivity"].itemVisibilityChecked()
     assert not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
     del renderer, nodes, group
@@ -398,7 +453,8 @@ def test_result_layers_are_not_offered_as_inputs(plugin, tmp_path):
     targets = QgsVectorLayer("Polygon?crs=EPSG:3067&field=rank:integer", "Targets", "memory")
     dock.add_layers([(targets, "targets.qml", True)])
     assert "Prospectivity" in _group_names() and "Targets" in _group_names()
-    assert offered("geophysics") == ["mag"] and sorted(offered("geology")) == ["area", "mag"]
+    # a float raster is no geology, and "area" is the area of interest (preselected by name)
+    assert offered("geophysics") == ["mag"] and offered("geology") == [] and dock.aoi.currentLayer() is area
     assert aoi_choices() == ["area"]
     # a result from a saved project (marked) outside the group, and a layer dragged into the group
     old = QgsRasterLayer(write_raster(tmp_path / "old.tif", values, t), "old result")

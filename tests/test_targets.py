@@ -208,3 +208,27 @@ def test_errors_leave_nothing(prob, tmp_path):
         make_targets(path, out, threshold=0.6)
     assert make_targets(path, out, threshold=0.6, overwrite=True)["threshold"] == 0.6
     assert _read_gpkg(out)[2]["threshold"][0] == 0.6
+
+
+def test_large_regions_split_at_their_local_maxima(tmp_path):
+    """Three peaks on one ridge above the cut (one region of ~60 km2): split into one target per peak, each
+    holding its own deposit; with split_km2=None it stays one polygon holding all three."""
+    rr, cc = np.mgrid[0:H, 0:W].astype(float)
+    peaks = [(100, 50), (100, 100), (100, 150)]
+    p = 0.05 + 0.3 * np.exp(-((rr - 100) ** 2) / (2 * 8.0**2)) * ((cc > 35) & (cc < 165))
+    for r, c in peaks:
+        p += 0.6 * np.exp(-((rr - r) ** 2 + (cc - c) ** 2) / (2 * 9.0**2))
+    path = write_raster(tmp_path / "ridge.tif", np.clip(p, 0, 1).astype(np.float32), T)
+    deposits = [_centre(r, c) for r, c in peaks]
+    whole = make_targets(path, tmp_path / "one.gpkg", threshold=0.3, deposits=deposits, split_km2=None)
+    assert whole["n_targets"] == 1 and whole["top"][0]["deposits_inside"] == 3 and whole["top"][0]["area_km2"] > 25
+    split = make_targets(path, tmp_path / "split.gpkg", threshold=0.3, deposits=deposits, split_km2=25)
+    _, geoms, f = _read_gpkg(tmp_path / "split.gpkg")
+    assert split["n_targets"] == 3 and sorted(f["deposits_inside"]) == [1, 1, 1]
+    assert f["area_km2"].sum() == pytest.approx(whole["area_km2_total"])  # the same pixels, cut up
+    assert shapely.union_all(geoms).area == pytest.approx(whole["area_km2_total"] * 1e6)
+    assert all(a >= 25 / 5 for a in f["area_km2"])  # no crumbs from the split
+    for (r, c) in peaks:
+        assert sum(g.contains(shapely.Point(_centre(r, c))) for g in geoms) == 1
+    with pytest.raises(InputError, match="split_km2"):
+        make_targets(path, tmp_path / "bad.gpkg", threshold=0.3, split_km2=0)

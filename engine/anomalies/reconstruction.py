@@ -7,6 +7,11 @@ pass) so every patch is hidden equally often and the maps do not depend on a ran
 overlapping windows are blended with a tent weight so no seams show. A robust Mahalanobis
 distance of each pixel's CLR vector (no spatial context) is written beside it as the classical
 baseline. Tiles carry a halo of one window, so a tiled run equals a single pass.
+
+Both maps are masked beyond the sampling support: a cell farther than SUPPORT_SPACINGS median sample
+spacings from every sample is NaN (the stack's gridding reaches three spacings out, and there the map
+showed sample sites as a polka-dot rather than anomalies). The samples are read again from the
+geochemistry layer the stack records; when it cannot be read, nothing is masked and the summary says so.
 """
 
 import json
@@ -29,6 +34,7 @@ SOURCE = "geochemistry"
 SAMPLE = 20_000      # pixels for the MCD fit, the score statistics and the Spearman correlation
 SEPARATION = 1000.0  # metres between reported anomalies
 PHASES = 4           # 2 x 2 lattice of patch phases: one visible per pass
+SUPPORT_SPACINGS = 1.0  # cells farther than this many median sample spacings from every sample are masked
 
 
 def mae_explicit(enc, x, valid, layer_ids, keep):
@@ -143,6 +149,40 @@ def _peaks(ds, c, rad, foot, n):
     return rr[best], cc[best], vals[best]
 
 
+def sampling_support(st):
+    """(KD-tree of the geochemistry samples in the grid's CRS, the largest supported distance in metres, median
+    spacing), or None when the stack records no readable sample layer."""
+    import shapely
+    from scipy.spatial import cKDTree
+
+    from ..data.vectors import read_vector
+
+    layers = [lyr for lyr in (st.manifest.get("spec") or {}).get("layers", [])
+              if lyr.get("source") == SOURCE and lyr.get("kind") == "points"]
+    xy = []
+    for lyr in layers:
+        try:
+            data = read_vector(lyr["path"], lyr.get("name") or lyr["path"], dst_crs=st.grid.crs, crs=lyr.get("crs"))
+        except (InputError, OSError, KeyError):
+            return None
+        xy.append(shapely.get_coordinates(data.geometries))
+    xy = np.concatenate(xy) if xy else np.zeros((0, 2))
+    if len(xy) < 2:
+        return None
+    tree = cKDTree(xy)
+    spacing = float(np.median(tree.query(xy, k=2)[0][:, 1]))
+    return tree, max(SUPPORT_SPACINGS * spacing, st.grid.res), spacing
+
+
+def _unsupported(support, grid, window):
+    """True where the window's pixel centres lie beyond the sampling support."""
+    tree, reach, _spacing = support
+    rows, cols = np.mgrid[window.row_off:window.row_off + window.height, window.col_off:window.col_off + window.width]
+    x, y = grid.transform * (cols + 0.5, rows + 0.5)
+    d, _ = tree.query(np.column_stack([x.ravel(), y.ravel()]), distance_upper_bound=reach)
+    return ~np.isfinite(d).reshape(rows.shape)
+
+
 def _stats(v):
     q = np.percentile(v, [50, 90, 95, 99, 99.9]) if v.size else [np.nan] * 5
     return {"mean": float(np.mean(v)) if v.size else None, "max": float(np.max(v)) if v.size else None,
@@ -183,6 +223,11 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
         ids, unknown = layer_ids(elements, SOURCE, getattr(m, "vocab", None))
         if unknown:
             steps.info(f"geochemistry layers without a learned type (using 'unknown_{SOURCE}'): {', '.join(unknown)}")
+        support = sampling_support(st)
+        if support is None:
+            steps.info("the geochemistry samples could not be read again: the anomaly maps are not masked beyond "
+                       "the sampling support")
+        masked = 0
         halo = enc.config.window
         tile = max(halo, tile // halo * halo)  # tiles on the windows' lattice (stride = window / 2)
         tiles = list(st.tiles(tile))
@@ -210,6 +255,11 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
                     n_ok = np.isfinite(res).sum(0)
                     with np.errstate(invalid="ignore", divide="ignore"):
                         score = np.sqrt(np.nansum(res * res, 0) / n_ok).astype(np.float32)
+                    if support is not None:
+                        far = _unsupported(support, g, c) & np.isfinite(score)
+                        masked += int(far.sum())
+                        res[:, far] = np.nan
+                        score[far] = np.nan
                     dres.write(res, window=c)
                     dsc.write(score, 1, window=c)
                     raw = _clr(st, c, idx)
@@ -238,6 +288,8 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
                     c = t.core
                     raw = _clr(st, c, idx)
                     ok = np.isfinite(raw).all(0)
+                    if support is not None:
+                        ok &= ~_unsupported(support, g, c)
                     md = np.full(ok.shape, np.nan, np.float32)
                     if ok.any():
                         md[ok] = maha(raw[:, ok].T.astype(np.float64))
@@ -273,6 +325,8 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
                 "stats": {"anomaly_score": _stats(sscore), "mahalanobis": _stats(smaha), "over": "the sample pixels"},
                 "spearman_score_vs_mahalanobis": float(rho),
                 "top": len(picked), "separation_m": SEPARATION,
+                "support": None if support is None else {
+                    "median_spacing_m": support[2], "max_distance_m": support[1], "masked_cells": masked},
                 "files": list(names.values()), "stack": os.path.abspath(stack_dir), "tile": tile,
             }
             with open(path["summary"], "w") as f:

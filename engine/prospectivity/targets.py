@@ -7,6 +7,11 @@ from np.bincount over the label image (no Python loop over pixels), and the same
 polygonised (rasterio.features.shapes), so polygons and statistics match by construction. Holes
 are kept as interior rings.
 
+Readable targets: a region larger than `split_km2` is split at its local maxima (a watershed of the
+lightly smoothed map from peaks at least half its side apart; basins under a fifth of split_km2 given
+back to their neighbours), so that one polygon no longer holds a whole belt (Kolari: one 101 km2 polygon
+held 9 deposits); slivers under min_area_km2 go (the panel asks for 1 km2).
+
 Ranking: by mean probability inside the polygon, descending; ties broken by area, larger first.
 The mean rewards targets that are consistently high rather than one hot pixel (the maximum is
 noisy and easily set by a single outlier), and a threshold + minimum area already removes specks.
@@ -36,6 +41,7 @@ from ..data.vectors import GPKG_OPTIONS, pyogrio
 FIELDS = ["rank", "area_km2", "mean_prob", "max_prob", "mean_uncert", "dominant_source", "deposits_inside", "threshold"]
 _STRIP_PIXELS = 1 << 20  # floats read per strip
 _GDAL_CACHE_MB = 64  # strips are read in order, a few times: a small block cache is enough
+SPLIT_KM2 = 10.0  # regions larger than this are split at their local maxima (Kolari 400 m: 26.9 km2 with 6 deposits)
 
 
 def _strips(height, width):
@@ -133,8 +139,62 @@ def _zonal_means(src, labels, n, bands):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def _label(src, threshold, min_area_km2, steps):
-    """8-connected components of prob >= threshold, those under the minimum area dropped, renumbered 1..n."""
+def _areas(labels, n, px_km2):
+    area = np.zeros(n + 1)
+    for rs, _ in _strips(*labels.shape):  # bincount casts to int64: by strips that copy stays small
+        area += np.bincount(labels[rs].ravel(), minlength=n + 1) * px_km2
+    return area
+
+
+def _basins(values, region, min_distance, min_px):
+    """Watershed basins (1..k) of `values` inside `region` from its local maxima at least min_distance pixels
+    apart; basins under min_px pixels are merged away (their peak dropped), the largest always kept."""
+    from scipy import ndimage
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    smooth = ndimage.gaussian_filter(np.where(region, values, np.nanmin(values[region])), 1.0)
+    peaks = peak_local_max(smooth, min_distance=min_distance, labels=region.astype(np.int32), exclude_border=False)
+    while True:
+        markers = np.zeros(region.shape, np.int32)
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        basins = watershed(-smooth, markers, mask=region)
+        if len(peaks) < 2:
+            return basins, len(peaks)
+        size = np.bincount(basins.ravel(), minlength=len(peaks) + 1)[1:]
+        small = size < min_px
+        if not small.any():
+            return basins, len(peaks)
+        small[np.argmax(size)] = False
+        if not small.any():
+            return basins, len(peaks)
+        peaks = peaks[~small]
+
+
+def _split_large(src, labels, n, area, split_km2, px_km2, steps):
+    """Regions over split_km2 cut into their basins (_basins); labels extended in place. Returns the new n."""
+    from scipy import ndimage
+
+    side_px = math.sqrt(split_km2 / px_km2)
+    min_distance, min_px = max(1, int(round(side_px / 2))), max(1, int(split_km2 / 5 / px_km2))
+    for i, sl in enumerate(ndimage.find_objects(labels, max_label=n), 1):
+        if sl is None or area[i] <= split_km2:
+            continue
+        steps.check()
+        region = labels[sl] == i
+        values = _read(src, 1, Window(sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start))
+        basins, k = _basins(values, region, min_distance, min_px)
+        if k < 2:
+            continue
+        sub = labels[sl]
+        sub[region] = np.where(basins[region] == 1, i, n + basins[region] - 1).astype(np.int32)
+        n += k - 1
+    return n
+
+
+def _label(src, threshold, min_area_km2, steps, split_km2=None):
+    """8-connected components of prob >= threshold, large ones split at their local maxima, those under the
+    minimum area dropped, renumbered 1..n."""
     from scipy import ndimage
 
     mask = np.zeros(src.shape, bool)
@@ -143,10 +203,11 @@ def _label(src, threshold, min_area_km2, steps):
         mask[rs] = _read(src, 1, win) >= threshold  # NaN compares False
     labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     del mask
-    area = np.zeros(n + 1)
     px_km2 = abs(src.transform.a * src.transform.e) / 1e6
-    for rs, _ in _strips(*labels.shape):  # bincount casts to int64: by strips that copy stays small
-        area += np.bincount(labels[rs].ravel(), minlength=n + 1) * px_km2
+    area = _areas(labels, n, px_km2)
+    if split_km2 and (area > split_km2).any():
+        n = _split_large(src, labels, n, area, split_km2, px_km2, steps)
+        area = _areas(labels, n, px_km2)
     keep = area >= min_area_km2 - 1e-9  # float noise in pixel areas
     keep[0] = False
     lut = np.zeros(n + 1, np.int32)
@@ -189,9 +250,12 @@ def _polygons(labels, n, transform):
 
 
 def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=None, uncertainty_path=None,
-                 contributions_path=None, min_area_km2=0.5, simplify=None, overwrite=False, feedback=None):
+                 contributions_path=None, min_area_km2=0.5, simplify=None, overwrite=False, feedback=None,
+                 split_km2=SPLIT_KM2):
     """Polygons where prob >= threshold (or the threshold capturing `capture` of the deposits), ranked,
     written as layer "targets" (MultiPolygon) of a GeoPackage. Returns a summary dict.
+
+    Regions larger than split_km2 are split at their local maxima (None: never).
 
     area_km2 is the pixel area of the target (exact for the unsimplified polygon); deposits_inside
     counts deposits whose pixel belongs to the target.
@@ -204,6 +268,8 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
         raise InputError(f"threshold must be between 0 and 1 (exclusive), got {threshold}", fix="give a probability such as 0.7")
     if min_area_km2 is None or min_area_km2 < 0:
         raise InputError(f"min_area_km2 must be 0 or more, got {min_area_km2}", fix="give e.g. 0.5")
+    if split_km2 is not None and split_km2 <= 0:
+        raise InputError(f"split_km2 must be a positive area, got {split_km2}", fix="give e.g. 25, or None not to split")
     if simplify is not None and simplify < 0:
         raise InputError(f"simplify must be a tolerance in map units >= 0, got {simplify}", fix="give e.g. 50 (metres)")
     check_output_path(out_path, overwrite, "targets GeoPackage", inputs=(prob_path, uncertainty_path, contributions_path))
@@ -215,7 +281,7 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
         unc = stack.enter_context(_check_same_grid(src, uncertainty_path, "uncertainty")) if uncertainty_path else None
         con = stack.enter_context(_check_same_grid(src, contributions_path, "contributions")) if contributions_path else None
         steps.report(0.05)
-        labels, area = _label(src, threshold, min_area_km2, steps)
+        labels, area = _label(src, threshold, min_area_km2, steps, split_km2)
         n = len(area)
         if n == 0:
             raise InputError(f"no area of at least {min_area_km2} km2 has probability >= {threshold:.4f}", layer=prob_path,

@@ -1,0 +1,160 @@
+"""The panel as a geologist first meets it (issue 21, items 9-12): the wheel, the pickers, the width, results
+opened again and remembered by the project, where results go in the layer tree (pytest-qgis, offscreen)."""
+
+import numpy as np
+import shapely
+from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt.QtCore import QPoint, QPointF, Qt
+from qgis.PyQt.QtGui import QWheelEvent
+from qgis.PyQt.QtWidgets import QApplication, QComboBox
+
+from helpers import write_raster, write_vector
+
+
+def _wheel(widget, steps=-1):
+    event = QWheelEvent(QPointF(5, 5), QPointF(5, 5), QPoint(0, 0), QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def _polygon_layer(path, name, n=1):
+    boxes = [shapely.box(400000 + i * 500, 7500000, 400400 + i * 500, 7500400) for i in range(n)]
+    return QgsVectorLayer(write_vector(path, [shapely.MultiPolygon([b]) for b in boxes]), name, "ogr")
+
+
+def _point_layer(path, name):
+    return QgsVectorLayer(write_vector(path, [shapely.Point(400100, 7500100), shapely.Point(400300, 7500300)]), name,
+                          "ogr")
+
+
+def test_combos_and_spin_boxes_take_the_wheel_only_when_focused(plugin, tmp_path):
+    dock = plugin.dock
+    project = QgsProject.instance()
+    project.addMapLayers([_polygon_layer(tmp_path / f"a{i}.gpkg", f"zone {i}", n=2) for i in range(3)])
+    combo = dock.aoi
+    combo.setLayer(None)
+    before = combo.currentIndex()
+    plain = QComboBox()  # the control: an unguarded combo does change under the wheel here
+    plain.addItems(["a", "b", "c"])
+    _wheel(plain)
+    assert plain.currentIndex() == 1
+    _wheel(combo)
+    assert combo.currentIndex() == before and combo.currentLayer() is None
+    value = dock.resolution.value()
+    _wheel(dock.resolution, steps=1)
+    _wheel(dock.capture, steps=1)
+    assert dock.resolution.value() == value and dock.capture.value() == 80
+    assert combo.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    combo.hasFocus = lambda: True  # clicked into: the wheel is the combo's again
+    _wheel(combo)
+    assert combo.currentIndex() != before
+
+
+def test_pickers_list_suitable_layers_and_preselect_deposits_and_area(plugin, tmp_path):
+    from rasterio.transform import from_origin
+
+    t = from_origin(400000, 7500400, 100, 100)
+    rng = np.random.default_rng(0)
+    units = QgsRasterLayer(write_raster(tmp_path / "units.tif", rng.integers(1, 5, (4, 4)).astype(np.uint8), t), "units")
+    dist = QgsRasterLayer(write_raster(tmp_path / "dist.tif", rng.random((4, 4)).astype(np.float32), t), "fault distance")
+    litho = _polygon_layer(tmp_path / "litho.gpkg", "lithology", n=3)
+    faults = QgsVectorLayer(write_vector(tmp_path / "faults.gpkg", [shapely.LineString([(400000, 7500000),
+                                                                                       (400400, 7500400)])]),
+                            "faults", "ogr")
+    till = _point_layer(tmp_path / "till.gpkg", "till")
+    deposits = _point_layer(tmp_path / "deps.gpkg", "IOCG deposits and occurrences")
+    area = _polygon_layer(tmp_path / "area.gpkg", "study area")
+    QgsProject.instance().addMapLayers([units, dist, litho, faults, till, deposits, area])
+    dock = plugin.dock
+
+    def offered(key):
+        lst = dock.lists[key]
+        return sorted(lst.item(i).text() for i in range(lst.count()))
+
+    assert offered("geology") == ["faults", "lithology", "units"]  # no float grid, no study area, no points
+    assert offered("geochemistry") == ["IOCG deposits and occurrences", "fault distance", "till", "units"]
+    assert offered("geophysics") == offered("remote_sensing") == ["fault distance", "units"]
+    assert dock.deposits.currentLayer() is deposits and dock.aoi.currentLayer() is area
+    dock.aoi.setLayer(litho)  # the user's choice: kept, and the chosen area leaves Geology
+    assert offered("geology") == ["faults", "study area", "units"]
+    QgsProject.instance().addMapLayer(_polygon_layer(tmp_path / "aoi2.gpkg", "AOI"))
+    assert dock.aoi.currentLayer() is litho
+
+
+def test_panel_opens_wide_enough_with_the_chain_above_the_model_card(plugin):
+    dock = plugin.dock
+    dock.resize(dock.minimumSizeHint().width(), 900)
+    dock.show()
+    QApplication.processEvents()
+    viewport = dock.widget().viewport()
+    for button in (dock.settings_button, dock.cancel_button, dock.open_button, dock.align_button):
+        right = button.mapTo(viewport, QPoint(button.width(), 0)).x()
+        assert right <= viewport.width(), button.text()
+    assert dock.widget().minimumWidth() > 300
+    chain = dock.finetune_button.mapTo(viewport, QPoint(0, 0)).y()
+    assert chain < dock.models.mapTo(viewport, QPoint(0, 0)).y()
+    dock.hide()
+
+
+def test_open_results_takes_only_a_targets_geopackage(plugin, tmp_path):
+    from engine.prospectivity.targets import make_targets
+    from rasterio.transform import from_origin
+
+    from mpm_plugin.dock_results import find_results, result_kind
+
+    t = from_origin(400000, 7510000, 100, 100)
+    yy, xx = np.mgrid[0:60, 0:60]
+    prob = np.exp(-((yy - 30) ** 2 + (xx - 30) ** 2) / 80.0).astype(np.float32)
+    out = tmp_path / "out"
+    out.mkdir()
+    make_targets(write_raster(tmp_path / "p.tif", prob, t), str(out / "targets.gpkg"), threshold=0.5)
+    write_vector(out / "structures.gpkg", [shapely.LineString([(400000, 7500000), (400400, 7500400)])])
+    (out / "notes.gpkg").write_bytes(b"not a geopackage")
+    assert result_kind(str(out / "targets.gpkg")) == "targets"
+    assert result_kind(str(out / "structures.gpkg")) is None and result_kind(str(out / "notes.gpkg")) is None
+    assert find_results(str(out)) == [("targets", str(out / "targets.gpkg"))]
+    assert plugin.dock.open_results(str(out / "structures.gpkg")) == []
+    assert plugin.dock.targets_path is None
+
+
+def test_a_saved_project_brings_its_chain_back(plugin, kolari_stack, tmp_path):
+    from test_plugin_panel import _head_folder
+
+    from mpm_plugin.dock_results import remembered_chain
+
+    project = QgsProject.instance()
+    dock = plugin.dock
+    head = _head_folder(tmp_path / "head", kolari_stack)
+    try:
+        assert dock.open_results(head) == [("stack", kolari_stack), ("head", head)]
+        assert remembered_chain() == [("stack", kolari_stack), ("head", head)]
+        project.setFileName(str(tmp_path / "kolari.qgz"))
+        assert project.write()
+        project.clear()  # another project: the panel forgets the chain
+        assert dock.stack_dir is None and dock.head_dir is None and not dock.finetune_button.isEnabled()
+        assert project.read(str(tmp_path / "kolari.qgz"))
+        assert (dock.stack_dir, dock.head_dir) == (kolari_stack, head)
+        assert dock.finetune_button.isEnabled() and dock.predict_button.isEnabled()
+        assert not project.isDirty()  # bringing it back changed nothing in the project
+    finally:
+        project.clear()
+
+
+def test_results_go_below_the_deposits_and_the_stack_loads_unticked(plugin, kolari_stack, tmp_path):
+    project = QgsProject.instance()
+    project.clear()
+    deposits = _point_layer(tmp_path / "deps.gpkg", "deposits")
+    till = _point_layer(tmp_path / "till.gpkg", "till")
+    project.addMapLayers([deposits, till])
+    root = project.layerTreeRoot()
+    root.findLayer(deposits.id()).setItemVisibilityChecked(False)
+    dock = plugin.dock
+    dock.deposits.setLayer(deposits)
+    dock.open_results(kolari_stack)
+    names = [n.name() for n in root.children()]
+    assert names.index("deposits") < names.index("MPM Studio")
+    assert root.findLayer(deposits.id()).itemVisibilityChecked()
+    group = root.findGroup("MPM Studio")
+    shown = {n.layer().name(): n.itemVisibilityChecked() for n in group.findLayers()}
+    assert shown == {"Aligned stack": False, "Validity mask": False}
+    project.clear()
