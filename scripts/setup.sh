@@ -29,6 +29,11 @@ if [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
   echo "$stamp" > .venv/.requirements-stamp
 fi
+# PyQt6 beside the venv, never on its path: only scripts/qt6_check.py reads it (the plugin's Qt names in Qt6)
+if [ ! -d .venv/qt6/PyQt6 ]; then
+  .venv/bin/pip install -q --disable-pip-version-check --target .venv/qt6 PyQt6==6.4.2 \
+    || echo "PyQt6 not installed: the Qt6 names check (tests/test_qt6_safe.py) will be skipped" >&2
+fi
 .venv/bin/python -c "import qgis.core, rasterio, shapely, pyogrio, torch, onnxruntime, numpy; assert numpy.__version__ == '1.24.2', numpy.__version__"
 echo "Environment ready: $(pwd)/.venv"
 
