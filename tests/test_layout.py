@@ -117,6 +117,8 @@ def test_plugin_relative_imports_resolve():
                 if not _is_module(".".join(parts)):
                     wrong.append(f"{path}:{node.lineno}: {'.'.join(parts)} does not exist")
             for node in ast.walk(ast.parse(open(path).read(), path)):
-                if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "engine":
+                absolute = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                            else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                if any(name.split(".")[0] == "engine" for name in absolute):
                     wrong.append(f"{path}:{node.lineno}: top-level `engine`: import it as the plugin's subpackage")
     assert not wrong, "\n".join(wrong)

@@ -191,7 +191,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
 
     def definition(self, p):
         """The QgsProcessingParameterDefinition of a declared parameter (engine.operations.Param)."""
-        import engine.operations as O
+        from ..engine import operations as O
 
         key, label, k = p.qgis_key, tr(p.label), p.kind
         if k in (O.FOLDER, O.FILE):
@@ -239,7 +239,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
 
     def read(self, p, parameters, context, feedback):
         """The engine's value of a declared parameter (paths for layers and folders; None when not given)."""
-        import engine.operations as O
+        from ..engine import operations as O
 
         key, k = p.qgis_key, p.kind
         given = parameters.get(key) not in (None, "")
@@ -298,7 +298,7 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
         """The engine call of the declared operation: (values, result). Files replace their destination
         (QGIS asked before overwriting); folders never exist (output_folder). torch's thread count is
         put back afterwards (the engine sets it process-wide)."""
-        import engine.operations as O
+        from ..engine import operations as O
 
         op = self.operation()
         values = self.values(parameters, context, feedback)
