@@ -24,7 +24,7 @@ from ..atomic import atomic_path, check_output_path
 from ..errors import InputError
 from ..progress import Steps
 from .cache import file_parts
-from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry
+from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry, path_to_line, pixel_size
 
 # "snapped": 1 where a body was snapped to the raster's edges (snap.py), so a reviewer knows whose
 # outline it is; last, so GeoPackages written before it only gain a column (structure_tool.py)
@@ -125,6 +125,7 @@ class StructureExtractor:
                                             cache=cache, cache_dir=cache_dir)
         self.view = None
         self._edges_of, self._edges = None, None  # the view whose (stretched image, edge map) is kept
+        self._maps_of, self._maps = None, None    # the view whose line responses (trace.py) are kept
 
     @property
     def model_name(self):
@@ -138,11 +139,15 @@ class StructureExtractor:
         self.view = view
         return view
 
-    def predict(self, include=(), exclude=(), box=None, mask_input=None, snap=False):
+    def predict(self, include=(), exclude=(), box=None, mask_input=None, snap=False, feature_type=None):
         """Prompts in map coordinates of the raster's CRS; returns the predictor's Prediction.
 
         snap: grow or trim the model's mask to the view's edges (`snap.snap_to_edges`), for bodies
         (intrusions, alteration); `prediction.snapped` says it was done, `score` stays the model's.
+        feature_type: a line type (fault, lineament, contact) with an include click is traced along
+        the view's own valley / ridge / edge (`trace.py`): one click both ways until it fades, more
+        clicks joined by the cheapest path, an exclude click cuts it; `prediction.path` holds the line
+        and `score` the trace's strength. A line asked for with a box only goes to the model.
         """
         if self.view is None:
             raise InputError("no view is set", fix="call set_view() (the map tool does it on activation)")
@@ -153,6 +158,8 @@ class StructureExtractor:
                              fix="left-click on the structure, or drag a box around it")
         pts = self.view.to_pixels(np.concatenate([inc, exc])) if len(inc) + len(exc) else None
         labels = np.concatenate([np.ones(len(inc)), np.zeros(len(exc))]).astype(np.float32) if pts is not None else None
+        if feature_type is not None and GEOMETRY_OF.get(check_feature_type(feature_type)) == "line" and len(inc):
+            return self._trace(pts, labels)
         pbox = None
         if box is not None:
             (bx0, by0), (bx1, by1) = self.view.to_pixels([[box[0], box[1]], [box[2], box[3]]])
@@ -168,6 +175,30 @@ class StructureExtractor:
         pred.mask &= valid  # nothing is traced into nodata
         return pred
 
+    def _trace(self, pts, labels):
+        """A line traced on the view (trace.py) as a Prediction; clicks outside the view are refused."""
+        from .predictor import Prediction
+        from .trace import trace_line
+
+        H, W = self.view.shape
+        if not (np.isfinite(pts).all() and (pts[:, 0] >= 0).all() and (pts[:, 0] <= W).all()
+                and (pts[:, 1] >= 0).all() and (pts[:, 1] <= H).all()):
+            raise InputError("a click lies outside the view", fix="click inside the map view on the raster")
+        tr = trace_line(self._line_maps(), pts[labels == 1], pts[labels == 0])
+        return Prediction(mask=tr.mask, score=tr.score, low_res_logits=None, logits=None, path=tr.path,
+                          method=f"trace:{tr.channel}")
+
+    def _line_maps(self):
+        """The view's valley / ridge / edge responses (trace.line_maps), computed on its first line
+        click and kept until the view changes, so a click costs only the tracing."""
+        if self._maps_of is not self.view:
+            from .image import stretch_bands
+            from .trace import line_maps
+
+            self._maps = line_maps(stretch_bands(self.view.data), np.isfinite(self.view.data).all(axis=0))
+            self._maps_of = self.view
+        return self._maps
+
     def _view_edges(self):
         """The view's stretched image and edge map, computed on its first snap and kept until the
         view changes: a click then costs only the watershed."""
@@ -182,6 +213,15 @@ class StructureExtractor:
 
     def geometry(self, mask, feature_type, tolerance=0.0, min_size=0.0):
         return mask_to_geometry(mask, self.view.transform, feature_type, tolerance=tolerance, min_size=min_size)
+
+    def feature_geometry(self, prediction, feature_type, tolerance=None, min_size=0.0):
+        """The shapely geometry a Prediction saves as: a traced line straight from its path, else
+        from its mask. tolerance: simplification in map units; None = one view pixel (no staircase)."""
+        if tolerance is None:
+            tolerance = pixel_size(self.view.transform)
+        if prediction.path is not None and GEOMETRY_OF.get(feature_type) == "line":
+            return path_to_line(prediction.path, self.view.transform, tolerance=tolerance, min_length=min_size)
+        return self.geometry(prediction.mask, feature_type, tolerance=tolerance, min_size=min_size)
 
 
 def check_feature_type(feature_type, layer=None):
@@ -248,7 +288,7 @@ def _group_prompts(data, group_field, label_field, type_field, feature_type):
 
 
 def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fault", group_field=None,
-                        label_field=None, type_field=None, model=None, backend="auto", tolerance=0.0,
+                        label_field=None, type_field=None, model=None, backend="auto", tolerance=None,
                         min_size=0.0, context_px=256, overwrite=False, feedback=None, threads=None, snap=True):
     """Batch: one feature per prompt group (every point its own group unless `group_field`).
 
@@ -258,6 +298,8 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
     to `out_path` (a GeoPackage) in the raster's CRS: layer 'structure_lines' for faults, lineaments
     and contacts, 'structure_polygons' for intrusions and alteration; written whole or not at all.
     snap: intrusion and alteration masks are snapped to the view's edges (`snap.py`), as in the tool.
+    Lines are traced on the view (`trace.py`), as in the tool. tolerance: simplification in map
+    units (None: one pixel of the view).
     """
     from .snap import snaps
 
@@ -298,8 +340,8 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
         cx, cy = (allp.min(0) + allp.max(0)) / 2
         span = max(np.ptp(allp[:, 0]), np.ptp(allp[:, 1])) / 2 + half
         ex.set_view((cx - span, cy - span, cx + span, cy + span))
-        pred = ex.predict(inc, exc, snap=snap and snaps(ftype))
-        geom = ex.geometry(pred.mask, ftype, tolerance=tolerance, min_size=min_size)
+        pred = ex.predict(inc, exc, snap=snap and snaps(ftype), feature_type=ftype)
+        geom = ex.feature_geometry(pred, ftype, tolerance=tolerance, min_size=min_size)
         if geom is None or geom.is_empty:
             skipped.append(str(g))
         else:
