@@ -5,7 +5,7 @@
     <name>MPMStudio</name>
     <message>
         <location filename="../mpm_plugin/dock.py" line="182"/>
-        <location filename="../mpm_plugin/dock.py" line="959"/>
+        <location filename="../mpm_plugin/dock.py" line="965"/>
         <location filename="../mpm_plugin/plugin.py" line="40"/>
         <location filename="../mpm_plugin/provider.py" line="34"/>
         <source>MPM Studio</source>
@@ -95,7 +95,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="310"/>
-        <location filename="../mpm_plugin/dock.py" line="502"/>
+        <location filename="../mpm_plugin/dock.py" line="508"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
@@ -106,8 +106,8 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="314"/>
-        <location filename="../mpm_plugin/dock.py" line="509"/>
-        <location filename="../mpm_plugin/dock.py" line="678"/>
+        <location filename="../mpm_plugin/dock.py" line="515"/>
+        <location filename="../mpm_plugin/dock.py" line="684"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="38"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -119,7 +119,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="318"/>
-        <location filename="../mpm_plugin/dock.py" line="517"/>
+        <location filename="../mpm_plugin/dock.py" line="523"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
@@ -175,73 +175,73 @@
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="495"/>
+        <location filename="../mpm_plugin/dock.py" line="501"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="496"/>
+        <location filename="../mpm_plugin/dock.py" line="502"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="503"/>
+        <location filename="../mpm_plugin/dock.py" line="509"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="510"/>
+        <location filename="../mpm_plugin/dock.py" line="516"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="517"/>
+        <location filename="../mpm_plugin/dock.py" line="523"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="692"/>
+        <location filename="../mpm_plugin/dock.py" line="698"/>
         <source>Open an MPM Studio results folder</source>
         <translation>打开 MPM Studio 结果文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
+        <location filename="../mpm_plugin/dock.py" line="723"/>
         <source>stack</source>
         <translation>数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
+        <location filename="../mpm_plugin/dock.py" line="723"/>
         <location filename="../mpm_plugin/dock.py" line="66"/>
         <source>head</source>
         <translation>预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
+        <location filename="../mpm_plugin/dock.py" line="723"/>
         <source>prediction</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="717"/>
+        <location filename="../mpm_plugin/dock.py" line="723"/>
         <source>targets</source>
         <translation>靶区</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
+        <location filename="../mpm_plugin/dock.py" line="724"/>
         <source>anomalies</source>
         <translation>异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
+        <location filename="../mpm_plugin/dock.py" line="724"/>
         <source>model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="718"/>
+        <location filename="../mpm_plugin/dock.py" line="724"/>
         <source>validation</source>
         <translation>验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="819"/>
+        <location filename="../mpm_plugin/dock.py" line="825"/>
         <source>No validation report for this head.</source>
         <translation>该预测头没有验证报告。</translation>
     </message>
@@ -282,87 +282,87 @@
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="493"/>
+        <location filename="../mpm_plugin/dock.py" line="499"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="500"/>
+        <location filename="../mpm_plugin/dock.py" line="506"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="507"/>
+        <location filename="../mpm_plugin/dock.py" line="513"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="514"/>
+        <location filename="../mpm_plugin/dock.py" line="520"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="552"/>
-        <location filename="../mpm_plugin/dock.py" line="703"/>
+        <location filename="../mpm_plugin/dock.py" line="558"/>
+        <location filename="../mpm_plugin/dock.py" line="709"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="874"/>
+        <location filename="../mpm_plugin/dock.py" line="880"/>
         <source>MPM Studio plots</source>
         <translation>MPM Studio 图表</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="904"/>
+        <location filename="../mpm_plugin/dock.py" line="910"/>
         <source>Head training loss</source>
         <translation>预测头训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="540"/>
+        <location filename="../mpm_plugin/dock.py" line="546"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="609"/>
+        <location filename="../mpm_plugin/dock.py" line="615"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="630"/>
+        <location filename="../mpm_plugin/dock.py" line="636"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="638"/>
+        <location filename="../mpm_plugin/dock.py" line="644"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="642"/>
+        <location filename="../mpm_plugin/dock.py" line="648"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="647"/>
+        <location filename="../mpm_plugin/dock.py" line="653"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="658"/>
+        <location filename="../mpm_plugin/dock.py" line="664"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="51"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="659"/>
+        <location filename="../mpm_plugin/dock.py" line="665"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="52"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="93"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="671"/>
+        <location filename="../mpm_plugin/dock.py" line="677"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="14"/>
@@ -372,31 +372,31 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="672"/>
+        <location filename="../mpm_plugin/dock.py" line="678"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="674"/>
+        <location filename="../mpm_plugin/dock.py" line="680"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="684"/>
+        <location filename="../mpm_plugin/dock.py" line="690"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="686"/>
+        <location filename="../mpm_plugin/dock.py" line="692"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="12"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="719"/>
+        <location filename="../mpm_plugin/dock.py" line="725"/>
         <source>Opened {0} from {1}</source>
         <translation>已从 {1} 打开：{0}</translation>
     </message>
@@ -425,94 +425,94 @@
         <translation>证据权</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="819"/>
+        <location filename="../mpm_plugin/dock.py" line="825"/>
         <source>ROC-AUC {0}</source>
         <translation>ROC-AUC {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="558"/>
+        <location filename="../mpm_plugin/dock.py" line="564"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="634"/>
+        <location filename="../mpm_plugin/dock.py" line="640"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="708"/>
+        <location filename="../mpm_plugin/dock.py" line="714"/>
         <source>No MPM Studio results in {0}: choose a folder with stack.json (a stack), head_card.json (a head) or prospectivity.tif (a prediction), or the output folder holding them.</source>
         <translation>{0} 中没有 MPM Studio 结果：请选择包含 stack.json（数据栈）、head_card.json（预测头）或 prospectivity.tif（预测）的文件夹，或包含它们的输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="912"/>
+        <location filename="../mpm_plugin/dock.py" line="918"/>
         <source>Pretraining loss of the encoder {0} (running mean)</source>
         <translation>编码器 {0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="606"/>
-        <location filename="../mpm_plugin/dock.py" line="607"/>
+        <location filename="../mpm_plugin/dock.py" line="612"/>
+        <location filename="../mpm_plugin/dock.py" line="613"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="610"/>
+        <location filename="../mpm_plugin/dock.py" line="616"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="611"/>
+        <location filename="../mpm_plugin/dock.py" line="617"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="827"/>
+        <location filename="../mpm_plugin/dock.py" line="833"/>
         <source>{0}: ROC-AUC {1:.3f}, PR-AUC {2:.4f} (chance {3:.5f}), top 10 % of the area captures {4:.0%}</source>
         <translation>{0}：ROC-AUC {1:.3f}，PR-AUC {2:.4f}（随机水平 {3:.5f}），面积前 10 % 捕获矿床 {4:.0%}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="854"/>
+        <location filename="../mpm_plugin/dock.py" line="860"/>
         <source>Interactive plots need the Python package pyqtgraph ({0}); showing validation.png instead.</source>
         <translation>交互式图表需要 Python 包 pyqtgraph（{0}）；改为显示 validation.png。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="939"/>
+        <location filename="../mpm_plugin/dock.py" line="945"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="620"/>
+        <location filename="../mpm_plugin/dock.py" line="626"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="622"/>
+        <location filename="../mpm_plugin/dock.py" line="628"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="873"/>
+        <location filename="../mpm_plugin/dock.py" line="879"/>
         <location filename="../mpm_plugin/plots.py" line="387"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="947"/>
+        <location filename="../mpm_plugin/dock.py" line="953"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="764"/>
+        <location filename="../mpm_plugin/dock.py" line="770"/>
         <source>Validation curves need the Python package pyqtgraph; see {0}</source>
         <translation>验证曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="774"/>
+        <location filename="../mpm_plugin/dock.py" line="780"/>
         <source>Pretraining loss of {0} (running mean)</source>
         <translation>{0} 的预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock.py" line="779"/>
+        <location filename="../mpm_plugin/dock.py" line="785"/>
         <source>Loss curves need the Python package pyqtgraph; see {0}</source>
         <translation>损失曲线需要 Python 包 pyqtgraph；请查看 {0}</translation>
     </message>
@@ -933,50 +933,55 @@
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="190"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="75"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="191"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="76"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="250"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="262"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="74"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="75"/>
         <source>Could not create the structures GeoPackage '{0}': {1}</source>
         <translation>无法创建构造 GeoPackage“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="78"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="79"/>
         <source>Could not open layer {0} of '{1}'</source>
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="280"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="292"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="209"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="213"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="212"/>
-        <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
-        <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="274"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="286"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="61"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="62"/>
         <source>Could not add the fields {0} to '{1}'</source>
         <translation>无法向“{1}”添加字段 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="216"/>
+        <source>{0}: low score {1:.2f}, {2} include / {3} exclude points: the raster shows little here (dashed); click on it further along, or right-click where it should stop; S saves it anyway</source>
+        <translation>{0}：得分低 {1:.2f}，{2} 个包含点 / {3} 个排除点：栅格在此处显示的特征很弱（虚线）；请沿构造继续点击，或在应终止处右键单击；按 S 仍可保存</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="221"/>
+        <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
+        <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="31"/>
@@ -1026,26 +1031,31 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="60"/>
-        <source>Simplification tolerance of the saved geometry (0: none)</source>
-        <translation>保存几何的简化容差（0：不简化）</translation>
+        <source>1 pixel</source>
+        <translation>1 像素</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="62"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="61"/>
+        <source>Simplification tolerance of the saved geometry (lowest: one pixel of the view)</source>
+        <translation>保存几何的简化容差（最小：视图的一个像素）</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="63"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="65"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="71"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="72"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1055,12 +1065,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="84"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="85"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="147"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="148"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1070,13 +1080,13 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="88"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="89"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="153"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="159"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="154"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="160"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -2473,6 +2483,10 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+    <message>
+        <source>Simplification tolerance of the saved geometry (0: none)</source>
+        <translation type="vanished">保存几何的简化容差（0：不简化）</translation>
     </message>
 </context>
 </TS>

@@ -28,6 +28,7 @@ LINE_TYPES = ("fault", "lineament", "contact")
 # = engine.sam.extract.LAYER_OF_KIND: the batch (mpm:structures) writes the same layers and fields
 LAYER_OF_KIND = {"line": "structure_lines", "polygon": "structure_polygons"}
 DRAG_PX = 6  # a press-release further apart than this is a box, not a click
+LOW_SCORE = 0.3  # below this the preview is dashed grey and the status line says the result is weak
 
 
 def type_label(feature_type):
@@ -194,8 +195,11 @@ class StructureMapTool(QgsMapTool):
             self._ensure_view()
             from engine.sam.snap import snaps
 
-            self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
-            self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
+            self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type),
+                                                     feature_type=self.feature_type)
+            # Simplify 0 = one pixel of the view (engine default): no staircase of grid cells is saved
+            self.geometry = self.extractor.feature_geometry(self.prediction, self.feature_type,
+                                                            tolerance=self.tolerance or None)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS
             self.prediction, self.geometry = None, None
             self.preview.reset(QgsWkbTypes.LineGeometry)
@@ -208,6 +212,11 @@ class StructureMapTool(QgsMapTool):
         if self.geometry is None:
             self.changed.emit(tr("No {0} found at these prompts; add points or drag a box").format(
                 type_label(self.feature_type)))
+        elif float(self.prediction.score) < LOW_SCORE:
+            self.changed.emit(tr("{0}: low score {1:.2f}, {2} include / {3} exclude points: the raster shows little "
+                                 "here (dashed); click on it further along, or right-click where it should stop; "
+                                 "S saves it anyway").format(
+                type_label(self.feature_type), float(self.prediction.score), len(inc), len(exc)))
         else:
             self.changed.emit(tr("{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it").format(
                 type_label(self.feature_type), float(self.prediction.score), len(inc), len(exc)))
@@ -240,6 +249,9 @@ class StructureMapTool(QgsMapTool):
             return
         geom = QgsGeometry.fromWkt(self.geometry.wkt)
         geom.transform(self._to_canvas())
+        weak = self.prediction is not None and float(self.prediction.score) < LOW_SCORE
+        self.preview.setLineStyle(Qt.DashLine if weak else Qt.SolidLine)  # a weak result looks unsure
+        self.preview.setColor(QColor(160, 160, 160, 220) if weak else QColor(255, 0, 200, 220))
         self.preview.setToGeometry(geom, None)
 
     # ---- saving ----

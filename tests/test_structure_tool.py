@@ -124,6 +124,8 @@ def layer_of(path, name):
 
 # ------------------------------------------------------------------ the map tool
 def test_map_tool_clicks_box_undo_clear(canvas, sam_model, tmp_path):
+    from mpm_plugin.structure_tool import LOW_SCORE
+
     tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
     layer = canvas.layer
     assert canvas.mapTool() is tool and preview(tool).isEmpty()
@@ -134,9 +136,13 @@ def test_map_tool_clicks_box_undo_clear(canvas, sam_model, tmp_path):
     assert exc == () and box is None and len(inc) == 1
     assert inc[0] == pytest.approx(a, abs=canvas.mapUnitsPerPixel())  # the click, in the raster's CRS
     assert tool.prediction is not None and tool.prediction.mask.shape == (200, 200)  # the crop at native pixels
+    assert tool.prediction.method.startswith("trace:")  # a fault is traced on the raster, not decoded as a mask
     if tool.geometry is not None:
         assert not preview(tool).isEmpty() and preview(tool).type() == QgsWkbTypes.LineGeometry
         assert "score" in tool.messages[-1] and "1 include / 0 exclude" in tool.messages[-1]
+        weak = tool.prediction.score < LOW_SCORE  # a weak trace says so and is drawn dashed grey
+        assert ("low score" in tool.messages[-1]) == weak
+        assert tool.preview.strokeColor().getRgb()[:3] == ((160, 160, 160) if weak else (255, 0, 200))
     one = (tool.state, tool.geometry)
     assert len(tool.markers) == 1
 
@@ -310,7 +316,9 @@ def test_structures_box_toggles_the_tool_and_loads_saved_layers(box, canvas, tmp
         click(canvas, tool, *centre(canvas.layer, f, 0.5))
         if tool.geometry is not None:
             break
-    assert tool.geometry is not None and box.status.text().startswith("contact: score")
+    # the score is shown; a weak trace (these clicks are not aimed at a contact) says it is weak
+    assert tool.geometry is not None and box.status.text().startswith(
+        "contact: low score" if tool.prediction.score < 0.3 else "contact: score")
     key(canvas, Qt.Key_S)
     assert box.dock.added == [[("structure_lines", "structure_lines.qml", True)]]
     for f in (0.6, 0.65, 0.7, 0.75):
