@@ -150,8 +150,19 @@ def line_maps(image, valid=None):
 
 # ------------------------------------------------------------------------------------ tracking
 
-def _sample(img, rows, cols):
-    return ndimage.map_coordinates(img, [rows, cols], order=1, mode="constant", cval=-5.0)
+def _sample(img, rows, cols, outside=-5.0):
+    """Bilinear samples of img at float (rows, cols); `outside` beyond the grid. Plain numpy: the
+    tracker samples ~40 points per step, where map_coordinates' call overhead would dominate."""
+    rows, cols = np.asarray(rows, float), np.asarray(cols, float)
+    H, W = img.shape
+    inside = (rows >= 0) & (rows <= H - 1) & (cols >= 0) & (cols <= W - 1)
+    r, c = np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)
+    r0, c0 = np.minimum(r.astype(int), H - 2 if H > 1 else 0), np.minimum(c.astype(int), W - 2 if W > 1 else 0)
+    fr, fc = r - r0, c - c0
+    r1, c1 = np.minimum(r0 + 1, H - 1), np.minimum(c0 + 1, W - 1)
+    v = (img[r0, c0] * (1 - fr) * (1 - fc) + img[r0, c1] * (1 - fr) * fc
+         + img[r1, c0] * fr * (1 - fc) + img[r1, c1] * fr * fc)
+    return np.where(inside, v, outside)
 
 
 def _snap(maps, k, r, c, radius=SNAP_RADIUS):
@@ -197,13 +208,13 @@ def _track(maps, k, start, direction, ref, exclude, max_steps=None, avoid=None):
     pts, vals = [], []
     max_steps = max_steps or int(2 * (H + W) / STEP)
     sub = np.array([1.0 / 3, 2.0 / 3, 1.0])[:, None]
+    turns = np.asarray(TURNS, float)
     for _ in range(max_steps):
-        base = np.arctan2(d[0], d[1])
-        angs = base + TURNS
+        angs = np.arctan2(d[0], d[1]) + turns
         dirs = np.stack([np.sin(angs), np.cos(angs)], axis=1)            # (T, 2)
         seg = p[None, None, :] + STEP * sub[None] * dirs[:, None, :]     # (T, 3, 2)
-        vals_t = _sample(z, seg[..., 0].ravel(), seg[..., 1].ravel()).reshape(len(TURNS), 3).mean(1)
-        vals_t = vals_t - STRAIGHT * np.abs(ref) * (TURNS / MAX_TURN) ** 2  # prefer going straight on
+        samples = _sample(z, seg[..., 0].ravel(), seg[..., 1].ravel()).reshape(len(TURNS), 3)
+        vals_t = samples.mean(1) - STRAIGHT * np.abs(ref) * (TURNS / MAX_TURN) ** 2  # prefer going straight on
         j = int(np.argmax(vals_t))
         q = seg[j, -1]
         if not (0 <= q[0] <= H - 1 and 0 <= q[1] <= W - 1):
@@ -214,7 +225,7 @@ def _track(maps, k, start, direction, ref, exclude, max_steps=None, avoid=None):
             break
         if avoid is not None and len(avoid) > 3 and np.min(np.hypot(*(avoid - q).T)) < STEP * 0.9:
             break
-        v = float(_sample(z, [q[0]], [q[1]])[0])
+        v = float(samples[j, -1])
         pts.append(q)
         vals.append(v)
         if len(vals) >= FADE_STEPS and np.mean(vals[-FADE_STEPS:]) < stop:
