@@ -112,6 +112,16 @@ def bench_speed(model_dir, clicks, threads):
     return "\n".join(lines)
 
 
+def _repeat(fn, arg, n=3):
+    """(fn(arg), [seconds of each of n calls]): a once-per-view step timed."""
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn(arg)
+        ts.append(time.perf_counter() - t)
+    return out, ts
+
+
 def _snap_timing(predictor, band, pts):
     """What snapping a body adds: the view's edge map once (the tool keeps it per view), then the
     watershed over the whole 1,024^2 view per click (no box: the slowest case)."""
@@ -119,11 +129,7 @@ def _snap_timing(predictor, band, pts):
     from engine.sam.snap import snap_to_edges, view_edges
 
     img = stretch_bands(band[None])
-    te = []
-    for _ in range(3):
-        t = time.perf_counter()
-        edges = view_edges(img)
-        te.append(time.perf_counter() - t)
+    edges, te = _repeat(view_edges, img)
     ts = []
     for pt in pts:
         mask = predictor.predict(points=pt[None], labels=[1], multimask=False).mask
@@ -141,12 +147,7 @@ def _trace_timing(band, scene, clicks):
     from engine.sam.image import stretch_bands
     from engine.sam.trace import line_maps, trace_line
 
-    img = stretch_bands(band[None])
-    tm = []
-    for _ in range(3):
-        t = time.perf_counter()
-        maps = line_maps(img)
-        tm.append(time.perf_counter() - t)
+    maps, tm = _repeat(line_maps, stretch_bands(band[None]))
     fi = scene.labels["fault_instances"]
     rng = np.random.default_rng(1)
     out = [f"trace lines at 1024 x 1024: responses once per view {_pct(tm)}"]
