@@ -28,7 +28,7 @@ LINE_TYPES = ("fault", "lineament", "contact")
 # = engine.sam.extract.LAYER_OF_KIND: the batch (mpm:structures) writes the same layers and fields
 LAYER_OF_KIND = {"line": "structure_lines", "polygon": "structure_polygons"}
 DRAG_PX = 6  # a press-release further apart than this is a box, not a click
-LOW_SCORE = 0.3  # below this the preview is dashed grey and the status line says the result is weak
+LOW_SCORE = 0.3  # a traced line scoring below this is drawn dashed grey and the status line says it is weak
 
 
 def type_label(feature_type):
@@ -212,7 +212,7 @@ class StructureMapTool(QgsMapTool):
         if self.geometry is None:
             self.changed.emit(tr("No {0} found at these prompts; add points or drag a box").format(
                 type_label(self.feature_type)))
-        elif float(self.prediction.score) < LOW_SCORE:
+        elif self.weak:
             self.changed.emit(tr("{0}: low score {1:.2f}, {2} include / {3} exclude points: the raster shows little "
                                  "here (dashed); click on it further along, or right-click where it should stop; "
                                  "S saves it anyway").format(
@@ -221,6 +221,13 @@ class StructureMapTool(QgsMapTool):
             self.changed.emit(tr("{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it").format(
                 type_label(self.feature_type), float(self.prediction.score), len(inc), len(exc)))
         return True
+
+    @property
+    def weak(self):
+        """A traced line scoring under LOW_SCORE: the raster shows little where it was drawn. (A decoded
+        mask's score is the model's own IoU estimate, low on real grids even for good bodies: not used.)"""
+        p = self.prediction
+        return p is not None and p.path is not None and float(p.score) < LOW_SCORE
 
     def _draw_prompts(self):
         for m in self.markers:
@@ -249,9 +256,8 @@ class StructureMapTool(QgsMapTool):
             return
         geom = QgsGeometry.fromWkt(self.geometry.wkt)
         geom.transform(self._to_canvas())
-        weak = self.prediction is not None and float(self.prediction.score) < LOW_SCORE
-        self.preview.setLineStyle(Qt.DashLine if weak else Qt.SolidLine)  # a weak result looks unsure
-        self.preview.setColor(QColor(160, 160, 160, 220) if weak else QColor(255, 0, 200, 220))
+        self.preview.setLineStyle(Qt.DashLine if self.weak else Qt.SolidLine)  # a weak result looks unsure
+        self.preview.setColor(QColor(160, 160, 160, 220) if self.weak else QColor(255, 0, 200, 220))
         self.preview.setToGeometry(geom, None)
 
     # ---- saving ----
