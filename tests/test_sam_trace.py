@@ -71,6 +71,14 @@ def test_an_exclude_click_cuts_the_line_there(maps):
     assert len(tr.path) < len(full.path)
 
 
+def test_a_box_keeps_the_trace_inside_it(maps):
+    mid = (A + B) / 2
+    lo, hi = A + 0.3 * (B - A), A + 0.8 * (B - A)
+    tr = T.trace_line(maps, [xy(mid)], box=(lo[1] - 5, lo[0] - 5, hi[1] + 5, hi[0] + 5))  # x0, y0, x1, y1
+    _, t = _distance_to_segment(tr.path)
+    assert 0.25 < t.min() < 0.35 and 0.75 < t.max() < 0.85
+
+
 def test_two_clicks_give_the_path_between_them(maps):
     p, q = A + 0.2 * (B - A), A + 0.6 * (B - A)
     tr = T.trace_line(maps, [xy(q), xy(p)])

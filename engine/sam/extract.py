@@ -146,8 +146,9 @@ class StructureExtractor:
         (intrusions, alteration); `prediction.snapped` says it was done, `score` stays the model's.
         feature_type: a line type (fault, lineament, contact) with an include click is traced along
         the view's own valley / ridge / edge (`trace.py`): one click both ways until it fades, more
-        clicks joined by the cheapest path, an exclude click cuts it; `prediction.path` holds the line
-        and `score` the trace's strength. A line asked for with a box only goes to the model.
+        clicks joined by the cheapest path, an exclude click cuts it, a box keeps it inside;
+        `prediction.path` holds the line and `score` the trace's strength. A line asked for with a box
+        only goes to the model.
         """
         if self.view is None:
             raise InputError("no view is set", fix="call set_view() (the map tool does it on activation)")
@@ -158,12 +159,12 @@ class StructureExtractor:
                              fix="left-click on the structure, or drag a box around it")
         pts = self.view.to_pixels(np.concatenate([inc, exc])) if len(inc) + len(exc) else None
         labels = np.concatenate([np.ones(len(inc)), np.zeros(len(exc))]).astype(np.float32) if pts is not None else None
-        if feature_type is not None and GEOMETRY_OF.get(check_feature_type(feature_type)) == "line" and len(inc):
-            return self._trace(pts, labels)
         pbox = None
         if box is not None:
             (bx0, by0), (bx1, by1) = self.view.to_pixels([[box[0], box[1]], [box[2], box[3]]])
             pbox = np.array([min(bx0, bx1), min(by0, by1), max(bx0, bx1), max(by0, by1)], float)
+        if feature_type is not None and GEOMETRY_OF.get(check_feature_type(feature_type)) == "line" and len(inc):
+            return self._trace(pts, labels, pbox)
         pred = self.predictor.predict(points=pts, labels=labels, box=pbox, mask_input=mask_input)
         valid = np.isfinite(self.view.data).all(axis=0)
         if snap:
@@ -175,8 +176,9 @@ class StructureExtractor:
         pred.mask &= valid  # nothing is traced into nodata
         return pred
 
-    def _trace(self, pts, labels):
-        """A line traced on the view (trace.py) as a Prediction; clicks outside the view are refused."""
+    def _trace(self, pts, labels, box=None):
+        """A line traced on the view (trace.py) as a Prediction, kept inside `box` (view pixels) when
+        given; clicks outside the view are refused."""
         from .predictor import Prediction
         from .trace import trace_line
 
@@ -184,7 +186,7 @@ class StructureExtractor:
         if not (np.isfinite(pts).all() and (pts[:, 0] >= 0).all() and (pts[:, 0] <= W).all()
                 and (pts[:, 1] >= 0).all() and (pts[:, 1] <= H).all()):
             raise InputError("a click lies outside the view", fix="click inside the map view on the raster")
-        tr = trace_line(self._line_maps(), pts[labels == 1], pts[labels == 0])
+        tr = trace_line(self._line_maps(), pts[labels == 1], pts[labels == 0], box=box)
         return Prediction(mask=tr.mask, score=tr.score, low_res_logits=None, logits=None, path=tr.path,
                           method=f"trace:{tr.channel}")
 

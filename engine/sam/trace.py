@@ -335,15 +335,22 @@ def _rasterise(path, shape, width=1):
     return m
 
 
-def trace_line(maps, include, exclude=(), extend=False):
+def trace_line(maps, include, exclude=(), extend=False, box=None):
     """Trace from include clicks (N, 2) x, y pixel coordinates (col, row; pixel centres +0.5);
-    exclude clicks cut it. Returns a Trace (path in row, col)."""
+    exclude clicks cut it; a box (x0, y0, x1, y1 pixels) keeps it inside. Returns a Trace (path in
+    row, col)."""
     inc = np.asarray(include, float).reshape(-1, 2)
     exc = np.asarray(exclude, float).reshape(-1, 2)
     if not len(inc):
         raise InputError("tracing a line needs at least one include click on it",
                          fix="click on the fault, lineament or contact itself")
     H, W = maps.shape
+    if box is not None:  # outside the box counts as nodata: the tracker stops at its edge
+        x0, y0, x1, y1 = np.asarray(box, float).reshape(4)
+        inside = np.zeros((H, W), bool)
+        inside[max(0, int(np.floor(min(y0, y1)))):int(np.ceil(max(y0, y1))),
+               max(0, int(np.floor(min(x0, x1)))):int(np.ceil(max(x0, x1)))] = True
+        maps = LineMaps(maps.z, maps.valid & inside, maps.derivs, maps.scale)
     rc = np.stack([np.clip(np.floor(inc[:, 1]), 0, H - 1), np.clip(np.floor(inc[:, 0]), 0, W - 1)], 1).astype(int)
     exc_rc = np.stack([exc[:, 1] - 0.5, exc[:, 0] - 0.5], 1) if len(exc) else np.zeros((0, 2))
     if len(rc) == 1:
