@@ -12,10 +12,13 @@ per view, `line_maps`), the channel the click sits on picked by its robust SNR t
   ~15 px falls below a fraction of the click's own (or it reaches nodata, the view's edge, or an
   exclude click, which cuts the line there);
 * two or more include clicks: ordered along their main axis and joined by a minimal-cost path
-  (skimage.graph.MCP_Geometric) over cost = 1 / (1 + response); exclude clicks are walls; the ends
-  are then traced on outwards as one click would be.
+  (skimage.graph.MCP_Geometric) over cost = ROUTE_FLOOR + 1 / (1 + response)^2 in a corridor along
+  the chord; exclude clicks are walls. The line ends at the outer clicks (tracing on beyond them,
+  `extend=True`, lost F1 on the Kolari tuning crops: 0.75 -> 0.65).
 
 The result carries a score (the traced line's mean response mapped to 0..1), so a weak trace says so.
+The constants below were tuned on Kolari crops of the training region, never the held-out block
+(bench/RESULTS.md, "Tracing lines").
 """
 
 import dataclasses
