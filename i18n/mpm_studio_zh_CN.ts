@@ -24,6 +24,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="221"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
@@ -934,7 +935,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structure_tool.py" line="191"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="76"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
@@ -1030,32 +1031,27 @@
         <translation> 地图单位</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
-        <source>1 pixel</source>
-        <translation>1 像素</translation>
-    </message>
-    <message>
         <location filename="../mpm_plugin/structures_panel.py" line="61"/>
-        <source>Simplification tolerance of the saved geometry (lowest: one pixel of the view)</source>
-        <translation>保存几何的简化容差（最小：视图的一个像素）</translation>
+        <source>Simplification tolerance of the saved geometry (auto: one pixel of the view for lines, the exact pixel edges for bodies)</source>
+        <translation>保存几何的简化容差（自动：线条按视图的一个像素简化，岩体保持精确的像素边界）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="63"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="72"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="73"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1065,12 +1061,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="85"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="86"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="148"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="149"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1080,13 +1076,13 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="89"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="90"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="154"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="160"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="155"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="161"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -2483,6 +2479,14 @@
         <location filename="../mpm_plugin/algorithms/targets.py" line="32"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
+    </message>
+    <message>
+        <source>1 pixel</source>
+        <translation type="vanished">1 像素</translation>
+    </message>
+    <message>
+        <source>Simplification tolerance of the saved geometry (lowest: one pixel of the view)</source>
+        <translation type="vanished">保存几何的简化容差（最小：视图的一个像素）</translation>
     </message>
     <message>
         <source>Simplification tolerance of the saved geometry (0: none)</source>

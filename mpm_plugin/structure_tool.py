@@ -197,7 +197,7 @@ class StructureMapTool(QgsMapTool):
 
             self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type),
                                                      feature_type=self.feature_type)
-            # Simplify 0 = one pixel of the view (engine default): no staircase of grid cells is saved
+            # Simplify 0 ("auto") = the engine's default: lines by one view pixel (no staircase), bodies not
             self.geometry = self.extractor.feature_geometry(self.prediction, self.feature_type,
                                                             tolerance=self.tolerance or None)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS

@@ -33,7 +33,8 @@ def add_parser(subparsers):
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--threads", type=int, help="CPU threads (default: the library's)")
     p.add_argument("--tolerance", type=float, default=None,
-                   help="simplification tolerance in map units (default: one pixel of the view)")
+                   help="simplification tolerance in map units (default: one pixel of the view for lines, "
+                        "none for bodies)")
     p.add_argument("--min-size", type=float, default=0.0,
                    help="drop parts shorter (lines) or smaller (polygons) than this, in map units")
     p.add_argument("--context", type=int, default=256,

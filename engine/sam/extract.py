@@ -218,9 +218,10 @@ class StructureExtractor:
 
     def feature_geometry(self, prediction, feature_type, tolerance=None, min_size=0.0):
         """The shapely geometry a Prediction saves as: a traced line straight from its path, else
-        from its mask. tolerance: simplification in map units; None = one view pixel (no staircase)."""
+        from its mask. tolerance: simplification in map units; None = one view pixel for lines (no
+        staircase of grid cells), none for bodies (their outline stays on the pixel edges)."""
         if tolerance is None:
-            tolerance = pixel_size(self.view.transform)
+            tolerance = pixel_size(self.view.transform) if GEOMETRY_OF.get(feature_type) == "line" else 0.0
         if prediction.path is not None and GEOMETRY_OF.get(feature_type) == "line":
             return path_to_line(prediction.path, self.view.transform, tolerance=tolerance, min_length=min_size)
         return self.geometry(prediction.mask, feature_type, tolerance=tolerance, min_size=min_size)
@@ -301,7 +302,7 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
     and contacts, 'structure_polygons' for intrusions and alteration; written whole or not at all.
     snap: intrusion and alteration masks are snapped to the view's edges (`snap.py`), as in the tool.
     Lines are traced on the view (`trace.py`), as in the tool. tolerance: simplification in map
-    units (None: one pixel of the view).
+    units (None: one pixel of the view for lines, none for bodies).
     """
     from .snap import snaps
 
