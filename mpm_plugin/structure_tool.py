@@ -177,8 +177,8 @@ class StructureMapTool(QgsMapTool):
             pad = 0.05 * max(x1 - x0, y1 - y0)
             x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
         key = (round(x0, 3), round(y0, 3), round(x1, 3), round(y1, 3))
-        if key != self._view_extent:
-            self.extractor.set_view(key)
+        if key != self._view_extent:  # a line's responses come with the view, so no click waits for them
+            self.extractor.set_view(key, lines=self.feature_type in LINE_TYPES)
             self._view_extent = key
 
     def update_prediction(self, report=True):

@@ -140,8 +140,11 @@ def test_a_click_on_a_kolari_lineament_follows_it_and_an_exclude_click_shortens_
     trend = _azimuth(shapely.LineString([line.interpolate(at - 2500), line.interpolate(at + 2500)]))
     assert 30 < trend < 70  # NE
     ex = StructureExtractor(os.path.join(kolari, MAG), (1,), cache=EmbeddingCache(disk_bytes=0), threads=1)
-    ex.set_view((click.x - 12800, click.y - 12800, click.x + 12800, click.y + 12800))  # 256 px at 100 m
+    # 256 px at 100 m; the line responses come with the view, so the clicks only trace
+    ex.set_view((click.x - 12800, click.y - 12800, click.x + 12800, click.y + 12800), lines=True)
+    maps = ex._line_maps()
     pred = ex.predict([(click.x, click.y)], feature_type="fault")
+    assert ex._line_maps() is maps
     geom = ex.feature_geometry(pred, "fault")
     assert pred.method.startswith("trace:") and geom.geom_type == "LineString"
     assert _angle(_azimuth(geom), trend) < 20
