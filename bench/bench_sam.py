@@ -1,5 +1,6 @@
 """SAM structure extractor figures: held-out mIoU (shipped GeoSAM vs the classical click baseline,
-same prompts), encoder time per 1024 x 1024 view, decoder ms per click (ONNX and torch).
+same prompts) and the lines' centre-line F1 (model masks, traced lines, baseline), encoder time per
+1024 x 1024 view, decoder ms per click (ONNX and torch), line tracing ms per click.
 
     .venv/bin/python bench/bench_sam.py [--model models/mpm-geosam-v1] [--scenes 16] [--clicks 200] [--threads 2]
 """
@@ -88,6 +89,7 @@ def bench_speed(model_dir, clicks, threads):
                          f"  [decoder {p.decoder_backend}]")
         if backend == "onnx-cpu":
             lines.append(_snap_timing(p, band, pts[: min(clicks, 50)]))
+            lines.append(_trace_timing(band, sc, clicks))
         sam = getattr(p, "_sam", None) or sam
     from engine.structures.weights import load_geosam
 
@@ -110,6 +112,16 @@ def bench_speed(model_dir, clicks, threads):
     return "\n".join(lines)
 
 
+def _repeat(fn, arg, n=3):
+    """(fn(arg), [seconds of each of n calls]): a once-per-view step timed."""
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn(arg)
+        ts.append(time.perf_counter() - t)
+    return out, ts
+
+
 def _snap_timing(predictor, band, pts):
     """What snapping a body adds: the view's edge map once (the tool keeps it per view), then the
     watershed over the whole 1,024^2 view per click (no box: the slowest case)."""
@@ -117,11 +129,7 @@ def _snap_timing(predictor, band, pts):
     from engine.structures.snap import snap_to_edges, view_edges
 
     img = stretch_bands(band[None])
-    te = []
-    for _ in range(3):
-        t = time.perf_counter()
-        edges = view_edges(img)
-        te.append(time.perf_counter() - t)
+    edges, te = _repeat(view_edges, img)
     ts = []
     for pt in pts:
         mask = predictor.predict(points=pt[None], labels=[1], multimask=False).mask
@@ -130,6 +138,32 @@ def _snap_timing(predictor, band, pts):
         ts.append(time.perf_counter() - t)
     return (f"snap to edges (intrusion/alteration only) at 1024 x 1024: edge map once per view {_pct(te)}\n"
             f"snap to edges, added per click, {len(ts)} clicks: {_pct(ts)}")
+
+
+def _trace_timing(band, scene, clicks):
+    """Lines (faults, lineaments, contacts) are traced on the view (engine/structures/trace.py), not decoded:
+    the view's valley / ridge / edge responses once per view (the tool keeps them), then per click
+    the tracing: 1 click on a fault both ways, 2 and 3 clicks along one joined by the cheapest path."""
+    from engine.structures.image import stretch_bands
+    from engine.structures.trace import line_maps, trace_line
+
+    maps, tm = _repeat(line_maps, stretch_bands(band[None]))
+    fi = scene.labels["fault_instances"]
+    rng = np.random.default_rng(1)
+    out = [f"trace lines at 1024 x 1024: responses once per view {_pct(tm)}"]
+    faults = [i for i in range(1, int(fi.max()) + 1) if (fi == i).sum() >= 60]
+    for n in (1, 2, 3):
+        ts = []
+        for k in range(clicks):
+            rr, cc = np.nonzero(fi == faults[k % len(faults)])
+            pick = rng.choice(len(rr), n, replace=False)
+            pts = np.stack([cc[pick] + 0.5, rr[pick] + 0.5], 1)
+            t = time.perf_counter()
+            trace_line(maps, pts)
+            ts.append(time.perf_counter() - t)
+        out.append(f"trace per click ({n} click{'s' if n > 1 else ''} on one of {len(faults)} faults), {clicks} prompts: "
+                   f"{_pct(ts)}")
+    return "\n".join(out)
 
 
 EVAL = 1_000_777

@@ -337,6 +337,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_inputs.py" line="126"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
@@ -901,7 +902,7 @@
     <message>
         <location filename="../mpm_plugin/plots.py" line="177"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
-        <location filename="../engine/operations.py" line="427"/>
+        <location filename="../engine/operations.py" line="428"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
@@ -1060,70 +1061,75 @@
         <translation>蚀变带</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="244"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="75"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="246"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="77"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="78"/>
         <source>Could not create the structures GeoPackage '{0}': {1}</source>
         <translation>无法创建构造 GeoPackage“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="81"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="82"/>
         <source>Could not open layer {0} of '{1}'</source>
         <translation>无法打开“{1}”中的图层 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="224"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="226"/>
         <source>Encoding the view was cancelled; click to try again</source>
         <translation>视图编码已取消；请再次点击以重试</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="312"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="331"/>
         <source>Nothing to save yet: wait for the preview, the view is still being encoded</source>
         <translation>还没有可保存的要素：视图仍在编码中，请等待预览</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="314"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="333"/>
         <source>Nothing to save yet: click on a structure first</source>
         <translation>还没有可保存的要素：请先在构造上点击</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="344"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="363"/>
         <source>Saved a {0} to {1}</source>
         <translation>已将一条{0}保存到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="217"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="219"/>
         <source>The view could not be encoded: {0}</source>
         <translation>无法编码该视图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="250"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="252"/>
         <source>Encoding the view for SAM; the preview follows when it is ready ({0} include / {1} exclude points)</source>
         <translation>正在为 SAM 编码视图；完成后即显示预览（{0} 个包含点 / {1} 个排除点）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="271"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="276"/>
         <source>No {0} found at these prompts; add points or drag a box</source>
         <translation>在这些提示处未找到{0}；请添加点或拖动框选</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="274"/>
-        <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
-        <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="338"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="357"/>
         <source>Could not write the feature to '{0}'</source>
         <translation>无法将要素写入“{0}”</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structure_tool.py" line="64"/>
+        <location filename="../mpm_plugin/structure_tool.py" line="65"/>
         <source>Could not add the fields {0} to '{1}'</source>
         <translation>无法向“{1}”添加字段 {0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="279"/>
+        <source>{0}: low score {1:.2f}, {2} include / {3} exclude points: the raster shows little here (dashed); click on it further along, or right-click where it should stop; S saves it anyway</source>
+        <translation>{0}：得分低 {1:.2f}，{2} 个包含点 / {3} 个排除点：栅格在此处显示的特征很弱（虚线）；请沿构造继续点击，或在应终止处右键单击；按 S 仍可保存</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structure_tool.py" line="284"/>
+        <source>{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it</source>
+        <translation>{0}：得分 {1:.2f}，{2} 个包含点 / {3} 个排除点；按 S 保存</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="31"/>
@@ -1172,27 +1178,27 @@
         <translation> 地图单位</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
-        <source>Simplification tolerance of the saved geometry (0: none)</source>
-        <translation>保存几何的简化容差（0：不简化）</translation>
+        <location filename="../mpm_plugin/structures_panel.py" line="61"/>
+        <source>Simplification tolerance of the saved geometry (auto: one pixel of the view for lines, the exact pixel edges for bodies)</source>
+        <translation>保存几何的简化容差（自动：线条按视图的一个像素简化，岩体保持精确的像素边界）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="62"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="65"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="71"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="73"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1202,12 +1208,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="84"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="86"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="147"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="149"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1217,18 +1223,18 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="88"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="90"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="153"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="159"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="155"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="161"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/view_encoder.py" line="24"/>
+        <location filename="../mpm_plugin/view_encoder.py" line="25"/>
         <source>Encoding the map view for SAM</source>
         <translation>正在为 SAM 编码地图视图</translation>
     </message>
@@ -1270,7 +1276,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="114"/>
-        <location filename="../engine/operations.py" line="431"/>
+        <location filename="../engine/operations.py" line="432"/>
         <source>Studentised contrast threshold</source>
         <translation>学生化对比度阈值</translation>
     </message>
@@ -1472,7 +1478,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="246"/>
-        <location filename="../engine/operations.py" line="512"/>
+        <location filename="../engine/operations.py" line="513"/>
         <source>Fuzzy overlay</source>
         <translation>模糊叠加</translation>
     </message>
@@ -1483,7 +1489,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="14"/>
-        <location filename="../engine/operations.py" line="402"/>
+        <location filename="../engine/operations.py" line="403"/>
         <source>Structures</source>
         <translation>构造</translation>
     </message>
@@ -2014,34 +2020,34 @@
         <translation>预训练基础模型：包含 model_card.json 的文件夹（由“预训练基础模型编码器”生成），或 model_card.json 文件本身。留空则使用随插件提供的模型。预测头只能与其微调时所用的模型配合使用。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="408"/>
+        <location filename="../engine/operations.py" line="409"/>
         <location filename="../engine/operations.py" line="116"/>
         <location filename="../engine/operations.py" line="283"/>
         <source>Known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="409"/>
+        <location filename="../engine/operations.py" line="410"/>
         <source>Every point must lie on a valid pixel of the evidence; each point counts (GA's convention).</source>
         <translation>每个点都必须位于证据的有效像元上；每个点都计数（GA 的约定）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="411"/>
+        <location filename="../engine/operations.py" line="412"/>
         <source>Unit cell area (km2)</source>
         <translation>单位单元面积（km2）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="412"/>
+        <location filename="../engine/operations.py" line="413"/>
         <source>Area of one unit cell: the prior and the weights count deposits per unit cell. 1 km2 is usual; the study area must hold far more unit cells than deposits.</source>
         <translation>一个单位单元的面积：先验概率和权重按单位单元统计矿床数。通常为 1 km2；研究区的单位单元数必须远多于矿床数。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="414"/>
+        <location filename="../engine/operations.py" line="415"/>
         <source>Missing-data class (empty: none)</source>
         <translation>缺失数据类别（留空：无）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="415"/>
+        <location filename="../engine/operations.py" line="416"/>
         <source>The class value meaning 'inside the study area, evidence unknown here': kept out of the totals (weights) and adding the missing-data variance (response).</source>
         <translation>表示“位于研究区内、但此处证据未知”的类别值：不计入总数（权重），并增加缺失数据方差（响应）。</translation>
     </message>
@@ -2298,7 +2304,6 @@
     </message>
     <message>
         <location filename="../engine/operations.py" line="247"/>
-        <location filename="../engine/operations.py" line="388"/>
         <source>Simplification tolerance (map units, 0: none)</source>
         <translation>简化容差（地图单位，0：不简化）</translation>
     </message>
@@ -2349,7 +2354,7 @@
     </message>
     <message>
         <location filename="../engine/operations.py" line="282"/>
-        <location filename="../engine/operations.py" line="425"/>
+        <location filename="../engine/operations.py" line="426"/>
         <source>Band</source>
         <translation>波段</translation>
     </message>
@@ -2380,7 +2385,7 @@
     </message>
     <message>
         <location filename="../engine/operations.py" line="300"/>
-        <location filename="../engine/operations.py" line="512"/>
+        <location filename="../engine/operations.py" line="513"/>
         <source>A GeoTIFF (.tif).</source>
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
@@ -2576,137 +2581,142 @@
     </message>
     <message>
         <location filename="../engine/operations.py" line="389"/>
-        <source>simplification tolerance in map units (default: 0)</source>
-        <translation>简化容差，以地图单位计（默认：0）</translation>
+        <source>Simplification tolerance (map units, 0: one view pixel for lines, none for bodies)</source>
+        <translation>简化容差（地图单位；0：线状构造为视图的一个像元，面状体不简化）</translation>
     </message>
     <message>
         <location filename="../engine/operations.py" line="390"/>
+        <source>simplification tolerance in map units (default: one pixel of the view for lines, none for bodies)</source>
+        <translation>以地图单位表示的简化容差（默认：线状构造为视图的一个像元，面状体不简化）</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="391"/>
         <source>Smallest structure kept (map units)</source>
         <translation>保留的最小构造（地图单位）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="391"/>
+        <location filename="../engine/operations.py" line="392"/>
         <source>drop parts shorter (lines) or smaller (polygons) than this, in map units</source>
         <translation>丢弃短于（线）或小于（多边形）此值的部分，以地图单位计</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="392"/>
+        <location filename="../engine/operations.py" line="393"/>
         <source>Snap intrusions and alteration to the image's edges</source>
         <translation>将侵入体和蚀变吸附到图像边缘</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="393"/>
+        <location filename="../engine/operations.py" line="394"/>
         <source>The model finds the body, a watershed on the image's gradient seeded with the model's mask draws its boundary (on the held-out Kolari grids this traces the intrusions far better). Off: the model's own mask.</source>
         <translation>由模型找到地质体，再以模型掩膜为种子、在图像梯度上运行分水岭勾画其边界（在留出的 Kolari 网格上，这样勾画侵入体的效果好得多）。关闭：使用模型自身的掩膜。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="397"/>
+        <location filename="../engine/operations.py" line="398"/>
         <source>View size around each group (raster pixels)</source>
         <translation>每组周围的视图大小（栅格像元）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="398"/>
+        <location filename="../engine/operations.py" line="399"/>
         <source>view size around each group in raster pixels (default: 256)</source>
         <translation>每组周围的视图大小，以栅格像元计（默认：256）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="399"/>
+        <location filename="../engine/operations.py" line="400"/>
         <source>SAM model (empty: the shipped GeoSAM)</source>
         <translation>SAM 模型（留空：随附的 GeoSAM）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="400"/>
+        <location filename="../engine/operations.py" line="401"/>
         <source>A GeoSAM model folder or its model_card.json, or an official SAM checkpoint (sam_vit_b/l/h .pth, .safetensors) loaded without running code.</source>
         <translation>GeoSAM 模型文件夹或其 model_card.json，或官方 SAM 检查点（sam_vit_b/l/h .pth、.safetensors），加载时不执行任何代码。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="403"/>
+        <location filename="../engine/operations.py" line="404"/>
         <source>A GeoPackage (.gpkg): layer structure_lines and / or structure_polygons.</source>
         <translation>GeoPackage（.gpkg）：图层 structure_lines 和/或 structure_polygons。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="423"/>
+        <location filename="../engine/operations.py" line="424"/>
         <source>Evidence raster (integer classes)</source>
         <translation>证据栅格（整数类别）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="424"/>
+        <location filename="../engine/operations.py" line="425"/>
         <source>Projected CRS in metres; nodata is outside the study area.</source>
         <translation>以米为单位的投影坐标系；无数据像元位于研究区之外。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="428"/>
+        <location filename="../engine/operations.py" line="429"/>
         <source>Values: categorical, ascending (favourable when low), descending (favourable when high).</source>
         <translation>取值：categorical、ascending（数值低时有利）、descending（数值高时有利）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="432"/>
+        <location filename="../engine/operations.py" line="433"/>
         <source>A class is used in the generalisation only when its studentised contrast reaches this (2: about 95 % confidence that the contrast is not zero).</source>
         <translation>只有学生化对比度达到此值的类别才用于概化（2：约 95 % 的置信度认为对比度不为零）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="435"/>
+        <location filename="../engine/operations.py" line="436"/>
         <source>Pool the categorical classes below the threshold (ArcSDM)</source>
         <translation>合并低于阈值的分类类别（ArcSDM）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="436"/>
+        <location filename="../engine/operations.py" line="437"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="145"/>
         <source>Weights table</source>
         <translation>权重表</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="436"/>
+        <location filename="../engine/operations.py" line="437"/>
         <source>A .csv file.</source>
         <translation>一个 .csv 文件。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="437"/>
+        <location filename="../engine/operations.py" line="438"/>
         <source>Generalised raster</source>
         <translation>概化栅格</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="438"/>
+        <location filename="../engine/operations.py" line="439"/>
         <source>The evidence reclassified to GEN_CLASS (GeoTIFF).</source>
         <translation>按 GEN_CLASS 重分类的证据（GeoTIFF）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="463"/>
+        <location filename="../engine/operations.py" line="464"/>
         <source>Response folder</source>
         <translation>响应文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="464"/>
+        <location filename="../engine/operations.py" line="465"/>
         <source>output folder (posterior.tif, posterior_std.tif, confidence.tif, conditions.csv, auc.csv, summary.json)</source>
         <translation>输出文件夹（posterior.tif、posterior_std.tif、confidence.tif、conditions.csv、auc.csv、summary.json）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="490"/>
+        <location filename="../engine/operations.py" line="491"/>
         <source>Logistic regression folder</source>
         <translation>逻辑回归文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="491"/>
+        <location filename="../engine/operations.py" line="492"/>
         <source>output folder (lr_posterior.tif, lr_posterior_std.tif, coefficients.csv, conditions.csv, auc.csv, summary.json)</source>
         <translation>输出文件夹（lr_posterior.tif、lr_posterior_std.tif、coefficients.csv、conditions.csv、auc.csv、summary.json）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="508"/>
+        <location filename="../engine/operations.py" line="509"/>
         <source>Operator</source>
         <translation>运算符</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="509"/>
+        <location filename="../engine/operations.py" line="510"/>
         <source>Values: and, or, product, sum, gamma.</source>
         <translation>取值：and、or、product、sum、gamma。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="510"/>
+        <location filename="../engine/operations.py" line="511"/>
         <source>Gamma</source>
         <translation>Gamma 值</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="511"/>
+        <location filename="../engine/operations.py" line="512"/>
         <source>Only for the gamma operator: 0 is the product, 1 the sum.</source>
         <translation>仅用于 gamma 运算符：0 即乘积，1 即和。</translation>
     </message>
@@ -2764,6 +2774,10 @@
         <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
         <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
         <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
+    </message>
+    <message>
+        <source>simplification tolerance in map units (default: 0)</source>
+        <translation type="vanished">简化容差，以地图单位计（默认：0）</translation>
     </message>
     <message>
         <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there). The stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; it may cover a new area. The three rasters are loaded into the project.</source>

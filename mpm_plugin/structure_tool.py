@@ -31,6 +31,7 @@ LINE_TYPES = ("fault", "lineament", "contact")
 # = engine.structures.extract.LAYER_OF_KIND: the batch (mpm:structures) writes the same layers and fields
 LAYER_OF_KIND = {"line": "structure_lines", "polygon": "structure_polygons"}
 DRAG_PX = 6  # a press-release further apart than this is a box, not a click
+LOW_SCORE = 0.3  # a traced line scoring below this is drawn dashed grey and the status line says it is weak
 
 
 def type_label(feature_type):
@@ -201,7 +202,8 @@ class StructureMapTool(QgsMapTool):
             return
         from .view_encoder import ViewEncodeTask
 
-        self._task = ViewEncodeTask(key, self.extractor, self._make_extractor, self._encoded).start()
+        self._task = ViewEncodeTask(key, self.extractor, self._make_extractor, self._encoded,
+                                    lines=self.feature_type in LINE_TYPES).start()  # a line's responses come with the view
 
     def _encoded(self, task):
         """A background encode ended (main thread): make its view current and decode the waiting prompts."""
@@ -218,7 +220,7 @@ class StructureMapTool(QgsMapTool):
             self.failed.emit(task.error)
             return
         if task.ok and not task.stale:  # (a stale task's error or view is nobody's: the current prompts go on)
-            self.extractor.use_view(task.view, task.embedding)
+            self.extractor.use_view(task.view, task.embedding, task.line_maps)
             self._view_extent = task.extent
         elif not task.stale:  # cancelled from QGIS's task list: the prompts stay, the next click tries again
             self.changed.emit(tr("Encoding the view was cancelled; click to try again"))
@@ -256,8 +258,11 @@ class StructureMapTool(QgsMapTool):
         try:
             from .engine.structures.snap import snaps
 
-            self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type))
-            self.geometry = self.extractor.geometry(self.prediction.mask, self.feature_type, tolerance=self.tolerance)
+            self.prediction = self.extractor.predict(inc, exc, box, snap=self.snap and snaps(self.feature_type),
+                                                     feature_type=self.feature_type)
+            # Simplify 0 ("auto") = the engine's default: lines by one view pixel (no staircase), bodies not
+            self.geometry = self.extractor.feature_geometry(self.prediction, self.feature_type,
+                                                            tolerance=self.tolerance or None)
         except Exception as exc:  # engine errors carry the actionable text; the tool must never crash QGIS
             self.prediction, self.geometry = None, None
             self.preview.reset(QgsWkbTypes.LineGeometry)
@@ -270,10 +275,22 @@ class StructureMapTool(QgsMapTool):
         if self.geometry is None:
             self.changed.emit(tr("No {0} found at these prompts; add points or drag a box").format(
                 type_label(self.feature_type)))
+        elif self.weak:
+            self.changed.emit(tr("{0}: low score {1:.2f}, {2} include / {3} exclude points: the raster shows little "
+                                 "here (dashed); click on it further along, or right-click where it should stop; "
+                                 "S saves it anyway").format(
+                type_label(self.feature_type), float(self.prediction.score), len(inc), len(exc)))
         else:
             self.changed.emit(tr("{0}: score {1:.2f}, {2} include / {3} exclude points; S saves it").format(
                 type_label(self.feature_type), float(self.prediction.score), len(inc), len(exc)))
         return True
+
+    @property
+    def weak(self):
+        """A traced line scoring under LOW_SCORE: the raster shows little where it was drawn. (A decoded
+        mask's score is the model's own IoU estimate, low on real grids even for good bodies: not used.)"""
+        p = self.prediction
+        return p is not None and p.path is not None and float(p.score) < LOW_SCORE
 
     def _draw_prompts(self):
         for m in self.markers:
@@ -302,6 +319,8 @@ class StructureMapTool(QgsMapTool):
             return
         geom = QgsGeometry.fromWkt(self.geometry.wkt)
         geom.transform(self._to_canvas())
+        self.preview.setLineStyle(Qt.PenStyle.DashLine if self.weak else Qt.PenStyle.SolidLine)  # a weak result looks unsure
+        self.preview.setColor(QColor(160, 160, 160, 220) if self.weak else QColor(255, 0, 200, 220))
         self.preview.setToGeometry(geom, None)
 
     # ---- saving ----

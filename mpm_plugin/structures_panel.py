@@ -57,7 +57,9 @@ class StructuresBox(QGroupBox):
         self.tolerance.setRange(0, 1e6)
         self.tolerance.setDecimals(1)
         self.tolerance.setSuffix(tr(" map units"))
-        self.tolerance.setToolTip(tr("Simplification tolerance of the saved geometry (0: none)"))
+        self.tolerance.setSpecialValueText(tr("auto"))
+        self.tolerance.setToolTip(tr("Simplification tolerance of the saved geometry (auto: one pixel of the view "
+                                     "for lines, the exact pixel edges for bodies)"))
         self.tolerance.valueChanged.connect(self._tolerance_changed)
         form.addRow(tr("Simplify"), self.tolerance)
         self.model = QgsFileWidget()

@@ -18,15 +18,17 @@ _LIVE = set()  # tasks in flight: a Python QgsTask must outlive its run, whoever
 class ViewEncodeTask(QgsTask):
     """Encodes `extent` (x0, y0, x1, y1 in the raster's CRS) with `extractor`, or with the one
     `make_extractor()` builds in the worker. `done(task)` is called on the main thread at the end;
-    then `ok`, `view`, `embedding`, `error`, `stale` (superseded or dropped by the tool) say how."""
+    then `ok`, `view`, `embedding`, `line_maps`, `error`, `stale` (superseded or dropped by the tool) say how.
+    lines: also compute the view's line responses (engine.structures.trace), so no line click waits for them."""
 
-    def __init__(self, extent, extractor, make_extractor, done):
+    def __init__(self, extent, extractor, make_extractor, done, lines=False):
         super().__init__(tr("Encoding the map view for SAM"), QgsTask.CanCancel)
         self.extent = extent
         self.extractor = extractor
         self.make_extractor = make_extractor
         self.done = done
-        self.view = self.embedding = self.error = None
+        self.lines = lines
+        self.view = self.embedding = self.line_maps = self.error = None
         self.ok = False
         self.stale = False
         self.thread_id = None  # the thread that ran the encoder (tests check it is not the main one)
@@ -49,7 +51,7 @@ class ViewEncodeTask(QgsTask):
             self.setProgress(20)
             if self.isCanceled():
                 return False
-            self.view, self.embedding = self.extractor.encode_view(self.extent)
+            self.view, self.embedding, self.line_maps = self.extractor.encode_view(self.extent, lines=self.lines)
             return True  # encoded even if cancelled meanwhile: `stale` says whether the tool still wants it
         except Exception as exc:  # noqa: BLE001 (the engine's actionable text goes to the message bar)
             self.error = str(exc) or type(exc).__name__

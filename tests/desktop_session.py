@@ -126,7 +126,7 @@ def _stop(proc, grace=10):
 
 
 def run_desktop(work, kolari, locale="en_US", chain=True, timeout=240, size=(1600, 1200), resolution=400.0,
-                dock_width=440, scroll_dock="chain", exit_grace=20):
+                dock_width=440, scroll_dock="chain", exit_grace=20, structures=None):
     """Run QGIS desktop once with the startup script; returns a DesktopRun (status None when none was written)."""
     work = os.path.abspath(str(work))
     os.makedirs(work, exist_ok=True)
@@ -146,7 +146,7 @@ def run_desktop(work, kolari, locale="en_US", chain=True, timeout=240, size=(160
     cfg = {"kolari": kolari, "work": chain_dir, "status": paths["status.json"], "screenshot": paths["screenshot.png"],
            "screen": paths["screen.png"], "log": paths["startup.log"], "timeout_s": timeout - exit_grace,
            "chain": chain, "resolution": resolution, "finetune_overrides": FINETUNE_OVERRIDES, "size": list(size),
-           "dock_width": dock_width, "scroll_dock": scroll_dock}
+           "dock_width": dock_width, "scroll_dock": scroll_dock, "structures": structures}
     cfg_path = os.path.join(work, "desktop_config.json")
     with open(cfg_path, "w") as f:
         json.dump(cfg, f, indent=1)

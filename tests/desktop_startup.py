@@ -153,6 +153,9 @@ def _run():
                     group.setExpanded(True)
                     for node in group.findLayers():
                         node.setExpanded(node.itemVisibilityChecked())  # legends of the shown layers only
+            if cfg.get("structures"):
+                yield from self.trace_structure(iface, dock, layers["mag"], cfg["structures"])
+
             mag_node = project.layerTreeRoot().findLayer(layers["mag"].id())
             if mag_node is not None:
                 mag_node.setExpanded(False)
@@ -183,6 +186,90 @@ def _run():
             self.begin("screenshot")
             self.screenshot()
             self.status["ok"] = True
+
+        def trace_structure(self, iface, dock, mag, job):
+            """Structures (SAM) as a geologist uses it: zoom on job['click'] (job['half'] m around it), start the
+            tool from the panel on the magnetics, left-click there, S; then the same click plus a right click at
+            job['cut'] along the previewed line, S. The saved lines go to the status ('structures')."""
+            from qgis.core import QgsPointXY, QgsRectangle
+            from qgis.gui import QgsMapMouseEvent
+            from qgis.PyQt.QtCore import QEvent, QPoint
+            from qgis.PyQt.QtGui import QKeyEvent
+
+            canvas = iface.mapCanvas()
+            self.begin("structures: zoom on the lineament")
+            x, y, half = job["click"][0], job["click"][1], job["half"]
+            QgsProject.instance().setCrs(mag.crs())  # map = raster coordinates: the click is given in them
+            want = QgsRectangle(x - half, y - half, x + half, y + half)
+            drawn = []
+            canvas.mapCanvasRefreshed.connect(lambda: drawn.append(time.time()))
+            shown = time.time()
+
+            def zoomed():  # QGIS may zoom to the first layers it loaded after our zoom: zoom again until it holds
+                e = canvas.extent()
+                if abs(e.center().x() - x) > 500 or abs(e.center().y() - y) > 500 or \
+                        min(e.width(), e.height()) > 2.5 * half:
+                    log(f"canvas extent {e.toString()} ({canvas.width()} x {canvas.height()} px, "
+                        f"{canvas.mapSettings().destinationCrs().authid()}): zoom again")
+                    canvas.setExtent(want)
+                    canvas.refresh()
+                    return False
+                return bool(drawn) and not canvas.isDrawing() and time.time() - shown > 1.0
+
+            yield zoomed
+            self.status["structures_canvas"] = [canvas.extent().xMinimum(), canvas.extent().yMinimum(),
+                                                canvas.extent().xMaximum(), canvas.extent().yMaximum()]
+            box = dock.structures
+            box.raster.setLayer(mag)
+            box.feature_type.setCurrentIndex(box.feature_type.findData(job.get("type", "fault")))
+            box.button.setChecked(True)
+            tool = box.tool
+            if tool is None or canvas.mapTool() is not tool:
+                raise RuntimeError(f"the structure tool did not start: {box.status.text()}")
+
+            def press(px, py, button):
+                pt = canvas.getCoordinateTransform().transform(QgsPointXY(px, py))
+                pos = QPoint(int(round(pt.x())), int(round(pt.y())))
+                for kind, buttons in ((QEvent.MouseButtonPress, button), (QEvent.MouseButtonRelease, Qt.NoButton)):
+                    ev = QgsMapMouseEvent(canvas, kind, pos, button, buttons, Qt.NoModifier)
+                    (tool.canvasPressEvent if kind == QEvent.MouseButtonPress else tool.canvasReleaseEvent)(ev)
+
+            def save():
+                canvas.keyPressEvent(QKeyEvent(QEvent.KeyPress, Qt.Key_S, Qt.NoModifier))
+
+            saved = []
+            tool.saved.connect(lambda layer: saved.append(time.time()))
+            self.status["structures"] = {"messages": []}
+            tool.changed.connect(lambda text: self.status["structures"]["messages"].append(text))
+            self.begin("structures: click on the lineament")
+            press(x, y, Qt.LeftButton)
+            yield lambda: tool.geometry is not None or bool(tool.history and tool.prediction is None and
+                                                            self.status["structures"]["messages"])
+            if tool.geometry is None:
+                raise RuntimeError(f"no line at the click: {box.status.text()}")
+            line = tool.geometry
+            cut = line.interpolate(job.get("cut", 0.75) * line.length)
+            view = tool.extractor.view
+            self.status["structures"]["view"] = {"bounds": list(view.bounds), "shape": list(view.shape)}
+            self.status["structures"]["preview_score"] = float(tool.prediction.score)
+            save()
+            yield lambda: bool(saved)
+            self.begin("structures: click again, right-click to cut it")
+            press(x, y, Qt.LeftButton)
+            yield lambda: tool.geometry is not None
+            press(cut.x, cut.y, Qt.RightButton)
+            yield lambda: tool.geometry is not None and len(tool.state[1]) == 1
+            save()
+            yield lambda: len(saved) == 2
+            from qgis.core import QgsVectorLayer
+
+            out = QgsVectorLayer(f"{tool.output_path}|layername=structure_lines", "saved", "ogr")
+            self.status["structures"].update({
+                "output": tool.output_path, "cut": [cut.x, cut.y],
+                "saved": [{"wkt": f.geometry().asWkt(), "type": f["type"], "score": f["score"],
+                           "n_include": f["n_include"], "n_exclude": f["n_exclude"]} for f in out.getFeatures()]})
+            del out
+            box.button.setChecked(False)
 
         # ---- records ----
 

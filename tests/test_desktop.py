@@ -103,3 +103,44 @@ def test_desktop_panel_speaks_chinese(desktop, kolari, tmp_path):
         align, finetune, predict)
     assert geology in s["source_boxes"] and align != "Align"
     assert _pixels(s["screenshot"]).std() > 20
+
+
+LINEAMENT = "Ylläs shear zone"  # NE-trending, "interpreted from magnetic map" in GTK's 1:1M structures
+
+
+def _azimuth(coords):
+    d = np.asarray(coords[-1]) - np.asarray(coords[0])
+    return np.degrees(np.arctan2(d[0], d[1])) % 180
+
+
+def test_desktop_click_on_a_magnetic_lineament_saves_a_line_along_it(desktop, kolari, tmp_path):
+    """Structures (SAM) in the desktop: a left click on the Ylläs shear zone in the Kolari magnetics (zoomed to
+    25.6 km around it), S; then the same click and a right click 3/4 along the previewed line, S. The saved
+    lines run along the mapped trend (< 20 degrees, > 3 km) and the exclude click shortens the second."""
+    import shapely
+
+    from engine.data.vectors import read_vector
+
+    faults = read_vector(os.path.join(kolari, "Geological_Data", "IOCG_CLB_Structures_1M.shp"), "faults",
+                         dst_crs="EPSG:3067", expect="line")
+    line = max((g for g, n in zip(faults.geometries, faults.fields["NAME"]) if n == LINEAMENT), key=lambda g: g.length)
+    at = 0.65 * line.length
+    click = line.interpolate(at)
+    trend = _azimuth(shapely.get_coordinates(shapely.LineString([line.interpolate(at - 2500),
+                                                                 line.interpolate(at + 2500)])))
+    run = run_desktop(tmp_path, kolari, locale="en_US", chain=False, timeout=150,
+                      structures={"click": [click.x, click.y], "half": 12800.0, "cut": 0.75, "type": "fault"})
+    s = run.status
+    assert s is not None, _failure(run, "QGIS wrote no status")
+    assert s["ok"] and s["error"] is None, _failure(run, s["error"])
+    st = s["structures"]
+    assert st["output"] == str(tmp_path / "mpm" / "structures.gpkg")
+    first, cut = st["saved"]
+    assert (first["type"], first["n_include"], first["n_exclude"]) == ("fault", 1, 0)
+    assert (cut["n_include"], cut["n_exclude"]) == (1, 1)
+    a, b = shapely.from_wkt(first["wkt"]), shapely.from_wkt(cut["wkt"])
+    assert abs((_azimuth(shapely.get_coordinates(a)) - trend + 90) % 180 - 90) < 20
+    assert a.length > 3000 and a.distance(click) < 150
+    assert b.length < 0.85 * a.length and b.distance(shapely.Point(st["cut"])) > 200
+    print(f"desktop structures: trend {trend:.0f} deg, saved {a.length / 1000:.1f} km (score {first['score']:.2f}), "
+          f"cut to {b.length / 1000:.1f} km; status line: {st['messages'][-1] if st['messages'] else ''}")

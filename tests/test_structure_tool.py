@@ -139,6 +139,8 @@ def layer_of(path, name):
 
 # ------------------------------------------------------------------ the map tool
 def test_map_tool_clicks_box_undo_clear(canvas, sam_model, tmp_path):
+    from mpm_plugin.structure_tool import LOW_SCORE
+
     tool = make_tool(canvas, tmp_path / "s.gpkg", sam_model)
     layer = canvas.layer
     assert canvas.mapTool() is tool and preview(tool).isEmpty()
@@ -149,9 +151,14 @@ def test_map_tool_clicks_box_undo_clear(canvas, sam_model, tmp_path):
     assert exc == () and box is None and len(inc) == 1
     assert inc[0] == pytest.approx(a, abs=canvas.mapUnitsPerPixel())  # the click, in the raster's CRS
     assert tool.prediction is not None and tool.prediction.mask.shape == (200, 200)  # the crop at native pixels
+    assert tool.prediction.method.startswith("trace:")  # a fault is traced on the raster, not decoded as a mask
     if tool.geometry is not None:
         assert not preview(tool).isEmpty() and preview(tool).type() == QgsWkbTypes.LineGeometry
         assert "score" in tool.messages[-1] and "1 include / 0 exclude" in tool.messages[-1]
+        weak = tool.prediction.score < LOW_SCORE  # a weak trace says so and is drawn dashed grey
+        assert tool.weak == weak
+        assert ("low score" in tool.messages[-1]) == weak
+        assert tool.preview.strokeColor().getRgb()[:3] == ((160, 160, 160) if weak else (255, 0, 200))
     one = (tool.state, tool.geometry)
     assert len(tool.markers) == 1
 
@@ -217,7 +224,7 @@ def test_the_view_is_encoded_off_the_main_thread_and_the_preview_follows(canvas,
     assert task.ok and not task.stale and task.thread_id not in (None, threading.get_ident())
     assert tool.extractor is task.extractor and tool.extractor.predictor.encoder_calls == 1
     assert tool.errors == [] and tool.prediction is not None and tool.prediction.mask.shape == (200, 200)
-    assert len(tool.state[0]) == 2 and tool.messages[-1].startswith("fault: score" if tool.geometry else "No fault")
+    assert len(tool.state[0]) == 2 and tool.messages[-1].startswith(("fault: score", "fault: low score") if tool.geometry else "No fault")
     assert preview(tool).isEmpty() == (tool.geometry is None)
     click(canvas, tool, *a, button=Qt.RightButton, wait=False)  # the same view: decoded at once, no task
     assert not tool.encoding and tool.prediction is not None and tool.extractor.predictor.encoder_calls == 1
@@ -311,6 +318,8 @@ def test_map_tool_saves_lines_and_polygons_to_the_geopackage(canvas, sam_model, 
                 break
         assert tool.geometry is not None, feature_type
         assert tool.prediction.snapped == (feature_type == "intrusion")  # bodies snap to edges by default
+        if feature_type == "intrusion":  # a body is the model's: its own low IoU estimate is not called weak
+            assert tool.prediction.path is None and not tool.weak and "low score" not in tool.messages[-1]
         if kind == QgsWkbTypes.PolygonGeometry:
             assert preview(tool).type() == QgsWkbTypes.PolygonGeometry
         state, score = tool.state, tool.prediction.score
@@ -420,7 +429,9 @@ def test_structures_box_toggles_the_tool_and_loads_saved_layers(box, canvas, tmp
         click(canvas, tool, *centre(canvas.layer, f, 0.5))
         if tool.geometry is not None:
             break
-    assert tool.geometry is not None and box.status.text().startswith("contact: score")
+    # the score is shown; a weak trace (these clicks are not aimed at a contact) says it is weak
+    assert tool.geometry is not None and box.status.text().startswith(
+        "contact: low score" if tool.weak else "contact: score")
     key(canvas, Qt.Key_S)
     assert box.dock.added == [[("structure_lines", "structure_lines.qml", True)]]
     for f in (0.6, 0.65, 0.7, 0.75):

@@ -4,7 +4,8 @@ mIoU per structure type and overall (mean over prompts) for three ways of asking
 three clicks, a box. The model answers a single click with the best of its three masks by its
 own IoU estimate (what SamPredictor and the ONNX decoder do); more clicks or a box take the single
 mask output. Lines are also scored by `centreline_f1` (their centre lines within 3 px), since a
-trace parallel to the mapped fault 2 px off is useful yet has an IoU near 0. The baseline
+trace parallel to the mapped fault 2 px off is useful yet has an IoU near 0; 'traced' is that F1 of
+what the tool gives for lines asked with clicks: the line traced on the image (`trace.py`). The baseline
 (`engine.structures.baseline.click_baseline`: marker watershed for bodies, ridge filter for lines) gets
 the same image, points, box and, unlike the model, the structure type.
 
@@ -96,6 +97,24 @@ def predict(model, samples, device=None, chunk=32):
     return out
 
 
+def traced_masks(samples):
+    """Line samples traced on the image as the tool does (`trace.trace_line`: one click both ways,
+    more clicks joined by the cheapest path); None for bodies and for lines asked with a box only."""
+    from .trace import line_maps, trace_line
+
+    maps, out = {}, []
+    for s in samples:
+        p = s.prompt
+        if GEOMETRY_OF.get(s.feature_type) != "line" or p.n_include == 0:
+            out.append(None)
+            continue
+        key = id(s.image)
+        if key not in maps:
+            maps[key] = line_maps(s.image, s.valid)
+        out.append(trace_line(maps[key], p.points[p.labels == 1], p.points[p.labels == 0]).mask)
+    return out
+
+
 def snapped_masks(samples, masks):
     """The model's body masks snapped to edges (`snap.snap_to_edges`, what the tool does by default
     for intrusions and alteration); None for line samples."""
@@ -174,8 +193,12 @@ def evaluate(model, samples, baseline=True, device=None, feedback=None, snap=Tru
     lines = [i for i, s in enumerate(samples) if GEOMETRY_OF.get(s.feature_type) == "line"]
     if lines:  # how close the traced centre lines run to the mapped ones (what the tool saves)
         sub = [samples[i] for i in lines]
+        traced = traced_masks(sub)
         res["centreline_f1"] = {
             "model": table(sub, [centreline_f1(masks[i], samples[i].mask) for i in lines])[0],
+            # what the tool saves for lines asked with clicks: the trace (a box alone goes to the model)
+            "traced": table(sub, [centreline_f1(masks[i] if t is None else t, samples[i].mask)
+                                  for i, t in zip(lines, traced)])[0],
             "baseline": table(sub, [centreline_f1(b[0][i], samples[i].mask) for i in lines])[0] if b else None,
             "tolerance_px": CENTRELINE_TOLERANCE}
     return res
@@ -211,7 +234,8 @@ def reevaluate_model(model_dir, kolari=None, note=None, feedback=None):
         "date": datetime.date.today().isoformat(), "engine_version": __version__,
         "protocol": f"engine.structures.evaluate: {DEFAULT_EVAL_SCENES} synthetic scenes, {KOLARI_EVAL_WINDOWS} Kolari "
                     "held-out crops, prompts decoded one by one as in the tool, bodies also snapped to edges, "
-                    f"lines also scored by centre-line F1 within {CENTRELINE_TOLERANCE} px",
+                    f"lines also scored by centre-line F1 within {CENTRELINE_TOLERANCE} px, "
+                    "as the model's masks and as traced on the image (trace.py, what the tool saves)",
         **({"note": note} if note else {})}
     folder = os.path.dirname(card["_path"])
     path = os.path.join(folder, "evaluation.json")
@@ -267,5 +291,6 @@ def format_table(results, title=""):
     f1 = results.get("centreline_f1")
     if f1:
         lines.append(f"centre-line F1 within {f1.get('tolerance_px', CENTRELINE_TOLERANCE)} px (lines):")
-        lines += _rows(modes, [("model", f1["model"]), ("base", f1.get("baseline") or {})])
+        lines += _rows(modes, [("model", f1["model"])] + ([("trace", f1["traced"])] if f1.get("traced") else [])
+                       + [("base", f1.get("baseline") or {})])
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from ..core.errors import InputError
 from ..core.runtime import Runtime
 from ..core.progress import Steps
 from .cache import file_parts
-from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry
+from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry, path_to_line, pixel_size
 
 # "snapped": 1 where a body was snapped to the raster's edges (snap.py), so a reviewer knows whose
 # outline it is; last, so GeoPackages written before it only gain a column (structure_tool.py)
@@ -126,34 +126,45 @@ class StructureExtractor:
                                             cache=cache, cache_dir=cache_dir)
         self.view = None
         self._edges_of, self._edges = None, None  # the view whose (stretched image, edge map) is kept
+        self._maps_of, self._maps = None, None    # the view whose line responses (trace.py) are kept
 
     @property
     def model_name(self):
         return self.predictor.name
 
-    def set_view(self, extent=None, max_px=DEFAULT_VIEW_PX):
-        return self.use_view(*self.encode_view(extent, max_px))
+    def set_view(self, extent=None, max_px=DEFAULT_VIEW_PX, lines=False):
+        """Read and encode the view over `extent` and make it current. lines: also compute its line
+        responses (trace.py, ~0.1 s at 1,024^2) now, with the encoding, so that no line click waits for them."""
+        return self.use_view(*self.encode_view(extent, max_px, lines=lines))
 
-    def encode_view(self, extent=None, max_px=DEFAULT_VIEW_PX):
-        """(view, embedding) over `extent`, read and encoded without changing the current view: the
-        slow half, which the map tool runs in a background task (use_view then makes it current)."""
+    def encode_view(self, extent=None, max_px=DEFAULT_VIEW_PX, lines=False):
+        """(view, embedding, line responses or None) over `extent`, read and encoded without changing the
+        current view: the slow half, which the map tool runs in a background task (use_view then makes it
+        current)."""
         view = read_view(self.raster, self.bands, extent, max_px)
         key = self.predictor.key_for(**file_parts(self.raster), bands=list(self.bands),
                                      bounds=[round(v, 6) for v in view.bounds], shape=list(view.shape))
         embedding, _ = self.predictor.embed(view.data, key=key)
-        return view, embedding
+        return view, embedding, (self._compute_line_maps(view) if lines else None)
 
-    def use_view(self, view, embedding):
+    def use_view(self, view, embedding, line_maps=None):
         """Make a view from encode_view current: clicks then decode on it (milliseconds)."""
         self.predictor.set_embedding(embedding, view.shape)
         self.view = view
+        if line_maps is not None:
+            self._maps, self._maps_of = line_maps, view
         return view
 
-    def predict(self, include=(), exclude=(), box=None, mask_input=None, snap=False):
+    def predict(self, include=(), exclude=(), box=None, mask_input=None, snap=False, feature_type=None):
         """Prompts in map coordinates of the raster's CRS; returns the predictor's Prediction.
 
         snap: grow or trim the model's mask to the view's edges (`snap.snap_to_edges`), for bodies
         (intrusions, alteration); `prediction.snapped` says it was done, `score` stays the model's.
+        feature_type: a line type (fault, lineament, contact) with an include click is traced along
+        the view's own valley / ridge / edge (`trace.py`): one click both ways until it fades, more
+        clicks joined by the cheapest path, an exclude click cuts it, a box keeps it inside;
+        `prediction.path` holds the line and `score` the trace's strength. A line asked for with a box
+        only goes to the model.
         """
         if self.view is None:
             raise InputError("no view is set", fix="call set_view() (the map tool does it on activation)")
@@ -168,6 +179,8 @@ class StructureExtractor:
         if box is not None:
             (bx0, by0), (bx1, by1) = self.view.to_pixels([[box[0], box[1]], [box[2], box[3]]])
             pbox = np.array([min(bx0, bx1), min(by0, by1), max(bx0, bx1), max(by0, by1)], float)
+        if feature_type is not None and GEOMETRY_OF.get(check_feature_type(feature_type)) == "line" and len(inc):
+            return self._trace(pts, labels, pbox)
         pred = self.predictor.predict(points=pts, labels=labels, box=pbox, mask_input=mask_input)
         valid = np.isfinite(self.view.data).all(axis=0)
         if snap:
@@ -178,6 +191,34 @@ class StructureExtractor:
             pred.snapped = True
         pred.mask &= valid  # nothing is traced into nodata
         return pred
+
+    def _trace(self, pts, labels, box=None):
+        """A line traced on the view (trace.py) as a Prediction, kept inside `box` (view pixels) when
+        given; clicks outside the view are refused."""
+        from .predictor import Prediction
+        from .trace import trace_line
+
+        H, W = self.view.shape
+        if not (np.isfinite(pts).all() and (pts[:, 0] >= 0).all() and (pts[:, 0] <= W).all()
+                and (pts[:, 1] >= 0).all() and (pts[:, 1] <= H).all()):
+            raise InputError("a click lies outside the view", fix="click inside the map view on the raster")
+        tr = trace_line(self._line_maps(), pts[labels == 1], pts[labels == 0], box=box)
+        return Prediction(mask=tr.mask, score=tr.score, low_res_logits=None, logits=None, path=tr.path,
+                          method=f"trace:{tr.channel}")
+
+    def _line_maps(self):
+        """The view's valley / ridge / edge responses (trace.line_maps), computed on its first line
+        click and kept until the view changes, so a click costs only the tracing."""
+        if self._maps_of is not self.view:
+            self._maps, self._maps_of = self._compute_line_maps(self.view), self.view
+        return self._maps
+
+    @staticmethod
+    def _compute_line_maps(view):
+        from .image import stretch_bands
+        from .trace import line_maps
+
+        return line_maps(stretch_bands(view.data), np.isfinite(view.data).all(axis=0))
 
     def _view_edges(self):
         """The view's stretched image and edge map, computed on its first snap and kept until the
@@ -193,6 +234,16 @@ class StructureExtractor:
 
     def geometry(self, mask, feature_type, tolerance=0.0, min_size=0.0):
         return mask_to_geometry(mask, self.view.transform, feature_type, tolerance=tolerance, min_size=min_size)
+
+    def feature_geometry(self, prediction, feature_type, tolerance=None, min_size=0.0):
+        """The shapely geometry a Prediction saves as: a traced line straight from its path, else
+        from its mask. tolerance: simplification in map units; None = one view pixel for lines (no
+        staircase of grid cells), none for bodies (their outline stays on the pixel edges)."""
+        if tolerance is None:
+            tolerance = pixel_size(self.view.transform) if GEOMETRY_OF.get(feature_type) == "line" else 0.0
+        if prediction.path is not None and GEOMETRY_OF.get(feature_type) == "line":
+            return path_to_line(prediction.path, self.view.transform, tolerance=tolerance, min_length=min_size)
+        return self.geometry(prediction.mask, feature_type, tolerance=tolerance, min_size=min_size)
 
 
 def check_feature_type(feature_type, layer=None):
@@ -259,7 +310,7 @@ def _group_prompts(data, group_field, label_field, type_field, feature_type):
 
 
 def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fault", group_field=None,
-                        label_field=None, type_field=None, model=None, tolerance=0.0,
+                        label_field=None, type_field=None, model=None, tolerance=None,
                         min_size=0.0, context_px=256, overwrite=False, feedback=None, snap=True, runtime=None,
                         **settings):
     """Batch: one feature per prompt group (every point its own group unless `group_field`).
@@ -272,6 +323,8 @@ def extract_from_points(raster, prompts, out_path, bands=(1,), feature_type="fau
     snap: intrusion and alteration masks are snapped to the view's edges (`snap.py`), as in the tool.
     runtime (engine.core.runtime.Runtime, or its fields as keywords: backend=, threads=, cache_dir=):
     the inference backend, torch's CPU threads (restored afterwards) and the view-embedding cache.
+    Lines are traced on the view (`trace.py`), as in the tool. tolerance: simplification in map
+    units (None: one pixel of the view for lines, none for bodies).
     """
     rt = Runtime.of(runtime, **settings)
     with rt.torch_threads():
@@ -319,9 +372,9 @@ def _extract(raster, prompts, out_path, bands, feature_type, group_field, label_
         allp = np.concatenate([inc, exc])
         cx, cy = (allp.min(0) + allp.max(0)) / 2
         span = max(np.ptp(allp[:, 0]), np.ptp(allp[:, 1])) / 2 + half
-        ex.set_view((cx - span, cy - span, cx + span, cy + span))
-        pred = ex.predict(inc, exc, snap=snap and snaps(ftype))
-        geom = ex.geometry(pred.mask, ftype, tolerance=tolerance, min_size=min_size)
+        ex.set_view((cx - span, cy - span, cx + span, cy + span), lines=GEOMETRY_OF[ftype] == "line")
+        pred = ex.predict(inc, exc, snap=snap and snaps(ftype), feature_type=ftype)
+        geom = ex.feature_geometry(pred, ftype, tolerance=tolerance, min_size=min_size)
         if geom is None or geom.is_empty:
             skipped.append(str(g))
         else:

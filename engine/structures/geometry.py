@@ -459,6 +459,37 @@ def mask_to_centrelines(mask, transform, min_branch=3.0, smooth=2, tolerance=0.0
     return out
 
 
+def pixel_size(transform):
+    """The side of one pixel of `transform` in map units (the default simplification of a traced line)."""
+    return _pixel_size(_check_transform(transform))
+
+
+def path_to_line(path, transform, tolerance=0.0, min_length=0.0, smooth=2):
+    """A traced line (trace.py: (N, 2) row, col pixel centres) as a smooth LineString in map units,
+    or None when shorter than `min_length`.
+
+    Why not through the mask: the trace is already the line, in order and without branches; it is
+    corner-cut (Chaikin, `smooth` rounds, ends kept) and simplified by `tolerance` (map units).
+    """
+    transform = _check_transform(transform)
+    pts = np.asarray(path, dtype=float).reshape(-1, 2)
+    if len(pts) < 2:
+        return None
+    keep = np.concatenate([[True], np.hypot(*np.diff(pts, axis=0).T) > 1e-9])
+    pts = _chaikin(pts[keep], smooth, closed=False)
+    if len(pts) < 2:
+        return None
+    x, y = _to_map(transform, pts[:, 1] + 0.5, pts[:, 0] + 0.5)
+    line = LineString(np.column_stack([x, y]))
+    if tolerance and tolerance > 0:
+        simple = line.simplify(float(tolerance), preserve_topology=False)
+        if isinstance(simple, LineString) and len(simple.coords) >= 2 and simple.length > 0:
+            line = simple
+    if line.length <= 0 or line.length < float(min_length):
+        return None
+    return line
+
+
 # ----------------------------------------------------------------------------------- dispatcher
 
 def mask_to_geometry(mask, transform, feature_type, tolerance=0.0, min_size=0.0):

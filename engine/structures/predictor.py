@@ -42,6 +42,8 @@ class Prediction:
     low_res_logits: np.ndarray  # float32 (1, 1, 4e, 4e): pass as mask_input to refine with the next click
     logits: np.ndarray          # float32 (H, W)
     snapped: bool = False       # mask grown / trimmed to the image's edges (extract.predict(snap=True))
+    path: np.ndarray = None     # (N, 2) row, col of a traced line (trace.py; extract.predict for line types)
+    method: str = "decoder"     # "decoder" (SAM's mask) or "trace:<channel>" (a line traced on the view)
 
 
 def _has(mod):

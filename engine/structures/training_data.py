@@ -94,6 +94,7 @@ class Sample:
     source: str = ""
     bands: tuple = ()
     prompt: Prompt = None
+    valid: np.ndarray = None   # (H, W) bool where the view has data (None: all); the line tracer stops at nodata
 
 
 # --------------------------------------------------------------------------- prompts
@@ -511,6 +512,8 @@ def kolari_eval_samples(data, n_windows=6, modes=("click1", "click3", "box"), pe
             if key in seen:
                 continue
             seen.add(key)
+            valid = data.valid_all[r0:r0 + size, c0:c0 + size]
             for mode in modes:
-                out.append(Sample(img, m, t, f"kolari:{r0},{c0}", ("magnetic",), sample_prompt(m, t, rng, mode)))
+                out.append(Sample(img, m, t, f"kolari:{r0},{c0}", ("magnetic",), sample_prompt(m, t, rng, mode),
+                                  valid))
     return out
