@@ -432,6 +432,62 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     assert dock.plots.current_key() == "losses" and len(dock.plots.curve_labels("losses")) == 8
 
 
+def test_a_head_fits_a_stack_holding_its_layers_in_any_order(plugin, kolari_stack, tmp_path):
+    """The panel matches a head to a stack as predict does (engine match_bands, by layer and band name), not by
+    comparing band signatures in order (issue 21, item 7): the same layers in another order keep the current stack;
+    a stack lacking a layer does not fit, and a head reading embeddings refuses extra layers."""
+    import shutil
+
+    from engine.data.reader import Stack
+    from engine.prospectivity.workflow import stack_bands
+    from mpm_plugin.dock_results import head_fits, stack_for
+
+    head = _head_folder(tmp_path / "out" / "head", kolari_stack)
+    card_path = os.path.join(head, "head_card.json")
+    with open(card_path) as f:
+        card = json.load(f)
+    with Stack(kolari_stack) as st:
+        card["stack_bands"] = stack_bands(st)  # as finetune writes it
+    assert card["config"]["inputs"] == "bands"
+    card["config"]["inputs"] = "both"  # a head reading the embeddings too
+    with open(card_path, "w") as f:
+        json.dump(card, f)
+
+    def variant(name, edit):
+        folder = str(tmp_path / name)
+        shutil.copytree(kolari_stack, folder)
+        with open(os.path.join(folder, "stack.json")) as f:
+            manifest = json.load(f)
+        manifest["bands"] = edit(manifest["bands"])
+        with open(os.path.join(folder, "stack.json"), "w") as f:
+            json.dump(manifest, f)
+        return folder
+
+    reordered = variant("reordered", lambda bands: bands[::-1])  # the CLI's source order against the API's
+    sources = [b["source"] for b in card["stack_bands"]]
+    assert len(set(sources)) > 1 and sources != sources[::-1]
+    order = [[b["source"], b["layer_type"], b["kind"]] for b in card["stack_bands"]]
+    assert order[::-1] != order  # the in-order signature comparison said no here
+    fewer = variant("fewer", lambda bands: [b for b in bands if b["source"] != "geophysics"])
+    more = variant("more", lambda bands: bands + [dict(bands[0], name="extra_grid", layer="extra_grid")])
+    assert head_fits(kolari_stack, card) and head_fits(reordered, card)
+    assert not head_fits(fewer, card) and not head_fits(more, card)
+    assert head_fits(more, dict(card, config=dict(card["config"], inputs="bands")))  # ignores a layer it never reads
+
+    dock = plugin.dock
+    dock.open_results(reordered)
+    assert dock.open_results(head) == [("head", head)]  # the current stack fits: kept
+    assert dock.stack_dir == reordered and dock.head_dir == head
+    dock.open_results(fewer)
+    assert dock.open_results(head) == [("stack", kolari_stack), ("head", head)]  # the stack it was trained on
+    os.rename(kolari_stack, kolari_stack + "_moved")  # the card's stack gone: a sibling it fits is taken
+    try:
+        shutil.copytree(reordered, os.path.join(os.path.dirname(head), "stack"))
+        assert stack_for(head, card) == os.path.join(os.path.dirname(head), "stack")
+    finally:
+        os.rename(kolari_stack + "_moved", kolari_stack)
+
+
 def test_result_layers_are_not_offered_as_inputs(plugin, tmp_path):
     from rasterio.transform import from_origin
 
