@@ -88,7 +88,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="45"/>
         <location filename="../mpm_plugin/dock_chain.py" line="174"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="350"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="352"/>
         <location filename="../engine/operations.py" line="288"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
@@ -249,13 +249,13 @@
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="364"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="366"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="10"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="365"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="367"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
@@ -288,7 +288,13 @@
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="363"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="346"/>
+        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
+        <source>Layers with data</source>
+        <translation>有数据的图层数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_chain.py" line="365"/>
         <source>Top anomalies</source>
         <translation>最强异常</translation>
     </message>
@@ -372,22 +378,22 @@
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="63"/>
         <source>rest of the area</source>
         <translation>其余区域</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="60"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="63"/>
         <source>top {0:g} % of the area</source>
         <translation>面积前 {0:g}%</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="176"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="197"/>
         <source>Style {0} not applied: {1}</source>
         <translation>未能应用样式 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_layers.py" line="159"/>
+        <location filename="../mpm_plugin/dock_layers.py" line="180"/>
         <source>Could not load {0} as a layer</source>
         <translation>无法将 {0} 加载为图层</translation>
     </message>
@@ -1823,11 +1829,6 @@
         <location filename="../mpm_plugin/algorithms/predict.py" line="12"/>
         <source>Source contributions</source>
         <translation>数据源贡献</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
-        <source>Layers with data</source>
-        <translation>有数据的图层数</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/predict.py" line="34"/>

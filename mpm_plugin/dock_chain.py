@@ -342,7 +342,9 @@ class ChainResults:
                       for band, name in enumerate(band_names(contributions) if os.path.exists(contributions) else [], 1)]
         self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
                           (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
-                           False)] + per_source)
+                           False),
+                          (os.path.join(path, "coverage.tif"), tr("Layers with data"), "coverage.qml", False)]
+                         + per_source)
 
     def set_targets(self, path):
         self.targets_path = path

@@ -196,6 +196,11 @@ def _prediction_folder(folder, stack_dir, head_dir):
     p = np.exp(-((yy - 40) ** 2 + (xx - 60) ** 2) / 300.0).astype(np.float32)
     write_raster(os.path.join(folder, "prospectivity.tif"), p, transform, nodata=np.nan)
     write_raster(os.path.join(folder, "uncertainty.tif"), p * 0.1, transform, nodata=np.nan)
+    coverage = np.where(xx < 20, 11, 13).astype(np.uint8)  # as predict writes it: 0 = nodata, 13 layers in all
+    coverage[:3] = 0
+    write_raster(os.path.join(folder, "coverage.tif"), coverage, transform, nodata=0)
+    with rasterio.open(os.path.join(folder, "coverage.tif"), "r+") as ds:
+        ds.set_band_description(1, "layers with data (of 13)")
     with open(os.path.join(folder, "predict.json"), "w") as f:
         json.dump({"head": os.path.join(head_dir, "head_card.json"), "sources": [], "files": {}}, f)
     return str(folder)
@@ -414,7 +419,15 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     assert renderer.shader().rasterShaderFunction().colorRampItemList()[-1].label == "top 1 % of the area"
     assert nodes["Prospectivity"].itemVisibilityChecked()
     assert not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
-    del renderer, nodes, group
+    # layers with data per cell: loaded unticked, its ramp from 1 to the stack's 13 layers
+    assert not nodes["Layers with data"].itemVisibilityChecked()
+    coverage = nodes["Layers with data"].layer().renderer()
+    assert isinstance(coverage, QgsSingleBandPseudoColorRenderer)
+    items = coverage.shader().rasterShaderFunction().colorRampItemList()
+    assert (items[0].value, items[-1].value, items[0].label, items[-1].label) == (1.0, 13.0, "1", "13")
+    assert items[0].color.red() > 150 and items[0].color.green() < 60  # few layers: red; all: near white
+    assert min(items[-1].color.red(), items[-1].color.green(), items[-1].color.blue()) > 230
+    del renderer, nodes, group, coverage
 
     # the whole output folder, in a panel that knows nothing: the newest of each, in chain order
     dock.stack_dir = dock.head_dir = dock.prediction_dir = None
