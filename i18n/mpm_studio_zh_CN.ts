@@ -579,7 +579,7 @@
         <translation>正在读取图层以生成预览……</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="234"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="237"/>
         <source>The next Align uses the preview's layer types and class fields.</source>
         <translation>下一次对齐将使用预览中的图层类别和分类字段。</translation>
     </message>

@@ -222,6 +222,9 @@ class PreviewRunner:
         warned = sum(1 for r in preview.rows if r.warnings)
         self.status.setText(tr("Preview: {0} layers, {1} with warnings; valid area {2:.1f} % of the area.").format(
             len(preview.rows), warned, 100 * preview.valid_share))
+        if self.preview_dialog is not None:  # one preview open at a time: the newest
+            self.preview_dialog.close()
+            self.preview_dialog.deleteLater()
         dialog = PreviewDialog(preview, self)
         dialog.accepted.connect(partial(self._keep_choices, ids, dialog))
         self.preview_dialog = dialog

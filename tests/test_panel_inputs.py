@@ -226,6 +226,15 @@ def test_align_preview_shows_each_layer_and_its_choices_reach_align(plugin, kola
     params = dock.align_parameters()
     assert params["LAYER_TYPES"] == "IOCG_CLB_Lith_Asstn_1M=lithology_unit, IOCG_Mag_grysc_DGRF65_anom_100m=gravity"
     assert params["CLASS_FIELDS"] == "IOCG_CLB_Lith_Asstn_1M=EON_"
+    dock.run_preview()  # previewed again: the table shows the choices, read by the engine
+    ok, _ = _wait(dock)
+    assert ok and dock.preview_dialog is not dialog
+    again = {r.name: r for r in dock.last_preview.rows}
+    assert again["IOCG_Mag_grysc_DGRF65_anom_100m"].layer_type == "gravity"
+    assert again["IOCG_CLB_Lith_Asstn_1M"].class_field == "EON_" and again["IOCG_CLB_Lith_Asstn_1M"].class_count == 2
+    assert any("ROCK_NAME_" in w for w in again["IOCG_CLB_Lith_Asstn_1M"].warnings)  # the richer field is named
+    assert dock.preview_dialog.type_boxes["IOCG_Mag_grysc_DGRF65_anom_100m"].currentText() == "gravity"
+    dock.preview_dialog.use_button.click()
     dock.output.setFilePath(str(tmp_path))
     dock.run_align()
     ok, results = _wait(dock)
@@ -238,3 +247,29 @@ def test_align_preview_shows_each_layer_and_its_choices_reach_align(plugin, kola
     # other layers picked: the choices no longer apply
     dock.select_layers("geophysics", [])
     assert "LAYER_TYPES" not in dock.align_parameters() and dock.layer_choices is None
+
+
+def test_align_preview_reports_a_bad_layer_and_can_be_cancelled(plugin, kolari, tmp_path):
+    from rasterio.transform import from_origin
+
+    dock = plugin.dock
+    lith, mag, area = _kolari_layers(kolari)
+    no_crs = QgsRasterLayer(write_raster(tmp_path / "grid.tif", np.ones((4, 4), np.float32),
+                                         from_origin(400000, 7500400, 100, 100), crs=None), "grid")
+    QgsProject.instance().addMapLayers([no_crs])
+    dock.select_layers("geophysics", [no_crs.id()])
+    dock.run_preview()
+    ok, _ = _wait(dock)
+    assert not ok and "Preview failed" in dock.status.text() and "grid" in dock.status.text(), dock.status.text()
+    assert dock.preview_button.isEnabled() and dock.layer_choices is None
+
+    dock.select_layers("geophysics", [mag.id()])
+    dock.select_layers("geology", [lith.id()])
+    dock.aoi.setLayer(area)
+    dock.resolution.setValue(500.0)
+    dock.run_preview()
+    assert dock.cancel_button.isEnabled()
+    dock.cancel_button.click()
+    ok, _ = _wait(dock)
+    assert not ok and dock.status.text() == "Preview cancelled; nothing was written."
+    assert dock.preview_dialog is None and dock.preview_button.isEnabled()
