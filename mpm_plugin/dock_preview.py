@@ -12,7 +12,7 @@ from functools import partial
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingContext, QgsProcessingFeedback, QgsProject,
                        QgsTask)
 from qgis.PyQt.QtGui import QBrush, QColor
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QHeaderView, QLabel,
+from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QLabel,
                                  QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES, source_label
@@ -22,6 +22,9 @@ from .i18n import tr
 COLUMNS = ("Source", "Layer", "Kind", "Layer type", "Class field", "Classes", "Nodata", "Resolution", "Coverage %",
            "Warnings")
 COL = {name: i for i, name in enumerate(COLUMNS)}
+MAX_COLUMN_PX = 190  # widest column but the warnings (full texts in the tooltips)
+WARNINGS_PX = 460  # the warnings column, wrapped to it
+COMBO_MARGIN_PX = 40  # a combo's arrow and frame beside its text
 WARNING_BRUSH = QBrush(QColor(255, 214, 153))  # rows with a warning: light orange, readable in light and dark themes
 
 
@@ -64,10 +67,10 @@ class PreviewDialog(QDialog):
                 "Coverage %": "" if row.coverage is None else f"{100 * row.coverage:.1f}",
                 "Warnings": "\n".join(row.warnings),
             }
+            tips = {"Layer": row.path, "Kind": tr("how detected: {0}").format(row.kind_reason)}
             for name, text in cells.items():
                 item = QTableWidgetItem(text)
-                item.setToolTip(row.path if name == "Layer" else tr("how detected: {0}").format(row.kind_reason)
-                                if name == "Kind" else "\n".join(row.warnings) if row.warnings else text)
+                item.setToolTip(tips.get(name) or "\n".join(row.warnings) or text)
                 if row.warnings:
                     item.setBackground(WARNING_BRUSH)
                 self.table.setItem(r, COL[name], item)
@@ -88,10 +91,17 @@ class PreviewDialog(QDialog):
                 box.setToolTip(tr("The text field holding the classes (rock units)"))
                 self.table.setCellWidget(r, COL["Class field"], box)
                 self.field_boxes[row.name] = box
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL["Warnings"], QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(True)
+        self.table.resizeColumnsToContents()
+        metrics = self.table.fontMetrics()
+        for c in range(len(COLUMNS) - 1):  # a sample layer's 22 element types must not push the warnings away
+            self.table.setColumnWidth(c, min(self.table.columnWidth(c), MAX_COLUMN_PX))
+        for column, boxes in ((COL["Layer type"], self.type_boxes), (COL["Class field"], self.field_boxes)):
+            for box in boxes.values():  # a combo shows its whole choice ("ROCK_NAME_ (23 values)")
+                need = max(metrics.horizontalAdvance(box.itemText(i)) for i in range(box.count())) + COMBO_MARGIN_PX
+                self.table.setColumnWidth(column, max(self.table.columnWidth(column), min(need, 2 * MAX_COLUMN_PX)))
+        self.table.setColumnWidth(COL["Warnings"], WARNINGS_PX)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the warnings take what the dialog has left
         self.table.resizeRowsToContents()
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -100,7 +110,9 @@ class PreviewDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(1100, 200 + 40 * len(preview.rows))
+        width = sum(self.table.columnWidth(c) for c in range(len(COLUMNS))) + self.table.verticalHeader().width()
+        height = sum(self.table.rowHeight(r) for r in range(len(preview.rows)))
+        self.resize(width + 60, min(height + 160, 800))
 
     def choices(self):
         """({layer name: layer type}, {layer name: class field}) as the table shows them."""
