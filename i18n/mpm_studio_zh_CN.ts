@@ -39,7 +39,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="77"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="211"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="223"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
@@ -167,7 +167,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="128"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="171"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="183"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
@@ -194,7 +194,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="217"/>
         <location filename="../mpm_plugin/dock_open.py" line="29"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="174"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="186"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
@@ -205,7 +205,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="258"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="215"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="227"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
@@ -262,7 +262,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="223"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="178"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="190"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
@@ -301,7 +301,7 @@
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="255"/>
         <location filename="../mpm_plugin/dock_chain.py" line="256"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="211"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="223"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
@@ -559,27 +559,27 @@
         <translation>图表已保存到 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="42"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="45"/>
         <source>Align preview</source>
         <translation>对齐预览</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="98"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="108"/>
         <source>Use for Align</source>
         <translation>用于对齐</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="120"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="132"/>
         <source>MPM Studio: Align preview</source>
         <translation>MPM Studio：对齐预览</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="200"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="212"/>
         <source>Reading the layers for the preview...</source>
         <translation>正在读取图层以生成预览……</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="237"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="249"/>
         <source>The next Align uses the preview's layer types and class fields.</source>
         <translation>下一次对齐将使用预览中的图层类别和分类字段。</translation>
     </message>
@@ -636,46 +636,46 @@
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="160"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="172"/>
         <source>Other layers are picked than in the preview: its layer types and class fields are not used (run Preview again).</source>
         <translation>所选图层与预览时不同：不使用预览中的图层类别和分类字段（请重新预览）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="45"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="48"/>
         <source>Valid area: {0:.1f} % of the area (at least {1} of {2} layers with data); every layer has data on {3:.1f} %. Change a layer type or class field below, then Use for Align.</source>
         <translation>有效区域：研究区的 {0:.1f} %（{2} 个图层中至少 {1} 个有数据）；所有图层都有数据的区域占 {3:.1f} %。可在下方修改图层类别或分类字段，然后点击“用于对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="80"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="83"/>
         <source>What the layer measures, as the foundation model names it</source>
         <translation>图层所测量的内容（基础模型使用的名称）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="88"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="91"/>
         <source>The text field holding the classes (rock units)</source>
         <translation>存放类别（岩石单元）的文本字段</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="223"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="235"/>
         <source>Preview: {0} layers, {1} with warnings; valid area {2:.1f} % of the area.</source>
         <translation>预览：{0} 个图层，其中 {1} 个有警告；有效区域占研究区的 {2:.1f} %。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="194"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="216"/>
-        <location filename="../mpm_plugin/dock_preview.py" line="217"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="70"/>
+        <source>how detected: {0}</source>
+        <translation>判定依据：{0}</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/dock_preview.py" line="206"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="228"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="229"/>
         <source>Preview failed: {0}</source>
         <translation>预览失败：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="86"/>
+        <location filename="../mpm_plugin/dock_preview.py" line="89"/>
         <source>{0} ({1} values)</source>
         <translation>{0}（{1} 个值）</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_preview.py" line="69"/>
-        <source>how detected: {0}</source>
-        <translation>判定依据：{0}</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/install_dialog.py" line="42"/>

@@ -94,8 +94,8 @@ class PreviewDialog(QDialog):
         self.table.setWordWrap(True)
         self.table.resizeColumnsToContents()
         metrics = self.table.fontMetrics()
-        for c in range(len(COLUMNS) - 1):  # a sample layer's 22 element types must not push the warnings away
-            self.table.setColumnWidth(c, min(self.table.columnWidth(c), MAX_COLUMN_PX))
+        for k in range(len(COLUMNS) - 1):  # a sample layer's 22 element types must not push the warnings away
+            self.table.setColumnWidth(k, min(self.table.columnWidth(k), MAX_COLUMN_PX))
         for column, boxes in ((COL["Layer type"], self.type_boxes), (COL["Class field"], self.field_boxes)):
             for box in boxes.values():  # a combo shows its whole choice ("ROCK_NAME_ (23 values)")
                 need = max(metrics.horizontalAdvance(box.itemText(i)) for i in range(box.count())) + COMBO_MARGIN_PX
@@ -110,7 +110,7 @@ class PreviewDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        width = sum(self.table.columnWidth(c) for c in range(len(COLUMNS))) + self.table.verticalHeader().width()
+        width = sum(self.table.columnWidth(k) for k in range(len(COLUMNS))) + self.table.verticalHeader().width()
         height = sum(self.table.rowHeight(r) for r in range(len(preview.rows)))
         self.resize(width + 60, min(height + 160, 800))
 
