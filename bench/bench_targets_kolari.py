@@ -47,9 +47,9 @@ def main():
     if not os.path.exists(pred):
         predict(stack, head, pred, contributions=False, threads=2)
     runs = [("no split (split_km2=None), 0.5 km2", targets_from_prediction, dict(split_km2=None, min_area_km2=0.5)),
-            ("split at 25 km2, the panel's 1 km2", targets_from_prediction, dict(min_area_km2=1.0, split_km2=25.0)),
+            ("split at 25 km2, the default 1 km2", targets_from_prediction, dict(min_area_km2=1.0, split_km2=25.0)),
             ("split at 10 km2 (the default), 0.5 km2", targets_from_prediction, dict(min_area_km2=0.5)),
-            ("split at 10 km2 (the default), the panel's 1 km2", targets_from_prediction, dict(min_area_km2=1.0))]
+            ("split at 10 km2 (the default), the default 1 km2", targets_from_prediction, dict(min_area_km2=1.0))]
     if args.before:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         code = subprocess.run(["git", "show", f"{args.before}:engine/prospectivity/targets.py"], cwd=root, capture_output=True,

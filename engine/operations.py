@@ -121,6 +121,14 @@ ALIGN = Operation("align", "alignstack", "operations:run_align",
           label="Lithology class field (empty: first text field)"),
     Param("elements", TEXT, None, optional=True, cli=False,
           label="Elements to grid, comma separated (empty: all element fields)"),
+    Param("layer_types", TEXT, None, optional=True, cli=False, advanced=True,
+          label="Layer types by layer name (name=type, comma separated; empty: guessed from the names)",
+          help="What each layer measures, a name of the model's vocabulary per layer (its file name without "
+               "extension), e.g. mag_100m=magnetic, lith=lithology_unit. The panel's Align preview fills it in."),
+    Param("class_fields", TEXT, None, optional=True, cli=False, advanced=True,
+          label="Class field by polygon layer name (name=field, comma separated; empty: the most informative)",
+          help="The text field holding the classes of a polygon layer, per layer, e.g. lith=ROCK_NAME_. Overrides "
+               "the lithology class field for that layer. The panel's Align preview fills it in."),
     Param("clr", BOOL, True, label="Centred log-ratio transform of geochemistry", flag="--no-clr",
           help="On: the geochemistry is gridded as centred log-ratios; off (CLI: --no-clr): as raw concentrations."),
     Param("search_radius", NUMBER, None, min=0.0, optional=True, zero_is_none=True,
@@ -143,10 +151,40 @@ ALIGN = Operation("align", "alignstack", "operations:run_align",
 ), epilog="data.layers:options_help")
 
 
-def run_align(layers=(), out=None, spec=None, deposits=None, aoi=None, lithology_field=None, elements=None, clr=True,
-              search_radius=None, crs=None, res=None, bounds=None, tile_size=512, overwrite=False, feedback=None,
-              dry_run=False, json=False):
+def name_pairs(text, what):
+    """{layer name: value} from 'name=value, name=value' (layer_types, class_fields); a malformed item is named."""
+    out = {}
+    for item in (text or "").replace("\n", ",").split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(f"{what}: '{item.strip()}' is not name=value", fix=f"give {what} as name=value pairs, "
+                             "comma separated, e.g. mag=magnetic")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _per_layer(layers, pairs, what, key):
+    """Set `key` of each named layer; a name no layer has is refused with the layers' names (a typo is not ignored)."""
+    from .data.layers import check_layer_type
+
+    by_name = {layer.name: layer for layer in layers}
+    unknown = sorted(set(pairs) - set(by_name))
+    if unknown:
+        raise InputError(f"{what} names layer(s) not given: {', '.join(unknown)}",
+                         fix=f"use the layers' names: {', '.join(by_name) or '(no layers)'}")
+    for name, value in pairs.items():
+        if key == "layer_type":
+            check_layer_type(value, by_name[name].source, name)
+        setattr(by_name[name], key, value)
+
+
+def run_align(layers=(), out=None, spec=None, deposits=None, aoi=None, lithology_field=None, elements=None,
+              layer_types=None, class_fields=None, clr=True, search_radius=None, crs=None, res=None, bounds=None,
+              tile_size=512, overwrite=False, feedback=None, dry_run=False, json=False):
     """align_stack from the declared values: `layers` [LayerSpec]; a --spec file's layers come first.
+    layer_types / class_fields: 'name=value' pairs per layer (the panel's preview edits).
     dry_run: nothing written; the layers' preview (engine.data.preview.Preview) is returned instead."""
     from .data.stack import StackSpec, align_stack
 
@@ -158,6 +196,8 @@ def run_align(layers=(), out=None, spec=None, deposits=None, aoi=None, lithology
     for layer in layers:
         for k, v in extra.get(layer.source, {}).items():
             setattr(layer, k, v)
+    _per_layer(layers, name_pairs(layer_types, "layer_types"), "layer_types", "layer_type")
+    _per_layer(layers, name_pairs(class_fields, "class_fields"), "class_fields", "field")
     if spec:
         spec = StackSpec.from_json(spec)
         spec.layers += list(layers)
@@ -241,8 +281,8 @@ TARGETS = Operation("targets", "targets", "operations:run_targets",
           label="Aligned stack folder (its deposits are counted; needed for mode 'capture')",
           help="The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode "
                "capture and are counted per target."),
-    Param("min_area_km2", NUMBER, 0.5, min=0.0, key="MIN_AREA", flag="--min-area", label="Smallest target (km2)",
-          help="smallest target in km2"),
+    Param("min_area_km2", NUMBER, 1.0, min=0.0, key="MIN_AREA", flag="--min-area", label="Smallest target (km2)",
+          help="Smallest target in km2: at Kolari 8 of 31 targets were under 1 km2, their labels wider than them."),
     Param("simplify", NUMBER, None, min=0.0, optional=True, zero_is_none=True, advanced=True,
           label="Simplification tolerance (map units, 0: none)", help="simplification tolerance in map units"),
     _out(OUT_FILE, label="Targets", help="A GeoPackage (.gpkg).", ext=".gpkg", geometry="polygon"),
@@ -250,7 +290,7 @@ TARGETS = Operation("targets", "targets", "operations:run_targets",
 
 
 def run_targets(prediction_dir, out, stack_dir=None, mode=None, value=None, threshold=None, capture=None,
-                min_area_km2=0.5, simplify=None, overwrite=False, feedback=None):
+                min_area_km2=1.0, simplify=None, overwrite=False, feedback=None):
     """targets_from_prediction: the cut given as MODE + VALUE (Processing) or --threshold / --capture (CLI)."""
     from .prospectivity.targets import targets_from_prediction
 

@@ -6,6 +6,8 @@ responsive, shows progress in its task manager and can cancel. This module lays 
 lives in its own module, mixed into MPMDock:
 
 - dock_inputs.py: the pickers (layers per source, deposits, area of interest, pixel size, output folder);
+- dock_preview.py: Preview beside Align (what Align would make of each layer; layer types and class fields chosen
+  there go to the next Align);
 - dock_chain.py: each step's parameters, the background runs, and what a finished step leaves on the panel
   (stack_dir, head_dir, prediction_dir: the folders the next steps read) and in the project;
 - dock_open.py: Open results... (an existing stack / head / prediction folder, or an output folder holding
@@ -27,11 +29,12 @@ from .dock_inputs import PARAM_OF_SOURCE, SOURCES, InputPickers, guard_wheel  # 
 from .dock_layers import GROUP_NAME, LOG_TAG, RESULT_PROPERTY, STYLE_DIR, stretch_to_data  # noqa: F401
 from .dock_open import ResultsOpener
 from .dock_plots import CV_METHODS, ValidationView  # noqa: F401
+from .dock_preview import PreviewRunner
 from .dock_results import default_output_folder, find_results, fresh_path, result_kind  # noqa: F401
 from .i18n import tr
 
 
-class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, ValidationView, QgsDockWidget):
+class MPMDock(InputPickers, PreviewRunner, ChainRunner, ChainResults, ResultsOpener, ValidationView, QgsDockWidget):
     def __init__(self, iface, parent=None):
         super().__init__(tr("MPM Studio"), parent)
         self.iface = iface
@@ -46,6 +49,7 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         self.overrides = {}
         self._plot_path = None
         self.plots = self.plots_dock = None  # the plots beside the map, made when first needed (pyqtgraph)
+        self._init_preview()
         body = QWidget()
         layout = QVBoxLayout(body)
         self._source_boxes(layout)
@@ -70,10 +74,17 @@ class MPMDock(InputPickers, ChainRunner, ChainResults, ResultsOpener, Validation
         self.align_button = QPushButton(tr("Align"))
         self.align_button.setObjectName("mpm_align")
         self.align_button.clicked.connect(self.run_align)
+        self.preview_button = QPushButton(tr("Preview"))
+        self.preview_button.setObjectName("mpm_preview")
+        self.preview_button.setToolTip(tr("What Align would make of each picked layer (kind, layer type, class field, "
+                                          "classes, nodata, pixel size, coverage of the area), with warnings; the "
+                                          "layer types and class fields can be changed there. Writes nothing."))
+        self.preview_button.clicked.connect(self.run_preview)
         self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setObjectName("mpm_cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.preview_button)
         buttons.addWidget(self.align_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)

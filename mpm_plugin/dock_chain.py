@@ -18,8 +18,6 @@ from .i18n import tr
 from .settings import RunSettings, SettingsDialog
 
 
-PANEL_MIN_AREA_KM2 = 1.0  # the panel's smallest target: at Kolari 8 of 31 were under 1 km2, labels wider than them
-
 
 class ChainRunner:
     """Mixin of MPMDock: the chain's buttons, their parameters and the background runs."""
@@ -83,13 +81,20 @@ class ChainRunner:
             return None
         return fresh_path(folder, name)
 
-    def align_parameters(self):
+    def align_inputs(self):
+        """mpm:alignstack's parameters but the output: the picked layers, deposits, area, pixel size, and the
+        layer types and class fields chosen in the preview (dock_preview.py; Preview reads the same)."""
         params = {PARAM_OF_SOURCE[key]: self.selected_ids(key) for key, _l, _a in SOURCES}
         if self.deposits.currentLayer() is not None:
             params["DEPOSITS"] = self.deposits.currentLayer().id()
         if self.aoi.currentLayer() is not None:
             params["AOI"] = self.aoi.currentLayer().id()
         params["RESOLUTION"] = self.resolution.value()
+        params.update(self.choice_parameters())
+        return params
+
+    def align_parameters(self):
+        params = self.align_inputs()
         params["OUTPUT"] = self._output("stack")
         return params
 
@@ -107,6 +112,7 @@ class ChainRunner:
         has_deposits = has_stack and bool((manifest.get("deposits") or {}).get("used"))
         has_geochem = has_stack and any(b.get("source") == "geochemistry" for b in manifest.get("bands", []))
         self.align_button.setEnabled(idle)
+        self.preview_button.setEnabled(idle)
         self.finetune_button.setEnabled(idle and has_deposits)
         self.predict_button.setEnabled(idle and has_stack and has(self.head_dir, "head_card.json"))
         self.targets_button.setEnabled(idle and has_stack and has(self.prediction_dir, "prospectivity.tif"))
@@ -141,7 +147,7 @@ class ChainRunner:
 
     def targets_parameters(self):
         return {"PREDICTION": self.prediction_dir, "MODE": "capture", "VALUE": self.capture.value() / 100.0,
-                "STACK": self.stack_dir, "MIN_AREA": PANEL_MIN_AREA_KM2, "OUTPUT": self._output("targets.gpkg")}
+                "STACK": self.stack_dir, "OUTPUT": self._output("targets.gpkg")}
 
     def anomalies_parameters(self):
         return {"STACK": self.stack_dir, "MODEL": self.models.current_model() or "",
@@ -336,7 +342,9 @@ class ChainResults:
                       for band, name in enumerate(band_names(contributions) if os.path.exists(contributions) else [], 1)]
         self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
                           (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
-                           False)] + per_source)
+                           False),
+                          (os.path.join(path, "coverage.tif"), tr("Layers with data"), "coverage.qml", False)]
+                         + per_source)
 
     def set_targets(self, path):
         self.targets_path = path

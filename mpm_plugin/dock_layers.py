@@ -3,10 +3,12 @@ that they are never offered as inputs.
 
 Prospectivity is styled by area classes (the top 1 / 5 / 10 / 20 % of the valid area, from the map's own
 quantiles, transparent below: a 0-1 ramp painted a map with median 0.31 warm everywhere); continuous ramps
-(uncertainty, anomalies, contributions) are re-stretched to each layer's own 2-98 % range."""
+(uncertainty, anomalies, contributions) are re-stretched to each layer's own 2-98 % range; the layers with data per
+cell (coverage) run from 1 to the stack's number of layers."""
 
 import math
 import os
+import re
 
 import numpy as np
 from qgis.core import (Qgis, QgsColorRampShader, QgsMessageLog, QgsProject, QgsRasterLayer,
@@ -21,6 +23,7 @@ RESULT_PROPERTY = "mpm_studio/result"  # custom property of the layers the panel
 STYLE_DIR = os.path.join(PLUGIN_ROOT or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
 STRETCHED_STYLES = ("uncertainty.qml", "anomaly.qml", "contribution.qml")  # ramps re-stretched to each layer
 AREA_CLASS_STYLES = ("prospectivity.qml",)  # discrete classes set to the map's area quantiles
+COUNT_STYLES = ("coverage.qml",)  # ramps spread from 1 to the stack's number of layers (layers with data per cell)
 AREA_SHARES = (0.20, 0.10, 0.05, 0.01)  # the classes' shares of the valid area, largest first
 SAMPLE_CELLS = 4_000_000  # quantiles from at most this many cells (a decimated read of a larger map)
 
@@ -83,7 +86,24 @@ def stretch_to_data(layer, lower=0.02, upper=0.98):
     renderer = layer.renderer()
     if not isinstance(renderer, QgsSingleBandPseudoColorRenderer):
         return False
-    lo, hi = layer.dataProvider().cumulativeCut(renderer.band(), lower, upper)
+    return spread_ramp(layer, *layer.dataProvider().cumulativeCut(renderer.band(), lower, upper))
+
+
+def layer_count_range(layer):
+    """(1, layers in the stack) of a prediction's coverage.tif, from its band description 'layers with data (of N)'
+    (engine.prospectivity.workflow.predict); else the layer's own min-max."""
+    found = re.search(r"\(of (\d+)\)", (band_names(layer.source()) or [""])[0])
+    if found:
+        return 1.0, float(found.group(1))
+    return layer.dataProvider().cumulativeCut(1, 0.0, 1.0)
+
+
+def spread_ramp(layer, lo, hi, digits=None):
+    """Re-space a pseudocolor ramp (as loaded from QML) from lo to hi, labels with `digits` decimals (default: from
+    the range); True if done."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsSingleBandPseudoColorRenderer):
+        return False
     shader = renderer.shader().rasterShaderFunction() if renderer.shader() else None
     items = shader.colorRampItemList() if isinstance(shader, QgsColorRampShader) else []
     if len(items) < 2 or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
@@ -91,7 +111,8 @@ def stretch_to_data(layer, lower=0.02, upper=0.98):
     a, b = items[0].value, items[-1].value
     if not b > a:
         return False
-    digits = max(0, 2 - int(math.floor(math.log10(hi - lo))))
+    if digits is None:
+        digits = max(0, 2 - int(math.floor(math.log10(hi - lo))))
     new = []
     for item in items:
         value = lo + (item.value - a) / (b - a) * (hi - lo)
@@ -182,4 +203,6 @@ def apply_style(layer, style, band=1):
         stretch_to_data(layer)
     elif style in AREA_CLASS_STYLES:
         style_area_classes(layer)
+    elif style in COUNT_STYLES:
+        spread_ramp(layer, *layer_count_range(layer), digits=0)
     return ok

@@ -6,8 +6,8 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from .dock_results import default_output_folder, find_results, has, read_json, remembered_chain, result_kind, \
-    same_path, sibling_stack, signature, stack_for
+from .dock_results import default_output_folder, find_results, has, head_fits, read_json, remembered_chain, \
+    result_kind, same_path, sibling_stack, stack_for
 from .i18n import tr
 
 
@@ -55,8 +55,7 @@ class ResultsOpener:
             opened.append((kind, path))
         elif kind == "head":
             card = read_json(os.path.join(path, "head_card.json")) or {}
-            want = card.get("stack_signature")
-            if not self.stack_dir or (want and signature(self.stack_dir) != want):
+            if not self.stack_dir or not head_fits(self.stack_dir, card):
                 stack = stack_for(path, card)
                 if stack:
                     opened += self._open_one("stack", stack)

@@ -85,10 +85,19 @@ def result_kind(path):
     return None
 
 
-def signature(stack_dir):
-    """What a head depends on (engine.prospectivity.stack_signature), from stack.json."""
-    manifest = read_json(os.path.join(stack_dir, "stack.json")) or {}
-    return [[b.get("source"), b.get("layer_type"), b.get("kind")] for b in manifest.get("bands", [])]
+def head_fits(stack_dir, card):
+    """Whether predict takes the head of `card` on the stack in `stack_dir`: the engine's matching by layer and band
+    name (engine.prospectivity.workflow.head_fits; the same layers in another order fit), from stack.json alone.
+    A card that names no bands fits any stack (nothing to tell them apart)."""
+    from .engine.data.reader import StackBands
+    from .engine.prospectivity.workflow import head_fits as fits
+
+    manifest = read_json(os.path.join(stack_dir, "stack.json")) if stack_dir else None
+    if not manifest or "bands" not in manifest:
+        return False
+    if "stack_bands" not in card and "stack_signature" not in card:
+        return True
+    return fits(card, StackBands(manifest))[0]
 
 
 def find_results(folder):
@@ -124,25 +133,24 @@ def find_results(folder):
     return [(k, chosen[k]) for k in CHAIN_ORDER if k in chosen]
 
 
-def sibling_stack(path, want=None):
-    """The newest stack folder beside `path` (with the layers `want` names, when given), or None."""
+def sibling_stack(path, card=None):
+    """The newest stack folder beside `path` (one the head of `card` fits, when given), or None."""
     parent = os.path.dirname(os.path.abspath(path))
     try:
         names = sorted(os.listdir(parent))
     except OSError:
         return None
     stacks = [os.path.join(parent, n) for n in names if has(os.path.join(parent, n), "stack.json")]
-    stacks = [s for s in stacks if not want or signature(s) == want]
+    stacks = [s for s in stacks if card is None or head_fits(s, card)]
     return max(stacks, key=os.path.getmtime) if stacks else None
 
 
 def stack_for(head_dir, card):
     """The stack a head was trained on: the one its card names, else a sibling folder with its layers."""
-    want = card.get("stack_signature")
     named = card.get("stack")
-    if named and has(named, "stack.json") and (not want or signature(named) == want):
+    if named and has(named, "stack.json") and head_fits(named, card):
         return named
-    return sibling_stack(head_dir, want)
+    return sibling_stack(head_dir, card)
 
 
 def remember_chain(folders, project=None):

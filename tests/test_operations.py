@@ -182,3 +182,50 @@ def test_predict_reads_the_stack_manifest_once(kolari_stack, embedding_head, tmp
     predict(kolari_stack, embedding_head, str(tmp_path / "p"), contributions=False,
             runtime=Runtime(cache_dir=str(tmp_path / "cold")))
     assert os.listdir(tmp_path / "cold") and len(reads) == 1, reads
+
+
+def test_targets_smallest_area_default_is_declared_once():
+    """1 km2 (issue 21, item 14: 8 of 31 Kolari targets were under it): the CLI's default is the declared one,
+    the engine function's too, and the panel passes none of its own (Processing shows the declared default)."""
+    import inspect
+
+    from engine.prospectivity.targets import make_targets
+
+    declared = operations.TARGETS.param("min_area_km2").default
+    assert declared == 1.0
+    (cli_default,) = [a.default for a in _subcommands()["targets"]._actions if a.dest == "min_area_km2"]
+    assert cli_default == declared
+    for fn in (operations.run_targets, make_targets):
+        assert inspect.signature(fn).parameters["min_area_km2"].default == declared
+    panel = open(os.path.join(ROOT, "mpm_plugin", "dock_chain.py"), encoding="utf-8").read()
+    assert "MIN_AREA" not in panel
+
+
+def test_align_takes_layer_types_and_class_fields_per_layer_name(kolari):
+    """What the panel's preview table sets (LAYER_TYPES, CLASS_FIELDS) reaches the layers align reads; a name no
+    layer has, or a type outside the vocabulary, is refused with what to give instead."""
+    from engine.core.errors import InputError
+    from engine.data.layers import LayerSpec
+
+    lith = os.path.join(kolari, "Geological_Data", "IOCG_CLB_Lith_Asstn_1M.shp")
+    res = os.path.join(kolari, "Geophysics_100m", "IOCG_App_res_100m.tif")
+
+    def layers():
+        return [LayerSpec(lith, "geology"), LayerSpec(res, "geophysics")]
+
+    kw = dict(aoi=os.path.join(kolari, "Geological_Data", "EIS_IOCG_target_area.shp"), res=4000.0, dry_run=True)
+    plain = {r.name: r for r in operations.run_align(layers(), **kw).rows}
+    assert plain["IOCG_CLB_Lith_Asstn_1M"].class_field == "ROCK_NAME_"
+    assert plain["IOCG_App_res_100m"].layer_type == "resistivity"
+    chosen = {r.name: r for r in operations.run_align(
+        layers(), layer_types="IOCG_App_res_100m=em_ratio", class_fields=" IOCG_CLB_Lith_Asstn_1M = EON_ ", **kw).rows}
+    assert chosen["IOCG_App_res_100m"].layer_type == "em_ratio"
+    assert chosen["IOCG_CLB_Lith_Asstn_1M"].class_field == "EON_" and chosen["IOCG_CLB_Lith_Asstn_1M"].class_count == 2
+    with pytest.raises(InputError, match="IOCG_App_res_100m") as err:
+        operations.run_align(layers(), layer_types="app_res=em_ratio", **kw)
+    assert "app_res" in str(err.value)
+    with pytest.raises(InputError, match="unknown layer_type 'emratio'"):
+        operations.run_align(layers(), layer_types="IOCG_App_res_100m=emratio", **kw)
+    with pytest.raises(InputError, match="not name=value"):
+        operations.run_align(layers(), class_fields="EON_", **kw)
+    assert operations.ALIGN.param("layer_types").qgis and not operations.ALIGN.param("layer_types").cli

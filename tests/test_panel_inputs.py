@@ -2,6 +2,7 @@
 opened again and remembered by the project, where results go in the layer tree (pytest-qgis, offscreen)."""
 
 import numpy as np
+import pytest
 import shapely
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import QPoint, QPointF, Qt
@@ -9,6 +10,7 @@ from qgis.PyQt.QtGui import QWheelEvent
 from qgis.PyQt.QtWidgets import QApplication, QComboBox
 
 from helpers import write_raster, write_vector
+from test_plugin import _wait
 
 
 def _wheel(widget, steps=-1):
@@ -158,3 +160,116 @@ def test_results_go_below_the_deposits_and_the_stack_loads_unticked(plugin, kola
     shown = {n.layer().name(): n.itemVisibilityChecked() for n in group.findLayers()}
     assert shown == {"Aligned stack": False, "Validity mask": False}
     project.clear()
+
+
+# ---- the Align preview (issue 21, item 3) ----
+
+
+def _kolari_layers(kolari):
+    import os
+
+    lith = QgsVectorLayer(os.path.join(kolari, "Geological_Data", "IOCG_CLB_Lith_Asstn_1M.shp"), "lithology", "ogr")
+    mag = QgsRasterLayer(os.path.join(kolari, "Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif"), "mag")
+    area = QgsVectorLayer(os.path.join(kolari, "Geological_Data", "EIS_IOCG_target_area.shp"), "study area", "ogr")
+    assert lith.isValid() and mag.isValid() and area.isValid()
+    QgsProject.instance().addMapLayers([lith, mag, area])
+    return lith, mag, area
+
+
+def test_align_preview_shows_each_layer_and_its_choices_reach_align(plugin, kolari, tmp_path):
+    import json
+    import os
+
+    from mpm_plugin.dock_preview import COL
+    from engine.data.layers import vocabulary
+
+    dock = plugin.dock
+    lith, mag, area = _kolari_layers(kolari)
+    dock.aoi.setLayer(area)
+    dock.select_layers("geology", [lith.id()])
+    dock.select_layers("geophysics", [mag.id()])
+    dock.resolution.setValue(2000.0)
+    assert dock.preview_button.isEnabled() and dock.preview_button.text() == "Preview"
+    assert dock.run_preview() is not None
+    assert not dock.preview_button.isEnabled() and not dock.align_button.isEnabled()  # one run at a time
+    ok, _ = _wait(dock)
+    assert ok, dock.status.text()
+    dialog, preview = dock.preview_dialog, dock.last_preview
+    table = dialog.table
+    assert table.rowCount() == 2 and [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())] == [
+        "Source", "Layer", "Kind", "Layer type", "Class field", "Classes", "Nodata", "Resolution", "Coverage %",
+        "Warnings"]
+    rows = {r.name: (i, r) for i, r in enumerate(preview.rows)}
+    i_lith, lith_row = rows["IOCG_CLB_Lith_Asstn_1M"]
+    i_mag, mag_row = rows["IOCG_Mag_grysc_DGRF65_anom_100m"]
+    # the lithology is read as classes of the richest text field; the 2-value EON_ is offered, not taken
+    assert lith_row.kind == "categorical" and lith_row.class_field == "ROCK_NAME_"
+    assert lith_row.class_fields["EON_"] == 2 and lith_row.class_fields["ROCK_NAME_"] > 20
+    fields = dialog.field_boxes["IOCG_CLB_Lith_Asstn_1M"]
+    assert fields.currentData() == "ROCK_NAME_" and fields.count() == len(lith_row.class_fields)
+    assert table.item(i_lith, COL["Classes"]).text() == str(lith_row.class_count)
+    assert float(table.item(i_mag, COL["Resolution"]).text()) == pytest.approx(100, abs=0.1)  # in the area's CRS
+    assert mag_row.layer_type == "magnetic"
+    assert float(table.item(i_mag, COL["Coverage %"]).text()) == pytest.approx(100 * mag_row.coverage, abs=0.06)
+    types = dialog.type_boxes["IOCG_Mag_grysc_DGRF65_anom_100m"]
+    assert [types.itemText(k) for k in range(types.count())] == vocabulary()["geophysics"]
+    assert "IOCG_Mag_grysc_DGRF65_anom_100m" in dialog.type_boxes and types.currentText() == "magnetic"
+    # rows with a warning are highlighted, the others not (the 1:1M lithology stops short of the area)
+    assert lith_row.warnings and lith_row.coverage < 0.95 and not mag_row.warnings
+    assert dialog.warned_rows() == [i for i, r in enumerate(preview.rows) if r.warnings]
+    assert table.item(i_lith, COL["Warnings"]).text() == "\n".join(lith_row.warnings)
+
+    # choices made in the table go to the next Align, through the algorithm's parameters
+    types.setCurrentText("gravity")
+    fields.setCurrentIndex(fields.findData("EON_"))
+    dialog.use_button.click()
+    params = dock.align_parameters()
+    assert params["LAYER_TYPES"] == "IOCG_CLB_Lith_Asstn_1M=lithology_unit, IOCG_Mag_grysc_DGRF65_anom_100m=gravity"
+    assert params["CLASS_FIELDS"] == "IOCG_CLB_Lith_Asstn_1M=EON_"
+    dock.run_preview()  # previewed again: the table shows the choices, read by the engine
+    ok, _ = _wait(dock)
+    assert ok and dock.preview_dialog is not dialog
+    again = {r.name: r for r in dock.last_preview.rows}
+    assert again["IOCG_Mag_grysc_DGRF65_anom_100m"].layer_type == "gravity"
+    assert again["IOCG_CLB_Lith_Asstn_1M"].class_field == "EON_" and again["IOCG_CLB_Lith_Asstn_1M"].class_count == 2
+    assert any("ROCK_NAME_" in w for w in again["IOCG_CLB_Lith_Asstn_1M"].warnings)  # the richer field is named
+    assert dock.preview_dialog.type_boxes["IOCG_Mag_grysc_DGRF65_anom_100m"].currentText() == "gravity"
+    dock.preview_dialog.use_button.click()
+    dock.output.setFilePath(str(tmp_path))
+    dock.run_align()
+    ok, results = _wait(dock)
+    assert ok, dock.status.text()
+    with open(os.path.join(results["OUTPUT"], "stack.json")) as f:
+        bands = {b["name"]: b for b in json.load(f)["bands"]}
+    assert bands["IOCG_Mag_grysc_DGRF65_anom_100m"]["layer_type"] == "gravity"
+    assert sorted(bands["IOCG_CLB_Lith_Asstn_1M"]["classes"].values()) == ["Archean", "Proterozoic"]
+
+    # other layers picked: the choices no longer apply
+    dock.select_layers("geophysics", [])
+    assert "LAYER_TYPES" not in dock.align_parameters() and dock.layer_choices is None
+
+
+def test_align_preview_reports_a_bad_layer_and_can_be_cancelled(plugin, kolari, tmp_path):
+    from rasterio.transform import from_origin
+
+    dock = plugin.dock
+    lith, mag, area = _kolari_layers(kolari)
+    no_crs = QgsRasterLayer(write_raster(tmp_path / "grid.tif", np.ones((4, 4), np.float32),
+                                         from_origin(400000, 7500400, 100, 100), crs=None), "grid")
+    QgsProject.instance().addMapLayers([no_crs])
+    dock.select_layers("geophysics", [no_crs.id()])
+    dock.run_preview()
+    ok, _ = _wait(dock)
+    assert not ok and "Preview failed" in dock.status.text() and "grid" in dock.status.text(), dock.status.text()
+    assert dock.preview_button.isEnabled() and dock.layer_choices is None
+
+    dock.select_layers("geophysics", [mag.id()])
+    dock.select_layers("geology", [lith.id()])
+    dock.aoi.setLayer(area)
+    dock.resolution.setValue(500.0)
+    dock.run_preview()
+    assert dock.cancel_button.isEnabled()
+    dock.cancel_button.click()
+    ok, _ = _wait(dock)
+    assert not ok and dock.status.text() == "Preview cancelled; nothing was written."
+    assert dock.preview_dialog is None and dock.preview_button.isEnabled()

@@ -359,6 +359,7 @@ def test_dock_runs_the_whole_chain_on_kolari(plugin, kolari, tmp_path):
         assert renderer.shader().rasterShaderFunction().colorRampItemList()[0].color.name() == first_colour, name
     assert 0.0 < nodes["Prospectivity"].layer().renderer().classificationMin() < 1.0  # the top 20 % cut
     assert nodes["Prospectivity"].itemVisibilityChecked() and not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
+    assert not nodes["Layers with data"].itemVisibilityChecked()  # predict's coverage.tif, there to inspect
     targets = nodes["Targets"].layer()
     assert targets.featureCount() > 0 and targets.labelsEnabled()
     assert targets.labeling().settings().fieldName == "rank"

@@ -196,6 +196,11 @@ def _prediction_folder(folder, stack_dir, head_dir):
     p = np.exp(-((yy - 40) ** 2 + (xx - 60) ** 2) / 300.0).astype(np.float32)
     write_raster(os.path.join(folder, "prospectivity.tif"), p, transform, nodata=np.nan)
     write_raster(os.path.join(folder, "uncertainty.tif"), p * 0.1, transform, nodata=np.nan)
+    coverage = np.where(xx < 20, 11, 13).astype(np.uint8)  # as predict writes it: 0 = nodata, 13 layers in all
+    coverage[:3] = 0
+    write_raster(os.path.join(folder, "coverage.tif"), coverage, transform, nodata=0)
+    with rasterio.open(os.path.join(folder, "coverage.tif"), "r+") as ds:
+        ds.set_band_description(1, "layers with data (of 13)")
     with open(os.path.join(folder, "predict.json"), "w") as f:
         json.dump({"head": os.path.join(head_dir, "head_card.json"), "sources": [], "files": {}}, f)
     return str(folder)
@@ -271,7 +276,10 @@ def test_settings_round_trip_and_reach_the_run_parameters(plugin, clean_settings
     assert (anomalies["THREADS"], anomalies["TILE"]) == (2, 512) and "BACKEND" not in anomalies
     targets = dock.parameters_for("mpm:targets", dock.targets_parameters())
     assert not {"BACKEND", "THREADS", "TILE"} & set(targets)
-    assert targets["MIN_AREA"] == 1.0  # no slivers from the panel
+    # no slivers: the panel leaves the smallest area to the declared default (1 km2), the CLI's too
+    assert "MIN_AREA" not in targets
+    assert QgsApplication.processingRegistry().algorithmById("mpm:targets").parameterDefinition(
+        "MIN_AREA").defaultValue() == 1.0
     dock.overrides["mpm:predict"] = {"BACKEND": "auto"}  # explicit overrides win
     assert dock.parameters_for("mpm:predict", dock.predict_parameters())["BACKEND"] == "auto"
     # what QgsSettings holds is checked: nonsense falls back to the defaults
@@ -411,7 +419,15 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     assert renderer.shader().rasterShaderFunction().colorRampItemList()[-1].label == "top 1 % of the area"
     assert nodes["Prospectivity"].itemVisibilityChecked()
     assert not nodes["Prospectivity uncertainty"].itemVisibilityChecked()
-    del renderer, nodes, group
+    # layers with data per cell: loaded unticked, its ramp from 1 to the stack's 13 layers
+    assert not nodes["Layers with data"].itemVisibilityChecked()
+    coverage = nodes["Layers with data"].layer().renderer()
+    assert isinstance(coverage, QgsSingleBandPseudoColorRenderer)
+    items = coverage.shader().rasterShaderFunction().colorRampItemList()
+    assert (items[0].value, items[-1].value, items[0].label, items[-1].label) == (1.0, 13.0, "1", "13")
+    assert items[0].color.red() > 150 and items[0].color.green() < 60  # few layers: red; all: near white
+    assert min(items[-1].color.red(), items[-1].color.green(), items[-1].color.blue()) > 230
+    del renderer, nodes, group, coverage
 
     # the whole output folder, in a panel that knows nothing: the newest of each, in chain order
     dock.stack_dir = dock.head_dir = dock.prediction_dir = None
@@ -427,6 +443,62 @@ def test_opening_results_folders_sets_the_chain_and_loads_layers(plugin, kolari_
     # a model folder: its pretraining losses in the plots
     assert dock.open_results(os.path.dirname(SHIPPED_LOSSES)) == [("model", os.path.dirname(SHIPPED_LOSSES))]
     assert dock.plots.current_key() == "losses" and len(dock.plots.curve_labels("losses")) == 8
+
+
+def test_a_head_fits_a_stack_holding_its_layers_in_any_order(plugin, kolari_stack, tmp_path):
+    """The panel matches a head to a stack as predict does (engine match_bands, by layer and band name), not by
+    comparing band signatures in order (issue 21, item 7): the same layers in another order keep the current stack;
+    a stack lacking a layer does not fit, and a head reading embeddings refuses extra layers."""
+    import shutil
+
+    from engine.data.reader import Stack
+    from engine.prospectivity.workflow import stack_bands
+    from mpm_plugin.dock_results import head_fits, stack_for
+
+    head = _head_folder(tmp_path / "out" / "head", kolari_stack)
+    card_path = os.path.join(head, "head_card.json")
+    with open(card_path) as f:
+        card = json.load(f)
+    with Stack(kolari_stack) as st:
+        card["stack_bands"] = stack_bands(st)  # as finetune writes it
+    assert card["config"]["inputs"] == "bands"
+    card["config"]["inputs"] = "both"  # a head reading the embeddings too
+    with open(card_path, "w") as f:
+        json.dump(card, f)
+
+    def variant(name, edit):
+        folder = str(tmp_path / name)
+        shutil.copytree(kolari_stack, folder)
+        with open(os.path.join(folder, "stack.json")) as f:
+            manifest = json.load(f)
+        manifest["bands"] = edit(manifest["bands"])
+        with open(os.path.join(folder, "stack.json"), "w") as f:
+            json.dump(manifest, f)
+        return folder
+
+    reordered = variant("reordered", lambda bands: bands[::-1])  # the CLI's source order against the API's
+    sources = [b["source"] for b in card["stack_bands"]]
+    assert len(set(sources)) > 1 and sources != sources[::-1]
+    order = [[b["source"], b["layer_type"], b["kind"]] for b in card["stack_bands"]]
+    assert order[::-1] != order  # the in-order signature comparison said no here
+    fewer = variant("fewer", lambda bands: [b for b in bands if b["source"] != "geophysics"])
+    more = variant("more", lambda bands: bands + [dict(bands[0], name="extra_grid", layer="extra_grid")])
+    assert head_fits(kolari_stack, card) and head_fits(reordered, card)
+    assert not head_fits(fewer, card) and not head_fits(more, card)
+    assert head_fits(more, dict(card, config=dict(card["config"], inputs="bands")))  # ignores a layer it never reads
+
+    dock = plugin.dock
+    dock.open_results(reordered)
+    assert dock.open_results(head) == [("head", head)]  # the current stack fits: kept
+    assert dock.stack_dir == reordered and dock.head_dir == head
+    dock.open_results(fewer)
+    assert dock.open_results(head) == [("stack", kolari_stack), ("head", head)]  # the stack it was trained on
+    os.rename(kolari_stack, kolari_stack + "_moved")  # the card's stack gone: a sibling it fits is taken
+    try:
+        shutil.copytree(reordered, os.path.join(os.path.dirname(head), "stack"))
+        assert stack_for(head, card) == os.path.join(os.path.dirname(head), "stack")
+    finally:
+        os.rename(kolari_stack + "_moved", kolari_stack)
 
 
 def test_result_layers_are_not_offered_as_inputs(plugin, tmp_path):

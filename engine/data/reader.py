@@ -38,6 +38,26 @@ def _read_filled(ds, band, window, fill):
     return out
 
 
+def layer_groups(bands):
+    """[(layer name, [band indices])] of a stack's bands, in stack order: a geochemistry layer's elements are one
+    layer. Stacks written before bands named their layer group samples by their file."""
+    groups = {}
+    for i, b in enumerate(bands):
+        name = b.get("layer") or (os.path.splitext(os.path.basename(str(b.get("path", ""))))[0]
+                                  if b["kind"] == "points" else b["name"])
+        groups.setdefault((b["source"], name), []).append(i)
+    return [(name, idx) for (_, name), idx in groups.items()]
+
+
+class StackBands:
+    """A stack's bands and layers from its stack.json alone, no raster opened: what a head is matched against
+    (engine.prospectivity.workflow.match_bands) where only the manifest is at hand (the QGIS panel)."""
+
+    def __init__(self, manifest):
+        self.bands = manifest["bands"]
+        self.layers = layer_groups(self.bands)
+
+
 class Stack:
     def __init__(self, folder):
         path = os.path.join(folder, "stack.json")
@@ -97,14 +117,7 @@ class Stack:
 
     @property
     def layers(self):
-        """[(layer name, [band indices])] in stack order: a geochemistry layer's elements are one layer.
-        Stacks written before bands named their layer group samples by their file."""
-        groups = {}
-        for i, b in enumerate(self.bands):
-            name = b.get("layer") or (os.path.splitext(os.path.basename(str(b.get("path", ""))))[0]
-                                      if b["kind"] == "points" else b["name"])
-            groups.setdefault((b["source"], name), []).append(i)
-        return [(name, idx) for (_, name), idx in groups.items()]
+        return layer_groups(self.bands)
 
     def read_presence(self, window=None, data=None):
         """(L, h, w) bool: where each layer of `layers` has data (every band of it); `data`: the

@@ -10,7 +10,7 @@ are kept as interior rings.
 Readable targets: a region larger than `split_km2` is split at its local maxima (a watershed of the
 lightly smoothed map from peaks at least half its side apart; basins under a fifth of split_km2 given
 back to their neighbours), so that one polygon no longer holds a whole belt (Kolari: one 101 km2 polygon
-held 9 deposits); slivers under min_area_km2 go (the panel asks for 1 km2).
+held 9 deposits); slivers under min_area_km2 go (default 1 km2).
 
 Ranking: by mean probability inside the polygon, descending; ties broken by area, larger first.
 The mean rewards targets that are consistently high rather than one hot pixel (the maximum is
@@ -250,7 +250,7 @@ def _polygons(labels, n, transform):
 
 
 def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=None, uncertainty_path=None,
-                 contributions_path=None, min_area_km2=0.5, simplify=None, overwrite=False, feedback=None,
+                 contributions_path=None, min_area_km2=1.0, simplify=None, overwrite=False, feedback=None,
                  split_km2=SPLIT_KM2):
     """Polygons where prob >= threshold (or the threshold capturing `capture` of the deposits), ranked,
     written as layer "targets" (MultiPolygon) of a GeoPackage. Returns a summary dict.

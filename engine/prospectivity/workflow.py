@@ -268,6 +268,19 @@ def describe_bands(bands, most=8):
     return "; ".join(items[:most]) + (f"; and {len(items) - most} more layers" if len(items) > most else "")
 
 
+def head_fits(card, st):
+    """(fits, missing, extra): whether predict takes the head `card` on stack `st` (a Stack, or a StackBands from
+    stack.json alone): its bands found by name in any order (match_bands), and no extra layer for a head reading
+    embeddings (the embedding mixes every layer in). What _check_head_fits refuses, as a yes / no."""
+    _order, missing, extra = match_bands(card, st)
+    return not missing and not (extra and card_reads_embedding(card)), missing, extra
+
+
+def card_reads_embedding(card):
+    """Whether the head of `card` reads the foundation embeddings (Head.reads_embedding; old cards: embeddings only)."""
+    return ((card.get("config") or {}).get("inputs") or card.get("inputs") or "emb") != "bands"
+
+
 def _check_head_fits(card, st, sha, reads_embedding=True, feedback=None):
     """The stack band of each head band (match_bands); sha: the foundation model's, or None for a head that does
     not read embeddings. A head on the bands ignores extra layers (it never reads them); one reading embeddings

@@ -68,3 +68,14 @@ class AlignStackAlgorithm(EngineAlgorithm):
         results = {"OUTPUT": out, "STACK": os.path.join(out, "stack.tif"), "VALID": os.path.join(out, "valid.tif")}
         self.load_on_completion(context, results, {"STACK": "Aligned stack", "VALID": "Validity mask"})
         return results
+
+    def preview_values(self, parameters, context, feedback):
+        """The engine values of `parameters` without the output folder: what preview() takes. Main thread (it
+        reads the project's layers); the panel's Preview builds them from the same parameters as its Align."""
+        return self.values(parameters, context, feedback, skip=("OUTPUT",))
+
+    def preview(self, values, feedback=None):
+        """The Align preview of `values` (engine.data.preview.Preview): the same StackSpec align would build, read
+        coarsely; nothing is written. Any thread (10-20 s on Kolari)."""
+        return self.operation().run({**values, "dry_run": True}, feedback=feedback)
+

@@ -290,9 +290,10 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             return self.output_file(parameters, key, context, p.ext)
         raise ValueError(f"no reading for kind {k} ({p.name})")
 
-    def values(self, parameters, context, feedback):
-        """{declared name: engine value} of every Processing parameter of the operation."""
-        return {p.name: self.read(p, parameters, context, feedback) for p in self.operation().all_params() if p.qgis}
+    def values(self, parameters, context, feedback, skip=()):
+        """{declared name: engine value} of every Processing parameter of the operation (but the keys in `skip`)."""
+        return {p.name: self.read(p, parameters, context, feedback) for p in self.operation().all_params()
+                if p.qgis and p.qgis_key not in skip}
 
     def run_operation(self, parameters, context, feedback, **extra):
         """The engine call of the declared operation: (values, result). Files replace their destination
