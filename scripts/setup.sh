@@ -23,6 +23,11 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import qgis.core" 2>/dev/
   rm -rf .venv
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
+# Debian's pyproj looks for PROJ's data under sys.prefix (the venv): point it at Debian's PROJ data, else every
+# import of it warns "Valid PROJ data directory not found"
+if [ -f /usr/share/proj/proj.db ] && [ ! -e .venv/share/proj ]; then
+  mkdir -p .venv/share && ln -s /usr/share/proj .venv/share/proj
+fi
 stamp=$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$stamp" ]; then
   echo "Installing Python packages into .venv (pinned, numpy held at Debian's)"

@@ -184,3 +184,12 @@ def test_cli_align_dry_run_previews_the_layers_and_writes_nothing(kolari, tmp_pa
     assert os.listdir(tmp_path) == []
     no_out = _engine(*args[:-1], cwd=str(tmp_path))
     assert no_out.returncode == 2 and "--out" in no_out.stderr and os.listdir(tmp_path) == []
+
+
+def test_pyproj_finds_its_data_in_the_venv():
+    """scripts/setup.sh points Debian's pyproj at PROJ's data: without it every import of pyproj (pyogrio's, the set-up
+    check's) printed "Valid PROJ data directory not found" (issue 21, item 16)."""
+    r = subprocess.run([sys.executable, "-W", "error", "-c", "import pyproj.datadir; print(pyproj.datadir.get_data_dir())"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "PROJ data directory not found" not in r.stderr, r.stderr[-2000:]
+    assert os.path.exists(os.path.join(r.stdout.strip(), "proj.db"))
