@@ -182,3 +182,28 @@ def test_predict_reads_the_stack_manifest_once(kolari_stack, embedding_head, tmp
     predict(kolari_stack, embedding_head, str(tmp_path / "p"), contributions=False,
             runtime=Runtime(cache_dir=str(tmp_path / "cold")))
     assert os.listdir(tmp_path / "cold") and len(reads) == 1, reads
+
+
+def test_predict_reads_the_model_card_once(kolari_stack, embedding_head, tmp_path, monkeypatch):
+    """One cold predict opens the foundation model once (engine.foundation.model.weights.ModelCard) and passes
+    the handle down: its card is read once, not again for the cache key, the embedding pass and the backend."""
+    from engine.foundation.model import weights as W
+    from engine.prospectivity import predict
+
+    reads = []
+    real = W.read_card_file
+
+    def spy(cpath, *a, **kw):
+        reads.append(os.path.basename(cpath))
+        return real(cpath, *a, **kw)
+
+    from engine.foundation.model.backend import clear_cache
+    from engine.prospectivity import head as H
+
+    monkeypatch.setattr(W, "read_card_file", spy)
+    monkeypatch.setattr(H, "read_card_file", spy)
+
+    clear_cache()  # a backend cached by an earlier test would hide the reads of building one
+    predict(kolari_stack, embedding_head, str(tmp_path / "p"), runtime=Runtime(cache_dir=str(tmp_path / "cold")))
+    assert [f for f in os.listdir(tmp_path / "cold") if f.startswith("embedding-")]
+    assert reads.count("model_card.json") == 1 and reads.count("head_card.json") == 1, reads
