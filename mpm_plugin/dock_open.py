@@ -8,6 +8,7 @@ from qgis.PyQt.QtWidgets import QFileDialog
 
 from .dock_results import default_output_folder, find_results, has, read_json, remembered_chain, result_kind, \
     same_path, sibling_stack, signature, stack_for
+from .engine.prospectivity.prediction import Prediction
 from .i18n import tr
 
 
@@ -63,8 +64,7 @@ class ResultsOpener:
             self.set_head(path)
             opened.append((kind, path))
         elif kind == "prediction":
-            head_card = (read_json(os.path.join(path, "predict.json")) or {}).get("head")
-            head = os.path.dirname(head_card) if head_card else None
+            head = Prediction(path).head  # the head named by its predict.json
             if head and has(head, "head_card.json") and not same_path(self.head_dir, head):
                 opened += self._open_one("head", head)
             if not self.stack_dir:

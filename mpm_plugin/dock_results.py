@@ -10,9 +10,11 @@ import sqlite3
 
 from qgis.core import QgsProject
 
+from .engine.prospectivity.prediction import MARKER as PREDICTION_MARKER, Prediction
+
 OUTPUT_FOLDER_NAME = "MPM Studio"
 # what a results folder is, by the file that marks it, in chain order
-RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("prediction", "prospectivity.tif"),
+RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("prediction", PREDICTION_MARKER),
                   ("anomalies", "anomalies.json"), ("model", "model_card.json"),
                   ("validation", "validation.json"))  # last: a head folder holds a validation.json too
 CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model", "validation")
@@ -118,8 +120,7 @@ def find_results(folder):
                                                       .get("stack"), chosen["stack"])]
         chosen["head"] = same[0] if same else chosen["head"]
     if "head" in chosen and "prediction" in chosen:
-        same = [p for p in found["prediction"] if same_path(os.path.dirname(
-            (read_json(os.path.join(p, "predict.json")) or {}).get("head") or ""), chosen["head"])]
+        same = [p for p in found["prediction"] if same_path(Prediction(p).head, chosen["head"])]
         chosen["prediction"] = same[0] if same else chosen["prediction"]
     return [(k, chosen[k]) for k in CHAIN_ORDER if k in chosen]
 

@@ -207,3 +207,11 @@ def test_predict_reads_the_model_card_once(kolari_stack, embedding_head, tmp_pat
     predict(kolari_stack, embedding_head, str(tmp_path / "p"), runtime=Runtime(cache_dir=str(tmp_path / "cold")))
     assert [f for f in os.listdir(tmp_path / "cold") if f.startswith("embedding-")]
     assert reads.count("model_card.json") == 1 and reads.count("head_card.json") == 1, reads
+    # the folder it wrote, through its handle: every raster predict.json lists is where the handle says
+    from engine.prospectivity.prediction import Prediction
+
+    pred = Prediction(tmp_path / "p")
+    files = pred.summary["files"]
+    assert set(files) == {"prospectivity", "uncertainty", "coverage", "contributions"}
+    assert pred.existing() == {k: os.path.join(pred.folder, f) for k, f in files.items()}
+    assert os.path.samefile(pred.head, embedding_head)

@@ -22,6 +22,7 @@ import rasterio
 from ..core.atomic import atomic_path, check_free_space, check_output_path
 from ..core.errors import InputError
 from .evidence import lookup
+from .prediction import RASTERS, Prediction
 from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path
 from ..foundation.model.weights import open_model
 from ..core.runtime import Runtime
@@ -364,12 +365,13 @@ class _PredictRun:
             try:
                 with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder",
                                  checked=True) as tmp:
-                    outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
-                            "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof),
-                            "coverage": rasterio.open(os.path.join(tmp, "coverage.tif"), "w", count=1,
+                    out = Prediction(tmp)
+                    outs = {"prospectivity": rasterio.open(out.path("prospectivity"), "w", count=1, **prof),
+                            "uncertainty": rasterio.open(out.path("uncertainty"), "w", count=1, **prof),
+                            "coverage": rasterio.open(out.path("coverage"), "w", count=1,
                                                       **{**prof, "dtype": "uint8", "nodata": 0, "predictor": 1})}
                     if sources:
-                        outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
+                        outs["contributions"] = rasterio.open(out.path("contributions"), "w",
                                                               count=len(sources), **prof)
                     try:
                         if scheduler is None:
@@ -386,8 +388,8 @@ class _PredictRun:
                         for ds in outs.values():
                             ds.close()
                     summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
-                               "files": {k: f"{k}.tif" for k in outs}}
-                    with open(os.path.join(tmp, "predict.json"), "w") as f:
+                               "files": {k: RASTERS[k] for k in outs}}
+                    with open(out.summary_path, "w") as f:
                         json.dump(summary, f, indent=1)
             finally:
                 for r in readers.values():
