@@ -59,7 +59,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     from .prospectivity.workflow import finetune, predict
     from .data.reader import Stack
     from .data.stack import align_stack
-    from .prospectivity.prediction import SUMMARY, Prediction
+    from .prospectivity.artifacts import HEAD_CARD, PREDICTION_SUMMARY, Prediction
     from .prospectivity.targets import targets_from_prediction
 
     out = os.path.abspath(out)
@@ -79,9 +79,9 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
         manifest = st.manifest
     if summary:
         summary(p["stack"], manifest)
-    if todo("head", "head_card.json"):
+    if todo("head", HEAD_CARD):
         finetune(p["stack"], p["head"], overwrite=overwrite, feedback=feedback)
-    with open(os.path.join(p["head"], "head_card.json")) as f:
+    with open(os.path.join(p["head"], HEAD_CARD)) as f:
         card = json.load(f)
     cv = card.get("cv")
     if cv and cv_table:
@@ -89,7 +89,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
         echo(cv_table(cv))
         if card.get("embeddings"):
             echo(card["embeddings"]["text"])
-    if todo("prediction", SUMMARY):
+    if todo("prediction", PREDICTION_SUMMARY):
         predict(p["stack"], p["head"], p["prediction"], overwrite=overwrite, feedback=feedback)
     if todo("targets", None):
         r = targets_from_prediction(p["prediction"], p["targets"], stack_dir=p["stack"], capture=0.8,

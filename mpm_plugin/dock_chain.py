@@ -14,7 +14,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBo
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES, source_label
 from .dock_layers import LOG_TAG, add_to_group, band_names, raster_layers
 from .dock_results import fresh_path, has, read_json, remember_chain, same_path
-from .engine.prospectivity.prediction import MARKER as PREDICTION_MARKER, Prediction
+from .engine.prospectivity.artifacts import HEAD_CARD, PREDICTION_MARKER, Prediction
 from .i18n import tr
 from .settings import RunSettings, SettingsDialog
 
@@ -109,7 +109,7 @@ class ChainRunner:
         has_geochem = has_stack and any(b.get("source") == "geochemistry" for b in manifest.get("bands", []))
         self.align_button.setEnabled(idle)
         self.finetune_button.setEnabled(idle and has_deposits)
-        self.predict_button.setEnabled(idle and has_stack and has(self.head_dir, "head_card.json"))
+        self.predict_button.setEnabled(idle and has_stack and has(self.head_dir, HEAD_CARD))
         self.targets_button.setEnabled(idle and has_stack and has(self.prediction_dir, PREDICTION_MARKER))
         self.anomalies_button.setEnabled(idle and has_geochem)
         self.models.pretrain_button.setEnabled(idle and has_stack)

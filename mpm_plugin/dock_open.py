@@ -6,9 +6,9 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from .dock_results import default_output_folder, find_results, has, read_json, remembered_chain, result_kind, \
+from .dock_results import default_output_folder, find_results, has, head_card, read_json, remembered_chain, result_kind, \
     same_path, sibling_stack, signature, stack_for
-from .engine.prospectivity.prediction import Prediction
+from .engine.prospectivity.artifacts import HEAD_CARD, Prediction
 from .i18n import tr
 
 
@@ -55,7 +55,7 @@ class ResultsOpener:
                 self.set_stack(path)
             opened.append((kind, path))
         elif kind == "head":
-            card = read_json(os.path.join(path, "head_card.json")) or {}
+            card = head_card(path)
             want = card.get("stack_signature")
             if not self.stack_dir or (want and signature(self.stack_dir) != want):
                 stack = stack_for(path, card)
@@ -65,7 +65,7 @@ class ResultsOpener:
             opened.append((kind, path))
         elif kind == "prediction":
             head = Prediction(path).head  # the head named by its predict.json
-            if head and has(head, "head_card.json") and not same_path(self.head_dir, head):
+            if head and has(head, HEAD_CARD) and not same_path(self.head_dir, head):
                 opened += self._open_one("head", head)
             if not self.stack_dir:
                 stack = sibling_stack(path)

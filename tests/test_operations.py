@@ -208,7 +208,7 @@ def test_predict_reads_the_model_card_once(kolari_stack, embedding_head, tmp_pat
     assert [f for f in os.listdir(tmp_path / "cold") if f.startswith("embedding-")]
     assert reads.count("model_card.json") == 1 and reads.count("head_card.json") == 1, reads
     # the folder it wrote, through its handle: every raster predict.json lists is where the handle says
-    from engine.prospectivity.prediction import Prediction
+    from engine.prospectivity.artifacts import Prediction
 
     pred = Prediction(tmp_path / "p")
     files = pred.summary["files"]

@@ -25,9 +25,9 @@ from ..core.errors import InputError
 from ..foundation.model.weights import ModelCard, read_card_file
 from ..foundation.model.weights import sha256_file as _sha256
 
+from .artifacts import HEAD_CARD as CARD, HEAD_WEIGHTS as WEIGHTS
+
 HEAD_FORMAT = "mpm-studio-head"
-WEIGHTS = "head.safetensors"
-CARD = "head_card.json"
 
 
 INPUTS = ("bands", "both", "emb")  # what the head reads: evidence bands, bands + embedding, embedding only

@@ -324,12 +324,12 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
 
 
 def targets_from_prediction(prediction_dir, out_path, stack_dir=None, **kwargs):
-    """make_targets on a folder written by predict (its files named by engine.prospectivity.prediction):
+    """make_targets on a folder written by predict (its files named by engine.prospectivity.artifacts):
     uncertainty and contributions are used when there, and the known deposits come from the stack's
     manifest when stack_dir is given."""
     import json
 
-    from .prediction import Prediction
+    from .artifacts import Prediction
 
     pred = Prediction(prediction_dir)
     side = pred.existing("uncertainty", "contributions")

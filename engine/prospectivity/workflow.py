@@ -22,7 +22,7 @@ import rasterio
 from ..core.atomic import atomic_path, check_free_space, check_output_path
 from ..core.errors import InputError
 from .evidence import lookup
-from .prediction import RASTERS, Prediction
+from .artifacts import RASTERS, Prediction
 from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path
 from ..foundation.model.weights import open_model
 from ..core.runtime import Runtime

@@ -2,11 +2,11 @@
 
 from qgis.core import QgsProcessingOutputRasterLayer
 
-from ..engine.prospectivity.prediction import Prediction
+from ..engine.prospectivity.artifacts import Prediction
 from ..i18n import tr
 from .base import EngineAlgorithm
 
-# output key, the raster's role in the prediction folder (engine.prospectivity.prediction names the file), label
+# output key, the raster's role in the prediction folder (engine.prospectivity.artifacts names the file), label
 RASTERS = (("PROSPECTIVITY", "prospectivity", "Prospectivity"),
            ("UNCERTAINTY", "uncertainty", "Prospectivity uncertainty"),
            ("CONTRIBUTIONS", "contributions", "Source contributions"),

@@ -1,17 +1,21 @@
-"""A prediction folder as a handle: its rasters and predict.json by role, named here only.
+"""What a head folder and a prediction folder hold, named here only, and the Prediction handle.
 
-predict writes these files, targets and the plugin (the Processing outputs, the panel) read them; each asks
-the handle for a path instead of spelling the file name. Light on purpose (no numpy, no rasterio): the
-panel imports it to find results.
+fine-tune writes the head's files (engine.prospectivity.head, whose open_head gives the head's ModelCard),
+predict writes the prediction's; targets and the plugin (the Processing outputs, the panel) ask for paths
+here instead of spelling the file names. Light on purpose (no numpy, no rasterio): the panel imports it
+to find results.
 """
 
 import json
 import os
 
-SUMMARY = "predict.json"
+HEAD_CARD = "head_card.json"  # also what makes a folder a head
+HEAD_WEIGHTS = "head.safetensors"
+
+PREDICTION_SUMMARY = "predict.json"
 RASTERS = {"prospectivity": "prospectivity.tif", "uncertainty": "uncertainty.tif",
            "contributions": "contributions.tif", "coverage": "coverage.tif"}
-MARKER = RASTERS["prospectivity"]  # what makes a folder a prediction
+PREDICTION_MARKER = RASTERS["prospectivity"]  # what makes a folder a prediction
 
 
 class Prediction:
@@ -34,7 +38,7 @@ class Prediction:
 
     @property
     def summary_path(self):
-        return os.path.join(self.folder, SUMMARY)
+        return os.path.join(self.folder, PREDICTION_SUMMARY)
 
     @property
     def summary(self):
