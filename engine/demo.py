@@ -59,6 +59,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
     from .prospectivity.workflow import finetune, predict
     from .data.reader import Stack
     from .data.stack import align_stack
+    from .prospectivity.artifacts import HEAD_CARD, PREDICTION_SUMMARY, Prediction
     from .prospectivity.targets import targets_from_prediction
 
     out = os.path.abspath(out)
@@ -78,9 +79,9 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
         manifest = st.manifest
     if summary:
         summary(p["stack"], manifest)
-    if todo("head", "head_card.json"):
+    if todo("head", HEAD_CARD):
         finetune(p["stack"], p["head"], overwrite=overwrite, feedback=feedback)
-    with open(os.path.join(p["head"], "head_card.json")) as f:
+    with open(os.path.join(p["head"], HEAD_CARD)) as f:
         card = json.load(f)
     cv = card.get("cv")
     if cv and cv_table:
@@ -88,7 +89,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
         echo(cv_table(cv))
         if card.get("embeddings"):
             echo(card["embeddings"]["text"])
-    if todo("prediction", "predict.json"):
+    if todo("prediction", PREDICTION_SUMMARY):
         predict(p["stack"], p["head"], p["prediction"], overwrite=overwrite, feedback=feedback)
     if todo("targets", None):
         r = targets_from_prediction(p["prediction"], p["targets"], stack_dir=p["stack"], capture=0.8,
@@ -99,7 +100,7 @@ def run_demo(data=None, out="demo_output", overwrite=False, feedback=None, echo=
         geochem_anomalies(p["stack"], p["anomalies"], overwrite=overwrite, feedback=feedback)
     echo("Demo outputs:")
     echo(f"  validation report: {os.path.join(p['head'], 'validation.png')} (+ validation.json)")
-    echo(f"  prospectivity:     {os.path.join(p['prediction'], 'prospectivity.tif')} (+ uncertainty.tif, contributions.tif)")
+    echo(f"  prospectivity:     {Prediction(p['prediction']).path('prospectivity')} (+ uncertainty.tif, contributions.tif)")
     echo(f"  targets:           {p['targets']}")
     echo(f"  anomalies:         {p['anomalies']} (residual.tif, anomaly_score.tif, mahalanobis.tif, top_anomalies.csv)")
     return p

@@ -31,6 +31,7 @@ from .core.errors import InputError
 from .core.params import (BANDS, BOOL, CHOICE, CRS, CUSTOM, EXTENT, FIELD, FILE, FILES, FOLDER, INT, LAYERS, NUMBER,
                           OUT_FILE, OUT_FOLDER, RASTER, TEXT, VECTOR, Param)
 from .core.runtime import BACKENDS, RUNTIME, Runtime  # noqa: F401 (the front ends' one import)
+from .prospectivity.artifacts import HEAD_CARD, PREDICTION_MARKER
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ PREDICT = Operation("predict", "predict", "prospectivity:predict",
                     "prospectivity, uncertainty and per-source contribution rasters", (
     dataclasses.replace(STACK, help="A folder written by Align evidence stack with the same layer kinds as the "
                                     "head's training stack."),
-    Param("head_dir", FOLDER, key="HEAD", flag="--head", marker="head_card.json", what="a head folder",
+    Param("head_dir", FOLDER, key="HEAD", flag="--head", marker=HEAD_CARD, what="a head folder",
           label="Head folder (from Fine-tune prospectivity head)", help="head folder from finetune"),
     MODEL,
     Param("contributions", BOOL, True, label="Per-source contribution maps",
@@ -264,7 +265,7 @@ PREDICT = Operation("predict", "predict", "prospectivity:predict",
 
 TARGETS = Operation("targets", "targets", "operations:run_targets",
                     "ranked target polygons from a prospectivity map (GeoPackage)", (
-    Param("prediction_dir", FOLDER, positional=True, key="PREDICTION", metavar="prediction", marker="prospectivity.tif",
+    Param("prediction_dir", FOLDER, positional=True, key="PREDICTION", metavar="prediction", marker=PREDICTION_MARKER,
           what="a prediction folder", label="Prediction folder (from Predict prospectivity)",
           help="Holds prospectivity.tif; uncertainty.tif and contributions.tif are used when present."),
     Param("mode", CHOICE, "capture", choices=("capture", "threshold"), cli=False, label="How to cut the map",

@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBo
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES, source_label
 from .dock_layers import LOG_TAG, add_to_group, band_names, raster_layers
 from .dock_results import fresh_path, has, read_json, remember_chain, same_path
+from .engine.prospectivity.artifacts import HEAD_CARD, PREDICTION_MARKER, Prediction
 from .i18n import tr
 from .settings import RunSettings, SettingsDialog
 
@@ -114,8 +115,8 @@ class ChainRunner:
         self.align_button.setEnabled(idle)
         self.preview_button.setEnabled(idle)
         self.finetune_button.setEnabled(idle and has_deposits)
-        self.predict_button.setEnabled(idle and has_stack and has(self.head_dir, "head_card.json"))
-        self.targets_button.setEnabled(idle and has_stack and has(self.prediction_dir, "prospectivity.tif"))
+        self.predict_button.setEnabled(idle and has_stack and has(self.head_dir, HEAD_CARD))
+        self.targets_button.setEnabled(idle and has_stack and has(self.prediction_dir, PREDICTION_MARKER))
         self.anomalies_button.setEnabled(idle and has_geochem)
         self.models.pretrain_button.setEnabled(idle and has_stack)
         self.capture.setEnabled(self.targets_button.isEnabled())
@@ -336,15 +337,15 @@ class ChainResults:
         self.prediction_dir = path
         self.targets_path = None
         self.remember()
-        contributions = os.path.join(path, "contributions.tif")
+        pred = Prediction(path)
+        contributions = pred.path("contributions")
         per_source = [(contributions, tr("Contribution of {0}").format(source_label(name)), "contribution.qml", False,
                        band)
                       for band, name in enumerate(band_names(contributions) if os.path.exists(contributions) else [], 1)]
-        self.add_results([(os.path.join(path, "prospectivity.tif"), tr("Prospectivity"), "prospectivity.qml", True),
-                          (os.path.join(path, "uncertainty.tif"), tr("Prospectivity uncertainty"), "uncertainty.qml",
+        self.add_results([(pred.path("prospectivity"), tr("Prospectivity"), "prospectivity.qml", True),
+                          (pred.path("uncertainty"), tr("Prospectivity uncertainty"), "uncertainty.qml",
                            False),
-                          (os.path.join(path, "coverage.tif"), tr("Layers with data"), "coverage.qml", False)]
-                         + per_source)
+                          (pred.path("coverage"), tr("Layers with data"), "coverage.qml", False)] + per_source)
 
     def set_targets(self, path):
         self.targets_path = path

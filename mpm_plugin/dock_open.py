@@ -6,8 +6,9 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from .dock_results import default_output_folder, find_results, has, head_fits, read_json, remembered_chain, \
-    result_kind, same_path, sibling_stack, stack_for
+from .dock_results import default_output_folder, find_results, has, head_card, head_fits, read_json, \
+    remembered_chain, result_kind, same_path, sibling_stack, stack_for
+from .engine.prospectivity.artifacts import HEAD_CARD, Prediction
 from .i18n import tr
 
 
@@ -54,7 +55,7 @@ class ResultsOpener:
                 self.set_stack(path)
             opened.append((kind, path))
         elif kind == "head":
-            card = read_json(os.path.join(path, "head_card.json")) or {}
+            card = head_card(path)
             if not self.stack_dir or not head_fits(self.stack_dir, card):
                 stack = stack_for(path, card)
                 if stack:
@@ -62,9 +63,8 @@ class ResultsOpener:
             self.set_head(path)
             opened.append((kind, path))
         elif kind == "prediction":
-            head_card = (read_json(os.path.join(path, "predict.json")) or {}).get("head")
-            head = os.path.dirname(head_card) if head_card else None
-            if head and has(head, "head_card.json") and not same_path(self.head_dir, head):
+            head = Prediction(path).head  # the head named by its predict.json
+            if head and has(head, HEAD_CARD) and not same_path(self.head_dir, head):
                 opened += self._open_one("head", head)
             if not self.stack_dir:
                 stack = sibling_stack(path)

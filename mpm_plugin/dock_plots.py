@@ -1,7 +1,6 @@
 """The panel's validation box and the 'MPM Studio plots' panel beside the map (plots.py, pyqtgraph; without it
 the panel shows validation.png)."""
 
-import json
 import os
 
 from qgis.core import Qgis
@@ -11,7 +10,7 @@ from qgis.PyQt.QtGui import QDesktopServices, QPixmap
 from qgis.PyQt.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from . import plots
-from .dock_results import read_json
+from .dock_results import head_card
 from .i18n import tr
 
 # method key in the cross-validation report -> label in the validation summary
@@ -65,11 +64,7 @@ class ValidationView:
 
     def show_validation(self, head_dir):
         """The validation plot and a one-line ROC-AUC summary of head_dir's cross-validation; the summary."""
-        try:
-            with open(os.path.join(head_dir, "head_card.json")) as f:
-                card = json.load(f)
-        except (OSError, ValueError):
-            card = {}
+        card = head_card(head_dir)
         cv = card.get("cv") or {}
         parts = [f"{tr(label)} {cv[key]['roc_auc']:.2f}{fold_note(cv[key])}" for key, label in CV_METHODS if key in cv]
         summary = tr("ROC-AUC {0}").format(" | ".join(parts)) if parts else tr("No validation report for this head.")
@@ -177,11 +172,11 @@ class ValidationView:
         path = os.path.join(head_dir, "losses.csv")
         if os.path.exists(path):
             return self.plots.load_losses(path, tr("Head training loss"))
-        card = read_json(os.path.join(head_dir, "head_card.json")) or {}
-        encoder = card.get("encoder") or {}
+        encoder = head_card(head_dir).get("encoder") or {}
         from .engine.foundation.features import DEFAULT_MODEL  # light: no heavy import at module level
+        from .models_panel import card_of
 
-        model_card = read_json(os.path.join(DEFAULT_MODEL, "model_card.json")) or {}
+        model_card = card_of(DEFAULT_MODEL) or {}
         losses = os.path.join(DEFAULT_MODEL, "losses.csv")
         if encoder.get("sha256") and encoder.get("sha256") == model_card.get("sha256") and os.path.exists(losses):
             return self.plots.load_losses(losses, tr("Pretraining loss of the encoder {0} (running mean)").format(

@@ -10,9 +10,11 @@ import sqlite3
 
 from qgis.core import QgsProject
 
+from .engine.prospectivity.artifacts import HEAD_CARD, PREDICTION_MARKER, Prediction
+
 OUTPUT_FOLDER_NAME = "MPM Studio"
 # what a results folder is, by the file that marks it, in chain order
-RESULT_MARKERS = (("stack", "stack.json"), ("head", "head_card.json"), ("prediction", "prospectivity.tif"),
+RESULT_MARKERS = (("stack", "stack.json"), ("head", HEAD_CARD), ("prediction", PREDICTION_MARKER),
                   ("anomalies", "anomalies.json"), ("model", "model_card.json"),
                   ("validation", "validation.json"))  # last: a head folder holds a validation.json too
 CHAIN_ORDER = ("stack", "head", "prediction", "targets", "anomalies", "model", "validation")
@@ -40,6 +42,12 @@ def read_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def head_card(head_dir):
+    """The head's card as a dict, {} when it is missing or unreadable: the panel shows what it can."""
+    card = read_json(os.path.join(head_dir, HEAD_CARD)) if head_dir else None
+    return card if isinstance(card, dict) else {}
 
 
 def same_path(a, b):
@@ -123,12 +131,10 @@ def find_results(folder):
         paths.sort(key=os.path.getmtime, reverse=True)
     chosen = {k: paths[0] for k, paths in found.items()}
     if "stack" in chosen and "head" in chosen:
-        same = [h for h in found["head"] if same_path((read_json(os.path.join(h, "head_card.json")) or {})
-                                                      .get("stack"), chosen["stack"])]
+        same = [h for h in found["head"] if same_path(head_card(h).get("stack"), chosen["stack"])]
         chosen["head"] = same[0] if same else chosen["head"]
     if "head" in chosen and "prediction" in chosen:
-        same = [p for p in found["prediction"] if same_path(os.path.dirname(
-            (read_json(os.path.join(p, "predict.json")) or {}).get("head") or ""), chosen["head"])]
+        same = [p for p in found["prediction"] if same_path(Prediction(p).head, chosen["head"])]
         chosen["prediction"] = same[0] if same else chosen["prediction"]
     return [(k, chosen[k]) for k in CHAIN_ORDER if k in chosen]
 

@@ -7,7 +7,6 @@ Models listed: the ones shipped in models/, those found in the output folder (pr
 any folder the user added (remembered in the QGIS settings).
 """
 
-import json
 import os
 
 from qgis.core import Qgis, QgsSettings
@@ -180,11 +179,9 @@ class ModelBox(QGroupBox):
 
     def model_for_head(self, head_dir):
         """The listed model the head was fine-tuned on (matched by its sha256), else the chosen one."""
-        try:
-            with open(os.path.join(head_dir, "head_card.json")) as f:
-                sha = (json.load(f).get("encoder") or {}).get("sha256")
-        except (OSError, ValueError, TypeError):
-            sha = None
+        from .dock_results import head_card
+
+        sha = (head_card(head_dir).get("encoder") or {}).get("sha256")
         for i in range(self.combo.count()):
             card = card_of(self.combo.itemData(i))
             if sha and card and card.get("sha256") == sha:

@@ -139,6 +139,38 @@ def test_save_load_roundtrip_and_sha_check(small_model, tmp_path):
         load_model(str(bad / "model_card.json"))
 
 
+def test_model_card_handle_reads_once_and_verifies_once(small_model, tmp_path, monkeypatch):
+    """open_model gives the one model-card type: the folder's files, its sha256 check done once, the same
+    handle accepted by load_model / select_backend without reading the card again; a damaged copy is refused."""
+    import pickle
+    import shutil
+
+    from engine.foundation.model import weights as W
+
+    _m, card = small_model
+    handle = W.open_model(os.path.dirname(card))
+    assert W.open_model(handle) is handle
+    assert handle.path == os.path.abspath(card) and handle.name == os.path.basename(os.path.dirname(card))
+    assert handle.files["weights"] == os.path.join(handle.folder, "weights.safetensors")
+    assert handle.sha256 == W.sha256_file(handle.files["weights"])
+    hashed, reads = [], []
+    real_sha, real_read = W.sha256_file, W.read_card_file
+    monkeypatch.setattr(W, "sha256_file", lambda p, *a: hashed.append(p) or real_sha(p, *a))
+    monkeypatch.setattr(W, "read_card_file", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k))
+    assert handle.verify() == handle.verify() == handle.files["weights"]
+    W.load_model(handle)
+    assert len(hashed) == 1 and not reads, (hashed, reads)
+    assert pickle.loads(pickle.dumps(handle))._weights is None  # a worker checks for itself
+    bad = tmp_path / "bad"
+    shutil.copytree(handle.folder, bad)
+    w = bad / "weights.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-1] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="does not match its card"):
+        W.open_model(str(bad)).verify()
+
+
 def test_pickle_disguised_as_weights_is_refused_without_running(small_model, tmp_path):
     import json
     import pickle

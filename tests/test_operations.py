@@ -229,3 +229,36 @@ def test_align_takes_layer_types_and_class_fields_per_layer_name(kolari):
     with pytest.raises(InputError, match="not name=value"):
         operations.run_align(layers(), class_fields="EON_", **kw)
     assert operations.ALIGN.param("layer_types").qgis and not operations.ALIGN.param("layer_types").cli
+
+
+def test_predict_reads_the_model_card_once(kolari_stack, embedding_head, tmp_path, monkeypatch):
+    """One cold predict opens the foundation model once (engine.foundation.model.weights.ModelCard) and passes
+    the handle down: its card is read once, not again for the cache key, the embedding pass and the backend."""
+    from engine.foundation.model import weights as W
+    from engine.prospectivity import predict
+
+    reads = []
+    real = W.read_card_file
+
+    def spy(cpath, *a, **kw):
+        reads.append(os.path.basename(cpath))
+        return real(cpath, *a, **kw)
+
+    from engine.foundation.model.backend import clear_cache
+    from engine.prospectivity import head as H
+
+    monkeypatch.setattr(W, "read_card_file", spy)
+    monkeypatch.setattr(H, "read_card_file", spy)
+
+    clear_cache()  # a backend cached by an earlier test would hide the reads of building one
+    predict(kolari_stack, embedding_head, str(tmp_path / "p"), runtime=Runtime(cache_dir=str(tmp_path / "cold")))
+    assert [f for f in os.listdir(tmp_path / "cold") if f.startswith("embedding-")]
+    assert reads.count("model_card.json") == 1 and reads.count("head_card.json") == 1, reads
+    # the folder it wrote, through its handle: every raster predict.json lists is where the handle says
+    from engine.prospectivity.artifacts import Prediction
+
+    pred = Prediction(tmp_path / "p")
+    files = pred.summary["files"]
+    assert set(files) == {"prospectivity", "uncertainty", "coverage", "contributions"}
+    assert pred.existing() == {k: os.path.join(pred.folder, f) for k, f in files.items()}
+    assert os.path.samefile(pred.head, embedding_head)

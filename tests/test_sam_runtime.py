@@ -252,6 +252,25 @@ def test_predictor_without_set_image_says_so(geosam_dir):
         p.predict(points=[[1.0, 1.0]], labels=[1])
 
 
+def test_predictor_takes_the_open_model_card(geosam_dir, mag_view, monkeypatch):
+    """A GeoSAM opened once (open_geosam: the same ModelCard type as the foundation model's) is used as it
+    is: the predictor and its torch model read no card again, and the weights are hashed once."""
+    from engine.foundation.model import weights as FW
+    from engine.structures import weights as SW
+
+    handle = SW.open_geosam(geosam_dir)
+    assert handle.name == "mpm-geosam-test" and set(handle.files) >= {"card", "weights", "onnx:encoder"}
+    reads, hashed = [], []
+    real_read, real_sha = SW.read_card_file, FW.sha256_file
+    monkeypatch.setattr(SW, "read_card_file", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k))
+    monkeypatch.setattr(FW, "sha256_file", lambda p, *a: hashed.append(p) or real_sha(p, *a))
+    p = StructurePredictor(handle, backend="torch-cpu", cache=False)
+    assert p.model_card is handle and p.name == "mpm-geosam-test" and p.model_sha == handle.sha256
+    p.set_image(mag_view[0])
+    p._torch_model()
+    assert not reads and hashed == [handle.files["weights"]], (reads, hashed)
+
+
 def test_onnx_folder_runs_without_torch(geosam_dir, mag_view, monkeypatch):
     """QGIS with onnxruntime only: the folder's ONNX files (self-describing) are all it needs."""
     ref = StructurePredictor(geosam_dir, backend="onnx-cpu", cache=False)

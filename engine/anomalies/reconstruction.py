@@ -193,6 +193,7 @@ def geochem_anomalies(stack_dir, out_dir, model=DEFAULT_MODEL, top=20, overwrite
                       **settings):
     """Write residual.tif, anomaly_score.tif, mahalanobis.tif, top_anomalies.csv and anomalies.json
     into the new folder `out_dir`; returns the summary dict (as in anomalies.json).
+    model: a card or folder, an open ModelCard (engine.foundation.model.weights.open_model), or a FoundationModel.
 
     runtime (engine.core.runtime.Runtime, or its fields as keywords: tile=, threads=): the tile size
     (bounds memory) and torch's CPU threads for the run."""
@@ -206,7 +207,7 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
     from scipy.stats import spearmanr
 
     from ..data.vocab import layer_ids
-    from ..foundation.model.weights import load_model
+    from ..foundation.model.weights import ModelCard, load_model
 
     steps = Steps(feedback)
     out_dir = check_output_path(out_dir, overwrite, "anomaly folder", inputs=(stack_dir, model or DEFAULT_MODEL))
@@ -214,7 +215,8 @@ def _anomalies(stack_dir, out_dir, model, top, overwrite, feedback, tile):
         if SOURCE not in st.sources:
             raise InputError(f"the stack '{stack_dir}' has no geochemistry layers (sources: {', '.join(st.sources)})",
                              fix="re-run align with a geochemistry point layer (--geochemistry till.shp::elements=Cu,Co,...)")
-        m = load_model(model or DEFAULT_MODEL) if model is None or isinstance(model, (str, os.PathLike)) else model
+        # a path or an open ModelCard: its card read (at most) once and its weights verified once
+        m = load_model(model or DEFAULT_MODEL) if model is None or isinstance(model, (str, os.PathLike, ModelCard)) else model
         if SOURCE not in m.encoders:
             raise InputError(f"the model has no {SOURCE} encoder", fix=f"use the shipped model ({DEFAULT_MODEL}) or one pretrained with geochemistry")
         enc, g = m.encoders[SOURCE], st.grid

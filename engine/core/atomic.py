@@ -62,6 +62,7 @@ def check_not_input(path, inputs, what="output"):
     """Refuse an output that is, or is a folder holding, one of the run's inputs (it would be deleted)."""
     out = os.path.realpath(path)
     for inp in inputs or ():
+        inp = getattr(inp, "folder", inp)  # an open model / head card (ModelCard) stands for its folder
         if not isinstance(inp, (str, os.PathLike)) or not inp:
             continue  # None, or a model object given in Python
         real = os.path.realpath(str(inp).split("|")[0])  # QGIS sources: 'file.gpkg|layername=...'

@@ -30,7 +30,8 @@ def embed_stack(stack_dir, model=None, out_path=None, overwrite=False, feedback=
     """Write the fused embedding of `stack_dir` to `out_path`; returns the backend name used.
 
     stack_dir: a stack folder, or an open engine.data.reader.Stack (used as it is, left open).
-    model: card or folder (None: the shipped model).
+    model: an open ModelCard (engine.foundation.model.weights.open_model), a card or folder (read once
+    here), None for the shipped model, or a FoundationModel.
     exclude: sources left out, as if never observed (the fusion handles missing sources); used to
     measure what each source contributes to a prediction.
     runtime (engine.core.runtime.Runtime, or its fields as keywords): backend, threads, tile and where
@@ -40,14 +41,15 @@ def embed_stack(stack_dir, model=None, out_path=None, overwrite=False, feedback=
     and this process writes them.
     cache: out_path is a cache entry (engine.foundation.features): one another process wrote meanwhile is used.
     """
-    from ..core.shipped import FOUNDATION_MODEL as DEFAULT_MODEL
     from .model.backend import select_backend
+    from .model.weights import ModelCard, open_model
 
     rt = Runtime.of(runtime, **settings)
     stack = stack_dir if isinstance(stack_dir, Stack) else None
     stack_dir = stack.folder if stack is not None else stack_dir
     backend, threads, tile, scheduler, workers = rt.backend, rt.threads, rt.tile, rt.scheduler, rt.workers
-    model = model or DEFAULT_MODEL
+    if model is None or isinstance(model, (str, os.PathLike, ModelCard)):
+        model = open_model(model)  # the card read once (or not at all: a handle given)
     steps = Steps(feedback)
     check_output_path(out_path, overwrite, "embedding raster", inputs=(stack_dir, model))
     if scheduler is None:
@@ -79,7 +81,7 @@ def embed_stack(stack_dir, model=None, out_path=None, overwrite=False, feedback=
                     from ..core.distributed import describe, map_tiles
 
                     steps.info(f"Embedding {len(tiles)} tiles on {describe(scheduler, workers)}")
-                    task = functools.partial(_embed_tile_task, os.path.abspath(stack_dir), _model_arg(model), backend,
+                    task = functools.partial(_embed_tile_task, os.path.abspath(stack_dir), model, backend,
                                              threads, tuple(exclude))
                     with contextlib.closing(map_tiles(task, tiles, scheduler, workers, feedback=feedback)) as results:
                         for t, (bname, block) in results:
@@ -151,19 +153,11 @@ def _embed_tile_task(stack_dir, model, backend, threads, exclude, t):
     return b.name, embed_tile(cached_stack(stack_dir), b, t.core, exclude)
 
 
-def _model_arg(model):
-    """What the workers get: the model card's absolute path (or the model object itself)."""
-    if isinstance(model, (str, os.PathLike)):
-        from .model.weights import read_card
-
-        return read_card(model)["_path"]
-    return model
-
-
 def _model_config(model):
-    if isinstance(model, (str, os.PathLike)):
-        from .model.config import ModelConfig
-        from .model.weights import read_card
+    from .model.weights import ModelCard
 
-        return ModelConfig.from_dict(read_card(model)["config"])
+    if isinstance(model, ModelCard):
+        from .model.config import ModelConfig
+
+        return ModelConfig.from_dict(model.card["config"])
     return model.config

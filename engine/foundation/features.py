@@ -25,13 +25,6 @@ from ..core.tiles import group_by_tile
 DEFAULT_MODEL = FOUNDATION_MODEL
 
 
-def model_identity(model):
-    """(card path, sha256, name) of a model card path / folder."""
-    from .model.weights import read_card
-
-    card = read_card(model or DEFAULT_MODEL)
-    name = os.path.basename(os.path.dirname(card["_path"]))
-    return card["_path"], card["sha256"], name
 
 
 def layers_identity(stack_dir):
@@ -56,18 +49,21 @@ def embedding_path(stack_dir, model=None, exclude=(), feedback=None, runtime=Non
 
     stack_dir: a stack folder, or an open engine.data.reader.Stack, which is then used as it is (one
     manifest read and one set of open files for a whole fine-tune or prediction).
+    model: an open ModelCard (engine.foundation.model.weights.open_model; its card is not read again), a
+    card or folder, or None for the shipped model.
     runtime (engine.core.runtime.Runtime; or its fields as keywords: backend=, threads=, tile=,
     scheduler=, workers=, cache_dir=): where the cache is, and how and where a missing embedding is
     computed (engine.foundation.embed.embed_stack); the result, and so the cache entry, is the same either way.
     """
     from .embed import embed_stack
+    from .model.weights import open_model
 
     runtime = Runtime.of(runtime, **settings)
-    card_path, sha, _ = model_identity(model)
-    key = hashlib.sha256(layers_identity(stack_dir) + sha.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
+    model = open_model(model)
+    key = hashlib.sha256(layers_identity(stack_dir) + model.sha256.encode() + json.dumps(sorted(exclude)).encode()).hexdigest()[:24]
     path = os.path.join(runtime.cache_folder(), f"embedding-{key}.tif")
     if not os.path.exists(path):
-        embed_stack(stack_dir, card_path, path, feedback=feedback, exclude=exclude, cache=True, runtime=runtime)
+        embed_stack(stack_dir, model, path, feedback=feedback, exclude=exclude, cache=True, runtime=runtime)
     return path
 
 

@@ -22,12 +22,12 @@ import numpy as np
 
 from .. import __version__
 from ..core.errors import InputError
-from ..foundation.model.weights import read_card_file, verify_weights
+from ..foundation.model.weights import ModelCard, read_card_file
 from ..foundation.model.weights import sha256_file as _sha256
 
+from .artifacts import HEAD_CARD as CARD, HEAD_WEIGHTS as WEIGHTS
+
 HEAD_FORMAT = "mpm-studio-head"
-WEIGHTS = "head.safetensors"
-CARD = "head_card.json"
 
 
 INPUTS = ("bands", "both", "emb")  # what the head reads: evidence bands, bands + embedding, embedding only
@@ -341,12 +341,21 @@ def read_head_card(path):
                           fix="give the folder written by fine-tune (it holds head_card.json)")
 
 
+def open_head(path):
+    """The head folder (or its card) as a ModelCard: the card read once; verify() checks the weights once."""
+    if isinstance(path, ModelCard):
+        return path
+    return ModelCard(read_head_card(path), fix="re-run fine-tune or restore the original head folder")
+
+
 def load_head(path):
-    """HeadEnsemble + its card; the weights' sha256 is checked (model.weights.verify_weights) before they are parsed."""
+    """HeadEnsemble + its card; the weights' sha256 is checked (ModelCard.verify) before they are parsed.
+    path: a head folder or card, or an open_head handle."""
     from safetensors.numpy import load_file
 
-    card = read_head_card(path)
-    wpath = verify_weights(card, fix="re-run fine-tune or restore the original head folder")
+    handle = open_head(path)
+    card = handle.card
+    wpath = handle.verify()
     t = load_file(wpath)
     members = [{k: t[f"member{i}.{k}"] for k in ("W1", "b1", "W2", "b2") if f"member{i}.{k}" in t}
                for i in range(card["members"])]

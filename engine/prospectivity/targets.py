@@ -324,17 +324,19 @@ def make_targets(prob_path, out_path, threshold=None, capture=None, deposits=Non
 
 
 def targets_from_prediction(prediction_dir, out_path, stack_dir=None, **kwargs):
-    """make_targets on a folder written by predict: uncertainty and contributions are used when
-    there, and the known deposits come from the stack's manifest when stack_dir is given."""
+    """make_targets on a folder written by predict (its files named by engine.prospectivity.artifacts):
+    uncertainty and contributions are used when there, and the known deposits come from the stack's
+    manifest when stack_dir is given."""
     import json
 
-    side = {k: os.path.join(prediction_dir, f"{k}.tif") for k in ("prospectivity", "uncertainty", "contributions")}
+    from .artifacts import Prediction
+
+    pred = Prediction(prediction_dir)
+    side = pred.existing("uncertainty", "contributions")
     deposits = None
     check_output_path(out_path, kwargs.get("overwrite", False), "targets GeoPackage", inputs=(prediction_dir, stack_dir))
     if stack_dir:
         with open(os.path.join(stack_dir, "stack.json")) as f:
             deposits = [(p["x"], p["y"]) for p in (json.load(f).get("deposits") or {}).get("points", [])]
-    return make_targets(side["prospectivity"], out_path, deposits=deposits,
-                        uncertainty_path=side["uncertainty"] if os.path.exists(side["uncertainty"]) else None,
-                        contributions_path=side["contributions"] if os.path.exists(side["contributions"]) else None,
-                        **kwargs)
+    return make_targets(pred.path("prospectivity"), out_path, deposits=deposits,
+                        uncertainty_path=side.get("uncertainty"), contributions_path=side.get("contributions"), **kwargs)

@@ -22,7 +22,9 @@ import rasterio
 from ..core.atomic import atomic_path, check_free_space, check_output_path
 from ..core.errors import InputError
 from .evidence import lookup
-from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path, model_identity
+from .artifacts import RASTERS, Prediction
+from ..foundation.features import DEFAULT_MODEL, EmbeddingReader, embedding_path
+from ..foundation.model.weights import open_model
 from ..core.runtime import Runtime
 from ..core.progress import Steps
 from ..data.reader import Stack
@@ -62,7 +64,7 @@ def finetune(stack_dir, out_dir, model=None, n_background=10000, buffer_m=2000.0
     steps = Steps(feedback)
     check_output_path(out_dir, overwrite, "head folder", inputs=(stack_dir, model or DEFAULT_MODEL))
     cfg = head_config or HeadConfig(seed=seed)
-    card_path, sha, model_name = model_identity(model)
+    model = open_model(model)  # the card read once, passed down
     with Stack(stack_dir) as st:
         report_dep = None
         if deposits:
@@ -78,7 +80,7 @@ def finetune(stack_dir, out_dir, model=None, n_background=10000, buffer_m=2000.0
         need_emb = ablation or cfg.inputs != "bands"
         emb = None
         if need_emb:
-            emb = embedding_path(st, card_path, feedback=steps.child_feedback(0.0, 0.4), runtime=runtime)
+            emb = embedding_path(st, model, feedback=steps.child_feedback(0.0, 0.4), runtime=runtime)
             steps.report(0.4, "embedding ready")
         with EmbeddingReader(emb, st.grid) if emb else contextlib.nullcontext() as er:
             table = cell_table(st, er, max_cells=max_cells or MAX_CELLS, seed=seed, deposits=report_dep)
@@ -130,7 +132,7 @@ def finetune(stack_dir, out_dir, model=None, n_background=10000, buffer_m=2000.0
         head = fit_evidence_head(table.bands[tr], None if table.emb is None else table.emb[tr], y, cfg,
                                  table.categorical)
         steps.report(0.95, "head trained on all deposits")
-        card = {"encoder": {"name": model_name, "sha256": sha},
+        card = {"encoder": {"name": model.name, "sha256": model.sha256},
                 "stack_signature": stack_signature(st),
                 "stack_bands": stack_bands(st),
                 "class_tables": {str(j): b["classes"] for j, b in enumerate(st.bands) if b.get("classes")},
@@ -319,13 +321,13 @@ def predict(stack_dir, head_dir, out_dir, model=None, contributions=True, overwr
 
     runtime = Runtime.of(runtime, **settings)
     check_output_path(out_dir, overwrite, "prediction folder", inputs=(stack_dir, head_dir, model or DEFAULT_MODEL))
-    head, card = load_head(head_dir)
-    card_path, sha, _ = model_identity(model)
+    head, card = load_head(head_dir)  # its card read once (open_head), the weights verified once
+    model = open_model(model)
     with Stack(stack_dir) as st:
-        head.band_order = _check_head_fits(card, st, sha if head.reads_embedding else None, head.reads_embedding,
-                                           feedback)
+        head.band_order = _check_head_fits(card, st, model.sha256 if head.reads_embedding else None,
+                                           head.reads_embedding, feedback)
         head.class_remap = class_remap(card, st, head.band_order)
-        run = _PredictRun(st, head, card, card_path, contributions, runtime)
+        run = _PredictRun(st, head, card, model, contributions, runtime)
         if runtime.scheduler is not None:
             from ..core.distributed import cluster_client, is_client
 
@@ -337,17 +339,17 @@ def predict(stack_dir, head_dir, out_dir, model=None, contributions=True, overwr
 
 @dataclasses.dataclass
 class _PredictRun:
-    """One prediction: the open stack, the head and its card, the model, and what to compute."""
+    """One prediction: the open stack, the head and its card, the model (an open ModelCard), and what to compute."""
 
     st: Stack
     head: object
     card: dict
-    card_path: str
+    model: object
     contributions: bool
     runtime: object
 
     def __call__(self, out_dir, overwrite, feedback, runtime):
-        st, head, card, card_path, scheduler = self.st, self.head, self.card, self.card_path, runtime.scheduler
+        st, head, card, model, scheduler = self.st, self.head, self.card, self.model, runtime.scheduler
         stack_dir = st.folder
         steps = Steps(feedback)
         with bounded_block_cache():  # block cache bounded
@@ -362,10 +364,10 @@ class _PredictRun:
             n_emb = int(head.reads_embedding) + len(ablate)
             paths = {}
             if head.reads_embedding:
-                paths[None] = embedding_path(st, card_path, feedback=steps.child_feedback(0, 0.5 / n_emb),
+                paths[None] = embedding_path(st, model, feedback=steps.child_feedback(0, 0.5 / n_emb),
                                              runtime=runtime)
             for i, s in enumerate(ablate):
-                paths[s] = embedding_path(st, card_path, exclude=(s,), runtime=runtime,
+                paths[s] = embedding_path(st, model, exclude=(s,), runtime=runtime,
                                           feedback=steps.child_feedback(0.5 * (i + 1) / n_emb, 0.5 * (i + 2) / n_emb))
             g = st.grid
             prof = dict(driver="GTiff", width=g.width, height=g.height, dtype="float32", crs=g.rio_crs,
@@ -376,12 +378,13 @@ class _PredictRun:
             try:
                 with atomic_path(out_dir, overwrite=overwrite, directory=True, what="prediction folder",
                                  checked=True) as tmp:
-                    outs = {"prospectivity": rasterio.open(os.path.join(tmp, "prospectivity.tif"), "w", count=1, **prof),
-                            "uncertainty": rasterio.open(os.path.join(tmp, "uncertainty.tif"), "w", count=1, **prof),
-                            "coverage": rasterio.open(os.path.join(tmp, "coverage.tif"), "w", count=1,
+                    out = Prediction(tmp)
+                    outs = {"prospectivity": rasterio.open(out.path("prospectivity"), "w", count=1, **prof),
+                            "uncertainty": rasterio.open(out.path("uncertainty"), "w", count=1, **prof),
+                            "coverage": rasterio.open(out.path("coverage"), "w", count=1,
                                                       **{**prof, "dtype": "uint8", "nodata": 0, "predictor": 1})}
                     if sources:
-                        outs["contributions"] = rasterio.open(os.path.join(tmp, "contributions.tif"), "w",
+                        outs["contributions"] = rasterio.open(out.path("contributions"), "w",
                                                               count=len(sources), **prof)
                     try:
                         if scheduler is None:
@@ -398,8 +401,8 @@ class _PredictRun:
                         for ds in outs.values():
                             ds.close()
                     summary = {"head": card["_path"], "encoder": card["encoder"], "sources": sources, **stats,
-                               "files": {k: f"{k}.tif" for k in outs}}
-                    with open(os.path.join(tmp, "predict.json"), "w") as f:
+                               "files": {k: RASTERS[k] for k in outs}}
+                    with open(out.summary_path, "w") as f:
                         json.dump(summary, f, indent=1)
             finally:
                 for r in readers.values():

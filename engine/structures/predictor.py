@@ -110,7 +110,7 @@ def _session(path, threads):
 
 
 class StructurePredictor:
-    """SAM on map views. model: a GeoSAM folder / card (default: the shipped models/mpm-geosam-v1)
+    """SAM on map views. model: a GeoSAM folder / card or its open_geosam handle (default: the shipped models/mpm-geosam-v1)
     or an official SAM checkpoint (.pth / .safetensors, vit_b / l / h read off the weights).
     backend: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: CPU threads (None = library
     default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none).
@@ -121,7 +121,9 @@ class StructurePredictor:
     def __init__(self, model=None, backend="auto", threads=None, cache=None, cache_dir=None):
         if backend not in NAMES:
             raise InputError(f"unknown backend '{backend}'", fix=f"use one of {', '.join(NAMES)}")
-        self.source, self.path = _resolve(model)
+        from .weights import ModelCard, open_geosam
+
+        self.source, self.path = ("geosam", model.folder) if isinstance(model, ModelCard) else _resolve(model)
         self.threads = threads
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
         if cache is None:
@@ -134,18 +136,17 @@ class StructurePredictor:
         self._emb = self._emb_t = self._orig_hw = None
         self._enc_sess = self._dec_sess = self._multi_sess = self._enc_path = None
         self._enc_mod = self._dec_mod = self._multi_mod = None
-        self.card = None
+        self.card = self.model_card = None
         if self.source == "official":
             from .modeling import load_official
 
             self._sam = load_official(self.path)
             self.name = os.path.basename(self.path)
-        else:
-            from .weights import read_card
-
-            self.card = read_card(self.path)
-            self.name = self.card.get("name") or os.path.basename(os.path.dirname(self.card["_path"]))
-            self._sha = self.card.get("sha256")
+        else:  # the card read once; the handle is what loads the weights later
+            self.model_card = open_geosam(model if isinstance(model, ModelCard) else self.path)
+            self.card = self.model_card.card
+            self.name = self.model_card.name
+            self._sha = self.model_card.sha256
         self.backend = self._choose(backend)
         self._setup()
 
@@ -169,7 +170,7 @@ class StructurePredictor:
                                             "(engine.structures.onnx_export.export_model_folder writes them)")
             from .weights import load_geosam
 
-            self._sam = load_geosam(self.card["_path"])
+            self._sam = load_geosam(self.model_card)
         return self._sam
 
     # -- backend -------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ class StructurePredictor:
         entry = (self.card or {}).get("onnx", {}).get(name)
         if not entry:
             return None
-        p = os.path.join(os.path.dirname(self.card["_path"]), entry["file"])
+        p = os.path.join(self.model_card.folder, entry["file"])
         if not os.path.isfile(p):
             self.notes.append(f"{entry['file']} named by the model card is missing")
             return None

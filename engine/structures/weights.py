@@ -10,7 +10,7 @@ import os
 
 from .. import __version__ as ENGINE_VERSION
 from ..core.errors import InputError
-from ..foundation.model.weights import load_state, read_card_file, sha256_file, verify_weights
+from ..foundation.model.weights import ModelCard, load_state, read_card_file, sha256_file
 from .modeling import GeoSamConfig, build_geosam
 
 CARD_FORMAT = "mpm-studio-geosam"
@@ -75,10 +75,18 @@ def read_card(path):
                               f"{WEIGHTS_NAME}), or an official SAM .pth checkpoint")
 
 
+def open_geosam(path):
+    """A GeoSAM folder (or its card) as a ModelCard, the type every model's card has: read once here."""
+    if isinstance(path, ModelCard):
+        return path
+    return ModelCard(read_card(path), fix="re-copy the model folder, or retrain it (engine sam-train)")
+
+
 def load_geosam(path):
-    """A GeoSAM from its folder or card, eval mode, `.card` attached."""
-    card = read_card(path)
-    state = load_state(verify_weights(card, fix="re-copy the model folder, or retrain it (engine sam-train)"))
+    """A GeoSAM from its folder, card or open_geosam handle, eval mode, `.card` attached."""
+    handle = open_geosam(path)
+    card = handle.card
+    state = load_state(handle.verify())
     model = build_geosam(GeoSamConfig.from_dict(card["config"]))
     own = model.state_dict()
     bad = sorted(set(own) ^ set(state)) + sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)

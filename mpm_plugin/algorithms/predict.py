@@ -1,16 +1,16 @@
 """mpm:predict: the engine's prospectivity.predict (probability, uncertainty, contributions) as a Processing algorithm."""
 
-import os
-
 from qgis.core import QgsProcessingOutputRasterLayer
 
+from ..engine.prospectivity.artifacts import Prediction
 from ..i18n import tr
 from .base import EngineAlgorithm
 
-RASTERS = (("PROSPECTIVITY", "prospectivity.tif", "Prospectivity"),
-           ("UNCERTAINTY", "uncertainty.tif", "Prospectivity uncertainty"),
-           ("CONTRIBUTIONS", "contributions.tif", "Source contributions"),
-           ("COVERAGE", "coverage.tif", "Layers with data"))
+# output key, the raster's role in the prediction folder (engine.prospectivity.artifacts names the file), label
+RASTERS = (("PROSPECTIVITY", "prospectivity", "Prospectivity"),
+           ("UNCERTAINTY", "uncertainty", "Prospectivity uncertainty"),
+           ("CONTRIBUTIONS", "contributions", "Source contributions"),
+           ("COVERAGE", "coverage", "Layers with data"))
 
 
 class PredictAlgorithm(EngineAlgorithm):
@@ -26,7 +26,7 @@ class PredictAlgorithm(EngineAlgorithm):
             "matched by name in any order; it may cover a new area. The rasters are loaded into the project.")
 
     def add_outputs(self):
-        for key, _file, label in RASTERS:
+        for key, _role, label in RASTERS:
             self.addOutput(QgsProcessingOutputRasterLayer(key, tr(label)))
 
     def run_engine(self, parameters, context, feedback):
@@ -34,8 +34,7 @@ class PredictAlgorithm(EngineAlgorithm):
         feedback.pushInfo(tr("Mean probability {0:.3f}, maximum {1:.3f} over {2} valid pixels").format(
             r["mean_probability"], r["max_probability"], r["valid_pixels"]))
         results = {"OUTPUT": r["out_dir"]}
-        for key, name, _label in RASTERS:
-            if os.path.exists(os.path.join(r["out_dir"], name)):
-                results[key] = os.path.join(r["out_dir"], name)
-        self.load_on_completion(context, results, {k: label for k, _f, label in RASTERS})
+        there = Prediction(r["out_dir"]).existing()
+        results.update({key: there[role] for key, role, _label in RASTERS if role in there})
+        self.load_on_completion(context, results, {k: label for k, _role, label in RASTERS})
         return results

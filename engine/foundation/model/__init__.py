@@ -28,9 +28,11 @@ evaluate.py   reconstruction_scores(model, source, windows, names, per_layer=Fal
               IDW (and regression-IDW when per_layer); linear_probe(...)
 weights.py    save_model(model, out_dir, ...) -> card path; load_model(card_path, device="cpu") ->
               FoundationModel with .card (sha256 verified before parsing; safetensors only);
-              read_card(path); verify_weights(card)
+              read_card(path); verify_weights(card); open_model(path or None) -> ModelCard (the one
+              model-card handle: .card .path .folder .name .sha256 .files .verify(); taken by load_model,
+              select_backend, embedding_path, embed_stack in place of a path)
 onnx_export.py export_onnx(model, out_dir, card_path=None) -> {source: path, "fusion": path}; read_metadata(path)
-backend.py    select_backend(card_path_or_model, name="auto"|"torch-cuda"|"torch-cpu"|"onnx-cpu",
+backend.py    select_backend(card_path_handle_or_model, name="auto"|"torch-cuda"|"torch-cpu"|"onnx-cpu",
               threads=None, feedback=None) -> backend with .name, .embed(batch, return_present=False)
               -> numpy (B, N, D), .layer_ids(names, source), .config, .sources
 infer.py      embed_scene(backend, scene, stride=None, batch_size=32, feedback=None) -> SceneEmbedding

@@ -15,6 +15,7 @@ from ...core.errors import InputError, MissingDependency, MPMError
 from ...core.runtime import BACKENDS
 from ...core.progress import Steps
 from .config import ModelConfig
+from .weights import ModelCard, open_model
 from ...data.vocab import VOCAB, layer_ids, source_id
 
 NAMES = BACKENDS  # the one list (engine.operations)
@@ -198,10 +199,12 @@ def _has_ort():
         return False
 
 
-def _onnx_paths(card, model, onnx_dir, steps):
-    """Verified ONNX files listed in the card, else a fresh export (needs torch)."""
+def _onnx_paths(handle, model, onnx_dir, steps):
+    """Verified ONNX files listed in the card (handle: the open ModelCard, or None for a model object),
+    else a fresh export (needs torch)."""
     from .weights import sha256_file
 
+    card = handle.card if handle is not None else None
     if card is not None and card.get("onnx"):
         folder = os.path.dirname(card["_path"])
         paths, ok = {}, True
@@ -221,7 +224,7 @@ def _onnx_paths(card, model, onnx_dir, steps):
     from .weights import load_model
 
     if model is None:
-        model = load_model(card["_path"])
+        model = load_model(handle)
     if onnx_dir is not None:
         return export_onnx(model, onnx_dir)
     return _cached_export(model, card, steps)
@@ -275,7 +278,7 @@ def _cached_export(model, card, steps):
 
 
 def select_backend(model, name="auto", threads=None, feedback=None, onnx_dir=None, cache=True):
-    """Backend for `model` (a model card path / folder, or a FoundationModel).
+    """Backend for `model` (a model card path / folder, an open ModelCard, or a FoundationModel).
 
     name: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: intra-op threads for the
     CPU backends (None = library default). Reports the choice through feedback.pushInfo.
@@ -283,11 +286,10 @@ def select_backend(model, name="auto", threads=None, feedback=None, onnx_dir=Non
     steps = Steps(feedback)
     if name not in NAMES:
         raise InputError(f"unknown backend '{name}'", fix=f"use one of {', '.join(NAMES)}")
-    card, obj = None, None
-    if isinstance(model, (str, os.PathLike)):
-        from .weights import read_card
-
-        card = read_card(model)
+    card, obj, handle = None, None, None
+    if isinstance(model, (str, os.PathLike, ModelCard)):
+        handle = open_model(model)
+        card = handle.card
         key = (card["_path"], card.get("sha256"), name, threads, onnx_dir)
     else:
         obj = model
@@ -317,12 +319,12 @@ def select_backend(model, name="auto", threads=None, feedback=None, onnx_dir=Non
         if obj is None:
             from .weights import load_model
 
-            obj = load_model(card["_path"])
+            obj = load_model(handle)
         backend = TorchBackend(obj, "cuda" if chosen == "torch-cuda" else "cpu", threads)
     else:
         if not _has_ort():
             raise MissingDependency("backend 'onnx-cpu' needs onnxruntime", fix="install onnxruntime or choose 'torch-cpu'")
-        paths = _onnx_paths(card, obj, onnx_dir, steps)
+        paths = _onnx_paths(handle, obj, onnx_dir, steps)
         backend = OnnxBackend(paths, threads)
     reason = " (auto)" if name == "auto" else ""
     steps.info(f"Embedding backend: {backend.describe()}{reason}")

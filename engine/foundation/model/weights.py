@@ -161,6 +161,61 @@ def read_card_file(cpath, card_format, version, kind, fix):
     return card
 
 
+class ModelCard:
+    """An opened model folder (foundation model, GeoSAM or head): its card read once by read_card_file,
+    where its files are, and the sha256 check of its weights done at most once. Opened at the top of an
+    operation and passed down, so nothing below reads the card again or re-implements the check."""
+
+    def __init__(self, card, fix="re-copy the model folder, or re-run pretraining to rebuild it"):
+        self.card = card
+        self.path = card["_path"]
+        self.folder = os.path.dirname(self.path)
+        self.fix = fix  # how to get a good copy when verify() fails
+        self._weights = None
+
+    def __repr__(self):
+        return f"ModelCard({self.path!r})"
+
+    def __getstate__(self):  # Dask workers get the card, not this process's verdict on the weights
+        return {**self.__dict__, "_weights": None}
+
+    @property
+    def name(self):
+        """The card's name, else the folder's (the foundation cards have none)."""
+        return self.card.get("name") or os.path.basename(self.folder)
+
+    @property
+    def sha256(self):
+        return self.card.get("sha256")
+
+    @property
+    def weights_file(self):
+        return os.path.join(self.folder, os.path.basename(self.card.get("weights_file", WEIGHTS_NAME)))
+
+    @property
+    def files(self):
+        """{role: path} of what the card names: the card, the weights, and its ONNX files if any."""
+        out = {"card": self.path, "weights": self.weights_file}
+        out.update({f"onnx:{k}": os.path.join(self.folder, e["file"]) for k, e in (self.card.get("onnx") or {}).items()})
+        return out
+
+    def verify(self):
+        """The weights file's path once its sha256 matches the card (checked the first time only)."""
+        if self._weights is None:
+            self._weights = verify_weights(self.card, fix=self.fix)
+        return self._weights
+
+
+def open_model(model=None):
+    """The foundation model as a ModelCard: a ModelCard as it is, None the shipped model, a path (card,
+    folder or weights file) read once. Operations call it once at the top and pass the handle down."""
+    if isinstance(model, ModelCard):
+        return model
+    if model is None:
+        from ...core.shipped import FOUNDATION_MODEL as model
+    return ModelCard(read_card(model))
+
+
 def verify_weights(card, fix="re-copy the model folder, or re-run pretraining to rebuild it"):
     """Check the weights file against the card's sha256; return its path. `fix`: how to get a good copy."""
     folder = os.path.dirname(card["_path"])
@@ -216,7 +271,7 @@ def load_state(wpath):
 
 
 def load_model(card_path, device="cpu"):
-    """FoundationModel from a card (or its folder), in eval mode, with `.card` attached.
+    """FoundationModel from a card (or its folder, or an open ModelCard), in eval mode, with `.card` attached.
 
     Order: read card -> verify sha256 -> parse safetensors -> strict key/shape check.
     """
@@ -227,8 +282,9 @@ def load_model(card_path, device="cpu"):
                                 fix="install torch, or use the onnx-cpu backend with exported ONNX files") from None
     from .fusion import FoundationModel
 
-    card = read_card(card_path)
-    wpath = verify_weights(card)
+    handle = open_model(card_path)
+    card = handle.card
+    wpath = handle.verify()
     state = load_state(wpath)
     config = ModelConfig.from_dict(card["config"])
     model = FoundationModel(config, card["sources"])
