@@ -243,8 +243,9 @@ def _run():
             tool.changed.connect(lambda text: self.status["structures"]["messages"].append(text))
             self.begin("structures: click on the lineament")
             press(x, y, Qt.LeftButton)
-            yield lambda: tool.geometry is not None or bool(tool.history and tool.prediction is None and
-                                                            self.status["structures"]["messages"])
+            # the view is encoded in a background task (mpm_plugin.view_encoder): the line follows when it is ready
+            yield lambda: not tool.encoding and (tool.geometry is not None or bool(
+                tool.history and tool.prediction is None and self.status["structures"]["messages"]))
             if tool.geometry is None:
                 raise RuntimeError(f"no line at the click: {box.status.text()}")
             line = tool.geometry
@@ -256,7 +257,7 @@ def _run():
             yield lambda: bool(saved)
             self.begin("structures: click again, right-click to cut it")
             press(x, y, Qt.LeftButton)
-            yield lambda: tool.geometry is not None
+            yield lambda: not tool.encoding and tool.geometry is not None
             press(cut.x, cut.y, Qt.RightButton)
             yield lambda: tool.geometry is not None and len(tool.state[1]) == 1
             save()
