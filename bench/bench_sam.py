@@ -89,6 +89,7 @@ def bench_speed(model_dir, clicks, threads):
                          f"  [decoder {p.decoder_backend}]")
         if backend == "onnx-cpu":
             lines.append(_snap_timing(p, band, pts[: min(clicks, 50)]))
+            lines.append(_box_timing(band, pts[: min(clicks, 50)]))
             lines.append(_trace_timing(band, sc, clicks))
         sam = getattr(p, "_sam", None) or sam
     from engine.structures.weights import load_geosam
@@ -138,6 +139,27 @@ def _snap_timing(predictor, band, pts):
         ts.append(time.perf_counter() - t)
     return (f"snap to edges (intrusion/alteration only) at 1024 x 1024: edge map once per view {_pct(te)}\n"
             f"snap to edges, added per click, {len(ts)} clicks: {_pct(ts)}")
+
+
+def _box_timing(band, pts):
+    """What a body asked with a box costs on top of the decoder (engine/structures/box.py): square boxes
+    of 128, 256 and 512 px around the clicks, and the whole 1,024^2 view (the slowest case)."""
+    from engine.structures.box import box_body
+    from engine.structures.image import stretch_bands
+
+    img = stretch_bands(band[None])
+    H, W = img.shape[1:]
+    out = []
+    for side in (128, 256, 512, 1024):
+        ts = []
+        for x, y in pts[:20]:
+            x0, y0 = min(max(0.0, x - side / 2), W - side), min(max(0.0, y - side / 2), H - side)
+            t = time.perf_counter()
+            box_body(img, (x0, y0, x0 + side, y0 + side))
+            ts.append(time.perf_counter() - t)
+        out.append(f"body from a {side} px box (intrusion/alteration), added per box at 1024 x 1024, {len(ts)} boxes: "
+                   f"{_pct(ts)}")
+    return "\n".join(out)
 
 
 def _trace_timing(band, scene, clicks):

@@ -325,3 +325,55 @@ def test_snap_input_errors_and_which_types_snap():
     with pytest.raises(InputError, match="edge map"):
         snap_to_edges(img, body, [[64, 64]], [1], edges=np.zeros((8, 8)))
     assert [t for t in FEATURE_TYPES if snaps(t)] == ["intrusion", "alteration"]
+
+
+# ------------------------------------------------------------------------------- bodies asked with a box
+
+
+def boxed_body(seed=0):
+    """A zoned elliptical body (rotated 30 deg, 68 x 40 px) with a bright core and a bright band of magnetic
+    fabric crossing it; returns image, body, the body's bounding box and a 'model mask' that is the right
+    body far too small (as GeoSAM draws the Kolari intrusions)."""
+    rng = np.random.default_rng(seed)
+    r, c = grid()
+    th = np.deg2rad(30)
+    u = (c - 60) * np.cos(th) + (r - 66) * np.sin(th)
+    v = -(c - 60) * np.sin(th) + (r - 66) * np.cos(th)
+    body = (u / 34) ** 2 + (v / 20) ** 2 <= 1
+    core = (u / 12) ** 2 + (v / 7) ** 2 <= 1
+    fabric = np.abs((c - 64) * np.cos(np.deg2rad(120)) + (r - 64) * np.sin(np.deg2rad(120)) - 14) < 4
+    img = np.where(core, 220.0, np.where(body, 140.0, 100.0)) + np.where(fabric, 60.0, 0.0)
+    img = np.clip(img + rng.normal(0, 8, body.shape), 0, 255)
+    rr, cc = np.nonzero(body)
+    box = (cc.min(), rr.min(), cc.max() + 1, rr.max() + 1)
+    return img, body, box, (u / 8) ** 2 + (v / 5) ** 2 <= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_box_body_recovers_a_seeded_body_the_snap_does_not(seed):
+    from engine.structures.box import box_body
+    from engine.structures.snap import snap_to_edges
+
+    img, body, box, model_mask = boxed_body(seed)
+    old = snap_to_edges(np.stack([img] * 3), model_mask, None, None, box)  # the default before box.py
+    new = box_body(np.stack([img] * 3), box)
+    assert iou(old, body) < 0.5  # the watershed stops at the core's edge and the fabric band
+    assert iou(new, body) > 0.8
+
+
+def test_box_body_keeps_out_of_nodata_and_exclude_clicks_and_runs_on_past_the_border():
+    from engine.structures.box import box_body
+
+    img, body, box, _ = boxed_body()
+    valid = np.ones(body.shape, bool)
+    valid[:, :40] = False
+    out = box_body(img, box, valid=valid)
+    assert out.any() and not (out & ~valid).any()
+    assert not out[:, int(box[2]) + 3:].any() and not out[int(box[3]) + 3:].any()  # the box + 2 px at most
+    ex = box_body(img, box, [[60.5, 66.5], [80.5, 77.5]], [1, 0])
+    assert ex[66, 60] and not ex[77, 80]
+    # a body cut by the view's left border (its box then runs on past that side) is still recovered
+    cut = box_body(img[:, 40:], (0, box[1], box[2] - 40, box[3]))
+    assert iou(cut, body[:, 40:]) > 0.8
+    with pytest.raises(InputError, match="box"):
+        box_body(img, None)

@@ -416,3 +416,22 @@ def test_snapping_an_intrusion_keeps_the_model_mask_core_and_stays_in_valid_data
     extractor.set_view(WEST_EDGE)
     extractor.predict([at], snap=True)
     assert calls == [1]
+
+
+def test_a_body_asked_with_a_box_is_segmented_from_the_box_and_stays_in_valid_data(extractor):
+    """predict(box=..., snap=True) gives the box's body (box.py), not the watershed snap: inside the box
+    (+2 px), never in nodata, marked 'box' and snapped; without snap the model's own mask is returned."""
+    view = extractor.set_view(WEST_EDGE)
+    valid = np.isfinite(view.data).all(axis=0)
+    H, W = view.shape
+    x0, y0 = view.transform * (W * 0.05, H * 0.3)  # the box straddles the western nodata edge
+    x1, y1 = view.transform * (W * 0.45, H * 0.7)
+    box = (x0, y1, x1, y0)
+    pred = extractor.predict(box=box, snap=True)
+    assert pred.snapped and pred.method == "box"
+    assert pred.mask.any() and not (pred.mask & ~valid).any()
+    rows, cols = np.nonzero(pred.mask)
+    assert cols.min() >= W * 0.05 - 3 and cols.max() <= W * 0.45 + 3
+    assert rows.min() >= H * 0.3 - 3 and rows.max() <= H * 0.7 + 3
+    own = extractor.predict(box=box)
+    assert not own.snapped and own.method == "decoder" and own.score == pred.score

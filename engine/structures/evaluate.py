@@ -116,12 +116,22 @@ def traced_masks(samples):
 
 
 def snapped_masks(samples, masks):
-    """The model's body masks snapped to edges (`snap.snap_to_edges`, what the tool does by default
-    for intrusions and alteration); None for line samples."""
+    """What the tool gives by default for intrusions and alteration: a body asked with a box is the
+    box's ellipse moved by the image (`box.box_body`, nodata kept out as in the tool), one asked with
+    clicks the model's mask snapped to edges (`snap.snap_to_edges`); None for line samples."""
+    from .box import box_body
     from .snap import snap_to_edges, snaps
 
-    return [snap_to_edges(s.image, m, s.prompt.points, s.prompt.labels, s.prompt.box) if snaps(s.feature_type) else None
-            for s, m in zip(samples, masks)]
+    out = []
+    for s, m in zip(samples, masks):
+        p = s.prompt
+        if not snaps(s.feature_type):
+            out.append(None)
+        elif p.box is not None:
+            out.append(box_body(s.image, p.box, p.points, p.labels, getattr(s, "valid", None)))
+        else:
+            out.append(snap_to_edges(s.image, m, p.points, p.labels, p.box))
+    return out
 
 
 def baseline_masks(samples):
@@ -233,7 +243,8 @@ def reevaluate_model(model_dir, kolari=None, note=None, feedback=None):
     card["evaluated"] = {
         "date": datetime.date.today().isoformat(), "engine_version": __version__,
         "protocol": f"engine.structures.evaluate: {DEFAULT_EVAL_SCENES} synthetic scenes, {KOLARI_EVAL_WINDOWS} Kolari "
-                    "held-out crops, prompts decoded one by one as in the tool, bodies also snapped to edges, "
+                    "held-out crops, prompts decoded one by one as in the tool, bodies also as the tool gives them (asked with a box: "
+                    "the box's ellipse moved by the image, box.py; with clicks: snapped to edges, snap.py), "
                     f"lines also scored by centre-line F1 within {CENTRELINE_TOLERANCE} px, "
                     "as the model's masks and as traced on the image (trace.py, what the tool saves)",
         **({"note": note} if note else {})}

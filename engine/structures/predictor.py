@@ -43,7 +43,8 @@ class Prediction:
     logits: np.ndarray          # float32 (H, W)
     snapped: bool = False       # mask grown / trimmed to the image's edges (extract.predict(snap=True))
     path: np.ndarray = None     # (N, 2) row, col of a traced line (trace.py; extract.predict for line types)
-    method: str = "decoder"     # "decoder" (SAM's mask) or "trace:<channel>" (a line traced on the view)
+    method: str = "decoder"     # "decoder" (SAM's mask), "trace:<channel>" (a line traced on the view) or
+    #                             "box" (a body framed by a box, box.py; extract.predict(snap=True))
 
 
 def _has(mod):
