@@ -359,7 +359,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_inputs.py" line="126"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="61"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
@@ -1203,7 +1203,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structure_tool.py" line="246"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="77"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="78"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
@@ -1310,36 +1310,36 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="51"/>
-        <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary. Off: the model's own mask</source>
-        <translation>侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界。关闭：使用模型自身的掩膜</translation>
+        <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary; a body asked with a box is the box's ellipse moved by the raster's values. Off: the model's own mask</source>
+        <translation>侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界；用框选取的地质体取框内的椭圆，并按栅格值调整。关闭：使用模型自身的掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="59"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
         <source> map units</source>
         <translation> 地图单位</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="61"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="62"/>
         <source>Simplification tolerance of the saved geometry (auto: one pixel of the view for lines, the exact pixel edges for bodies)</source>
         <translation>保存几何的简化容差（自动：线条按视图的一个像素简化，岩体保持精确的像素边界）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="64"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="65"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="69"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="73"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="74"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1349,12 +1349,12 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="86"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="87"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="149"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="150"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1364,13 +1364,13 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="90"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="91"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="155"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="161"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="156"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="162"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -2920,6 +2920,10 @@
         <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
         <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
         <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
+    </message>
+    <message>
+        <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary. Off: the model's own mask</source>
+        <translation type="vanished">侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界。关闭：使用模型自身的掩膜</translation>
     </message>
     <message>
         <source>simplification tolerance in map units (default: 0)</source>

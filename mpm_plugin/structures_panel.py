@@ -49,7 +49,8 @@ class StructuresBox(QGroupBox):
         self.snap = QCheckBox(tr("Snap bodies to edges"))
         self.snap.setChecked(True)
         self.snap.setToolTip(tr("Intrusions and alteration: the model finds the body, a watershed on the raster's "
-                                "gradient draws its boundary. Off: the model's own mask"))
+                                "gradient draws its boundary; a body asked with a box is the box's ellipse moved "
+                                "by the raster's values. Off: the model's own mask"))
         self.snap.toggled.connect(self._snap_changed)
         form.addRow("", self.snap)
         self._snap_enabled()

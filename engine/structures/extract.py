@@ -27,8 +27,8 @@ from ..core.progress import Steps
 from .cache import file_parts
 from .geometry import FEATURE_TYPES, GEOMETRY_OF, mask_to_geometry, path_to_line, pixel_size
 
-# "snapped": 1 where a body was snapped to the raster's edges (snap.py), so a reviewer knows whose
-# outline it is; last, so GeoPackages written before it only gain a column (structure_tool.py)
+# "snapped": 1 where a body was snapped to the raster's edges (snap.py) or drawn from its box (box.py),
+# so a reviewer knows whose outline it is; last, so GeoPackages written before it only gain a column (structure_tool.py)
 FIELDS = ("type", "score", "n_include", "n_exclude", "has_box", "group", "raster", "bands", "model", "created",
           "snapped")
 DEFAULT_VIEW_PX = 1024
