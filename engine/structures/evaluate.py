@@ -243,8 +243,9 @@ def reevaluate_model(model_dir, kolari=None, note=None, feedback=None):
     card["evaluated"] = {
         "date": datetime.date.today().isoformat(), "engine_version": __version__,
         "protocol": f"engine.structures.evaluate: {DEFAULT_EVAL_SCENES} synthetic scenes, {KOLARI_EVAL_WINDOWS} Kolari "
-                    "held-out crops, prompts decoded one by one as in the tool, bodies also as the tool gives them (asked with a box: "
-                    "the box's ellipse moved by the image, box.py; with clicks: snapped to edges, snap.py), "
+                    "held-out crops, prompts decoded one by one as in the tool, bodies also as the tool gives them "
+                    "(asked with a box: the box's ellipse moved by the image, box.py; with clicks: snapped to edges, "
+                    "snap.py), "
                     f"lines also scored by centre-line F1 within {CENTRELINE_TOLERANCE} px, "
                     "as the model's masks and as traced on the image (trace.py, what the tool saves)",
         **({"note": note} if note else {})}
