@@ -1121,30 +1121,9 @@
         <translation>MPM Studio 设置</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/settings.py" line="90"/>
-        <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU.</source>
-        <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="92"/>
-        <location filename="../engine/core/runtime.py" line="78"/>
-        <source>Inference backend</source>
-        <translation>推理后端</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="96"/>
+        <location filename="../mpm_plugin/settings.py" line="99"/>
         <source>library default</source>
         <translation>库默认值</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="97"/>
-        <source>CPU threads for the foundation encoders (0: the library's default, all cores).</source>
-        <translation>基础模型编码器使用的 CPU 线程数（0：库默认值，即全部核心）。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="98"/>
-        <source>CPU threads</source>
-        <translation>CPU 线程数</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/settings.py" line="103"/>
@@ -1152,29 +1131,9 @@
         <translation> 像元</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/settings.py" line="104"/>
-        <source>Tile size for prediction and anomalies: bounds memory; the result does not depend on it.</source>
-        <translation>预测和异常检测的分块大小：限制内存占用；结果与其无关。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="106"/>
-        <source>Tile size</source>
-        <translation>分块大小</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="113"/>
-        <source>Cache folder</source>
-        <translation>缓存文件夹</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="115"/>
+        <location filename="../mpm_plugin/settings.py" line="108"/>
         <source>Applied to the runs started from the panel.</source>
         <translation>应用于从面板启动的运行。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/settings.py" line="111"/>
-        <source>Where embeddings are cached (MPM_CACHE_DIR); empty: {0}. The files can be deleted at any time.</source>
-        <translation>嵌入的缓存位置（MPM_CACHE_DIR）；留空：{0}。这些文件可随时删除。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/structure_tool.py" line="28"/>
@@ -2867,6 +2826,11 @@
         <translation>仅用于 gamma 运算符：0 即乘积，1 即和。</translation>
     </message>
     <message>
+        <location filename="../engine/core/runtime.py" line="78"/>
+        <source>Inference backend</source>
+        <translation>推理后端</translation>
+    </message>
+    <message>
         <location filename="../engine/core/runtime.py" line="79"/>
         <source>auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else torch on the CPU. Values: auto, torch-cuda, torch-cpu, onnx-cpu.</source>
         <translation>auto：有 CUDA 时在 GPU 上使用 torch，否则在 CPU 上使用 ONNX Runtime，再否则在 CPU 上使用 torch。可选值：auto、torch-cuda、torch-cpu、onnx-cpu。</translation>
@@ -2920,46 +2884,6 @@
         <location filename="../mpm_plugin/algorithms/wofe.py" line="261"/>
         <source>One row per raster, same order. Functions: linear, small, large, gaussian.</source>
         <translation>每个栅格一行，顺序相同。函数：linear、small、large、gaussian。</translation>
-    </message>
-    <message>
-        <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary. Off: the model's own mask</source>
-        <translation type="vanished">侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界。关闭：使用模型自身的掩膜</translation>
-    </message>
-    <message>
-        <source>simplification tolerance in map units (default: 0)</source>
-        <translation type="vanished">简化容差，以地图单位计（默认：0）</translation>
-    </message>
-    <message>
-        <source>Maps prospectivity over an aligned stack with a head from Fine-tune prospectivity head. Writes into the output folder: prospectivity.tif (probability 0-1), uncertainty.tif (spread of the head's ensemble) and, with contributions on, contributions.tif: one band per data source, the drop in probability when that source is left out (positive: the source raises prospectivity there). The stack must hold the same kinds of layers, in the same order, as the stack the head was trained on; it may cover a new area. The three rasters are loaded into the project.</source>
-        <translation type="vanished">使用“微调成矿远景预测头”得到的预测头，在对齐数据栈上进行成矿远景制图。输出文件夹中写入：prospectivity.tif（概率 0-1）、uncertainty.tif（预测头集成成员间的离散程度），开启贡献计算时还写入 contributions.tif：每个数据源一个波段，表示去掉该数据源后概率的下降量（正值：该数据源提高了此处的成矿远景）。数据栈所含图层的种类和顺序须与训练预测头时的数据栈一致；可以覆盖新的区域。三个栅格会加载到工程中。</translation>
-    </message>
-    <message>
-        <source>output stack folder (must not exist unless --overwrite)</source>
-        <translation type="vanished">输出数据栈文件夹（除非使用 --overwrite，否则不得已存在）</translation>
-    </message>
-    <message>
-        <source>MODEL: '{0}' does not exist</source>
-        <translation type="vanished">MODEL：“{0}”不存在</translation>
-    </message>
-    <message>
-        <source>Encoder tokens: ignored, the model to start from keeps its own architecture</source>
-        <translation type="vanished">编码器词元：已忽略，起始模型保持其自身的架构</translation>
-    </message>
-    <message>
-        <source>Could not load the raster given for INPUT</source>
-        <translation type="vanished">无法加载 INPUT 指定的栅格</translation>
-    </message>
-    <message>
-        <source>Mode 'capture' needs the STACK folder (its known deposits decide the cut); give it, or use mode 'threshold'</source>
-        <translation type="vanished">模式 'capture' 需要 STACK 文件夹（由其中的已知矿床确定阈值）；请提供该文件夹，或改用模式 'threshold'</translation>
-    </message>
-    <message>
-        <source>{0}: '{1}' is the evidence raster itself; inputs are never overwritten: choose another file</source>
-        <translation type="vanished">{0}：“{1}”就是证据栅格本身；输入数据绝不会被覆盖：请选择其他文件</translation>
-    </message>
-    <message>
-        <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the retired v1 design, cheaper). default: the engine's default, layer tokens as in the shipped model. Ignored when adapting a model (its architecture is kept).</source>
-        <translation type="vanished">layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（已停用的 v1 设计，更省算力）。default：引擎的默认值，即与随附模型相同的 layer 词元。在改编已有模型时忽略（保持其架构）。</translation>
     </message>
 </context>
 </TS>

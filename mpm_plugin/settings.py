@@ -83,34 +83,27 @@ class SettingsDialog(QDialog):
         current = settings or RunSettings.load()
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.backend = QComboBox()
-        self.backend.setObjectName("mpm_settings_backend")
-        for name in BACKENDS:
+
+        def row(widget, name):  # label and tooltip are the run setting's declaration (engine/core/runtime.py)
+            param = RUNTIME[name]
+            widget.setObjectName(f"mpm_settings_{name}")
+            widget.setToolTip(tr(param.help))
+            form.addRow(tr(param.label), widget)
+            return widget
+
+        self.backend = row(QComboBox(), "backend")
+        for name in RUNTIME["backend"].choices:
             self.backend.addItem(name, name)
-        self.backend.setToolTip(tr("auto: torch on the GPU when CUDA is there, else ONNX Runtime on the CPU, else "
-                                   "torch on the CPU."))
-        form.addRow(tr("Inference backend"), self.backend)
-        self.threads = QSpinBox()
-        self.threads.setObjectName("mpm_settings_threads")
-        self.threads.setRange(0, MAX_THREADS)
+        self.threads = row(QSpinBox(), "threads")
+        self.threads.setRange(int(RUNTIME["threads"].min), MAX_THREADS)
         self.threads.setSpecialValueText(tr("library default"))
-        self.threads.setToolTip(tr("CPU threads for the foundation encoders (0: the library's default, all cores)."))
-        form.addRow(tr("CPU threads"), self.threads)
-        self.tile = QSpinBox()
-        self.tile.setObjectName("mpm_settings_tile")
+        self.tile = row(QSpinBox(), "tile")
         self.tile.setRange(MIN_TILE, MAX_TILE)
         self.tile.setSingleStep(32)
         self.tile.setSuffix(tr(" px"))
-        self.tile.setToolTip(tr("Tile size for prediction and anomalies: bounds memory; the result does not depend "
-                                "on it."))
-        form.addRow(tr("Tile size"), self.tile)
-        self.cache_dir = QgsFileWidget()
-        self.cache_dir.setObjectName("mpm_settings_cache_dir")
-        self.cache_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_dir = row(QgsFileWidget(), "cache_dir")
+        self.cache_dir.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.cache_dir.lineEdit().setPlaceholderText(default_cache_dir())
-        self.cache_dir.setToolTip(tr("Where embeddings are cached (MPM_CACHE_DIR); empty: {0}. The files can be "
-                                     "deleted at any time.").format(default_cache_dir()))
-        form.addRow(tr("Cache folder"), self.cache_dir)
         layout.addLayout(form)
         note = QLabel(tr("Applied to the runs started from the panel."))
         note.setWordWrap(True)

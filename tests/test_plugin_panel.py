@@ -254,6 +254,20 @@ def test_settings_round_trip_and_reach_the_run_parameters(plugin, clean_settings
     dialog.tile.setValue(512)
     dialog.accept()
     assert RunSettings.load() == RunSettings("torch-cpu", 2, 512, str(tmp_path / "cache"))
+    from qgis.PyQt.QtWidgets import QFormLayout
+
+    from engine.core.runtime import BACKENDS, RUNTIME
+
+    # the dialog reads the run settings' declarations: the same choices, ranges, labels and help as Processing's
+    form = SettingsDialog()
+    layout = form.findChild(QFormLayout)
+    assert [form.backend.itemData(i) for i in range(form.backend.count())] == list(BACKENDS)
+    assert (form.tile.minimum(), form.tile.maximum()) == (RUNTIME["tile"].min, RUNTIME["tile"].max)
+    for name in ("backend", "threads", "tile", "cache_dir"):
+        widget = getattr(form, name)
+        assert widget.toolTip() == RUNTIME[name].help
+        assert layout.labelForField(widget).text() == RUNTIME[name].label
+    form.reject()
     restore = SettingsDialog()
     restore.findChild(QDialogButtonBox).button(QDialogButtonBox.RestoreDefaults).click()
     assert restore.values() == RunSettings()
