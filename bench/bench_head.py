@@ -22,7 +22,7 @@ def main():
     args = ap.parse_args()
     from sklearn.ensemble import RandomForestClassifier
 
-    from engine.classical.baselines import band_values, categorical_mask
+    from engine.classical.baselines import band_values
     from engine.demo import kolari_spec
     from engine.foundation.features import EmbeddingReader, embedding_path
     from engine.prospectivity.head import HeadConfig, fit_head

@@ -7,8 +7,8 @@ nowhere else.
 No QGIS import, and cheap to import (no numpy, torch or rasterio): the plugin reads it while it loads.
 
 The run settings every heavy operation shares (backend, CPU threads, tile size, embedding cache
-folder, Dask scheduler and workers) are one `Runtime`, passed down the engine explicitly (never
-through os.environ). BACKENDS is the one list of inference backends.
+folder, Dask scheduler and workers) are one `Runtime` (engine/core/runtime.py, with BACKENDS, the one
+list of inference backends), passed down the engine explicitly (never through os.environ).
 
 How to add a parameter to an operation: add a `Param(...)` to its `params` below. `name` is the
 engine function's keyword; the CLI flag is `--name-with-dashes` (or `flag=`), the Processing name
@@ -27,7 +27,6 @@ import os
 from dataclasses import dataclass
 
 from .core.errors import InputError
-
 from .core.params import (BANDS, BOOL, CHOICE, CRS, CUSTOM, EXTENT, FIELD, FILE, FILES, FOLDER, INT, LAYERS, NUMBER,
                           OUT_FILE, OUT_FOLDER, RASTER, TEXT, VECTOR, Param)
 from .core.runtime import BACKENDS, RUNTIME, Runtime  # noqa: F401 (the front ends' one import)

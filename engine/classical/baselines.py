@@ -129,7 +129,3 @@ class WeightsOfEvidence:
         for j in range(x.shape[1]):
             logit += self._band_weight(j, x[:, j])
         return 1.0 / (1.0 + np.exp(-logit))
-
-
-def categorical_mask(stack):
-    return [b["kind"] == "categorical" for b in stack.bands]

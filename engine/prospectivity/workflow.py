@@ -327,7 +327,7 @@ def predict(stack_dir, head_dir, out_dir, model=None, contributions=True, overwr
         head.band_order = _check_head_fits(card, st, model.sha256 if head.reads_embedding else None,
                                            head.reads_embedding, feedback)
         head.class_remap = class_remap(card, st, head.band_order)
-        run = _PredictRun(st, head, card, model, contributions, runtime)
+        run = _PredictRun(st, head, card, model, contributions)
         if runtime.scheduler is not None:
             from ..core.distributed import cluster_client, is_client
 
@@ -346,7 +346,6 @@ class _PredictRun:
     card: dict
     model: object
     contributions: bool
-    runtime: object
 
     def __call__(self, out_dir, overwrite, feedback, runtime):
         st, head, card, model, scheduler = self.st, self.head, self.card, self.model, runtime.scheduler

@@ -218,20 +218,22 @@ class StructureExtractor:
         """The view's valley / ridge / edge responses (trace.line_maps), computed on its first line
         click and kept until the view changes, so a click costs only the tracing."""
         if self._maps_of is not self.view:
-            self._maps, self._maps_of = self._compute_line_maps(self.view), self.view
+            from .trace import line_maps
+
+            self._maps = line_maps(self._view_image(), np.isfinite(self.view.data).all(axis=0))
+            self._maps_of = self.view
         return self._maps
 
     @staticmethod
     def _compute_line_maps(view):
+        """The line responses of a view that is not current yet (encode_view, in the background)."""
         from .image import stretch_bands
         from .trace import line_maps
 
         return line_maps(stretch_bands(view.data), np.isfinite(view.data).all(axis=0))
 
     def _view_image(self):
-        """The view's stretched image, computed on its first box and kept until the view changes."""
-        if self._edges_of is self.view:
-            return self._edges[0]
+        """The view's stretched image, computed once per view (boxes, snapping and tracing share it)."""
         if self._image_of is not self.view:
             from .image import stretch_bands
 
@@ -242,12 +244,10 @@ class StructureExtractor:
         """The view's stretched image and edge map, computed on its first snap and kept until the
         view changes: a click then costs only the watershed."""
         if self._edges_of is not self.view:
-            from .image import stretch_bands
             from .snap import view_edges
 
-            image = stretch_bands(self.view.data)
-            self._edges = (image, view_edges(image))
-            self._edges_of = self.view
+            image = self._view_image()
+            self._edges, self._edges_of = (image, view_edges(image)), self.view
         return self._edges
 
     def geometry(self, mask, feature_type, tolerance=0.0, min_size=0.0):

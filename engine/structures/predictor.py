@@ -115,7 +115,7 @@ class StructurePredictor:
     or an official SAM checkpoint (.pth / .safetensors, vit_b / l / h read off the weights).
     backend: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: CPU threads (None = library
     default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none).
-    cache_dir: the cache root (None = engine.core.cache.cache_dir(), i.e. MPM_CACHE_DIR or
+    cache_dir: the cache root (None = engine.core.runtime.cache_dir(), i.e. MPM_CACHE_DIR or
     ~/.cache/mpm-studio): the default cache's embeddings go under its sam/embeddings, and a decoder
     exported for a model without one under sam/<sha256>, so the panel's cache folder holds both."""
 

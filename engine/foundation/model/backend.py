@@ -231,7 +231,7 @@ def _onnx_paths(handle, model, onnx_dir, steps):
 
 
 def _cached_export(model, card, steps):
-    """ONNX files of `model` in the embedding cache (engine.core.cache.cache_dir), exported once per model.
+    """ONNX files of `model` in the embedding cache (engine.core.runtime.cache_dir), exported once per model.
 
     Never into the model folder: a shipped or shared model (maybe with a damaged file) stays as it
     was, and a read-only one needs no stray temporary folder."""
