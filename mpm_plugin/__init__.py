@@ -30,11 +30,11 @@ class _CheckoutEngine(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         module = importlib.import_module("engine" + spec.name[len(self.prefix):])
-        self._own_spec = module.__spec__  # importlib sets the alias spec on it next; exec_module puts it back
+        spec.loader_state = module.__spec__  # importlib sets this alias spec on it next; exec_module puts it back
         return module
 
     def exec_module(self, module):
-        module.__spec__ = self._own_spec
+        module.__spec__ = module.__spec__.loader_state  # per import, so imports in two threads cannot mix them
 
 
 def _link_engine():
