@@ -91,6 +91,24 @@ def test_two_clicks_give_the_path_between_them(maps):
     assert np.all(np.diff(t3) > -0.02) and t3.max() == pytest.approx(0.9, abs=0.03)
 
 
+@pytest.mark.parametrize("bend", [0.0, 25.0])
+def test_clicks_on_a_featureless_view_give_the_smooth_curve_through_them_not_a_staircase(bend):
+    """Where the image says nothing (a flat view: all pixel paths cost the same), the line between
+    clicks is the straight line (two clicks) or the smooth arc (three), not one of the many equally
+    cheap 8-connected staircases, which leave a 25-degree chord by a fifth of its length."""
+    flat = T.line_maps(np.full((SIZE, SIZE), 100.0))
+    a, c = np.array([100.0, 10.0]), np.array([100.0 + 0.4 * 180, 190.0])  # chord at ~22 degrees
+    mid = (a + c) / 2 + bend * np.array([-0.37, 0.93])  # bent off the chord (normal to it) by `bend` px
+    clicks = [a, c] if bend == 0 else [a, mid, c]
+    tr = T.trace_line(flat, [xy(p) for p in clicks])
+    # the curve through the clicks: chord, or the parabola-like arc through the three points
+    t = np.linspace(0, 1, 400)[:, None]
+    ref = a + t * (c - a) + (4 * t * (1 - t)) * (mid - (a + c) / 2)
+    off = np.min(np.hypot(*(tr.path[:, None, :] - ref[None]).transpose(2, 0, 1)), axis=1)
+    assert off.max() < 3.5, off.max()  # without the pull to the curve: 40 px (two clicks), 17 px (three)
+    assert np.hypot(*(tr.path[0] - a)) < 1.5 and np.hypot(*(tr.path[-1] - c)) < 1.5
+
+
 def test_a_click_on_noise_scores_low():
     rng = np.random.default_rng(3)
     noise = stretch_bands(rng.normal(size=(1, SIZE, SIZE)))
