@@ -356,10 +356,16 @@ def report_fuzzy(_out, v):
     print(f"Fuzzy overlay ({v['operator']}): {os.path.abspath(v['out'])}")
 
 
+def report_derivatives(_out, v):
+    kinds = "tilt, horizontal_gradient, vertical_derivative" if v.get("derivative", "all") == "all" else v["derivative"]
+    print(f"Derivatives ({kinds}, one band each): {os.path.abspath(v['out'])}")
+
+
 REPORTS = {"align": report_align, "pretrain": report_pretrain, "embed": report_embed, "finetune": report_finetune,
            "predict": report_predict, "targets": report_targets, "validate": report_validate,
            "anomalies": report_anomalies, "structures": report_structures, "wofe-weights": report_wofe_weights,
-           "wofe-response": report_wofe_response, "logistic": report_logistic, "fuzzy": report_fuzzy}
+           "wofe-response": report_wofe_response, "logistic": report_logistic, "fuzzy": report_fuzzy,
+           "derivatives": report_derivatives}
 
 
 def cmd_info(args, _feedback):

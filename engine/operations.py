@@ -333,6 +333,27 @@ def run_validate(raster, deposits, out, band=1, lower_is_better=False, name=None
     return validate_map(raster, deposits, out, band=band or 1, higher_is_better=not lower_is_better, name=name,
                         overwrite=overwrite, feedback=feedback)
 
+# engine.data.derivatives.KINDS, spelled out: importing that module would import numpy and rasterio
+DERIVATIVE_KINDS = ("tilt", "horizontal_gradient", "vertical_derivative")
+DERIVATIVES = Operation("derivatives", "derivatives", "operations:run_derivatives",
+                        "tilt derivative, total horizontal gradient, vertical derivative of a magnetic or gravity grid "
+                        "(layers to trace faults and contacts on)", (
+    Param("raster", RASTER, positional=True, key="GRID", metavar="grid", label="Magnetic or gravity grid",
+          help="a potential-field grid in a projected CRS (pixels in metres), e.g. reduced-to-pole magnetics"),
+    Param("band", INT, 1, min=1, parent="GRID", label="Band"),
+    Param("derivative", CHOICE, "all", choices=("all",) + DERIVATIVE_KINDS, label="Derivative",
+          help="all (one band each), or one of tilt, horizontal_gradient, vertical_derivative."),
+    _out(OUT_FILE, label="Derivatives", help="A GeoTIFF (.tif), one band per derivative.", ext=".tif"),
+))
+
+
+def run_derivatives(raster, out, band=1, derivative="all", overwrite=False, feedback=None):
+    from .data.derivatives import write_derivatives
+
+    kinds = DERIVATIVE_KINDS if derivative == "all" else (derivative,)
+    return write_derivatives(raster, out, kinds, band=band or 1, overwrite=overwrite, feedback=feedback)
+
+
 EMBED = Operation("embed", "embed", "foundation.embed:embed_stack",
                   "fused foundation embedding of an aligned stack (GeoTIFF, patch resolution)", (
     STACK,
@@ -575,8 +596,8 @@ def run_fuzzy(layers, out, operator="gamma", gamma=0.9, overwrite=False, feedbac
     return fuzzy_overlay(rows, operator, out, gamma=gamma, overwrite=overwrite)
 
 
-OPERATIONS = {op.name: op for op in (ALIGN, FINETUNE, PREDICT, TARGETS, ANOMALIES, VALIDATE, EMBED, PRETRAIN,
-                                     STRUCTURES, WOFE_WEIGHTS, WOFE_RESPONSE, LOGISTIC, FUZZY)}
+OPERATIONS = {op.name: op for op in (ALIGN, FINETUNE, PREDICT, TARGETS, ANOMALIES, VALIDATE, DERIVATIVES, EMBED,
+                                     PRETRAIN, STRUCTURES, WOFE_WEIGHTS, WOFE_RESPONSE, LOGISTIC, FUZZY)}
 BY_ALGORITHM = {op.alg: op for op in OPERATIONS.values()}
 
 

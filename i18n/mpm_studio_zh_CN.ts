@@ -7,7 +7,7 @@
         <location filename="../mpm_plugin/dock.py" line="39"/>
         <location filename="../mpm_plugin/dock.py" line="135"/>
         <location filename="../mpm_plugin/plugin.py" line="42"/>
-        <location filename="../mpm_plugin/provider.py" line="34"/>
+        <location filename="../mpm_plugin/provider.py" line="35"/>
         <source>MPM Studio</source>
         <translation>MPM Studio</translation>
     </message>
@@ -89,7 +89,7 @@
         <location filename="../mpm_plugin/dock_chain.py" line="46"/>
         <location filename="../mpm_plugin/dock_chain.py" line="175"/>
         <location filename="../mpm_plugin/dock_chain.py" line="353"/>
-        <location filename="../engine/operations.py" line="289"/>
+        <location filename="../engine/operations.py" line="288"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
@@ -116,7 +116,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_chain.py" line="67"/>
-        <location filename="../engine/operations.py" line="241"/>
+        <location filename="../engine/operations.py" line="240"/>
         <source>Compare with the foundation embeddings</source>
         <translation>与基础模型嵌入比较</translation>
     </message>
@@ -1043,7 +1043,7 @@
     <message>
         <location filename="../mpm_plugin/plots.py" line="177"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
-        <location filename="../engine/operations.py" line="469"/>
+        <location filename="../engine/operations.py" line="489"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
@@ -1111,7 +1111,7 @@
         <translation>安装...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/provider.py" line="37"/>
+        <location filename="../mpm_plugin/provider.py" line="38"/>
         <source>MPM Studio: foundation-model mineral prospectivity</source>
         <translation>MPM Studio：基于基础模型的矿产远景制图</translation>
     </message>
@@ -1258,7 +1258,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structures_panel.py" line="48"/>
-        <location filename="../engine/operations.py" line="420"/>
+        <location filename="../engine/operations.py" line="440"/>
         <source>Feature type</source>
         <translation>要素类型</translation>
     </message>
@@ -1376,7 +1376,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/wofe_panel.py" line="114"/>
-        <location filename="../engine/operations.py" line="473"/>
+        <location filename="../engine/operations.py" line="493"/>
         <source>Studentised contrast threshold</source>
         <translation>学生化对比度阈值</translation>
     </message>
@@ -1532,6 +1532,11 @@
         <translation>地球化学异常</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/algorithms/derivatives.py" line="9"/>
+        <source>Potential-field derivatives</source>
+        <translation>位场导数</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/algorithms/embed.py" line="9"/>
         <source>Foundation embedding</source>
         <translation>基础模型嵌入</translation>
@@ -1578,7 +1583,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="246"/>
-        <location filename="../engine/operations.py" line="554"/>
+        <location filename="../engine/operations.py" line="574"/>
         <source>Fuzzy overlay</source>
         <translation>模糊叠加</translation>
     </message>
@@ -1589,7 +1594,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/structures.py" line="14"/>
-        <location filename="../engine/operations.py" line="444"/>
+        <location filename="../engine/operations.py" line="464"/>
         <source>Structures</source>
         <translation>构造</translation>
     </message>
@@ -1602,6 +1607,11 @@
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="19"/>
         <source>Finds geochemical anomalies as what the pretrained geochemistry encoder cannot explain from the surroundings: each pixel's element values are predicted with its own neighbourhood hidden, and the residual (observed - expected, per element) is the anomaly. Writes into the output folder: residual.tif (one band per element), anomaly_score.tif (root-mean-square residual), mahalanobis.tif (the classical robust Mahalanobis distance, for comparison), top_anomalies.csv (the highest scores at least 1 km apart, with x, y and the three elements with the largest residuals) and anomalies.json. The stack must hold geochemistry layers. Runs on PyTorch (CPU is fine).</source>
         <translation>将预训练地球化学编码器无法由周边数据解释的部分识别为地球化学异常：在遮蔽每个像元自身邻域的情况下预测其元素含量，残差（观测值 - 预测值，按元素）即为异常。输出文件夹中写入：residual.tif（每个元素一个波段）、anomaly_score.tif（残差均方根）、mahalanobis.tif（经典的稳健马氏距离，用于对比）、top_anomalies.csv（彼此相距至少 1 km 的最高得分点，含 x、y 及残差最大的三个元素）和 anomalies.json。数据栈须包含地球化学图层。基于 PyTorch 运行（CPU 即可）。</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/algorithms/derivatives.py" line="10"/>
+        <source>Derivatives of a magnetic or gravity grid that faults, dykes and contacts show up on: the tilt derivative (radians; it balances weak and strong anomalies, contacts lie on its zero line), the total horizontal gradient (peaks over steep contacts) and the first vertical derivative. Written as one GeoTIFF on the grid's own pixels, one band per derivative, nodata kept. The grid must be in a projected CRS (pixels in metres); reduce magnetics to the pole first where you can. Display a band and trace faults and contacts on it in the Structures (SAM) panel.</source>
+        <translation>磁力或重力网格的导数，断层、岩墙和接触带在其上显现：倾斜导数（弧度；平衡强弱异常，接触带位于其零值线上）、总水平梯度（在陡倾接触带上方取极大值）和一阶垂向导数。写入一个 GeoTIFF，像元与原网格相同，每种导数一个波段，保留无数据区。网格须为投影坐标系（像元以米为单位）；磁力数据尽可能先化极。显示其中一个波段，即可在“构造提取（SAM）”面板中于其上追踪断层和接触带。</translation>
     </message>
     <message>
         <location filename="../mpm_plugin/algorithms/embed.py" line="11"/>
@@ -2074,754 +2084,785 @@
         <translation>MEMBERSHIPS 第 {0} 行（“{1}”）：A 和 B 必须是数字（得到“{2}”、“{3}”）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="102"/>
+        <location filename="../engine/operations.py" line="101"/>
         <source>A new folder (it must not exist, or be empty).</source>
         <translation>一个新文件夹（必须不存在或为空）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="96"/>
+        <location filename="../engine/operations.py" line="95"/>
         <source>Aligned stack folder</source>
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="96"/>
+        <location filename="../engine/operations.py" line="95"/>
         <source>aligned stack folder</source>
         <translation>对齐后的数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="96"/>
-        <location filename="../engine/operations.py" line="281"/>
+        <location filename="../engine/operations.py" line="95"/>
+        <location filename="../engine/operations.py" line="280"/>
         <source>an aligned stack folder</source>
         <translation>对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="98"/>
+        <location filename="../engine/operations.py" line="97"/>
         <source>Foundation model folder (empty: the shipped model)</source>
         <translation>基础模型文件夹（留空：使用随插件提供的模型）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="99"/>
+        <location filename="../engine/operations.py" line="98"/>
         <source>The pretrained foundation model: the folder holding model_card.json (as written by Pretrain foundation encoders), or the model_card.json itself. Leave empty for the model shipped with the plugin. A head only works with the model it was fine-tuned on.</source>
         <translation>预训练基础模型：包含 model_card.json 的文件夹（由“预训练基础模型编码器”生成），或 model_card.json 文件本身。留空则使用随插件提供的模型。预测头只能与其微调时所用的模型配合使用。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="450"/>
-        <location filename="../engine/operations.py" line="117"/>
-        <location filename="../engine/operations.py" line="324"/>
+        <location filename="../engine/operations.py" line="470"/>
+        <location filename="../engine/operations.py" line="116"/>
+        <location filename="../engine/operations.py" line="323"/>
         <source>Known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="451"/>
+        <location filename="../engine/operations.py" line="471"/>
         <source>Every point must lie on a valid pixel of the evidence; each point counts (GA's convention).</source>
         <translation>每个点都必须位于证据的有效像元上；每个点都计数（GA 的约定）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="453"/>
+        <location filename="../engine/operations.py" line="473"/>
         <source>Unit cell area (km2)</source>
         <translation>单位单元面积（km2）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="454"/>
+        <location filename="../engine/operations.py" line="474"/>
         <source>Area of one unit cell: the prior and the weights count deposits per unit cell. 1 km2 is usual; the study area must hold far more unit cells than deposits.</source>
         <translation>一个单位单元的面积：先验概率和权重按单位单元统计矿床数。通常为 1 km2；研究区的单位单元数必须远多于矿床数。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="456"/>
+        <location filename="../engine/operations.py" line="476"/>
         <source>Missing-data class (empty: none)</source>
         <translation>缺失数据类别（留空：无）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="457"/>
+        <location filename="../engine/operations.py" line="477"/>
         <source>The class value meaning 'inside the study area, evidence unknown here': kept out of the totals (weights) and adding the missing-data variance (response).</source>
         <translation>表示“位于研究区内、但此处证据未知”的类别值：不计入总数（权重），并增加缺失数据方差（响应）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="118"/>
+        <location filename="../engine/operations.py" line="117"/>
         <source>known deposits (points)</source>
         <translation>已知矿床（点）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="119"/>
+        <location filename="../engine/operations.py" line="118"/>
         <source>Area of interest (polygons)</source>
         <translation>研究区（面）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="120"/>
+        <location filename="../engine/operations.py" line="119"/>
         <source>area of interest (polygons)</source>
         <translation>研究区（多边形）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="122"/>
+        <location filename="../engine/operations.py" line="121"/>
         <source>Lithology class field (empty: first text field)</source>
         <translation>岩性分类字段（留空：第一个文本字段）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="124"/>
+        <location filename="../engine/operations.py" line="123"/>
         <source>Elements to grid, comma separated (empty: all element fields)</source>
         <translation>需网格化的元素，以逗号分隔（留空：全部元素字段）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="126"/>
+        <location filename="../engine/operations.py" line="125"/>
         <source>Layer types by layer name (name=type, comma separated; empty: guessed from the names)</source>
         <translation>按图层名称指定的图层类别（名称=类别，逗号分隔；留空：根据名称推断）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="127"/>
+        <location filename="../engine/operations.py" line="126"/>
         <source>What each layer measures, a name of the model's vocabulary per layer (its file name without extension), e.g. mag_100m=magnetic, lith=lithology_unit. The panel's Align preview fills it in.</source>
         <translation>每个图层所测量的内容，按图层（不含扩展名的文件名）给出模型词表中的名称，例如 mag_100m=magnetic, lith=lithology_unit。面板的对齐预览会自动填写。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="130"/>
+        <location filename="../engine/operations.py" line="129"/>
         <source>Class field by polygon layer name (name=field, comma separated; empty: the most informative)</source>
         <translation>按面图层名称指定的分类字段（名称=字段，逗号分隔；留空：信息量最大的字段）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="131"/>
+        <location filename="../engine/operations.py" line="130"/>
         <source>The text field holding the classes of a polygon layer, per layer, e.g. lith=ROCK_NAME_. Overrides the lithology class field for that layer. The panel's Align preview fills it in.</source>
         <translation>每个面图层存放类别的文本字段，例如 lith=ROCK_NAME_。对该图层覆盖岩性分类字段。面板的对齐预览会自动填写。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="133"/>
+        <location filename="../engine/operations.py" line="132"/>
         <source>Centred log-ratio transform of geochemistry</source>
         <translation>对地球化学数据做中心对数比（CLR）变换</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="134"/>
+        <location filename="../engine/operations.py" line="133"/>
         <source>On: the geochemistry is gridded as centred log-ratios; off (CLI: --no-clr): as raw concentrations.</source>
         <translation>开：地球化学数据以中心对数比进行网格化；关（命令行：--no-clr）：以原始含量网格化。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="136"/>
+        <location filename="../engine/operations.py" line="135"/>
         <source>Geochemistry search radius in metres (0: 3 x median sample spacing)</source>
         <translation>地球化学插值搜索半径，单位米（0：采样点间距中位数的 3 倍）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="137"/>
+        <location filename="../engine/operations.py" line="136"/>
         <source>geochemistry IDW search radius in metres</source>
         <translation>地球化学反距离加权插值的搜索半径（米）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="138"/>
+        <location filename="../engine/operations.py" line="137"/>
         <source>Target CRS (empty: the first raster's)</source>
         <translation>目标坐标参考系（留空：使用第一个栅格的坐标参考系）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="139"/>
+        <location filename="../engine/operations.py" line="138"/>
         <source>target CRS, e.g. EPSG:3067 (default: the first raster's)</source>
         <translation>目标坐标参考系，例如 EPSG:3067（默认：第一个栅格的坐标参考系）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="141"/>
+        <location filename="../engine/operations.py" line="140"/>
         <source>Target pixel size (0: most common raster pixel size)</source>
         <translation>目标像元大小（0：最常见的栅格像元大小）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="142"/>
+        <location filename="../engine/operations.py" line="141"/>
         <source>target pixel size in CRS units (default: most common raster pixel)</source>
         <translation>目标像元大小，以坐标参考系单位计（默认：最常见的栅格像元大小）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="143"/>
+        <location filename="../engine/operations.py" line="142"/>
         <source>Target extent (empty: AOI or raster overlap)</source>
         <translation>目标范围（留空：研究区或栅格重叠范围）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="146"/>
+        <location filename="../engine/operations.py" line="145"/>
         <source>Output stack folder</source>
         <translation>输出数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="147"/>
+        <location filename="../engine/operations.py" line="146"/>
         <source>output stack folder (must not exist unless --overwrite); not with --dry-run</source>
         <translation>输出叠加数据文件夹（除非使用 --overwrite，否则不得已存在）；使用 --dry-run 时不需要</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="227"/>
+        <location filename="../engine/operations.py" line="226"/>
         <source>Aligned stack folder (with deposits)</source>
         <translation>对齐数据栈文件夹（含矿床）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="228"/>
+        <location filename="../engine/operations.py" line="227"/>
         <source>A folder written by Align evidence stack with known deposits (stack.json, deposits.tif).</source>
         <translation>由“对齐证据数据栈”在含已知矿床时生成的文件夹（stack.json、deposits.tif）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="229"/>
+        <location filename="../engine/operations.py" line="228"/>
         <source>Deposits to train on (points, optional)</source>
         <translation>用于训练的矿床（点，可选）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="230"/>
+        <location filename="../engine/operations.py" line="229"/>
         <source>Another deposit type on the same stack: the stack and its cached embedding are reused. Empty: the deposits given to Align.</source>
         <translation>同一数据栈上的另一种矿床类型：沿用数据栈及其缓存的嵌入。留空：使用对齐时给出的矿床。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="234"/>
+        <location filename="../engine/operations.py" line="233"/>
         <source>Background (unlabelled) pixels sampled</source>
         <translation>背景（无标签）像元采样数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="235"/>
+        <location filename="../engine/operations.py" line="234"/>
         <source>Random cells used as unlabelled samples in each training fold; more is slower and steadier.</source>
         <translation>每个训练折中用作无标签样本的随机像元；越多越慢、越稳定。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="237"/>
+        <location filename="../engine/operations.py" line="236"/>
         <source>Buffer around deposits kept out of the background (m)</source>
         <translation>矿床周围排除于背景之外的缓冲距离（米）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="238"/>
+        <location filename="../engine/operations.py" line="237"/>
         <source>metres around deposits kept out of the background</source>
         <translation>矿床周围不作为背景样本的距离（米）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="239"/>
+        <location filename="../engine/operations.py" line="238"/>
         <source>Spatial cross-validation against baselines</source>
         <translation>与基准方法进行空间交叉验证</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="240"/>
+        <location filename="../engine/operations.py" line="239"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="242"/>
+        <location filename="../engine/operations.py" line="241"/>
         <source>Also cross-validate the head with the foundation model's embeddings added, so the report says whether they add skill on this stack. Embeds the stack once (cached): most of a first run's time.</source>
         <translation>同时交叉验证加入基础模型嵌入的预测头，使报告说明嵌入在此数据栈上是否提高了预测能力。对数据栈计算一次嵌入（有缓存）：占首次运行的大部分时间。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="244"/>
+        <location filename="../engine/operations.py" line="243"/>
         <source>Cross-validation folds</source>
         <translation>交叉验证折数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="245"/>
+        <location filename="../engine/operations.py" line="244"/>
         <source>spatial cross-validation folds</source>
         <translation>空间交叉验证的折数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="247"/>
+        <location filename="../engine/operations.py" line="246"/>
         <source>Spatial block size (m)</source>
         <translation>空间块大小（米）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="248"/>
+        <location filename="../engine/operations.py" line="247"/>
         <source>Deposits and background are grouped in square blocks of this size; whole blocks go to one fold, so validation is not flattered by spatial autocorrelation.</source>
         <translation>矿床和背景样本按此边长划分为正方形空间块；整块划入同一折，避免空间自相关使验证结果虚高。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="250"/>
-        <location filename="../engine/operations.py" line="360"/>
+        <location filename="../engine/operations.py" line="249"/>
+        <location filename="../engine/operations.py" line="380"/>
         <source>Random seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="251"/>
+        <location filename="../engine/operations.py" line="250"/>
         <source>Head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="256"/>
+        <location filename="../engine/operations.py" line="255"/>
         <source>A folder written by Align evidence stack with the same layer kinds as the head's training stack.</source>
         <translation>由“对齐证据数据栈”生成、图层种类与预测头训练数据栈相同的文件夹。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="259"/>
+        <location filename="../engine/operations.py" line="258"/>
         <source>Head folder (from Fine-tune prospectivity head)</source>
         <translation>预测头文件夹（来自“微调成矿远景预测头”）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="259"/>
+        <location filename="../engine/operations.py" line="258"/>
         <source>head folder from finetune</source>
         <translation>微调得到的预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="258"/>
+        <location filename="../engine/operations.py" line="257"/>
         <source>a head folder</source>
         <translation>预测头文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="261"/>
+        <location filename="../engine/operations.py" line="260"/>
         <source>Per-source contribution maps</source>
         <translation>各数据源贡献图</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="262"/>
+        <location filename="../engine/operations.py" line="261"/>
         <source>Costs one more embedding pass per source (cached afterwards).</source>
         <translation>每个数据源需多计算一次嵌入（之后会缓存）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="263"/>
+        <location filename="../engine/operations.py" line="262"/>
         <source>Prediction folder</source>
         <translation>预测结果文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="269"/>
+        <location filename="../engine/operations.py" line="268"/>
         <source>Prediction folder (from Predict prospectivity)</source>
         <translation>预测结果文件夹（来自“预测成矿远景”）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="270"/>
+        <location filename="../engine/operations.py" line="269"/>
         <source>Holds prospectivity.tif; uncertainty.tif and contributions.tif are used when present.</source>
         <translation>包含 prospectivity.tif；如有 uncertainty.tif 和 contributions.tif 也会使用。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="269"/>
+        <location filename="../engine/operations.py" line="268"/>
         <source>a prediction folder</source>
         <translation>预测结果文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="271"/>
+        <location filename="../engine/operations.py" line="270"/>
         <source>How to cut the map</source>
         <translation>阈值划分方式</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="272"/>
+        <location filename="../engine/operations.py" line="271"/>
         <source>Values: capture, threshold. capture: VALUE is the fraction of known deposits the targets must hold; threshold: VALUE is the probability cut.</source>
         <translation>可选值：capture、threshold。capture：VALUE 为靶区须包含的已知矿床比例；threshold：VALUE 为概率阈值。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="275"/>
+        <location filename="../engine/operations.py" line="274"/>
         <source>Fraction of deposits captured, or probability threshold</source>
         <translation>捕获的矿床比例，或概率阈值</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="282"/>
+        <location filename="../engine/operations.py" line="281"/>
         <source>Aligned stack folder (its deposits are counted; needed for mode 'capture')</source>
         <translation>对齐数据栈文件夹（统计其中的矿床；模式 'capture' 必需）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="283"/>
+        <location filename="../engine/operations.py" line="282"/>
         <source>The stack the prediction was made on; its known deposits (stack.json) decide the cut in mode capture and are counted per target.</source>
         <translation>进行预测所用的数据栈；在 capture 模式下由其中的已知矿床（stack.json）确定阈值，并按靶区统计矿床数。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="285"/>
+        <location filename="../engine/operations.py" line="284"/>
         <source>Smallest target (km2)</source>
         <translation>最小靶区面积（km2）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="286"/>
+        <location filename="../engine/operations.py" line="285"/>
         <source>Smallest target in km2: at Kolari 8 of 31 targets were under 1 km2, their labels wider than them.</source>
         <translation>最小靶区面积（km2）：在 Kolari，31 个靶区中有 8 个小于 1 km2，其标注比靶区本身还宽。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="288"/>
+        <location filename="../engine/operations.py" line="287"/>
         <source>Simplification tolerance (map units, 0: none)</source>
         <translation>简化容差（地图单位，0：不简化）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="288"/>
+        <location filename="../engine/operations.py" line="287"/>
         <source>simplification tolerance in map units</source>
         <translation>简化容差（地图单位）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="289"/>
+        <location filename="../engine/operations.py" line="288"/>
         <source>A GeoPackage (.gpkg).</source>
         <translation>GeoPackage 文件（.gpkg）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="312"/>
+        <location filename="../engine/operations.py" line="311"/>
         <source>Aligned stack folder (with geochemistry)</source>
         <translation>对齐数据栈文件夹（含地球化学数据）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="313"/>
+        <location filename="../engine/operations.py" line="312"/>
         <source>aligned stack folder with geochemistry</source>
         <translation>含地球化学数据的对齐数据栈文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="315"/>
+        <location filename="../engine/operations.py" line="314"/>
         <source>Anomalies listed in the table</source>
         <translation>表中列出的异常数量</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="315"/>
+        <location filename="../engine/operations.py" line="314"/>
         <source>rows in top_anomalies.csv</source>
         <translation>top_anomalies.csv 中的行数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="316"/>
+        <location filename="../engine/operations.py" line="315"/>
         <source>Anomaly folder</source>
         <translation>异常结果文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="321"/>
+        <location filename="../engine/operations.py" line="320"/>
         <source>Prospectivity map</source>
         <translation>远景图</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="322"/>
+        <location filename="../engine/operations.py" line="321"/>
         <source>prospectivity raster (e.g. prediction/prospectivity.tif, or another tool's map)</source>
         <translation>远景栅格（例如 prediction/prospectivity.tif，或其他工具生成的图）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="323"/>
-        <location filename="../engine/operations.py" line="467"/>
+        <location filename="../engine/operations.py" line="322"/>
+        <location filename="../engine/operations.py" line="343"/>
+        <location filename="../engine/operations.py" line="487"/>
         <source>Band</source>
         <translation>波段</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="324"/>
+        <location filename="../engine/operations.py" line="323"/>
         <source>Any CRS; reprojected to the map's.</source>
         <translation>任意坐标系；将重投影到该图的坐标系。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="325"/>
+        <location filename="../engine/operations.py" line="324"/>
         <source>Low values are prospective</source>
         <translation>低值为有利</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="326"/>
+        <location filename="../engine/operations.py" line="325"/>
         <source>the map ranks low values as prospective</source>
         <translation>该图以低值表示有远景</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="327"/>
+        <location filename="../engine/operations.py" line="326"/>
         <source>Validation folder</source>
         <translation>验证文件夹</translation>
     </message>
     <message>
         <location filename="../engine/operations.py" line="341"/>
+        <source>Magnetic or gravity grid</source>
+        <translation>磁力或重力网格</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="342"/>
+        <source>a potential-field grid in a projected CRS (pixels in metres), e.g. reduced-to-pole magnetics</source>
+        <translation>投影坐标系（像元以米为单位）下的位场网格，例如化极磁力数据</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="344"/>
+        <source>Derivative</source>
+        <translation>导数</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="345"/>
+        <source>all (one band each), or one of tilt, horizontal_gradient, vertical_derivative.</source>
+        <translation>all（全部，每种一个波段），或 tilt、horizontal_gradient、vertical_derivative 之一。</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="346"/>
+        <source>Derivatives</source>
+        <translation>导数</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="346"/>
+        <source>A GeoTIFF (.tif), one band per derivative.</source>
+        <translation>一个 GeoTIFF（.tif），每种导数一个波段。</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="361"/>
         <source>Embedding</source>
         <translation>嵌入</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="341"/>
-        <location filename="../engine/operations.py" line="554"/>
+        <location filename="../engine/operations.py" line="361"/>
+        <location filename="../engine/operations.py" line="574"/>
         <source>A GeoTIFF (.tif).</source>
         <translation>GeoTIFF 文件（.tif）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="347"/>
+        <location filename="../engine/operations.py" line="367"/>
         <source>Aligned stacks (folders, or their stack.tif)</source>
         <translation>对齐数据栈（文件夹，或其中的 stack.tif）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="348"/>
+        <location filename="../engine/operations.py" line="368"/>
         <source>Folders written by Align evidence stack, or a file inside each (stack.tif). qgis_process: repeat --STACKS=/data/a/stack --STACKS=/data/b/stack (or join with ';'). Empty: synthetic scenes only.</source>
         <translation>由“对齐证据数据栈”生成的文件夹，或各文件夹中的一个文件（stack.tif）。qgis_process：重复使用 --STACKS=/data/a/stack --STACKS=/data/b/stack（或用 ';' 连接）。留空：仅使用合成场景。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="350"/>
+        <location filename="../engine/operations.py" line="370"/>
         <source>Synthetic scenes to add</source>
         <translation>添加的合成场景数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="350"/>
+        <location filename="../engine/operations.py" line="370"/>
         <source>number of seeded synthetic scenes to add</source>
         <translation>添加的带随机种子的合成场景数</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="352"/>
+        <location filename="../engine/operations.py" line="372"/>
         <source>Start from foundation model (empty: random weights)</source>
         <translation>起始基础模型（留空：随机权重）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="353"/>
+        <location filename="../engine/operations.py" line="373"/>
         <source>Adapt a pretrained model (the shipped one, or one you pretrained) to these data instead of training from scratch: far fewer steps are needed. Its architecture is kept; sources it lacks start fresh, its sources without data here are kept unchanged. A model folder or its model_card.json.</source>
         <translation>使预训练模型（随插件提供的或您自己预训练的）适应这些数据，而不是从头训练：所需步数少得多。保留其架构；它缺少的数据源从头开始，此处没有数据的数据源保持不变。模型文件夹或其 model_card.json。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="357"/>
+        <location filename="../engine/operations.py" line="377"/>
         <source>Stage 1 steps (each source alone)</source>
         <translation>第 1 阶段步数（各数据源单独训练）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="358"/>
+        <location filename="../engine/operations.py" line="378"/>
         <source>Stage 2 steps (one source from the others)</source>
         <translation>第 2 阶段步数（由其他数据源重建某一数据源）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="359"/>
+        <location filename="../engine/operations.py" line="379"/>
         <source>Batch size</source>
         <translation>批大小</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="361"/>
+        <location filename="../engine/operations.py" line="381"/>
         <source>Device</source>
         <translation>设备</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="362"/>
+        <location filename="../engine/operations.py" line="382"/>
         <source>Values: auto, cpu, cuda (auto: cuda when a GPU is available, else cpu).</source>
         <translation>可选值：auto、cpu、cuda（auto：有 GPU 时使用 cuda，否则使用 cpu）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="363"/>
+        <location filename="../engine/operations.py" line="383"/>
         <source>Also export the encoders to ONNX (CPU inference)</source>
         <translation>同时将编码器导出为 ONNX（用于 CPU 推理）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="364"/>
+        <location filename="../engine/operations.py" line="384"/>
         <source>Resume from a checkpoint in the output folder</source>
         <translation>从输出文件夹中的检查点继续训练</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="365"/>
+        <location filename="../engine/operations.py" line="385"/>
         <source>Off (CLI: --no-resume): start afresh even if the output folder holds a checkpoint.</source>
         <translation>关（命令行：--no-resume）：即使输出文件夹中有检查点也从头开始。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="366"/>
+        <location filename="../engine/operations.py" line="386"/>
         <source>Stack tile size per scene (pixels)</source>
         <translation>每个场景的数据栈分块大小（像元）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="367"/>
+        <location filename="../engine/operations.py" line="387"/>
         <source>Tiles per stack (bounds memory)</source>
         <translation>每个数据栈的分块数（限制内存占用）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="368"/>
+        <location filename="../engine/operations.py" line="388"/>
         <source>Synthetic scene size (pixels)</source>
         <translation>合成场景大小（像元）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="370"/>
+        <location filename="../engine/operations.py" line="390"/>
         <source>Share of stage 1 batches masked per layer (0-1)</source>
         <translation>第一阶段按图层掩膜的批次比例（0-1）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="371"/>
+        <location filename="../engine/operations.py" line="391"/>
         <source>0: every batch hides whole patches (all layers of a place). Above 0: that share of the batches hides each layer's patches on its own, so the encoder learns to rebuild a layer from the others at the same place. Empty: 0.5 as the shipped model was trained (0 for a model with an interpolation prior). Sources with one layer always use whole patches.</source>
         <translation>0：每个批次都遮盖整个图块（同一位置的所有图层）。大于 0：该比例的批次对每个图层单独遮盖图块，使编码器学会用同一位置的其他图层重建某一图层。留空：0.5，与随插件提供的模型训练时相同（带插值先验的模型为 0）。只有一个图层的数据源始终遮盖整个图块。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="376"/>
+        <location filename="../engine/operations.py" line="396"/>
         <source>Encoder tokens</source>
         <translation>编码器词元</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="377"/>
+        <location filename="../engine/operations.py" line="397"/>
         <source>layer: one token per layer and patch, pooled at the end (keeps each layer's detail; about 2-4x the compute on sources with 10-20 layers). patch: a patch's layers are pooled into one token first (the retired v1 design, cheaper). default: the engine's default, layer tokens as in the shipped model. A model to start from keeps its own architecture (then leave this at default).</source>
         <translation>layer：每个图层的每个图块一个词元，最后再汇聚（保留各图层的细节；在有 10-20 个图层的数据源上计算量约为 2-4 倍）。patch：先把一个图块的所有图层汇聚为一个词元（已停用的 v1 设计，更省算力）。default：引擎的默认值，即与随附模型相同的 layer 词元。从已有模型开始时保持其自身架构（此时请保留 default）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="386"/>
+        <location filename="../engine/operations.py" line="406"/>
         <source>Area held out of pretraining (for evaluation)</source>
         <translation>不参与预训练的区域（留作评估）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="387"/>
+        <location filename="../engine/operations.py" line="407"/>
         <source>Tiles touching this extent are never seen.</source>
         <translation>与此范围相交的分块不会参与训练。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="388"/>
+        <location filename="../engine/operations.py" line="408"/>
         <source>Model folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="388"/>
+        <location filename="../engine/operations.py" line="408"/>
         <source>A new or empty folder, or one holding a checkpoint to resume.</source>
         <translation>一个新的或空的文件夹，或包含待续训检查点的文件夹。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="413"/>
+        <location filename="../engine/operations.py" line="433"/>
         <source>Raster to trace structures on</source>
         <translation>用于勾绘构造的栅格</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="414"/>
+        <location filename="../engine/operations.py" line="434"/>
         <source>raster to trace on (a magnetic or gravity grid, a DEM, an image)</source>
         <translation>用于追踪的栅格（磁法或重力网格、DEM、影像）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="415"/>
+        <location filename="../engine/operations.py" line="435"/>
         <source>Bands (1 to 3)</source>
         <translation>波段（1 到 3 个）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="416"/>
+        <location filename="../engine/operations.py" line="436"/>
         <source>One band for a grid (magnetics, gravity, DEM), up to three for an image.</source>
         <translation>网格（磁力、重力、DEM）取一个波段，影像最多取三个。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="417"/>
+        <location filename="../engine/operations.py" line="437"/>
         <source>Prompt points</source>
         <translation>提示点</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="418"/>
+        <location filename="../engine/operations.py" line="438"/>
         <source>points layer of prompts (GeoPackage, Shapefile, GeoJSON)</source>
         <translation>提示点图层（GeoPackage、Shapefile、GeoJSON）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="421"/>
+        <location filename="../engine/operations.py" line="441"/>
         <source>Values: fault, lineament, contact, intrusion, alteration. Used for every group unless a type field is given.</source>
         <translation>取值：fault、lineament、contact、intrusion、alteration。除非给出类型字段，否则用于所有分组。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="423"/>
+        <location filename="../engine/operations.py" line="443"/>
         <source>Group field (points of one feature)</source>
         <translation>分组字段（同一要素的点）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="424"/>
+        <location filename="../engine/operations.py" line="444"/>
         <source>points sharing a value of this field make one feature (default: one per point)</source>
         <translation>该字段值相同的点构成一个要素（默认：每个点一个要素）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="425"/>
+        <location filename="../engine/operations.py" line="445"/>
         <source>Label field (1 include, 0 exclude)</source>
         <translation>标签字段（1 包含，0 排除）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="426"/>
+        <location filename="../engine/operations.py" line="446"/>
         <source>1 = include, 0 = exclude point (default: all include)</source>
         <translation>1 = 包含点，0 = 排除点（默认：全部为包含点）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="427"/>
+        <location filename="../engine/operations.py" line="447"/>
         <source>Type field (overrides the feature type)</source>
         <translation>类型字段（覆盖要素类型）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="428"/>
+        <location filename="../engine/operations.py" line="448"/>
         <source>feature type per group, overriding --type</source>
         <translation>每组的要素类型，优先于 --type</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="430"/>
+        <location filename="../engine/operations.py" line="450"/>
         <source>Simplification tolerance (map units, 0: one view pixel for lines, none for bodies)</source>
         <translation>简化容差（地图单位；0：线状构造为视图的一个像元，面状体不简化）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="431"/>
+        <location filename="../engine/operations.py" line="451"/>
         <source>simplification tolerance in map units (default: one pixel of the view for lines, none for bodies)</source>
         <translation>以地图单位表示的简化容差（默认：线状构造为视图的一个像元，面状体不简化）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="432"/>
+        <location filename="../engine/operations.py" line="452"/>
         <source>Smallest structure kept (map units)</source>
         <translation>保留的最小构造（地图单位）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="433"/>
+        <location filename="../engine/operations.py" line="453"/>
         <source>drop parts shorter (lines) or smaller (polygons) than this, in map units</source>
         <translation>丢弃短于（线）或小于（多边形）此值的部分，以地图单位计</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="434"/>
+        <location filename="../engine/operations.py" line="454"/>
         <source>Snap intrusions and alteration to the image's edges</source>
         <translation>将侵入体和蚀变吸附到图像边缘</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="435"/>
+        <location filename="../engine/operations.py" line="455"/>
         <source>The model finds the body, a watershed on the image's gradient seeded with the model's mask draws its boundary (on the held-out Kolari grids this traces the intrusions far better). Off: the model's own mask.</source>
         <translation>由模型找到地质体，再以模型掩膜为种子、在图像梯度上运行分水岭勾画其边界（在留出的 Kolari 网格上，这样勾画侵入体的效果好得多）。关闭：使用模型自身的掩膜。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="439"/>
+        <location filename="../engine/operations.py" line="459"/>
         <source>View size around each group (raster pixels)</source>
         <translation>每组周围的视图大小（栅格像元）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="440"/>
+        <location filename="../engine/operations.py" line="460"/>
         <source>view size around each group in raster pixels (default: 256)</source>
         <translation>每组周围的视图大小，以栅格像元计（默认：256）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="441"/>
+        <location filename="../engine/operations.py" line="461"/>
         <source>SAM model (empty: the shipped GeoSAM)</source>
         <translation>SAM 模型（留空：随附的 GeoSAM）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="442"/>
+        <location filename="../engine/operations.py" line="462"/>
         <source>A GeoSAM model folder or its model_card.json, or an official SAM checkpoint (sam_vit_b/l/h .pth, .safetensors) loaded without running code.</source>
         <translation>GeoSAM 模型文件夹或其 model_card.json，或官方 SAM 检查点（sam_vit_b/l/h .pth、.safetensors），加载时不执行任何代码。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="445"/>
+        <location filename="../engine/operations.py" line="465"/>
         <source>A GeoPackage (.gpkg): layer structure_lines and / or structure_polygons.</source>
         <translation>GeoPackage（.gpkg）：图层 structure_lines 和/或 structure_polygons。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="465"/>
+        <location filename="../engine/operations.py" line="485"/>
         <source>Evidence raster (integer classes)</source>
         <translation>证据栅格（整数类别）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="466"/>
+        <location filename="../engine/operations.py" line="486"/>
         <source>Projected CRS in metres; nodata is outside the study area.</source>
         <translation>以米为单位的投影坐标系；无数据像元位于研究区之外。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="470"/>
+        <location filename="../engine/operations.py" line="490"/>
         <source>Values: categorical, ascending (favourable when low), descending (favourable when high).</source>
         <translation>取值：categorical、ascending（数值低时有利）、descending（数值高时有利）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="474"/>
+        <location filename="../engine/operations.py" line="494"/>
         <source>A class is used in the generalisation only when its studentised contrast reaches this (2: about 95 % confidence that the contrast is not zero).</source>
         <translation>只有学生化对比度达到此值的类别才用于概化（2：约 95 % 的置信度认为对比度不为零）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="477"/>
+        <location filename="../engine/operations.py" line="497"/>
         <source>Pool the categorical classes below the threshold (ArcSDM)</source>
         <translation>合并低于阈值的分类类别（ArcSDM）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="478"/>
+        <location filename="../engine/operations.py" line="498"/>
         <location filename="../mpm_plugin/algorithms/wofe.py" line="145"/>
         <source>Weights table</source>
         <translation>权重表</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="478"/>
+        <location filename="../engine/operations.py" line="498"/>
         <source>A .csv file.</source>
         <translation>一个 .csv 文件。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="479"/>
+        <location filename="../engine/operations.py" line="499"/>
         <source>Generalised raster</source>
         <translation>概化栅格</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="480"/>
+        <location filename="../engine/operations.py" line="500"/>
         <source>The evidence reclassified to GEN_CLASS (GeoTIFF).</source>
         <translation>按 GEN_CLASS 重分类的证据（GeoTIFF）。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="505"/>
+        <location filename="../engine/operations.py" line="525"/>
         <source>Response folder</source>
         <translation>响应文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="506"/>
+        <location filename="../engine/operations.py" line="526"/>
         <source>output folder (posterior.tif, posterior_std.tif, confidence.tif, conditions.csv, auc.csv, summary.json)</source>
         <translation>输出文件夹（posterior.tif、posterior_std.tif、confidence.tif、conditions.csv、auc.csv、summary.json）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="532"/>
+        <location filename="../engine/operations.py" line="552"/>
         <source>Logistic regression folder</source>
         <translation>逻辑回归文件夹</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="533"/>
+        <location filename="../engine/operations.py" line="553"/>
         <source>output folder (lr_posterior.tif, lr_posterior_std.tif, coefficients.csv, conditions.csv, auc.csv, summary.json)</source>
         <translation>输出文件夹（lr_posterior.tif、lr_posterior_std.tif、coefficients.csv、conditions.csv、auc.csv、summary.json）</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="550"/>
+        <location filename="../engine/operations.py" line="570"/>
         <source>Operator</source>
         <translation>运算符</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="551"/>
+        <location filename="../engine/operations.py" line="571"/>
         <source>Values: and, or, product, sum, gamma.</source>
         <translation>取值：and、or、product、sum、gamma。</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="552"/>
+        <location filename="../engine/operations.py" line="572"/>
         <source>Gamma</source>
         <translation>Gamma 值</translation>
     </message>
     <message>
-        <location filename="../engine/operations.py" line="553"/>
+        <location filename="../engine/operations.py" line="573"/>
         <source>Only for the gamma operator: 0 is the product, 1 the sum.</source>
         <translation>仅用于 gamma 运算符：0 即乘积，1 即和。</translation>
     </message>

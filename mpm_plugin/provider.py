@@ -12,6 +12,7 @@ from .i18n import tr
 def algorithm_classes():
     from .algorithms.align import AlignStackAlgorithm
     from .algorithms.anomalies import AnomaliesAlgorithm
+    from .algorithms.derivatives import DerivativesAlgorithm
     from .algorithms.embed import EmbedAlgorithm
     from .algorithms.finetune import FinetuneAlgorithm
     from .algorithms.predict import PredictAlgorithm
@@ -23,7 +24,7 @@ def algorithm_classes():
 
     return [AlignStackAlgorithm, FinetuneAlgorithm, PredictAlgorithm, TargetsAlgorithm, AnomaliesAlgorithm,
             EmbedAlgorithm, PretrainAlgorithm, StructuresAlgorithm, ValidateAlgorithm, WofeWeightsAlgorithm,
-            WofeResponseAlgorithm, LogisticAlgorithm, FuzzyAlgorithm]
+            WofeResponseAlgorithm, LogisticAlgorithm, FuzzyAlgorithm, DerivativesAlgorithm]
 
 
 class MPMProvider(QgsProcessingProvider):

@@ -1,6 +1,7 @@
 """Weights of evidence, logistic regression and fuzzy overlay headless through the built plugin (qgis_process.bin
 run mpm:wofeweights / woferesponse / logistic / fuzzy) on GA's Cloncurry data: the Processing outputs equal the
-engine's, the conditional-independence figures come out as outputs and warnings, and bad input stops with the fix."""
+engine's, the conditional-independence figures come out as outputs and warnings, and bad input stops with the fix.
+Also mpm:derivatives, the potential-field derivatives, on the Kolari magnetics."""
 
 import json
 import os
@@ -125,3 +126,17 @@ def test_bad_input_stops_with_the_fix_and_writes_nothing(qgis_env, cloncurry, tm
     r = _run(qgis_env, "fuzzy", ("LAYERS", raster), MEMBERSHIPS="sigmoid,1,2", OUTPUT=tmp_path / "fz.tif")
     assert r.returncode != 0 and "unknown function 'sigmoid'; use linear, small, large or gaussian" in r.stdout + r.stderr
     assert not (tmp_path / "fz.tif").exists()
+
+
+def test_derivatives_through_processing_equal_the_engines(qgis_env, kolari, tmp_path):  # noqa: F811
+    """mpm:derivatives (a data-preparation algorithm beside the classical methods) on the Kolari magnetics."""
+    from engine.data.derivatives import write_derivatives
+
+    grid = os.path.join(kolari, "Geophysics_100m", "IOCG_Mag_grysc_DGRF65_anom_100m.tif")
+    # no BAND: its default (1) applies, as in the README's commands
+    out = _ok(_run(qgis_env, "derivatives", GRID=grid, DERIVATIVE="tilt", OUTPUT=tmp_path / "tilt.tif"))
+    assert out["results"]["OUTPUT"] == str(tmp_path / "tilt.tif")
+    write_derivatives(grid, str(tmp_path / "engine.tif"), ("tilt",))
+    a, b = _read(tmp_path / "tilt.tif"), _read(tmp_path / "engine.tif")
+    assert np.array_equal(np.isnan(a.filled(np.nan)), np.isnan(b.filled(np.nan)))
+    assert np.allclose(a.filled(0), b.filled(0), equal_nan=True)

@@ -49,6 +49,7 @@ ALGORITHMS = {
     "logistic": ("wofe", ["EVIDENCE", "TABLES", "DEPOSITS", "UNIT_CELL", "OUTPUT"],
                  ["OUTPUT", "POSTERIOR", "STD", "COEFFICIENTS", "AUC", "PREDICTED", "CONVERGED"]),
     "fuzzy": ("wofe", ["LAYERS", "MEMBERSHIPS", "OPERATOR", "GAMMA", "OUTPUT"], ["OUTPUT"]),
+    "derivatives": ("data", ["GRID", "BAND", "DERIVATIVE", "OUTPUT"], ["OUTPUT"]),
 }
 
 
@@ -408,7 +409,7 @@ sys.meta_path.insert(0, Block())
 importlib.util.find_spec = (lambda orig: lambda name, *a: None if name.split('.')[0] in ('torch', 'onnxruntime') else orig(name, *a))(importlib.util.find_spec)
 sys.path.insert(0, sys.argv[1])
 import mpm_plugin, mpm_plugin.plugin, mpm_plugin.provider, mpm_plugin.dock, mpm_plugin.models_panel, mpm_plugin.algorithms.align, mpm_plugin.deps as d
-assert len(mpm_plugin.provider.algorithm_classes()) == 13
+assert len(mpm_plugin.provider.algorithm_classes()) == 14
 import engine.data.stack, engine.data.reader, engine.cli, engine.prospectivity.validate, engine.foundation.model.weights
 assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules
 print(d.report())

@@ -205,7 +205,10 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             return QgsProcessingParameterMultipleLayers(key, label, LAYER_TYPES[p.geometry or "file"],
                                                         optional=p.optional)
         if k == O.INT and p.parent:
-            return QgsProcessingParameterBand(key, label, p.default, p.parent, optional=p.optional)
+            # optional when it has a default: qgis_process (3.22) checks a band's value before applying its
+            # default, so a mandatory BAND had to be given even though the default (1) is what most want
+            return QgsProcessingParameterBand(key, label, p.default, p.parent,
+                                              optional=p.optional or p.default is not None)
         if k in (O.NUMBER, O.INT):
             default = 0 if p.zero_is_none and p.default is None else p.default
             kw = {n: v for n, v in (("minValue", p.min), ("maxValue", p.max)) if v is not None}
