@@ -4,9 +4,9 @@ Why: a fault, dyke or contact shows on a total-field grid as a weak, one-sided s
 anomalies; its tilt derivative (Miller & Singh 1994) balances weak and strong sources (contacts lie on
 its zero line, bodies under its highs) and the total horizontal gradient peaks over steep contacts
 (Cordell & Grauch 1985). The SAM tool traces lines on whatever view it is shown, so a geologist can
-trace on these layers. On Kolari training-area crops, one click traced on the tilt derivative found
-the mapped 1:1M fault or contact with centre-line F1 0.41 against 0.37 on the stretched total field;
-three clicks scored the same (0.76 against 0.77; bench/RESULTS.md, "Derivatives to trace on").
+trace on these layers. On the held-out Kolari crops, one click traced on the tilt derivative found
+the mapped 1:1M fault or contact with centre-line F1 0.367 against 0.331 on the stretched total field;
+three clicks scored the same (0.704 / 0.705; bench/bench_trace_on_tilt.py).
 
 The vertical derivative is taken in the wavenumber domain (|k| times the spectrum); the grid is read
 in tiles with a halo (the |k| kernel falls off as 1 / r^3, so a halo of `halo` pixels is enough), so
