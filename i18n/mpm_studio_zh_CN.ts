@@ -359,7 +359,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_inputs.py" line="126"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="61"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="67"/>
         <source>auto</source>
         <translation>自动</translation>
     </message>
@@ -1162,7 +1162,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/structure_tool.py" line="246"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="78"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="84"/>
         <source>Left click: include, right click: exclude, drag: box; Z undo, C clear, S save</source>
         <translation>左键：包含点，右键：排除点，拖动：框选；Z 撤销，C 清除，S 保存</translation>
     </message>
@@ -1247,58 +1247,68 @@
         <translation>栅格</translation>
     </message>
     <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="41"/>
+        <source>Tilt derivative of this grid...</source>
+        <translation>本网格的倾斜导数...</translation>
+    </message>
+    <message>
         <location filename="../mpm_plugin/structures_panel.py" line="42"/>
+        <source>Faults and contacts show more evenly on a magnetic or gravity grid's tilt derivative than on the grid itself. Opens Potential-field derivatives for the chosen raster; the result is picked here to trace on</source>
+        <translation>在磁力或重力网格的倾斜导数上，断层和接触带比在原网格上显示得更均衡。为所选栅格打开“位场导数”；其结果会在此处被选为追踪所用的栅格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="48"/>
         <source>One band for a grid, or three (e.g. 1,2,3) for an image</source>
         <translation>网格取一个波段，影像取三个（如 1,2,3）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="43"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="49"/>
         <source>Bands</source>
         <translation>波段</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="48"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="54"/>
         <location filename="../engine/operations.py" line="440"/>
         <source>Feature type</source>
         <translation>要素类型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="49"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="55"/>
         <source>Snap bodies to edges</source>
         <translation>岩体边界吸附到边缘</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="51"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="57"/>
         <source>Intrusions and alteration: the model finds the body, a watershed on the raster's gradient draws its boundary; a body asked with a box is the box's ellipse moved by the raster's values. Off: the model's own mask</source>
         <translation>侵入体和蚀变：由模型找到地质体，再由栅格梯度上的分水岭勾画其边界；用框选取的地质体取框内的椭圆，并按栅格值调整。关闭：使用模型自身的掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="60"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="66"/>
         <source> map units</source>
         <translation> 地图单位</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="62"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
         <source>Simplification tolerance of the saved geometry (auto: one pixel of the view for lines, the exact pixel edges for bodies)</source>
         <translation>保存几何的简化容差（自动：线条按视图的一个像素简化，岩体保持精确的像素边界）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="65"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="71"/>
         <source>Simplify</source>
         <translation>简化</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="68"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="74"/>
         <source>Empty: the shipped GeoSAM. Or an official SAM checkpoint (sam_vit_b/l/h .pth)</source>
         <translation>留空：使用随附的 GeoSAM。或官方 SAM 检查点（sam_vit_b/l/h .pth）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="69"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="75"/>
         <source>SAM model</source>
         <translation>SAM 模型</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="74"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="80"/>
         <source>Trace structures on the map</source>
         <translation>在地图上勾绘构造</translation>
     </message>
@@ -1308,12 +1318,17 @@
         <translation>波段须为以逗号分隔的数字，如 1 或 1,2,3</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="87"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="94"/>
+        <source>Choose a magnetic or gravity grid first</source>
+        <translation>请先选择磁力或重力网格</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="125"/>
         <source>choose an output folder first (Output folder, above)</source>
         <translation>请先选择输出文件夹（上方的“输出文件夹”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="150"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="188"/>
         <source>Structures: choose a raster file layer to trace on</source>
         <translation>构造提取：请选择一个用于勾绘的栅格文件图层</translation>
     </message>
@@ -1323,13 +1338,23 @@
         <translation>请选择 1 到 3 个波段，编号在 1 到 {0} 之间</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="91"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="116"/>
+        <source>Tracing on {0}: contacts lie on its zero line, bodies under its highs</source>
+        <translation>在 {0} 上追踪：接触带位于其零值线上，岩体位于其高值之下</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="109"/>
+        <source>{0} tilt derivative</source>
+        <translation>{0} 倾斜导数</translation>
+    </message>
+    <message>
+        <location filename="../mpm_plugin/structures_panel.py" line="129"/>
         <source>cannot create the output folder '{0}': {1}</source>
         <translation>无法创建输出文件夹“{0}”：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/structures_panel.py" line="156"/>
-        <location filename="../mpm_plugin/structures_panel.py" line="162"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="194"/>
+        <location filename="../mpm_plugin/structures_panel.py" line="200"/>
         <source>Structures: {0}</source>
         <translation>构造提取：{0}</translation>
     </message>
@@ -1669,17 +1694,17 @@
         <translation>知识驱动的成矿远景评价，适用于矿床太少、无法计算证据权的地区：每个栅格转换为模糊隶属度（0 到 1，表示每个值的有利程度），再将隶属度组合。每个栅格一行隶属度参数，顺序相同：函数、A、B。linear：A 处隶属度为 0，B 处为 1（数值越低越有利时 A &gt; B）；small / large：中点 A，扩展度 B（ArcGIS 的 Fuzzy Small / Large）；gaussian：中心 A，扩展度 B。运算符：and（最小值）、or（最大值）、product（乘积）、sum（1 - (1 - m) 的乘积）、gamma（sum^gamma x product^(1 - gamma)）。qgis_process：--MEMBERSHIPS=linear,5000,0,large,3,5（各行依次排列）。栅格须位于同一网格；无数据仍为无数据。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="237"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="240"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="325"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="328"/>
         <source>the expected folder</source>
         <translation>所需的文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="423"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="426"/>
         <source>Layer '{0}' has an unsupported type</source>
         <translation>图层“{0}”的类型不受支持</translation>
     </message>
@@ -1689,68 +1714,68 @@
         <translation>已终止（SIGTERM）：运行已停止，未写入任何内容</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="322"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="325"/>
         <source>{0}: the folder '{1}' does not exist</source>
         <translation>{0}：文件夹“{1}”不存在</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="324"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="327"/>
         <source>{0}: '{1}' is not {2} (no {3} in it)</source>
         <translation>{0}：“{1}”不是{2}（其中没有 {3}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="337"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="340"/>
         <source>{0}: no output folder given</source>
         <translation>{0}：未指定输出文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="340"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="343"/>
         <source>{0}: '{1}' is a file; choose a new folder</source>
         <translation>{0}：“{1}”是一个文件；请选择一个新文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="367"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="370"/>
         <source>{0}: no output file given</source>
         <translation>{0}：未指定输出文件</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="369"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="372"/>
         <source>{0}: MPM Studio writes {1} files; give a path ending in {1} (got '{2}')</source>
         <translation>{0}：MPM Studio 输出 {1} 文件；请给出以 {1} 结尾的路径（当前为“{2}”）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="404"/>
-        <location filename="../mpm_plugin/algorithms/base.py" line="256"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="407"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="259"/>
         <source>Could not load the layer given for {0}</source>
         <translation>无法加载为 {0} 指定的图层</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="421"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="424"/>
         <source>Exported '{0}' to {1}</source>
         <translation>已将“{0}”导出到 {1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="251"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="254"/>
         <source>{0}: '{1}' does not exist</source>
         <translation>{0}：“{1}”不存在</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="346"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="349"/>
         <source>{0}: the output folder '{1}' already exists and is not empty; MPM Studio never writes into or deletes an existing folder. Choose a new folder name (it will be created), or delete that folder yourself</source>
         <translation>{0}：输出文件夹“{1}”已存在且不为空；MPM Studio 从不写入或删除已有文件夹。请另选一个新的文件夹名称（将自动创建），或自行删除该文件夹</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="359"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="362"/>
         <source>{0}: the folder '{1}' cannot be created ({2}); choose an output in a folder you can write to</source>
         <translation>{0}：无法创建文件夹“{1}”（{2}）；请在您有写入权限的文件夹中选择输出</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="410"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="413"/>
         <source>Layer '{0}' is not a file raster; save it as GeoTIFF first</source>
         <translation>图层“{0}”不是文件栅格；请先将其另存为 GeoTIFF</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/algorithms/base.py" line="420"/>
+        <location filename="../mpm_plugin/algorithms/base.py" line="423"/>
         <source>Could not export layer '{0}': {1}</source>
         <translation>无法导出图层“{0}”：{1}</translation>
     </message>

@@ -38,6 +38,12 @@ class StructuresBox(QGroupBox):
         self.raster.setAllowEmptyLayer(True)
         self.raster.setToolTip(tr("A magnetic or gravity grid, a DEM or an image"))
         form.addRow(tr("Raster"), self.raster)
+        self.derive = QPushButton(tr("Tilt derivative of this grid..."))
+        self.derive.setToolTip(tr("Faults and contacts show more evenly on a magnetic or gravity grid's tilt "
+                                  "derivative than on the grid itself. Opens Potential-field derivatives for the "
+                                  "chosen raster; the result is picked here to trace on"))
+        self.derive.clicked.connect(self.make_tilt)
+        form.addRow("", self.derive)
         self.bands = QLineEdit("1")
         self.bands.setToolTip(tr("One band for a grid, or three (e.g. 1,2,3) for an image"))
         form.addRow(tr("Bands"), self.bands)
@@ -78,6 +84,38 @@ class StructuresBox(QGroupBox):
         self.status = QLabel(tr("Left click: include, right click: exclude, drag: box; Z undo, C clear, S save"))
         self.status.setWordWrap(True)
         form.addRow(self.status)
+
+    def make_tilt(self, _checked=False, dialog=None):
+        """Processing's dialog of mpm:derivatives for the chosen raster and band (tilt preselected); the
+        layer it adds becomes the raster to trace on. `dialog`: processing.execAlgorithmDialog (tests pass
+        their own)."""
+        layer = self.raster.currentLayer()
+        if layer is None:
+            self.status.setText(tr("Choose a magnetic or gravity grid first"))
+            return None
+        try:
+            band = self.current_bands(layer)[0]
+        except ValueError:
+            band = 1
+        if dialog is None:
+            from processing import execAlgorithmDialog as dialog
+        results = dialog("mpm:derivatives", {"GRID": layer, "BAND": band, "DERIVATIVE": "tilt"}) or {}
+        out = results.get("OUTPUT")
+        if not out:
+            return None
+        made = [lyr for lyr in QgsProject.instance().mapLayers().values()
+                if isinstance(lyr, QgsRasterLayer) and os.path.normpath(lyr.source()) == os.path.normpath(str(out))]
+        if not made:  # the dialog was told not to open its output: open it here
+            made = [QgsRasterLayer(str(out), tr("{0} tilt derivative").format(layer.name()))]
+            if not made[0].isValid():
+                return None
+            QgsProject.instance().addMapLayer(made[0])
+        self.raster.setLayer(made[-1])
+        self.bands.setText("1")
+        self._source_changed()
+        self.status.setText(tr("Tracing on {0}: contacts lie on its zero line, bodies under its highs").format(
+            made[-1].name()))
+        return made[-1]
 
     def output_path(self):
         """structures.gpkg in the panel's output folder: every traced feature of a project in one file.

@@ -589,3 +589,36 @@ def test_changing_bands_or_raster_while_tracing_restarts_or_stops_the_tool(box, 
     box.raster.setLayer(None)  # nothing to trace on: the tool stops and says why; the canvas gets its tool back
     assert box.tool is None and not box.button.isChecked() and canvas.mapTool() is box.pan
     assert "choose a raster file layer" in box.dock.messages[-1]
+
+
+def test_the_tilt_button_runs_the_derivatives_and_picks_them_to_trace_on(box, canvas, plugin, tmp_path):
+    """'Tilt derivative of this grid...' opens mpm:derivatives for the chosen raster and band; the layer
+    the dialog adds becomes the raster traced on. The dialog is stood in for by what its Run button does
+    (processing.run, then the output opened), since a modal dialog cannot be clicked here."""
+    import processing
+    import rasterio
+
+    calls = []
+
+    def dialog(alg, params):
+        calls.append((alg, dict(params)))
+        res = processing.run(alg, dict(params, OUTPUT=str(tmp_path / "tilt.tif")))
+        QgsProject.instance().addMapLayer(QgsRasterLayer(res["OUTPUT"], "Derivatives"))
+        return res
+
+    made = box.make_tilt(dialog=dialog)
+    (alg, params), = calls
+    assert alg == "mpm:derivatives" and params["GRID"] is canvas.layer
+    assert (params["BAND"], params["DERIVATIVE"]) == (1, "tilt")
+    assert box.raster.currentLayer() is made and made.source() == str(tmp_path / "tilt.tif")
+    assert box.bands.text() == "1" and "zero line" in box.status.text()
+    with rasterio.open(tmp_path / "tilt.tif") as ds:
+        assert ds.descriptions == ("tilt",)
+        tilt = ds.read(1)
+    assert np.nanmax(np.abs(tilt)) <= np.pi / 2 + 1e-6 and np.isfinite(tilt).mean() > 0.5
+    # the dialog closed without running: the raster stays as it was
+    box.raster.setLayer(canvas.layer)
+    assert box.make_tilt(dialog=lambda alg, params: {}) is None and box.raster.currentLayer() is canvas.layer
+    box.raster.setLayer(None)
+    assert box.make_tilt(dialog=dialog) is None and "Choose a magnetic or gravity grid" in box.status.text()
+    assert len(calls) == 1
