@@ -108,11 +108,6 @@ def pr_points(report, background=None):
     return k / n, k / (k + at * float(background))
 
 
-def average_precision(recall, precision):
-    """Sum of (recall step) x precision: the area under the PR step curve."""
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
 def read_losses(path):
     """{(stage, source): (steps, losses)} from a losses.csv (stage, step, source, loss)."""
     series = {}

@@ -193,3 +193,31 @@ def test_refuses_stack_without_geochemistry_and_existing_output(tmp_path, runs):
     with pytest.raises(Cancelled):
         geochem_anomalies(stack, str(tmp_path / "cancelled"), feedback=Cancel())
     assert sorted(os.listdir(tmp_path)) == ["mag.tif", "stack"]
+
+
+def test_only_samples_with_values_support_the_anomaly_map(tmp_path):
+    """The support mask comes from the samples the stack was gridded from: a sample missing an element is
+    left out of the CLR grids, so it must not make the cells around it look supported either."""
+    from types import SimpleNamespace
+
+    import shapely
+
+    from engine.anomalies.reconstruction import sampling_support
+    from engine.core.grid import Grid
+    from helpers import write_vector
+
+    xy = [(400000.0 + 1000 * i, 7500000.0 + 1000 * j) for i in range(4) for j in range(4)] + [(430000.0, 7500000.0)]
+    cu = ["12", "8", "<2", "30"] * 4 + [""]  # the far sample has no Cu
+    zn = ["40", "55", "61", "70"] * 4 + ["80"]
+    path = write_vector(tmp_path / "till.gpkg", [shapely.Point(p) for p in xy],
+                        {"Cu_ppm": np.array(cu, dtype=object), "Zn_ppm": np.array(zn, dtype=object)})
+    manifest = {"spec": {"layers": [{"source": "geochemistry", "kind": "points", "name": "till", "path": path}]},
+                "layers": {"till": {"elements": ["Cu", "Zn"]}}}
+    grid = Grid("EPSG:3067", 500.0, 399000.0, 7499000.0, 432000.0, 7504000.0)
+    tree, reach, spacing = sampling_support(SimpleNamespace(manifest=manifest, grid=grid))
+    assert tree.n == 16 and spacing == pytest.approx(1000.0)
+    assert np.isinf(tree.query([430000.0, 7500000.0], distance_upper_bound=reach)[0])
+    # with the element that every sample has, the far sample supports its cells again
+    manifest["layers"]["till"]["elements"] = ["Zn"]
+    tree, _, _ = sampling_support(SimpleNamespace(manifest=manifest, grid=grid))
+    assert tree.n == 17

@@ -92,7 +92,8 @@ def test_chain_headless_on_kolari(qgis_env, kolari, tmp_path):  # noqa: F811
     assert set(source) <= {"geochemistry", "geology", "geophysics"}
 
     # the finished map judged over the whole area (not out-of-fold: the head saw these deposits)
-    val = _run(env, "validate", MAP=pred["PROSPECTIVITY"], BAND=1,
+    # no BAND, as in the README's command: its default (1) applies
+    val = _run(env, "validate", MAP=pred["PROSPECTIVITY"],
                DEPOSITS=f"{k}/Deposits_Occurrences/IOCG_Deps_Prosp_Occs.shp", OUTPUT=tmp_path / "validation")
     with open(val["VALIDATION_REPORT"]) as f:
         vrep = json.load(f)

@@ -155,17 +155,28 @@ def sampling_support(st):
     import shapely
     from scipy.spatial import cKDTree
 
+    from ..data.geochem import clean_values
     from ..data.vectors import read_vector
 
     layers = [lyr for lyr in (st.manifest.get("spec") or {}).get("layers", [])
               if lyr.get("source") == SOURCE and lyr.get("kind") == "points"]
     xy = []
     for lyr in layers:
+        name = lyr.get("name") or lyr.get("path")
         try:
-            data = read_vector(lyr["path"], lyr.get("name") or lyr["path"], dst_crs=st.grid.crs, crs=lyr.get("crs"))
+            data = read_vector(lyr["path"], name, dst_crs=st.grid.crs, crs=lyr.get("crs"))
         except (InputError, OSError, KeyError):
             return None
-        xy.append(shapely.get_coordinates(data.geometries))
+        pts = shapely.get_coordinates(data.geometries)
+        # only the samples the stack was gridded from support it: those with every element read (CLR needs all)
+        elements = ((st.manifest.get("layers") or {}).get(name) or {}).get("elements") or lyr.get("elements")
+        try:
+            _, values = clean_values(data.fields, elements, name)
+        except InputError:
+            values = None
+        if values is not None and len(values) == len(pts):
+            pts = pts[np.isfinite(values).all(axis=1)]
+        xy.append(pts)
     xy = np.concatenate(xy) if xy else np.zeros((0, 2))
     if len(xy) < 2:
         return None

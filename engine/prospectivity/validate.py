@@ -85,15 +85,6 @@ def cell_curves(score, label):
     return r
 
 
-def write_report(results, meta, out_dir, overwrite=False):
-    """report.json + report.png (ROC, PR, success-rate, P-A) into out_dir, atomically."""
-    with atomic_path(out_dir, overwrite=overwrite, directory=True, what="validation report folder") as tmp:
-        with open(os.path.join(tmp, "report.json"), "w") as f:
-            json.dump({"meta": meta, "methods": results}, f, indent=1)
-        plot_report(results, os.path.join(tmp, "report.png"), title=meta.get("title", ""))
-    return os.path.join(out_dir, "report.json")
-
-
 LABELS = {"head": "MPM head", "head_with_embeddings": "head + embeddings", "head_bands_only": "head, bands only",
           "random_forest": "random forest", "weights_of_evidence": "weights of evidence"}
 
