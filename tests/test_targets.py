@@ -232,3 +232,23 @@ def test_large_regions_split_at_their_local_maxima(tmp_path):
         assert sum(g.contains(shapely.Point(_centre(r, c))) for g in geoms) == 1
     with pytest.raises(InputError, match="split_km2"):
         make_targets(path, tmp_path / "bad.gpkg", threshold=0.3, split_km2=0)
+
+
+def test_capture_from_a_folder_that_is_not_a_stack_says_so_and_writes_nothing(prob, tmp_path):
+    """The known deposits come from the stack's manifest, read and checked as every stack reader does."""
+    from engine.prospectivity.targets import targets_from_prediction
+
+    path, _ = prob
+    pred = tmp_path / "prediction"
+    pred.mkdir()
+    os.replace(path, pred / "prospectivity.tif")
+    out = tmp_path / "t.gpkg"
+    nostack = tmp_path / "not_a_stack"
+    nostack.mkdir()
+    with pytest.raises(InputError, match="not an aligned stack") as e:
+        targets_from_prediction(str(pred), str(out), stack_dir=str(nostack), capture=0.5)
+    assert "run align first" in str(e.value)
+    (nostack / "stack.json").write_text("{cut off")
+    with pytest.raises(InputError, match="damaged"):
+        targets_from_prediction(str(pred), str(out), stack_dir=str(nostack), capture=0.5)
+    assert not out.exists()

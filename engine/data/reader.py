@@ -58,20 +58,28 @@ class StackBands:
         self.layers = layer_groups(self.bands)
 
 
+def read_manifest(folder):
+    """A stack folder's stack.json, checked (present, readable, this format), no raster opened: for callers
+    that need only the manifest (the known deposits, the bands)."""
+    path = os.path.join(folder, "stack.json")
+    if not os.path.exists(path):
+        raise InputError(f"'{folder}' is not an aligned stack (no stack.json)", fix="run align first and pass its output folder")
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"'{path}' is damaged ({exc})", layer=os.path.basename(os.path.abspath(folder)),
+                         fix="align the stack again (a stack folder is only ever written whole)") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise InputError(f"'{folder}' has stack format {found!r}, expected {FORMAT!r}",
+                         fix="re-run align with this version of MPM Studio")
+    return manifest
+
+
 class Stack:
     def __init__(self, folder):
-        path = os.path.join(folder, "stack.json")
-        if not os.path.exists(path):
-            raise InputError(f"'{folder}' is not an aligned stack (no stack.json)", fix="run align first and pass its output folder")
-        try:
-            with open(path) as f:
-                self.manifest = json.load(f)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"'{path}' is damaged ({exc})", layer=os.path.basename(os.path.abspath(folder)),
-                             fix="align the stack again (a stack folder is only ever written whole)") from exc
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
-            raise InputError(f"'{folder}' has stack format {self.manifest.get('format')!r}, expected {FORMAT!r}",
-                             fix="re-run align with this version of MPM Studio")
+        self.manifest = read_manifest(folder)
         self.folder = folder
         self.grid = Grid.from_dict(self.manifest["grid"])
         self.bands = self.manifest["bands"]

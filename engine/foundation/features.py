@@ -33,12 +33,9 @@ def layers_identity(stack_dir):
     stack_dir: a stack folder, or an open engine.data.reader.Stack (its manifest is not read again)."""
     m = getattr(stack_dir, "manifest", None)
     if m is None:
-        try:
-            with open(os.path.join(stack_dir, "stack.json")) as f:
-                m = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read the stack manifest of '{stack_dir}' ({exc})",
-                             fix="give a folder written by align, or re-run align") from None
+        from ..data.reader import read_manifest
+
+        m = read_manifest(stack_dir)
     spec = {k: v for k, v in m.get("spec", {}).items() if k != "deposits"}
     keep = {"grid": m.get("grid"), "bands": m.get("bands"), "layers": m.get("layers"), "spec": spec}
     return json.dumps(keep, sort_keys=True).encode()

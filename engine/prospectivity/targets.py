@@ -24,7 +24,6 @@ at 4,000^2 pixels, 335 MB at 8,000^2; so ~0.6 GB at 10,000^2.
 
 import contextlib
 import math
-import os
 
 import numpy as np
 import rasterio
@@ -327,16 +326,16 @@ def targets_from_prediction(prediction_dir, out_path, stack_dir=None, **kwargs):
     """make_targets on a folder written by predict (its files named by engine.prospectivity.artifacts):
     uncertainty and contributions are used when there, and the known deposits come from the stack's
     manifest when stack_dir is given."""
-    import json
-
+    from ..data.reader import read_manifest
     from .artifacts import Prediction
 
     pred = Prediction(prediction_dir)
     side = pred.existing("uncertainty", "contributions")
     deposits = None
-    check_output_path(out_path, kwargs.get("overwrite", False), "targets GeoPackage", inputs=(prediction_dir, stack_dir))
+    # every input named before any is read: an output onto one of them is refused first
+    check_output_path(out_path, kwargs.get("overwrite", False), "targets GeoPackage",
+                      inputs=(prediction_dir, stack_dir, pred.path("prospectivity"), *side.values()))
     if stack_dir:
-        with open(os.path.join(stack_dir, "stack.json")) as f:
-            deposits = [(p["x"], p["y"]) for p in (json.load(f).get("deposits") or {}).get("points", [])]
+        deposits = [(p["x"], p["y"]) for p in (read_manifest(stack_dir).get("deposits") or {}).get("points", [])]
     return make_targets(pred.path("prospectivity"), out_path, deposits=deposits,
                         uncertainty_path=side.get("uncertainty"), contributions_path=side.get("contributions"), **kwargs)
