@@ -33,7 +33,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock.py" line="74"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="133"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="135"/>
         <source>Align</source>
         <translation>对齐</translation>
     </message>
@@ -60,219 +60,208 @@
         <translation>按数据源勾选图层，然后点击“对齐”。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="27"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="28"/>
         <source>Prospectivity and anomalies (after Align)</source>
         <translation>成矿远景与异常（对齐之后）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="38"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="39"/>
         <source>Fine-tune + validate</source>
         <translation>微调 + 验证</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="39"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="40"/>
         <source>Train the prospectivity head on the aligned stack's known deposits and cross-validate it against random forest and weights of evidence (needs a stack aligned with deposits).</source>
         <translation>用对齐数据栈中的已知矿床训练成矿远景预测头，并与随机森林和证据权进行交叉验证对比（需要已含矿床对齐的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="42"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="168"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="43"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="170"/>
         <source>Predict</source>
         <translation>预测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="43"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="44"/>
         <source>Map prospectivity, uncertainty and per-source contributions (needs a fine-tuned head).</source>
         <translation>绘制成矿远景、不确定性及各数据源贡献图（需要已微调的预测头）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="46"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="175"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="353"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="47"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="177"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="355"/>
         <location filename="../engine/operations.py" line="288"/>
         <source>Targets</source>
         <translation>靶区圈定</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="47"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="48"/>
         <source>Ranked target polygons holding the chosen share of the known deposits (needs a prediction).</source>
         <translation>圈定包含指定比例已知矿床的排序靶区多边形（需要预测结果）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="50"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="183"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="51"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="185"/>
         <source>Anomalies</source>
         <translation>异常检测</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="51"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="52"/>
         <source>Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry).</source>
         <translation>利用地球化学编码器识别地球化学异常（需要含地球化学数据的数据栈）。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="58"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="61"/>
         <source>Share of the known deposits the targets must hold; the probability cut follows.</source>
         <translation>靶区须包含的已知矿床比例；概率阈值据此确定。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="67"/>
-        <location filename="../engine/operations.py" line="240"/>
-        <source>Compare with the foundation embeddings</source>
-        <translation>与基础模型嵌入比较</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="69"/>
-        <source>Fine-tune also cross-validates the head with the foundation model's embeddings added and says whether they add skill here (embeds the stack once; slower the first time).</source>
-        <translation>微调时还会交叉验证加入基础模型嵌入的预测头，并说明嵌入在此是否提高了预测能力（对数据栈计算一次嵌入；首次较慢）。</translation>
-    </message>
-    <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="133"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="135"/>
         <source>Aligning...</source>
         <translation>正在对齐…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="161"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="163"/>
         <source>Fine-tune</source>
         <translation>微调</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="162"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="164"/>
         <source>Fine-tuning the head and cross-validating it...</source>
         <translation>正在微调预测头并进行交叉验证…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="169"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="171"/>
         <source>Mapping prospectivity...</source>
         <translation>正在进行成矿远景制图…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="176"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="178"/>
         <source>Drawing targets...</source>
         <translation>正在圈定靶区…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="183"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="185"/>
         <source>Finding geochemical anomalies...</source>
         <translation>正在识别地球化学异常…</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="60"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="63"/>
         <source>capture % of deposits</source>
         <translation>靶区捕获已知矿床的百分比</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="81"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="83"/>
         <source>Choose an output folder first.</source>
         <translation>请先选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="129"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="131"/>
         <location filename="../mpm_plugin/dock_preview.py" line="183"/>
         <source>Pick at least one layer in a source section.</source>
         <translation>请在至少一个数据源分组中勾选图层。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="159"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="161"/>
         <source>Align a stack with known deposits first.</source>
         <translation>请先对齐一个包含已知矿床的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="166"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="168"/>
         <source>Fine-tune a head on the stack first.</source>
         <translation>请先在该数据栈上微调预测头。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="173"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="175"/>
         <source>Predict prospectivity first.</source>
         <translation>请先预测成矿远景。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="180"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="182"/>
         <source>Align a stack with geochemistry first.</source>
         <translation>请先对齐一个包含地球化学数据的数据栈。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="218"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="220"/>
         <location filename="../mpm_plugin/dock_open.py" line="30"/>
         <location filename="../mpm_plugin/dock_preview.py" line="186"/>
         <source>A run is in progress; wait for it to finish or cancel it.</source>
         <translation>有任务正在运行；请等待其完成或将其取消。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="206"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="208"/>
         <source>A run is in progress.</source>
         <translation>有任务正在运行。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="259"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="261"/>
         <location filename="../mpm_plugin/dock_preview.py" line="227"/>
         <source>no result</source>
         <translation>无结果</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="278"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="280"/>
         <source>Stack written to {0}</source>
         <translation>数据栈已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="282"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="284"/>
         <source>Head written to {0}</source>
         <translation>预测头已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="286"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="288"/>
         <source>Prediction written to {0}</source>
         <translation>预测结果已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="290"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="292"/>
         <source>{0} targets holding {1} % of the known deposits written to {2}</source>
         <translation>已将包含 {1}% 已知矿床的 {0} 个靶区写入 {2}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="295"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="297"/>
         <source>Anomalies written to {0} (top_anomalies.csv lists the strongest)</source>
         <translation>异常结果已写入 {0}（top_anomalies.csv 列出最强异常）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="325"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="327"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="33"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="69"/>
         <source>Aligned stack</source>
         <translation>对齐数据栈</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="326"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="328"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="34"/>
         <location filename="../mpm_plugin/algorithms/align.py" line="69"/>
         <source>Validity mask</source>
         <translation>有效区掩膜</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="367"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="369"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="10"/>
         <source>Geochemical anomaly score</source>
         <translation>地球化学异常得分</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="368"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="370"/>
         <location filename="../mpm_plugin/algorithms/anomalies.py" line="11"/>
         <source>Robust Mahalanobis distance</source>
         <translation>稳健马氏距离</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="224"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="226"/>
         <location filename="../mpm_plugin/dock_preview.py" line="190"/>
         <source>The Processing algorithm {0} is not available; enable the MPM Studio plugin's provider in Processing settings.</source>
         <translation>处理算法 {0} 不可用；请在“处理”设置中启用 MPM Studio 插件的算法提供者。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="342"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="344"/>
         <source>Contribution of {0}</source>
         <translation>{0} 的贡献</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="345"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="347"/>
         <location filename="../mpm_plugin/algorithms/finetune.py" line="31"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="19"/>
         <location filename="../mpm_plugin/algorithms/targets.py" line="10"/>
@@ -282,46 +271,46 @@
         <translation>成矿远景</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="346"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="348"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="11"/>
         <source>Prospectivity uncertainty</source>
         <translation>成矿远景不确定性</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="348"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="350"/>
         <location filename="../mpm_plugin/algorithms/predict.py" line="13"/>
         <source>Layers with data</source>
         <translation>有数据的图层数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="366"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="368"/>
         <source>Top anomalies</source>
         <translation>最强异常</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="256"/>
-        <location filename="../mpm_plugin/dock_chain.py" line="257"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="258"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="259"/>
         <location filename="../mpm_plugin/dock_preview.py" line="223"/>
         <source>{0} cancelled; nothing was written.</source>
         <translation>{0}已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="260"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="262"/>
         <source>{0} failed: {1}</source>
         <translation>{0}失败：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="261"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="263"/>
         <source>{0} failed: {1}. Nothing was written.</source>
         <translation>{0}失败：{1}。未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="270"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="272"/>
         <source>{0} finished but its results could not be shown: {1}</source>
         <translation>{0}已完成，但无法显示其结果：{1}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/dock_chain.py" line="272"/>
+        <location filename="../mpm_plugin/dock_chain.py" line="274"/>
         <source>{0} finished; results are in {1}</source>
         <translation>{0}已完成，结果位于 {1}</translation>
     </message>
@@ -555,7 +544,7 @@
     </message>
     <message>
         <location filename="../mpm_plugin/dock_plots.py" line="122"/>
-        <location filename="../mpm_plugin/plots.py" line="447"/>
+        <location filename="../mpm_plugin/plots.py" line="442"/>
         <source>Plot saved to {0}</source>
         <translation>图表已保存到 {0}</translation>
     </message>
@@ -876,77 +865,77 @@
         <translation>MPM 预测头</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="203"/>
+        <location filename="../mpm_plugin/plots.py" line="198"/>
         <source>Export PNG...</source>
         <translation>导出 PNG...</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="205"/>
+        <location filename="../mpm_plugin/plots.py" line="200"/>
         <source>Save the plot of this tab as a PNG image</source>
         <translation>将此标签页的图表保存为 PNG 图像</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="225"/>
+        <location filename="../mpm_plugin/plots.py" line="220"/>
         <source>No validation report loaded.</source>
         <translation>未加载验证报告。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <location filename="../mpm_plugin/plots.py" line="240"/>
         <source>out-of-fold</source>
         <translation>折外</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="245"/>
+        <location filename="../mpm_plugin/plots.py" line="240"/>
         <source>whole map</source>
         <translation>整幅图</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="281"/>
+        <location filename="../mpm_plugin/plots.py" line="276"/>
         <source>step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="282"/>
+        <location filename="../mpm_plugin/plots.py" line="277"/>
         <source>loss (MSE)</source>
         <translation>损失（MSE）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="347"/>
+        <location filename="../mpm_plugin/plots.py" line="342"/>
         <source>random</source>
         <translation>随机</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="354"/>
+        <location filename="../mpm_plugin/plots.py" line="349"/>
         <source>chance (ROC-AUC 0.5)</source>
         <translation>随机水平（ROC-AUC 0.5）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="373"/>
+        <location filename="../mpm_plugin/plots.py" line="368"/>
         <source>recall (deposits found)</source>
         <translation>召回率（找到的矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="374"/>
+        <location filename="../mpm_plugin/plots.py" line="369"/>
         <source>precision</source>
         <translation>精确率</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="402"/>
+        <location filename="../mpm_plugin/plots.py" line="397"/>
         <source>score threshold</source>
         <translation>得分阈值</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="403"/>
+        <location filename="../mpm_plugin/plots.py" line="398"/>
         <source>share (%)</source>
         <translation>比例（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="440"/>
+        <location filename="../mpm_plugin/plots.py" line="435"/>
         <source>Export plot as PNG</source>
         <translation>将图表导出为 PNG</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="441"/>
+        <location filename="../mpm_plugin/plots.py" line="436"/>
         <source>PNG images (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
@@ -981,109 +970,109 @@
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="269"/>
+        <location filename="../mpm_plugin/plots.py" line="264"/>
         <source>No loss history</source>
         <translation>无损失记录</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="280"/>
+        <location filename="../mpm_plugin/plots.py" line="275"/>
         <source>Pretraining loss (running mean)</source>
         <translation>预训练损失（滑动平均）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="348"/>
+        <location filename="../mpm_plugin/plots.py" line="343"/>
         <source>area flagged (%)</source>
         <translation>圈定面积（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="348"/>
+        <location filename="../mpm_plugin/plots.py" line="343"/>
         <source>deposits captured (%)</source>
         <translation>捕获的矿床（%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="355"/>
+        <location filename="../mpm_plugin/plots.py" line="350"/>
         <source>false positive rate (background pixels)</source>
         <translation>假阳性率（背景像元）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="355"/>
+        <location filename="../mpm_plugin/plots.py" line="350"/>
         <source>true positive rate (deposits)</source>
         <translation>真阳性率（矿床）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="393"/>
+        <location filename="../mpm_plugin/plots.py" line="388"/>
         <source>prediction rate (deposits, %)</source>
         <translation>预测率（矿床，%）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="395"/>
+        <location filename="../mpm_plugin/plots.py" line="390"/>
         <source>area not flagged (100 - area %)</source>
         <translation>未圈定面积（100 - 面积 %）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="349"/>
+        <location filename="../mpm_plugin/plots.py" line="344"/>
         <source>Success rate, {0}</source>
         <translation>成功率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="356"/>
+        <location filename="../mpm_plugin/plots.py" line="351"/>
         <source>ROC, deposits against the background, {0}</source>
         <translation>ROC：矿床对背景（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="375"/>
+        <location filename="../mpm_plugin/plots.py" line="370"/>
         <source>Precision-recall, {0}</source>
         <translation>精确率-召回率（{0}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="404"/>
+        <location filename="../mpm_plugin/plots.py" line="399"/>
         <source>Prediction-area plot: {0}</source>
         <translation>预测-面积图：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="177"/>
+        <location filename="../mpm_plugin/plots.py" line="172"/>
         <location filename="../mpm_plugin/wofe_panel.py" line="102"/>
         <location filename="../engine/operations.py" line="489"/>
         <source>Method</source>
         <translation>方法</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="346"/>
+        <location filename="../mpm_plugin/plots.py" line="341"/>
         <source>{0} (success-AUC {1:.3f})</source>
         <translation>{0}（成功率 AUC {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="353"/>
+        <location filename="../mpm_plugin/plots.py" line="348"/>
         <source>{0} (ROC-AUC {1:.3f}{2})</source>
         <translation>{0}（ROC-AUC 值 {1:.3f}{2}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="378"/>
+        <location filename="../mpm_plugin/plots.py" line="373"/>
         <source>Precision is the share of the flagged cells that hold a deposit; deposits are {0:.2%} of the cells, so a curve far above that dashed chance line is skill even when it looks low.</source>
         <translation>精度是被圈定的像元中含矿床的比例；矿床只占像元的 {0:.2%}，因此曲线只要远高于虚线所示的随机水平，即使数值看起来很低也说明有预测能力。</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="241"/>
+        <location filename="../mpm_plugin/plots.py" line="236"/>
         <source>No validation report: {0}</source>
         <translation>无验证报告：{0}</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="279"/>
+        <location filename="../mpm_plugin/plots.py" line="274"/>
         <source>{0} (stage {1})</source>
         <translation>{0}（第 {1} 阶段）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="366"/>
+        <location filename="../mpm_plugin/plots.py" line="361"/>
         <source>{0} (PR-AUC {1:.3f})</source>
         <translation>{0}（PR-AUC 值 {1:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="371"/>
+        <location filename="../mpm_plugin/plots.py" line="366"/>
         <source>chance (share of deposits {0:.3f})</source>
         <translation>随机水平（矿床占比 {0:.3f}）</translation>
     </message>
     <message>
-        <location filename="../mpm_plugin/plots.py" line="399"/>
+        <location filename="../mpm_plugin/plots.py" line="394"/>
         <source>intersection: {0:.0f} % of deposits in {1:.0f} % of the area</source>
         <translation>交点：{1:.0f} % 的面积内含 {0:.0f} % 的矿床</translation>
     </message>
@@ -2320,6 +2309,11 @@
         <location filename="../engine/operations.py" line="239"/>
         <source>Off: train the head only (faster), no validation report.</source>
         <translation>关闭：只训练预测头（更快），不生成验证报告。</translation>
+    </message>
+    <message>
+        <location filename="../engine/operations.py" line="240"/>
+        <source>Compare with the foundation embeddings</source>
+        <translation>与基础模型嵌入比较</translation>
     </message>
     <message>
         <location filename="../engine/operations.py" line="241"/>

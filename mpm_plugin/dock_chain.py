@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QGridLayout, QGroupBox, QHBo
 from .dock_inputs import PARAM_OF_SOURCE, SOURCES, source_label
 from .dock_layers import LOG_TAG, add_to_group, band_names, raster_layers
 from .dock_results import fresh_path, has, read_json, remember_chain, same_path
+from .engine.operations import get as operation
 from .engine.prospectivity.artifacts import HEAD_CARD, PREDICTION_MARKER, Prediction
 from .i18n import tr
 from .settings import RunSettings, SettingsDialog
@@ -50,10 +51,12 @@ class ChainRunner:
             "mpm_anomalies", tr("Anomalies"),
             tr("Geochemical anomalies from the geochemistry encoder (needs a stack with geochemistry)."),
             self.run_anomalies)
+        # the chain's own settings take their defaults and help from the operations' declarations
+        value, compare = operation("targets").param("value"), operation("finetune").param("compare_embeddings")
         self.capture = QSpinBox()
         self.capture.setObjectName("mpm_capture")
-        self.capture.setRange(1, 100)
-        self.capture.setValue(80)
+        self.capture.setRange(1, int(round(100 * value.max)))
+        self.capture.setValue(int(round(100 * value.default)))
         self.capture.setSuffix(" %")
         self.capture.setToolTip(tr("Share of the known deposits the targets must hold; the probability cut follows."))
         capture_row = QHBoxLayout()
@@ -64,11 +67,10 @@ class ChainRunner:
         grid.addWidget(self.targets_button, 1, 0)
         grid.addLayout(capture_row, 1, 1)
         grid.addWidget(self.anomalies_button, 2, 0)
-        self.compare_embeddings = QCheckBox(tr("Compare with the foundation embeddings"))
+        self.compare_embeddings = QCheckBox(tr(compare.label))
         self.compare_embeddings.setObjectName("mpm_compare_embeddings")
-        self.compare_embeddings.setToolTip(tr("Fine-tune also cross-validates the head with the foundation model's "
-                                              "embeddings added and says whether they add skill here (embeds the "
-                                              "stack once; slower the first time)."))
+        self.compare_embeddings.setChecked(bool(compare.default))
+        self.compare_embeddings.setToolTip(tr(compare.help))
         grid.addWidget(self.compare_embeddings, 2, 1)
         return box
 

@@ -273,3 +273,25 @@ def test_align_preview_reports_a_bad_layer_and_can_be_cancelled(plugin, kolari, 
     ok, _ = _wait(dock)
     assert not ok and dock.status.text() == "Preview cancelled; nothing was written."
     assert dock.preview_dialog is None and dock.preview_button.isEnabled()
+
+
+def test_the_chain_settings_come_from_the_operations_declarations(plugin, monkeypatch):
+    """Capture % and Compare embeddings: default, range, label and help are the declared ones, so the panel and
+    Processing cannot drift apart (a new panel reads a changed declaration)."""
+    import dataclasses
+
+    from engine import operations
+    from mpm_plugin.i18n import tr
+
+    dock = plugin.dock
+    value, compare = operations.get("targets").param("value"), operations.get("finetune").param("compare_embeddings")
+    assert dock.capture.value() == round(100 * value.default) and dock.capture.maximum() == round(100 * value.max)
+    assert dock.compare_embeddings.text() == tr(compare.label) and dock.compare_embeddings.toolTip() == tr(compare.help)
+    assert dock.compare_embeddings.isChecked() is bool(compare.default)
+    # declared otherwise, shown otherwise
+    targets = operations.get("targets")
+    params = tuple(dataclasses.replace(p, default=0.5) if p.name == "value" else p for p in targets.params)
+    monkeypatch.setitem(operations.OPERATIONS, "targets", dataclasses.replace(targets, params=params))
+    plugin.unload()
+    plugin.initGui()
+    assert plugin.dock.capture.value() == 50
