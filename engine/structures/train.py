@@ -359,13 +359,13 @@ class TrainBank(SampleBank):
     """SampleBank that can draw further structures of the very same view (bands and crop)."""
 
     def draw(self, rng):
-        from .training_data import SHOWS, _draw_entry
+        from .training_data import SHOWS, _draw_entry, restretch
 
         if self.kolari is not None and (not self.entries or rng.random() < self.kolari_fraction):
             entry, shows = self.kolari.entries[int(rng.integers(len(self.kolari.entries)))], None
         else:
             entry, shows = self.entries[int(rng.integers(len(self.entries)))], SHOWS
-        s = _draw_entry(entry, rng, shows)
+        s = restretch(_draw_entry(entry, rng, shows), rng)
         s._entry, s._shows = entry, shows
         return s
 
