@@ -310,12 +310,17 @@ def train_geosam(out_dir, steps, seed=0, batch=8, feedback=None, minutes=None, p
             if crop else f"full {cfg.img_size} px views throughout", "seconds": round(train_seconds, 1),
             "minutes_cap": minutes, "device": str(dev), "threads": torch.get_num_threads(),
             "final_losses": final,
+            "augmentation": "half the draws restretched with a random gamma in STRETCH_GAMMA; a quarter more Kolari "
+                            "crops read zoomed out (COARSE_ZOOM x the window shrunk to 256 px); "
+                            "engine/structures/training_data.py",
             "data": {
                 "synthetic": {"scenes": int(len(seeds)), "seeds": f"{int(seeds.min())}..{int(seeds.max())}"
-                              f" (generate_scene, 256 px; every 4th with a nodata edge strip)",
+                              f" (generate_scene, 256 px; every 4th with a nodata edge strip; magnetics and gravity "
+                              f"also as their tilt derivative)",
                               "held_out_seeds": f">= {EVAL_SEED0}"},
                 "kolari": None if kb is None else {
-                    "grids": "GTK Geophysics_100m (magnetics, AEM in-phase, apparent resistivity, K, total count)",
+                    "grids": "GTK Geophysics_100m (magnetics, AEM in-phase, apparent resistivity, K, total count), "
+                             "and the magnetics' tilt derivative and total horizontal gradient (engine/data/derivatives.py)",
                     "labels": "IOCG_CLB_Structures_1M faults (one by one, all_touched), plutonic polygons of "
                               "IOCG_CLB_Lith_Asstn_1M as intrusions, shared polygon boundaries > 3 km as contacts",
                     "crops": len(kb.entries), "crop_px": 256, "fraction_of_draws": kolari_fraction,
@@ -359,13 +364,13 @@ class TrainBank(SampleBank):
     """SampleBank that can draw further structures of the very same view (bands and crop)."""
 
     def draw(self, rng):
-        from .training_data import SHOWS, _draw_entry
+        from .training_data import SHOWS, _draw_entry, restretch
 
         if self.kolari is not None and (not self.entries or rng.random() < self.kolari_fraction):
             entry, shows = self.kolari.entries[int(rng.integers(len(self.kolari.entries)))], None
         else:
             entry, shows = self.entries[int(rng.integers(len(self.entries)))], SHOWS
-        s = _draw_entry(entry, rng, shows)
+        s = restretch(_draw_entry(entry, rng, shows), rng)
         s._entry, s._shows = entry, shows
         return s
 

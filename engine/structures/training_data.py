@@ -39,24 +39,31 @@ SYNTHETIC_LAYERS = {
     "gamma_total": ("geophysics", "gamma_total"), "dem": ("remote_sensing", "dem"),
 }
 SHOWS = {
-    "fault": {"magnetic", "em_inphase", "resistivity", "dem"},
-    "lineament": {"magnetic", "gravity", "dem"},
-    "intrusion": set(SYNTHETIC_LAYERS),
+    "fault": {"magnetic", "magnetic_tilt", "em_inphase", "resistivity", "dem"},
+    "lineament": {"magnetic", "magnetic_tilt", "gravity", "gravity_tilt", "dem"},
+    "intrusion": set(SYNTHETIC_LAYERS) | {"magnetic_tilt", "gravity_tilt"},
     "alteration": {"magnetic", "em_inphase", "resistivity", "gamma_k"},
-    "contact": {"magnetic", "gravity", "gamma_k", "gamma_th", "gamma_total", "dem"},
+    "contact": {"magnetic", "magnetic_tilt", "gravity", "gravity_tilt", "gamma_k", "gamma_th", "gamma_total", "dem"},
 }
+# potential-field grids also seen as their tilt derivative (engine/data/derivatives.py), which geologists trace on
+TILTED = ("magnetic", "gravity")
 # (bands, weight): magnetics first, it is what the tool is mostly clicked on
 SYNTHETIC_BAND_SETS = (
     (("magnetic",), 4.0), (("magnetic", "em_inphase"), 1.0), (("magnetic", "gravity"), 1.0),
     (("magnetic", "resistivity", "dem"), 1.0), (("magnetic", "gamma_k", "dem"), 1.0), (("gravity",), 0.7),
     (("resistivity",), 0.7), (("dem",), 0.5), (("gamma_k", "gamma_th", "gamma_total"), 0.7), (("em_inphase", "gamma_k"), 0.5),
+    (("magnetic_tilt",), 1.5), (("gravity_tilt",), 0.5),
 )
 KOLARI_LAYERS = {
     "magnetic": "IOCG_Mag_grysc_DGRF65_anom_100m", "em_inphase": "IOCG_AEM_Inph_100m",
     "resistivity": "IOCG_App_res_100m", "gamma_k": "IOCG_Gm_Rd_K_100m", "gamma_total": "IOCG_Gm_Rd_Total_Count_100m",
 }
 KOLARI_BAND_SETS = ((("magnetic",), 4.0), (("magnetic", "em_inphase"), 1.0), (("magnetic", "gamma_total"), 1.0),
-                    (("magnetic", "resistivity", "gamma_k"), 1.0))
+                    (("magnetic", "resistivity", "gamma_k"), 1.0), (("magnetic_tilt",), 1.5),
+                    (("magnetic_horizontal_gradient",), 0.5))
+STRETCH_GAMMA = (0.6, 1.6)  # training views get a random gamma in this range half the time (stretch augmentation)
+COARSE_FRACTION = 0.25  # Kolari training crops also read zoomed out (resolution augmentation): this share more
+COARSE_ZOOM = 1.5       # ... of windows COARSE_ZOOM x the size, shrunk to it (150 m pixels)
 # south-east quadrant of the 100 m grids (xmin, ymin, xmax, ymax, EPSG:3067): ~25 % of the area and of
 # the mapped fault length; no training crop touches it
 KOLARI_HELD_OUT = (380000.0, 7458025.0, 414025.0, 7499075.0)
@@ -278,6 +285,16 @@ def synthetic_entry(seed, size=SIZE, nodata_border=False):
             layers[name] = _stretch1(band)
         except InputError:
             layers[name] = np.zeros(band.shape, np.uint8)
+    from ..data.derivatives import derivatives
+
+    for name in TILTED:
+        src, layer = SYNTHETIC_LAYERS[name]
+        sa = sc.sources[src]
+        tilt = derivatives(sa.data[sa.layers.index(layer)], 1.0, 1.0)["tilt"]
+        try:
+            layers[f"{name}_tilt"] = _stretch1(tilt)
+        except InputError:
+            layers[f"{name}_tilt"] = np.zeros(tilt.shape, np.uint8)
     inst = scene_instances(sc, rng)
     return _Entry(layers, [np.packbits(m.ravel()) for m, _ in inst], [t for _, t in inst], sc.shape,
                   SYNTHETIC_BAND_SETS, f"synthetic:{int(seed)}")
@@ -301,8 +318,16 @@ class SampleBank:
             s = self.kolari.draw(rng)
         else:
             s = _draw_entry(self.entries[int(rng.integers(len(self.entries)))], rng, SHOWS)
+        restretch(s, rng)
         s.prompt = sample_prompt(s.mask, s.feature_type, rng)
         return s
+
+
+def restretch(s, rng):
+    """Half the time, another stretch of the same data (a random gamma): users display grids many ways."""
+    if rng.random() < 0.5:
+        s.image = (255.0 * (s.image / 255.0) ** rng.uniform(*STRETCH_GAMMA)).astype(np.float32)
+    return s
 
 
 def _pick_band_set(rng, band_sets):
@@ -387,6 +412,12 @@ class KolariData:
                               dst_crs=self.crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
                     a = dst
             self.bands[name] = a.astype(np.float32)
+        from ..data.derivatives import derivatives
+
+        mag = self.bands["magnetic"]
+        d = derivatives(mag, abs(self.transform.a), abs(self.transform.e), np.isfinite(mag))
+        for k in ("tilt", "horizontal_gradient"):
+            self.bands[f"magnetic_{k}"] = d[k]
         self.valid_all = np.all([np.isfinite(b) for b in self.bands.values()], axis=0)
         self.held_out = tuple(held_out)
         self.held_rows, self.held_cols = self._block_pixels(held_out)
@@ -477,6 +508,19 @@ class KolariData:
         return res
 
 
+def _shrink(a, size):
+    """(n, n) -> (size, size) by linear interpolation; NaN (nodata) stays NaN where the nearest input is NaN."""
+    a = np.asarray(a, np.float64)
+    bad = ~np.isfinite(a)
+    f = size / a.shape[0]
+    if bad.any():
+        idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
+        out = ndimage.zoom(a[tuple(idx)], f, order=1)[:size, :size]
+        out[ndimage.zoom(bad.astype(np.uint8), f, order=0)[:size, :size] > 0] = np.nan
+        return out
+    return ndimage.zoom(a, f, order=1)[:size, :size]
+
+
 class KolariBank:
     """Training draws from fixed Kolari crops outside the held-out block."""
 
@@ -494,6 +538,17 @@ class KolariBank:
                 self.entries.append(_Entry(layers, [np.packbits(m.ravel()) for _, m, _ in inst],
                                            [t for _, _, t in inst], (size, size), KOLARI_BAND_SETS,
                                            f"kolari:{r0},{c0}"))
+        # the same grids at 150 m: a 1.5 x size window shrunk to size (a view zoomed out), never in the held-out block
+        big = int(round(COARSE_ZOOM * size))
+        for r0, c0 in data.windows("train", int(round(COARSE_FRACTION * n_windows)), rng, big):
+            win = (slice(r0, r0 + big), slice(c0, c0 + big))
+            valid = _shrink(data.valid_all[win].astype(np.float32), size) > 0.5
+            layers = {n: _stretch1(_shrink(data.bands[n][win], size), valid) for n in data.bands}
+            inst = [(_shrink(m.astype(np.float32), size) > 0.25, t) for _, m, t in data.crop_samples(r0, c0, big)]
+            inst = [(m & valid, t) for m, t in inst if (m & valid).sum() >= MIN_PIXELS[t]]
+            if inst:
+                self.entries.append(_Entry(layers, [np.packbits(m.ravel()) for m, _ in inst], [t for _, t in inst],
+                                           (size, size), KOLARI_BAND_SETS, f"kolari150:{r0},{c0}"))
 
     def draw(self, rng):
         return _draw_entry(self.entries[int(rng.integers(len(self.entries)))], rng, None)
