@@ -2,7 +2,7 @@
 same prompts) and the lines' centre-line F1 (model masks, traced lines, baseline), encoder time per
 1024 x 1024 view, decoder ms per click (ONNX and torch), line tracing ms per click.
 
-    .venv/bin/python bench/bench_sam.py [--model models/mpm-geosam-v1] [--scenes 16] [--clicks 200] [--threads 2]
+    .venv/bin/python bench/bench_sam.py [--model models/mpm-geosam-v2] [--scenes 16] [--clicks 200] [--threads 2]
 """
 
 import argparse
@@ -193,7 +193,7 @@ EVAL = 1_000_777
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mpm-geosam-v1"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mpm-geosam-v2"))
     ap.add_argument("--scenes", type=int, default=16)
     ap.add_argument("--clicks", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)

@@ -2,7 +2,7 @@
 made before (load the model, read + encode the view, decode) against the background encode
 (mpm_plugin/view_encoder.py: the click returns, the event loop keeps running, the preview follows).
 
-    .venv/bin/python bench/bench_sam_ui.py [--model models/mpm-geosam-v1 | --vit-b] [--threads 2]
+    .venv/bin/python bench/bench_sam_ui.py [--model models/mpm-geosam-v2 | --vit-b] [--threads 2]
 
 --vit-b times an official SAM ViT-B architecture (random weights, seed 0: the same cost as
 sam_vit_b_01ec64.pth, which is not shipped). The view is a 200 x 200 px crop of the Kolari magnetics

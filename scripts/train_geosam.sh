@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe of the shipped structure extractor (models/mpm-geosam-v1): GeoSAM trained from scratch on
+# Recipe of the shipped structure extractor (models/mpm-geosam-v2): GeoSAM trained from scratch on
 # 256 seeded synthetic scenes (seeds 0..255; evaluation uses seeds >= 1000000) and 64 Kolari crops
 # outside the held-out south-east quadrant (engine/structures/training_data.py KOLARI_HELD_OUT).
 # CPU (2 threads): the 80-minute cap ends the run (the schedule anneals to the cap); a GPU gets
@@ -7,7 +7,7 @@
 #   OUT=/tmp/geosam MINUTES=1 SYNTHETIC=16 bash scripts/train_geosam.sh      (a smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-models/mpm-geosam-v1}
+OUT=${OUT:-models/mpm-geosam-v2}
 PY=${PY:-.venv/bin/python}
 # a quarter of the default GeoSamConfig's compute (0.83 M parameters, 64-channel embedding): on a shared
 # 2-core CPU it gets ~4 x the steps in the cap, which matters more than width at this budget

@@ -592,7 +592,7 @@ def test_model_section_shows_verified_cards_and_refuses_a_corrupt_model(plugin, 
     shipped = os.path.join(MODELS_DIR, "mpm-foundation-v2")
     assert box.current_model() == shipped
     assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-foundation-v1")) >= 0  # kept: heads fine-tuned on it still predict
-    assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-geosam-v1")) == -1  # not a foundation model
+    assert box.combo.findData(os.path.join(MODELS_DIR, "mpm-geosam-v2")) == -1  # not a foundation model
     text = box.card.toPlainText()
     with open(os.path.join(shipped, "model_card.json")) as f:
         card = json.load(f)

@@ -411,11 +411,11 @@ def test_missing_models_give_actionable_messages(tmp_path, monkeypatch):
     with pytest.raises(InputError) as e:
         StructurePredictor(str(tmp_path / "sam_vit_h_4b8939.pth"))
     assert "not found" in str(e.value) and "Fix:" in str(e.value)
-    monkeypatch.setattr(predictor_mod, "DEFAULT_SAM_MODEL", str(tmp_path / "models" / "mpm-geosam-v1"))
+    monkeypatch.setattr(predictor_mod, "DEFAULT_SAM_MODEL", str(tmp_path / "models" / "mpm-geosam-v2"))
     with pytest.raises(InputError) as e:
         StructurePredictor()
     msg = str(e.value)
-    assert "mpm-geosam-v1" in msg and "not installed" in msg and "sam-train" in msg and "sam_vit_b" in msg
+    assert "mpm-geosam-v2" in msg and "not installed" in msg and "sam-train" in msg and "sam_vit_b" in msg
     with pytest.raises(InputError, match="no SAM model is configured"):
         StructurePredictor("")
     other = tmp_path / "notes.txt"

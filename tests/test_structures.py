@@ -1,7 +1,7 @@
 """SAM structure extraction on the real Kolari magnetics, no QGIS: map views (engine.structures.extract.read_view),
 the extractor's embedding cache and nodata handling, the batch writer (extract_from_points) and its CLI.
 
-`sam_model` is the shipped models/mpm-geosam-v1 when it is installed, else an untrained seeded GeoSAM,
+`sam_model` is the shipped models/mpm-geosam-v2 when it is installed, else an untrained seeded GeoSAM,
 so the plumbing is tested now; what only a trained model can do (trace a real fault) is asserted
 with the shipped one and skipped only while it does not exist.
 """

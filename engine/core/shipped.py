@@ -11,4 +11,4 @@ import os
 ENGINE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS_DIR = os.path.join(ENGINE_PARENT, "models")
 FOUNDATION_MODEL = os.path.join(MODELS_DIR, "mpm-foundation-v2")
-GEOSAM_MODEL = os.path.join(MODELS_DIR, "mpm-geosam-v1")
+GEOSAM_MODEL = os.path.join(MODELS_DIR, "mpm-geosam-v2")

@@ -28,7 +28,7 @@ from .image import input_size, prepare, stretch_bands, to_model_xy
 NAMES = BACKENDS  # the one list (engine.operations)
 DEFAULT_SAM_MODEL = GEOSAM_MODEL
 CHECKPOINT_EXTS = (".pth", ".pt", ".safetensors")
-GET_MODEL = ("train the shipped model with `python -m engine sam-train` (it writes models/mpm-geosam-v1), "
+GET_MODEL = ("train the shipped model with `python -m engine sam-train` (it writes models/mpm-geosam-v2), "
              "or choose an official SAM checkpoint you downloaded (sam_vit_b_01ec64.pth, sam_vit_l_0b3195.pth "
              "or sam_vit_h_4b8939.pth)")
 
@@ -111,7 +111,7 @@ def _session(path, threads):
 
 
 class StructurePredictor:
-    """SAM on map views. model: a GeoSAM folder / card or its open_geosam handle (default: the shipped models/mpm-geosam-v1)
+    """SAM on map views. model: a GeoSAM folder / card or its open_geosam handle (default: the shipped models/mpm-geosam-v2)
     or an official SAM checkpoint (.pth / .safetensors, vit_b / l / h read off the weights).
     backend: "auto" | "torch-cuda" | "torch-cpu" | "onnx-cpu". threads: CPU threads (None = library
     default). cache: an EmbeddingCache (None = the default memory + disk cache, False = none).

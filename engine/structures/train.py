@@ -198,7 +198,7 @@ def _lr(progress, base, warmup=0.03, floor=0.02):
 def train_geosam(out_dir, steps, seed=0, batch=8, feedback=None, minutes=None, prompts_per_image=4,
                  lr=1e-3, weight_decay=0.05, refine=0.3, synthetic_scenes=256, kolari=None,
                  kolari_fraction=0.25, kolari_windows=64, config=None, device=None, threads=None,
-                 eval_seeds=None, eval_kolari=True, onnx=True, overwrite=False, name="mpm-geosam-v1",
+                 eval_seeds=None, eval_kolari=True, onnx=True, overwrite=False, name="mpm-geosam-v2",
                  log_every=10, crop=128, crop_fraction=0.7, crop_batch_factor=2, bce_warmup=0.3,
                  attention_gain=2.5):
     """Train a GeoSAM into `out_dir` (new or empty unless overwrite) and return its card.

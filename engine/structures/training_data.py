@@ -539,8 +539,9 @@ class KolariBank:
                                            [t for _, _, t in inst], (size, size), KOLARI_BAND_SETS,
                                            f"kolari:{r0},{c0}"))
         # the same grids at 150 m: a 1.5 x size window shrunk to size (a view zoomed out), never in the held-out block
-        big = int(round(COARSE_ZOOM * size))
-        for r0, c0 in data.windows("train", int(round(COARSE_FRACTION * n_windows)), rng, big):
+        big = self.coarse_size = int(round(COARSE_ZOOM * size))
+        self.coarse_windows = data.windows("train", int(round(COARSE_FRACTION * n_windows)), rng, big)
+        for r0, c0 in self.coarse_windows:
             win = (slice(r0, r0 + big), slice(c0, c0 + big))
             valid = _shrink(data.valid_all[win].astype(np.float32), size) > 0.5
             layers = {n: _stretch1(_shrink(data.bands[n][win], size), valid) for n in data.bands}
