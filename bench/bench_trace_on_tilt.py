@@ -1,7 +1,8 @@
 """Lines traced on the stretched total field against the same clicks traced on its tilt derivative.
 
 Held-out Kolari crops and prompts of `engine.structures.evaluate` (the card's protocol). The tilt is
-computed once on the whole magnetic grid, as `python -m engine derivatives` writes it, and then cropped.
+computed once on the whole magnetic grid (`engine.data.derivatives`, as `python -m engine derivatives` writes
+it; KolariData holds it), and then cropped.
 Prints the centre-line F1 within 3 px per type and mode.
 
     .venv/bin/python bench/bench_trace_on_tilt.py [--kolari DATA_FOLDER]
@@ -23,7 +24,6 @@ def _stretch(a, ok):
 
 
 def main(argv=None):
-    from engine.data.derivatives import derivatives
     from engine.demo import find_demo_data
     from engine.structures import trace as T
     from engine.structures.evaluate import centreline_f1, held_out_samples
@@ -33,9 +33,7 @@ def main(argv=None):
     ap.add_argument("--kolari", help="Kolari data folder (default: the demo data)")
     a = ap.parse_args(argv)
     data = KolariData(a.kolari or find_demo_data())
-    mag = data.bands["magnetic"]
-    px, py = abs(data.transform.a), abs(data.transform.e)
-    tilt = derivatives(mag, px, py, np.isfinite(mag))["tilt"]
+    tilt = data.bands["magnetic_tilt"]  # derivatives() of the whole magnetic grid, as KolariData holds it
     scores, maps = {}, {}
     for s in held_out_samples(kolari=data)["kolari"]:
         p = s.prompt

@@ -16,12 +16,8 @@ memory stays bounded whatever the raster's size. No QGIS import.
 import os
 
 import numpy as np
-import rasterio
 
-from ..core.atomic import atomic_path
 from ..core.errors import InputError
-from ..core.progress import Steps
-from ..core.tiles import count_tiles, iter_tiles
 
 KINDS = ("tilt", "horizontal_gradient", "vertical_derivative")
 DESCRIPTIONS = {
@@ -31,9 +27,9 @@ DESCRIPTIONS = {
 }
 
 
-def _filled(z, ok):
-    """z with nodata taken from the nearest valid pixel (an FFT needs a full grid, and the nearest value
-    makes no edge of its own)."""
+def fill_nearest(z, ok):
+    """z with every pixel where `ok` is False taken from the nearest pixel where it is True: an FFT or a
+    filter needs a full grid, and the nearest value makes no edge of its own at the nodata border."""
     from scipy import ndimage
 
     if ok.all():
@@ -51,7 +47,7 @@ def derivatives(z, pixel_x, pixel_y, valid=None):
     out = {k: np.full(z.shape, np.nan, np.float32) for k in KINDS}
     if not ok.any():
         return out
-    f = _filled(np.where(ok, z, 0.0), ok)
+    f = fill_nearest(np.where(ok, z, 0.0), ok)
     f = f - f[ok].mean()
     H, W = f.shape
     ph, pw = H // 2, W // 2
@@ -78,6 +74,13 @@ def _pixel_metres(src, what):
 def write_derivatives(raster, out, kinds=KINDS, band=1, tile=1024, halo=128, overwrite=False, feedback=None):
     """The derivatives `kinds` of band `band` of `raster`, one band each (named), in a float32 GeoTIFF
     `out` on the same grid, NaN where the input is nodata; written atomically. Returns out."""
+    # GIS libraries only here: derivatives() and fill_nearest() serve the structure tools without them
+    import rasterio
+
+    from ..core.atomic import atomic_path
+    from ..core.progress import Steps
+    from ..core.tiles import count_tiles, iter_tiles
+
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:

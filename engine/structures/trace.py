@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..core.errors import InputError
+from ..data.derivatives import fill_nearest
 
 CHANNELS = ("valley", "ridge", "edge")
 SCALES = (1.5, 3.0)          # px: Gaussian scales of the Hessian / gradient (lines 2-8 px wide)
@@ -107,10 +108,7 @@ def _gray(image, valid):
     if not ok.any():
         raise InputError("the view holds no valid pixel (all nodata)", fix="pan the map onto the raster")
     # nodata takes the nearest valid value, so its border makes no edge or valley of its own
-    if not ok.all():
-        idx = ndimage.distance_transform_edt(~ok, return_distances=False, return_indices=True)
-        gray = gray[tuple(idx)]
-    return gray, ok
+    return fill_nearest(gray, ok), ok
 
 
 def _robust_z(r, ok):

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..core.errors import InputError
+from ..data.derivatives import derivatives, fill_nearest
 from .image import stretch_bands
 
 FEATURE_TYPES = ("fault", "lineament", "contact", "intrusion", "alteration")
@@ -248,6 +249,14 @@ def _stretch1(band, valid=None):
     return np.rint(stretch_bands(band[None], valid)[0]).astype(np.uint8)
 
 
+def _stretch_or_blank(band):
+    """_stretch1, or a blank layer where the band holds nothing to stretch (a constant synthetic layer)."""
+    try:
+        return _stretch1(band)
+    except InputError:
+        return np.zeros(band.shape, np.uint8)
+
+
 def combine(layers, names):
     """(3, H, W) float32 0..255 from per-band stretched uint8 layers, by stretch_bands' rule."""
     arrs = [layers[n].astype(np.float32) for n in names]
@@ -281,20 +290,9 @@ def synthetic_entry(seed, size=SIZE, nodata_border=False):
     for name, (src, layer) in SYNTHETIC_LAYERS.items():
         sa = sc.sources[src]
         band = sa.data[sa.layers.index(layer)]
-        try:
-            layers[name] = _stretch1(band)
-        except InputError:
-            layers[name] = np.zeros(band.shape, np.uint8)
-    from ..data.derivatives import derivatives
-
-    for name in TILTED:
-        src, layer = SYNTHETIC_LAYERS[name]
-        sa = sc.sources[src]
-        tilt = derivatives(sa.data[sa.layers.index(layer)], 1.0, 1.0)["tilt"]
-        try:
-            layers[f"{name}_tilt"] = _stretch1(tilt)
-        except InputError:
-            layers[f"{name}_tilt"] = np.zeros(tilt.shape, np.uint8)
+        layers[name] = _stretch_or_blank(band)
+        if name in TILTED:
+            layers[f"{name}_tilt"] = _stretch_or_blank(derivatives(band, 1.0, 1.0)["tilt"])
     inst = scene_instances(sc, rng)
     return _Entry(layers, [np.packbits(m.ravel()) for m, _ in inst], [t for _, t in inst], sc.shape,
                   SYNTHETIC_BAND_SETS, f"synthetic:{int(seed)}")
@@ -412,8 +410,6 @@ class KolariData:
                               dst_crs=self.crs, resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
                     a = dst
             self.bands[name] = a.astype(np.float32)
-        from ..data.derivatives import derivatives
-
         mag = self.bands["magnetic"]
         d = derivatives(mag, abs(self.transform.a), abs(self.transform.e), np.isfinite(mag))
         for k in ("tilt", "horizontal_gradient"):
@@ -514,8 +510,7 @@ def _shrink(a, size):
     bad = ~np.isfinite(a)
     f = size / a.shape[0]
     if bad.any():
-        idx = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
-        out = ndimage.zoom(a[tuple(idx)], f, order=1)[:size, :size]
+        out = ndimage.zoom(fill_nearest(a, ~bad), f, order=1)[:size, :size]
         out[ndimage.zoom(bad.astype(np.uint8), f, order=0)[:size, :size] > 0] = np.nan
         return out
     return ndimage.zoom(a, f, order=1)[:size, :size]
